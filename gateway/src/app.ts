@@ -1,0 +1,41 @@
+import fastifyApollo from '@as-integrations/fastify';
+import type { FastifyInstance } from 'fastify';
+import type { ApiKeyVerifier } from '../../lib/auth/api-key.js';
+import { AppError } from '../../lib/errors.js';
+import { createHttpService } from '../../lib/http/service.js';
+import type { Logger } from '../../lib/logging/logger.js';
+import { createGatewayServer, type SubgraphEndpoints } from './gateway.js';
+import { projectRoutes } from './rest/project-routes.js';
+
+export interface GatewayAppOptions {
+  log: Logger;
+  apiKey: ApiKeyVerifier;
+  subgraphs: SubgraphEndpoints;
+}
+
+/** The approval service: the federated graph at `/graphql` and the CLI's `/project/*` REST shims. */
+export async function buildGatewayApp(options: GatewayAppOptions): Promise<FastifyInstance> {
+  const app = createHttpService({
+    name: 'approval',
+    logger: options.log,
+    apiKey: options.apiKey,
+    readiness: (['metadata', 'publish'] as const).map((name) => () => subgraphReady(name, options.subgraphs[name].url)),
+  });
+  const graph = await createGatewayServer(options.subgraphs, options.log);
+  app.addHook('onClose', async () => graph.stop());
+  projectRoutes(app, graph);
+  await app.register(fastifyApollo(graph), { path: '/graphql', method: ['GET', 'POST'], context: async (request) => request.call });
+  return app;
+}
+
+/** A subgraph is ready when its own readiness probe answers 200. */
+async function subgraphReady(name: string, graphqlUrl: string): Promise<void> {
+  const url = new URL('/readyz', graphqlUrl);
+  try {
+    const res = await fetch(url, { signal: AbortSignal.timeout(2000) });
+    if (!res.ok) throw new AppError('SUBGRAPH_UNAVAILABLE', `The ${name} service is not ready (HTTP ${res.status}).`);
+  } catch (error) {
+    if (error instanceof AppError) throw error;
+    throw new AppError('SUBGRAPH_UNAVAILABLE', `The ${name} service is unreachable at ${url.origin}.`);
+  }
+}

@@ -1,0 +1,87 @@
+import DataLoader from 'dataloader';
+import { AppError } from '../errors.js';
+import { describeSource, type DatasetRequest } from '../contract/index.js';
+import type { ColumnInfo, SourceConnector, TableInfo } from './connector.js';
+
+/** A requested table, confirmed by the catalog, with its confirmed columns in the requested order. */
+export interface ResolvedTable extends TableInfo {
+  columns: ColumnInfo[];
+}
+
+export interface ResolvedDataset {
+  catalog: string;
+  schema: string;
+  tables: ResolvedTable[];
+}
+
+/** How many names an error message lists before it says "and N more". */
+const MAX_NAMES = 40;
+
+function nameList(names: readonly string[]): string {
+  const shown = names.slice(0, MAX_NAMES).map((n) => `'${n}'`).join(', ');
+  return names.length > MAX_NAMES ? `${shown} and ${names.length - MAX_NAMES} more` : shown || '(none)';
+}
+
+function duplicates(names: readonly string[]): string[] {
+  const seen = new Set<string>();
+  return [...new Set(names.filter((n) => (seen.has(n) ? true : (seen.add(n), false))))];
+}
+
+/**
+ * Confirms a dataset request against the source's catalog: the schema exists,
+ * every requested table exists, every requested column exists in its table.
+ * Absent or empty `tables` means every table (in name order); absent or empty
+ * `columns` means every column (in table order); otherwise the requested order
+ * is kept. Costs three catalog queries whatever the number of tables: column
+ * lookups go through one DataLoader batch.
+ *
+ * Only what this returns may ever be read from the source.
+ */
+export async function resolveDataset(connector: SourceConnector, dataset: DatasetRequest): Promise<ResolvedDataset> {
+  const schema = dataset.schema_name ?? connector.defaultSchema();
+  const where = describeSource(connector.source);
+  if (!(await connector.schemaExists(schema))) {
+    throw new AppError('SCHEMA_NOT_FOUND', `Schema '${schema}' not found on the ${where}.`);
+  }
+  const available = await connector.listTables(schema);
+  const byName = new Map(available.map((t) => [t.name, t]));
+
+  const requested = dataset.tables ?? [];
+  const twice = duplicates(requested.map((t) => t.name));
+  if (twice.length > 0) throw new AppError('INVALID_REQUEST', `Invalid request body: dataset.tables names ${nameList(twice)} more than once.`);
+  const missing = requested.filter((t) => !byName.has(t.name)).map((t) => t.name);
+  if (missing.length > 0) {
+    throw new AppError(
+      'TABLE_NOT_FOUND',
+      `Table${missing.length > 1 ? 's' : ''} ${nameList(missing)} not found in schema '${schema}' on the ${where}. Available tables: ${nameList(available.map((t) => t.name))}.`,
+    );
+  }
+  const chosen = requested.length > 0 ? requested.map((t) => byName.get(t.name)!) : available;
+
+  const columnsOf = new DataLoader<string, ColumnInfo[]>(async (names) => {
+    const found = await connector.getColumns(schema, names);
+    return names.map((n) => found.get(n) ?? []);
+  });
+
+  const tables = await Promise.all(
+    chosen.map(async (table): Promise<ResolvedTable> => {
+      const all = await columnsOf.load(table.name);
+      const wanted = requested.find((t) => t.name === table.name)?.columns ?? [];
+      if (wanted.length === 0) return { ...table, columns: all };
+      const cols = new Map(all.map((c) => [c.name, c]));
+      const twiceCols = duplicates(wanted.map((c) => c.name));
+      if (twiceCols.length > 0) {
+        throw new AppError('INVALID_REQUEST', `Invalid request body: table '${table.name}' lists column${twiceCols.length > 1 ? 's' : ''} ${nameList(twiceCols)} more than once.`);
+      }
+      const unknown = wanted.filter((c) => !cols.has(c.name)).map((c) => c.name);
+      if (unknown.length > 0) {
+        throw new AppError(
+          'COLUMN_NOT_FOUND',
+          `Column${unknown.length > 1 ? 's' : ''} ${nameList(unknown)} not found in table '${table.name}' of schema '${schema}'. Available columns: ${nameList(all.map((c) => c.name))}.`,
+        );
+      }
+      return { ...table, columns: wanted.map((c) => cols.get(c.name)!) };
+    }),
+  );
+  return { catalog: connector.catalogName(), schema, tables };
+}

@@ -1,0 +1,58 @@
+import type { SourceConfig } from '../contract/index.js';
+
+/** A table or view as the source's catalog describes it. */
+export interface TableInfo {
+  name: string;
+  /** The table comment, or null when it has none. */
+  description: string | null;
+}
+
+/** A column as the source's catalog describes it. */
+export interface ColumnInfo {
+  name: string;
+  /** The column comment, or null when it has none. */
+  description: string | null;
+  /** The source's own type name, with length, precision and scale where it has them. */
+  datatype: string;
+  nullable: boolean;
+  /** 1-based position in the table. */
+  position: number;
+}
+
+/** Options every connector honours. */
+export interface ConnectorOptions {
+  /** Milliseconds to wait for a connection before giving up. */
+  connectTimeoutMs?: number;
+  /** Milliseconds any one statement may run. */
+  statementTimeoutMs?: number;
+  /** Called with every SQL text the connector sends (for debugging, metrics and tests). */
+  onQuery?: (sql: string) => void;
+}
+
+/**
+ * One source database, opened for one request. Both subgraphs use this
+ * interface: metadata reads the catalog, publish validates and extracts.
+ * Connectors connect lazily and must be closed.
+ */
+export interface SourceConnector {
+  readonly source: SourceConfig;
+  /** Opens the connection and runs a trivial query; throws a clear AppError on failure. */
+  ping(): Promise<void>;
+  /** The name of the database or catalog, as reported in metadata. */
+  catalogName(): string;
+  /** The schema a dataset without `schema_name` means (PostgreSQL: public, MySQL: the database). */
+  defaultSchema(): string;
+  /** Whether the schema exists. */
+  schemaExists(schema: string): Promise<boolean>;
+  /** The schema's tables and views in a stable order (by name). */
+  listTables(schema: string): Promise<TableInfo[]>;
+  /** Columns of many tables in one catalog query, each list in column order; unknown tables are absent. */
+  getColumns(schema: string, tables: readonly string[]): Promise<Map<string, ColumnInfo[]>>;
+  close(): Promise<void>;
+}
+
+/** The credentials a connector is opened with, resolved from the secret store. */
+export interface SqlCredentials {
+  username: string;
+  password: string;
+}

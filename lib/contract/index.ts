@@ -1,0 +1,10 @@
+export * from './requests.js';
+export * from './responses.js';
+export * from './parse.js';
+export * from './keys.js';
+export { sourceSchema, describeSource, SOURCE_TYPES, DEFAULT_PORTS } from './source.js';
+export type { SourceConfig, SqlSourceConfig, DatabricksSourceConfig, SourceType } from './source.js';
+export { datasetSchema } from './dataset.js';
+export type { DatasetRequest, TableRequest } from './dataset.js';
+export { destinationSchema } from './destination.js';
+export type { DestinationConfig, DestinationType } from './destination.js';

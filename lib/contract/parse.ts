@@ -1,0 +1,27 @@
+import type { z } from 'zod';
+import { AppError } from '../errors.js';
+
+/** Most issues one 422 detail lists; the rest are counted. */
+const MAX_LISTED_ISSUES = 8;
+
+/**
+ * Parses a request body with its contract schema. Unknown fields are dropped; a
+ * body that does not fit becomes an INVALID_REQUEST error (422) whose detail
+ * names every offending field, e.g. `source.port: must be a whole number`.
+ */
+export function parseRequest<S extends z.ZodType>(schema: S, body: unknown): z.output<S> {
+  if (body === null || typeof body !== 'object' || Array.isArray(body)) {
+    throw new AppError('INVALID_REQUEST', 'Invalid request body: expected a JSON object.');
+  }
+  const result = schema.safeParse(body);
+  if (result.success) return result.data;
+  const lines = result.error.issues.map((issue) => `${formatPath(issue.path) || '(body)'}: ${issue.message}`);
+  const unique = [...new Set(lines)];
+  const listed = unique.slice(0, MAX_LISTED_ISSUES).join('; ');
+  const more = unique.length > MAX_LISTED_ISSUES ? `; and ${unique.length - MAX_LISTED_ISSUES} more` : '';
+  throw new AppError('INVALID_REQUEST', `Invalid request body: ${listed}${more}.`);
+}
+
+function formatPath(path: readonly PropertyKey[]): string {
+  return path.reduce<string>((out, key) => (typeof key === 'number' ? `${out}[${key}]` : out ? `${out}.${String(key)}` : String(key)), '');
+}

@@ -1,0 +1,73 @@
+/**
+ * The error table: every failure the product reports has a code here, with the
+ * HTTP status it answers, the GraphQL `extensions.code` it carries, and whether
+ * retrying the same call could succeed (transient) or never will (terminal).
+ *
+ * Services throw {@link AppError}; the HTTP layer turns it into the contract's
+ * envelope `{"status":"error","payload":{"detail":…}}`, the GraphQL layer into an
+ * error whose extensions carry `status` and `detail` so the gateway can answer
+ * the same envelope for its REST shims.
+ */
+export const errorTable = {
+  INVALID_REQUEST: { status: 422, graphql: 'BAD_USER_INPUT', transient: false },
+  UNAUTHORISED: { status: 403, graphql: 'FORBIDDEN', transient: false },
+  ROUTE_NOT_FOUND: { status: 404, graphql: 'NOT_FOUND', transient: false },
+  SECRET_NOT_FOUND: { status: 404, graphql: 'SECRET_NOT_FOUND', transient: false },
+  SECRET_STORE_FAILED: { status: 502, graphql: 'SECRET_STORE_FAILED', transient: true },
+  SCHEMA_NOT_FOUND: { status: 404, graphql: 'SCHEMA_NOT_FOUND', transient: false },
+  TABLE_NOT_FOUND: { status: 404, graphql: 'TABLE_NOT_FOUND', transient: false },
+  COLUMN_NOT_FOUND: { status: 404, graphql: 'COLUMN_NOT_FOUND', transient: false },
+  SOURCE_UNREACHABLE: { status: 502, graphql: 'SOURCE_UNREACHABLE', transient: true },
+  SOURCE_AUTH_FAILED: { status: 502, graphql: 'SOURCE_AUTH_FAILED', transient: false },
+  SOURCE_QUERY_FAILED: { status: 502, graphql: 'SOURCE_QUERY_FAILED', transient: true },
+  SOURCE_NOT_SUPPORTED: { status: 422, graphql: 'SOURCE_NOT_SUPPORTED', transient: false },
+  DESTINATION_NOT_CONFIGURED: { status: 422, graphql: 'DESTINATION_NOT_CONFIGURED', transient: false },
+  DESTINATION_NOT_READY: { status: 503, graphql: 'DESTINATION_NOT_READY', transient: true },
+  NOTHING_TO_PUBLISH: { status: 409, graphql: 'NOTHING_TO_PUBLISH', transient: false },
+  SUBGRAPH_UNAVAILABLE: { status: 502, graphql: 'SUBGRAPH_UNAVAILABLE', transient: true },
+  PAYLOAD_TOO_LARGE: { status: 413, graphql: 'PAYLOAD_TOO_LARGE', transient: false },
+  INTERNAL: { status: 500, graphql: 'INTERNAL_SERVER_ERROR', transient: true },
+} as const satisfies Record<string, { status: number; graphql: string; transient: boolean }>;
+
+export type ErrorCode = keyof typeof errorTable;
+
+/** A failure with a code from {@link errorTable} and a detail safe to show a caller. */
+export class AppError extends Error {
+  readonly code: ErrorCode;
+  readonly status: number;
+  readonly transient: boolean;
+
+  /**
+   * @param code   the entry of the error table
+   * @param detail what the caller reads; never a secret value, a stack or a password
+   * @param cause  the underlying error, kept for the logs only
+   * @param status overrides the table's status; only to relay the status another service answered
+   */
+  constructor(code: ErrorCode, detail: string, options?: { cause?: unknown; status?: number }) {
+    super(detail, options);
+    this.name = 'AppError';
+    this.code = code;
+    this.status = options?.status ?? errorTable[code].status;
+    this.transient = errorTable[code].transient;
+  }
+
+  get detail(): string {
+    return this.message;
+  }
+}
+
+/** The error code whose GraphQL code is `graphqlCode`, if any. */
+export function codeOfGraphQLCode(graphqlCode: unknown): ErrorCode | undefined {
+  return (Object.keys(errorTable) as ErrorCode[]).find((c) => errorTable[c].graphql === graphqlCode);
+}
+
+/** Whether an unknown value is an {@link AppError}. */
+export function isAppError(value: unknown): value is AppError {
+  return value instanceof AppError;
+}
+
+/** The HTTP status and detail a caller sees for any thrown value; unknown errors are masked. */
+export function publicError(error: unknown): { status: number; code: ErrorCode; detail: string } {
+  if (isAppError(error)) return { status: error.status, code: error.code, detail: error.detail };
+  return { status: 500, code: 'INTERNAL', detail: 'Internal error; the service log has the details.' };
+}

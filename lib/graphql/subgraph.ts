@@ -1,0 +1,38 @@
+import { ApolloServer } from '@apollo/server';
+import { ApolloServerPluginInlineTraceDisabled } from '@apollo/server/plugin/disabled';
+import { buildSubgraphSchema } from '@apollo/subgraph';
+import fastifyApollo, { fastifyApolloDrainPlugin } from '@as-integrations/fastify';
+import type { FastifyInstance } from 'fastify';
+import type { CallContext } from '../http/service.js';
+import type { Logger } from '../logging/logger.js';
+import { offlinePlugins } from './apollo-plugins.js';
+import { formatGraphQLError } from './errors.js';
+import { subgraphTypeDefs, type SubgraphName } from './sdl.js';
+
+/** The context every subgraph resolver receives: the call it serves. */
+export type SubgraphContext = CallContext;
+
+/** A resolver map: type name → field name → resolver (or `__resolveReference`). */
+export type Resolvers = Record<string, Record<string, unknown>>;
+
+/**
+ * Serves a subgraph at `/graphql` on the service's Fastify instance: the SDL
+ * from schema/, the given resolvers, our error formatting, nothing phoning home.
+ * The `x-api-key` check of the HTTP layer applies to it like to any route.
+ */
+export async function mountSubgraph(
+  app: FastifyInstance,
+  name: SubgraphName,
+  resolvers: Resolvers,
+  log: Logger,
+): Promise<ApolloServer<SubgraphContext>> {
+  const apollo = new ApolloServer<SubgraphContext>({
+    schema: buildSubgraphSchema({ typeDefs: subgraphTypeDefs(name), resolvers: resolvers as never }),
+    formatError: formatGraphQLError(log),
+    includeStacktraceInErrorResponses: false,
+    plugins: [...offlinePlugins(), ApolloServerPluginInlineTraceDisabled(), fastifyApolloDrainPlugin(app)],
+  });
+  await apollo.start();
+  await app.register(fastifyApollo(apollo), { path: '/graphql', method: ['GET', 'POST'], context: async (request) => request.call });
+  return apollo;
+}

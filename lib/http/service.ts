@@ -1,0 +1,136 @@
+import { randomUUID } from 'node:crypto';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import type { z } from 'zod';
+import { API_KEY_HEADER, type ApiKeyVerifier } from '../auth/api-key.js';
+import { failure, parseRequest, success } from '../contract/index.js';
+import { AppError, publicError } from '../errors.js';
+import type { Logger } from '../logging/logger.js';
+
+/** What every request handler knows about the call it serves. */
+export interface CallContext {
+  requestId: string;
+  /** The identifier of the API key that authorised the call (never the key). */
+  keyId: string;
+  log: FastifyBaseLogger;
+}
+
+/** Paths that answer without a key: probes only. */
+const OPEN_PATHS = new Set(['/healthz', '/readyz']);
+
+/** Largest request body accepted, in bytes; bigger ones answer 413. */
+export const DEFAULT_BODY_LIMIT = 4 * 1024 * 1024;
+
+export interface HttpServiceOptions {
+  /** The service name used in logs and messages. */
+  name: string;
+  logger: Logger;
+  apiKey: ApiKeyVerifier;
+  bodyLimit?: number;
+  /** Extra readiness checks; each throws when the service is not ready. */
+  readiness?: Array<() => Promise<void>>;
+}
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    call: CallContext;
+  }
+}
+
+/**
+ * A Fastify instance with what every service shares: the contract's envelopes
+ * for every error, `x-api-key` checked in constant time on every route but the
+ * probes, request ids taken from `x-request-id` or made, and `/healthz`, `/readyz`.
+ */
+export function createHttpService(options: HttpServiceOptions): FastifyInstance {
+  const app = Fastify({
+    loggerInstance: options.logger as FastifyBaseLogger,
+    bodyLimit: options.bodyLimit ?? DEFAULT_BODY_LIMIT,
+    requestIdHeader: 'x-request-id',
+    genReqId: () => randomUUID(),
+    // A CLI call may legitimately take up to an hour.
+    requestTimeout: 0,
+    connectionTimeout: 0,
+    return503OnClosing: true,
+  });
+
+  app.decorateRequest('call', null as unknown as CallContext);
+
+  app.addHook('onRequest', async (request, reply) => {
+    reply.header('x-request-id', request.id);
+    const path = request.url.split('?')[0] ?? '';
+    const open = OPEN_PATHS.has(path) || !request.routeOptions.url;
+    if (!open && !options.apiKey.verify(request.headers[API_KEY_HEADER])) {
+      return sendError(reply, 403, 'Could not validate API key. Please provide a valid API key in the x-api-key header.');
+    }
+    request.call = { requestId: request.id, keyId: options.apiKey.keyId, log: request.log };
+  });
+
+  app.setNotFoundHandler((request, reply) => {
+    sendError(reply, 404, `No route ${request.method} ${request.url.split('?')[0]} on the ${options.name} service.`);
+  });
+
+  app.setErrorHandler((error: unknown, request, reply) => {
+    const { status, detail } = classify(error);
+    if (status >= 500) request.log.error({ err: error }, 'request failed');
+    else request.log.info({ status, detail }, 'request rejected');
+    sendError(reply, status, detail);
+  });
+
+  app.get('/healthz', async () => ({ status: 'ok', service: options.name }));
+
+  app.get('/readyz', async (_request, reply) => {
+    const failures: string[] = [];
+    for (const check of options.readiness ?? []) {
+      try {
+        await check();
+      } catch (error) {
+        failures.push(publicError(error).detail);
+      }
+    }
+    if (failures.length > 0) return reply.code(503).send({ status: 'not ready', service: options.name, problems: failures });
+    return { status: 'ready', service: options.name };
+  });
+
+  return app;
+}
+
+/** Registers a contract endpoint: a POST whose body is checked by `schema` and whose result is wrapped in the success envelope. */
+export function postEndpoint<S extends z.ZodType, R>(
+  app: FastifyInstance,
+  path: string,
+  schema: S,
+  handler: (body: z.output<S>, call: CallContext, request: FastifyRequest) => Promise<R>,
+): void {
+  app.post(path, async (request) => {
+    const body = parseRequest(schema, request.body);
+    return success(await handler(body, request.call, request));
+  });
+}
+
+/** Sends the contract's error envelope. */
+export function sendError(reply: FastifyReply, status: number, detail: string): FastifyReply {
+  return reply.code(status).type('application/json').send(failure(detail));
+}
+
+/** Status and detail for anything a handler or Fastify itself throws. */
+function classify(error: unknown): { status: number; detail: string } {
+  if (error instanceof AppError) return { status: error.status, detail: error.detail };
+  const e = error as { code?: string; statusCode?: number; message?: string };
+  switch (e?.code) {
+    case 'FST_ERR_CTP_BODY_TOO_LARGE':
+      return { status: 413, detail: 'Request body too large.' };
+    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
+      return { status: 415, detail: 'Unsupported content type: send application/json.' };
+    case 'FST_ERR_CTP_EMPTY_JSON_BODY':
+      return { status: 422, detail: 'Invalid request body: the body is empty; expected a JSON object.' };
+    case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
+      return { status: 400, detail: 'Invalid Content-Length.' };
+  }
+  if (error instanceof SyntaxError || e?.code === 'FST_ERR_CTP_INVALID_JSON_BODY') {
+    return { status: 422, detail: 'Invalid request body: not valid JSON.' };
+  }
+  if (typeof e?.statusCode === 'number' && e.statusCode >= 400 && e.statusCode < 500) {
+    return { status: e.statusCode, detail: e.message ?? 'Bad request.' };
+  }
+  return publicError(error);
+}

@@ -1,0 +1,30 @@
+import { pino, type Logger } from 'pino';
+
+export type { Logger };
+
+/**
+ * The JSON logger every service writes with. Header values that carry keys and
+ * any field named like a password or token are redacted, so a careless log call
+ * cannot leak a secret.
+ */
+export function createLogger(service: string, level = process.env.LOG_LEVEL ?? 'info'): Logger {
+  return pino({
+    name: service,
+    level,
+    base: { service },
+    timestamp: pino.stdTimeFunctions.isoTime,
+    redact: {
+      paths: [
+        'req.headers["x-api-key"]',
+        'req.headers.authorization',
+        'headers["x-api-key"]',
+        'headers.authorization',
+        '*.password',
+        '*.token',
+        '*.apiKey',
+        '*.secret',
+      ],
+      censor: '[redacted]',
+    },
+  });
+}

@@ -1,0 +1,76 @@
+import { describeSource, type MetadataRequest } from '../../../lib/contract/index.js';
+import { resolveDataset, withConnector, type ConnectorOptions } from '../../../lib/connectors/index.js';
+import type { ProjectLog } from '../../../lib/project-log.js';
+import type { SecretProvider } from '../../../lib/secrets/index.js';
+
+/** A column as this service reports it (the REST contract shows name, description and datatype). */
+export interface ReportedColumn {
+  name: string;
+  description: string | null;
+  datatype: string;
+  nullable: boolean;
+}
+
+/** Dataset metadata as this service reports it, snake_case like the contract. */
+export interface ReportedMetadata {
+  name: string | null;
+  description: string | null;
+  catalog: string;
+  schema_name: string;
+  tables: Array<{ name: string; description: string | null; columns: ReportedColumn[] }>;
+}
+
+export interface MetadataReport {
+  reported_at: string;
+  source: string;
+  metadata: ReportedMetadata;
+}
+
+export interface MetadataDeps {
+  secrets: SecretProvider;
+  connectorOptions: ConnectorOptions;
+  reports: ProjectLog<MetadataReport>;
+}
+
+/**
+ * Reads the catalog of the requested dataset: tables and columns with their
+ * comments and source type names, never rows. When the request names a project,
+ * the report is kept on the project.
+ */
+export async function describeDataset(request: MetadataRequest, deps: MetadataDeps): Promise<ReportedMetadata> {
+  const resolved = await withConnector(request.source, deps.secrets, deps.connectorOptions, (c) => resolveDataset(c, request.dataset));
+  const metadata: ReportedMetadata = {
+    name: request.dataset.name ?? null,
+    description: request.dataset.description ?? null,
+    catalog: resolved.catalog,
+    schema_name: resolved.schema,
+    tables: resolved.tables.map((t) => ({
+      name: t.name,
+      description: t.description,
+      columns: t.columns.map((c) => ({ name: c.name, description: c.description, datatype: c.datatype, nullable: c.nullable })),
+    })),
+  };
+  if (request.project_name && request.project_start_time) {
+    deps.reports.add(request.project_name, request.project_start_time, {
+      reported_at: new Date().toISOString(),
+      source: describeSource(request.source),
+      metadata,
+    });
+  }
+  return metadata;
+}
+
+/** The metadata payload exactly as the REST contract spells it. */
+export function contractMetadata(m: ReportedMetadata) {
+  return {
+    name: m.name,
+    description: m.description,
+    catalog: m.catalog,
+    schema_name: m.schema_name,
+    tables: m.tables.map((t) => ({
+      name: t.name,
+      description: t.description,
+      columns: t.columns.map((c) => ({ name: c.name, description: c.description, datatype: c.datatype })),
+    })),
+  };
+}

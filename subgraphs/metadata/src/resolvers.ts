@@ -1,0 +1,27 @@
+import { metadataRequestSchema, parseRequest, toCamelKeys, toSnakeKeys } from '../../../lib/contract/index.js';
+import type { Resolvers } from '../../../lib/graphql/subgraph.js';
+import { describeDataset, type MetadataDeps } from './describe-dataset.js';
+
+interface ProjectKey {
+  projectName: string;
+  projectStartTime: string;
+}
+
+/** GraphQL resolvers: thin, they parse the input with the contract schema and call the same service function as REST. */
+export function metadataResolvers(deps: MetadataDeps): Resolvers {
+  const project = ({ projectName, projectStartTime }: ProjectKey) => ({
+    projectName,
+    projectStartTime,
+    metadataReports: toCamelKeys(deps.reports.list(projectName, projectStartTime)),
+  });
+  return {
+    Query: {
+      datasetMetadata: async (_: unknown, args: { request: unknown }) =>
+        toCamelKeys(await describeDataset(parseRequest(metadataRequestSchema, toSnakeKeys(args.request)), deps)),
+      project: (_: unknown, args: ProjectKey) => project(args),
+    },
+    Project: {
+      __resolveReference: (ref: ProjectKey) => project(ref),
+    },
+  };
+}

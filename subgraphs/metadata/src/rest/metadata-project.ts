@@ -1,0 +1,9 @@
+import type { FastifyInstance } from 'fastify';
+import { transferRequestSchema } from '../../../../lib/contract/index.js';
+import { postEndpoint } from '../../../../lib/http/service.js';
+import { contractMetadata, describeDataset, type MetadataDeps } from '../describe-dataset.js';
+
+/** `POST /metadata/project`: the contract's transfer request in, the dataset metadata out. */
+export function metadataProjectRoute(app: FastifyInstance, deps: MetadataDeps): void {
+  postEndpoint(app, '/metadata/project', transferRequestSchema, async (body) => contractMetadata(await describeDataset(body, deps)));
+}

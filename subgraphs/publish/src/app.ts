@@ -1,0 +1,35 @@
+import type { FastifyInstance } from 'fastify';
+import type { ApiKeyVerifier } from '../../../lib/auth/api-key.js';
+import type { ConnectorOptions } from '../../../lib/connectors/index.js';
+import { mountSubgraph } from '../../../lib/graphql/subgraph.js';
+import { createHttpService } from '../../../lib/http/service.js';
+import type { Logger } from '../../../lib/logging/logger.js';
+import { ProjectLog } from '../../../lib/project-log.js';
+import type { SecretProvider } from '../../../lib/secrets/index.js';
+import { StorageMounts } from './destinations/filestore/mounts.js';
+import { publishResolvers } from './resolvers.js';
+import { dataPublishRoutes } from './rest/data-publish.js';
+import type { PublishDeps, ValidationRecord } from './validate-project.js';
+
+export interface PublishAppOptions {
+  log: Logger;
+  secrets: SecretProvider;
+  apiKey: ApiKeyVerifier;
+  connectorOptions?: ConnectorOptions;
+  /** The filestore mounts; read from the environment when absent. */
+  mounts?: StorageMounts;
+}
+
+/** The publish service: `/data-publish/*` and the publish subgraph at `/graphql`. */
+export async function buildPublishApp(options: PublishAppOptions): Promise<FastifyInstance> {
+  const deps: PublishDeps = {
+    secrets: options.secrets,
+    connectorOptions: options.connectorOptions ?? {},
+    mounts: options.mounts ?? new StorageMounts(),
+    validations: new ProjectLog<ValidationRecord>(),
+  };
+  const app = createHttpService({ name: 'publish', logger: options.log, apiKey: options.apiKey, readiness: [() => options.secrets.check()] });
+  dataPublishRoutes(app, deps);
+  await mountSubgraph(app, 'publish', publishResolvers(deps), options.log);
+  return app;
+}
