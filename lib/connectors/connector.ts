@@ -1,4 +1,6 @@
+import type { Readable } from 'node:stream';
 import type { SourceConfig } from '../contract/index.js';
+import type { LogicalType } from '../types/logical.js';
 
 /** A table or view as the source's catalog describes it. */
 export interface TableInfo {
@@ -17,6 +19,27 @@ export interface ColumnInfo {
   nullable: boolean;
   /** 1-based position in the table. */
   position: number;
+  /** The column's logical type (see lib/types/logical.ts). */
+  logical: LogicalType;
+  /** 1-based position in the table's primary key, or null when not part of it. */
+  primaryKey: number | null;
+}
+
+/**
+ * A consistent, read-only view of a source for one package: every table read
+ * through it sees the same snapshot (one repeatable-read transaction).
+ */
+export interface SourceSnapshot {
+  /**
+   * Streams the given columns of a table, in the given order, as CSV bytes: a
+   * header row of column names, then one row per source row, each value in its
+   * canonical text form (lib/types/logical.ts). Memory stays bounded whatever
+   * the table's size; the stream errors with an AppError naming the source.
+   * Only columns confirmed by the catalog (resolveDataset) may be passed.
+   */
+  csv(schema: string, table: string, columns: readonly ColumnInfo[]): Readable;
+  /** Ends the snapshot and releases the connection. */
+  close(): Promise<void>;
 }
 
 /** Options every connector honours. */
@@ -48,6 +71,8 @@ export interface SourceConnector {
   listTables(schema: string): Promise<TableInfo[]>;
   /** Columns of many tables in one catalog query, each list in column order; unknown tables are absent. */
   getColumns(schema: string, tables: readonly string[]): Promise<Map<string, ColumnInfo[]>>;
+  /** Opens a consistent snapshot for extraction. */
+  snapshot(): Promise<SourceSnapshot>;
   close(): Promise<void>;
 }
 
