@@ -15,7 +15,10 @@ export function parseRequest<S extends z.ZodType>(schema: S, body: unknown): z.o
   }
   const result = schema.safeParse(body);
   if (result.success) return result.data;
-  const lines = result.error.issues.map((issue) => `${formatPath(issue.path) || '(body)'}: ${issue.message}`);
+  const lines = result.error.issues.map((issue) => {
+    const missing = issue.code === 'invalid_type' && valueAt(body, issue.path) === undefined;
+    return `${formatPath(issue.path) || '(body)'}: ${missing ? 'is required' : issue.message}`;
+  });
   const unique = [...new Set(lines)];
   const listed = unique.slice(0, MAX_LISTED_ISSUES).join('; ');
   const more = unique.length > MAX_LISTED_ISSUES ? `; and ${unique.length - MAX_LISTED_ISSUES} more` : '';
@@ -24,4 +27,14 @@ export function parseRequest<S extends z.ZodType>(schema: S, body: unknown): z.o
 
 function formatPath(path: readonly PropertyKey[]): string {
   return path.reduce<string>((out, key) => (typeof key === 'number' ? `${out}[${key}]` : out ? `${out}.${String(key)}` : String(key)), '');
+}
+
+/** The value at a path of the raw body, or undefined when any step is absent. */
+function valueAt(body: unknown, path: readonly PropertyKey[]): unknown {
+  let value: unknown = body;
+  for (const key of path) {
+    if (value === null || typeof value !== 'object') return undefined;
+    value = (value as Record<PropertyKey, unknown>)[key];
+  }
+  return value;
 }

@@ -12,7 +12,7 @@ const projectName = z
 
 const projectStartTime = z
   .string()
-  .regex(/^\d{8}_\d{6}$/, 'must be YYYYMMDD_HHMMSS')
+  .regex(/^\d{8}_\d{6}$/, { message: 'must be YYYYMMDD_HHMMSS', abort: true })
   .refine(isRealDateTime, { message: 'must be a real date and time, YYYYMMDD_HHMMSS' });
 
 function isRealDateTime(v: string): boolean {

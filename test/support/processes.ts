@@ -1,0 +1,87 @@
+/**
+ * Services as real processes (`node --import tsx <service>/main.ts`), started
+ * the way a container starts them: settings from the environment only.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import net from 'node:net';
+import { fromRoot } from '../../lib/paths.js';
+
+export const SERVICE_MAIN = {
+  approval: fromRoot('gateway', 'src', 'main.ts'),
+  metadata: fromRoot('subgraphs', 'metadata', 'src', 'main.ts'),
+  publish: fromRoot('subgraphs', 'publish', 'src', 'main.ts'),
+} as const;
+
+export type ServiceProcessName = keyof typeof SERVICE_MAIN;
+
+/** A port nobody listens on right now: listen on port 0, note the port, close. */
+export async function freePort(): Promise<number> {
+  const server = net.createServer();
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const address = server.address();
+  if (!address || typeof address === 'string') throw new Error('no address');
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return address.port;
+}
+
+/** Only what a service needs to run, so that the test runner's environment cannot leak settings in. */
+function baseEnv(): NodeJS.ProcessEnv {
+  return { PATH: process.env.PATH, HOME: process.env.HOME, LOG_LEVEL: 'silent', BIND_HOST: '127.0.0.1' };
+}
+
+export interface ServiceProcess {
+  child: ChildProcess;
+  stdout(): string;
+  stderr(): string;
+  /** Resolves with the exit code once the process has ended. */
+  exited: Promise<number | null>;
+}
+
+/** Starts a service process with the given settings (on top of a minimal environment). */
+export function spawnService(service: ServiceProcessName, env: NodeJS.ProcessEnv): ServiceProcess {
+  const child = spawn(process.execPath, ['--import', 'tsx', SERVICE_MAIN[service]], {
+    cwd: fromRoot(),
+    env: { ...baseEnv(), ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  let err = '';
+  child.stdout?.on('data', (chunk: Buffer) => (out += chunk.toString('utf8')));
+  child.stderr?.on('data', (chunk: Buffer) => (err += chunk.toString('utf8')));
+  const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
+  return { child, stdout: () => out, stderr: () => err, exited };
+}
+
+/** Runs a service that is expected to refuse to start; gives its exit code and stderr. */
+export async function runToExit(service: ServiceProcessName, env: NodeJS.ProcessEnv): Promise<{ code: number | null; stderr: string }> {
+  const p = spawnService(service, env);
+  const code = await p.exited;
+  return { code, stderr: p.stderr() };
+}
+
+/**
+ * Waits until `url` answers 200 (polling), or fails with the process's stderr
+ * if it exits first.
+ */
+export async function waitForHealthy(p: ServiceProcess, url: string): Promise<void> {
+  let ended = false;
+  void p.exited.then(() => (ended = true));
+  for (;;) {
+    if (ended) throw new Error(`the service exited before answering ${url}: ${p.stderr()}`);
+    try {
+      const res = await fetch(url);
+      if (res.status === 200) return;
+    } catch {
+      // not listening yet
+    }
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+/** Stops a service started by {@link spawnService} with SIGTERM and gives its exit code. */
+export async function stopService(p: ServiceProcess): Promise<number | null> {
+  if (p.child.exitCode === null && p.child.signalCode === null) p.child.kill('SIGTERM');
+  return p.exited;
+}
