@@ -6,6 +6,8 @@ import type { ColumnInfo, SourceConnector, TableInfo } from './connector.js';
 /** A requested table, confirmed by the catalog, with its confirmed columns in the requested order. */
 export interface ResolvedTable extends TableInfo {
   columns: ColumnInfo[];
+  /** The table's whole primary key (column names in key order), whichever columns were requested. */
+  primaryKey: string[];
 }
 
 export interface ResolvedDataset {
@@ -67,7 +69,11 @@ export async function resolveDataset(connector: SourceConnector, dataset: Datase
     chosen.map(async (table): Promise<ResolvedTable> => {
       const all = await columnsOf.load(table.name);
       const wanted = requested.find((t) => t.name === table.name)?.columns ?? [];
-      if (wanted.length === 0) return { ...table, columns: all };
+      const primaryKey = all
+        .filter((c) => c.primaryKey !== null)
+        .sort((a, b) => a.primaryKey! - b.primaryKey!)
+        .map((c) => c.name);
+      if (wanted.length === 0) return { ...table, columns: all, primaryKey };
       const cols = new Map(all.map((c) => [c.name, c]));
       const twiceCols = duplicates(wanted.map((c) => c.name));
       if (twiceCols.length > 0) {
@@ -80,7 +86,7 @@ export async function resolveDataset(connector: SourceConnector, dataset: Datase
           `Column${unknown.length > 1 ? 's' : ''} ${nameList(unknown)} not found in table '${table.name}' of schema '${schema}'. Available columns: ${nameList(all.map((c) => c.name))}.`,
         );
       }
-      return { ...table, columns: wanted.map((c) => cols.get(c.name)!) };
+      return { ...table, columns: wanted.map((c) => cols.get(c.name)!), primaryKey };
     }),
   );
   return { catalog: connector.catalogName(), schema, tables };

@@ -13,7 +13,7 @@ import { subgraphTypeDefs, type SubgraphName } from './sdl.js';
 export type SubgraphContext = CallContext;
 
 /** A resolver map: type name → field name → resolver (or `__resolveReference`). */
-export type Resolvers = Record<string, Record<string, unknown>>;
+export type Resolvers = Record<string, object>;
 
 /**
  * Serves a subgraph at `/graphql` on the service's Fastify instance: the SDL

@@ -17,3 +17,15 @@ export const DATASET_METADATA = /* GraphQL */ `
     }
   }
 `;
+
+export const PACKAGE_PROJECT = /* GraphQL */ `
+  mutation PackageProject($request: ProjectTransferRequest!) {
+    packageProject(request: $request) { destinationType dataRetrieved { filePath tableName } }
+  }
+`;
+
+export const PUBLISH_PROJECT = /* GraphQL */ `
+  mutation PublishProject($request: ProjectPublishRequest!) {
+    publishProject(request: $request) { destinationType dataPublished { filePath hashValue totalBytes } }
+  }
+`;

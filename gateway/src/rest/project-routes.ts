@@ -1,9 +1,9 @@
 import type { ApolloServer } from '@apollo/server';
 import type { FastifyInstance } from 'fastify';
-import { transferRequestSchema } from '../../../lib/contract/index.js';
+import { publishRequestSchema, transferRequestSchema } from '../../../lib/contract/index.js';
 import { postEndpoint } from '../../../lib/http/service.js';
 import type { GatewayContext } from '../context.js';
-import { DATASET_METADATA, VALIDATE_PROJECT } from './operations.js';
+import { DATASET_METADATA, PACKAGE_PROJECT, PUBLISH_PROJECT, VALIDATE_PROJECT } from './operations.js';
 import { runOperation } from './run-operation.js';
 
 /**
@@ -17,4 +17,24 @@ export function projectRoutes(app: FastifyInstance, graph: ApolloServer<GatewayC
     const { project_name, project_start_time, source, dataset } = body;
     return runOperation(graph, call, DATASET_METADATA, { request: { source, dataset, project_name, project_start_time } }, 'datasetMetadata');
   });
+
+  postEndpoint(app, '/project/package', transferRequestSchema, (body, call) =>
+    runOperation(graph, call, PACKAGE_PROJECT, { request: body }, 'packageProject').then(withoutNulls),
+  );
+
+  postEndpoint(app, '/project/publish', publishRequestSchema, (body, call) =>
+    runOperation(graph, call, PUBLISH_PROJECT, { request: body }, 'publishProject').then(withoutNulls),
+  );
+}
+
+/**
+ * Drops null fields from the entries of a package or publish payload: GraphQL
+ * answers `tableName: null` for a file, the contract has no such key.
+ */
+function withoutNulls(payload: unknown): unknown {
+  if (Array.isArray(payload)) return payload.map(withoutNulls);
+  if (payload !== null && typeof payload === 'object') {
+    return Object.fromEntries(Object.entries(payload).filter(([, v]) => v !== null).map(([k, v]) => [k, withoutNulls(v)]));
+  }
+  return payload;
 }

@@ -6,7 +6,7 @@ import { createHttpService } from '../../../lib/http/service.js';
 import type { Logger } from '../../../lib/logging/logger.js';
 import { ProjectLog } from '../../../lib/project-log.js';
 import type { SecretProvider } from '../../../lib/secrets/index.js';
-import { StorageMounts } from './destinations/filestore/mounts.js';
+import { readFilestoreSettings, StorageMounts, type FilestoreSettings } from './destinations/filestore/index.js';
 import { publishResolvers } from './resolvers.js';
 import { dataPublishRoutes } from './rest/data-publish.js';
 import type { PublishDeps, ValidationRecord } from './validate-project.js';
@@ -18,6 +18,8 @@ export interface PublishAppOptions {
   connectorOptions?: ConnectorOptions;
   /** The filestore mounts; read from the environment when absent. */
   mounts?: StorageMounts;
+  /** Writer and bag settings; read from the environment when absent. */
+  filestore?: FilestoreSettings;
 }
 
 /** The publish service: `/data-publish/*` and the publish subgraph at `/graphql`. */
@@ -26,6 +28,7 @@ export async function buildPublishApp(options: PublishAppOptions): Promise<Fasti
     secrets: options.secrets,
     connectorOptions: options.connectorOptions ?? {},
     mounts: options.mounts ?? new StorageMounts(),
+    filestore: options.filestore ?? readFilestoreSettings(),
     validations: new ProjectLog<ValidationRecord>(),
   };
   const app = createHttpService({ name: 'publish', logger: options.log, apiKey: options.apiKey, readiness: [() => options.secrets.check()] });

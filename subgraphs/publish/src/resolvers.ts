@@ -1,5 +1,8 @@
-import { accessRequestSchema, parseRequest, toCamelKeys, toSnakeKeys } from '../../../lib/contract/index.js';
-import type { Resolvers } from '../../../lib/graphql/subgraph.js';
+import { accessRequestSchema, parseRequest, publishRequestSchema, toCamelKeys, toSnakeKeys, transferRequestSchema } from '../../../lib/contract/index.js';
+import { LongScalar } from '../../../lib/graphql/long-scalar.js';
+import type { Resolvers, SubgraphContext } from '../../../lib/graphql/subgraph.js';
+import { packageProject } from './package-project.js';
+import { publishProject } from './publish-project.js';
 import { validateProject, type PublishDeps } from './validate-project.js';
 
 interface ProjectKey {
@@ -10,9 +13,14 @@ interface ProjectKey {
 /** GraphQL resolvers: thin, they parse the input with the contract schema and call the same service functions as REST. */
 export function publishResolvers(deps: PublishDeps): Resolvers {
   return {
+    Long: LongScalar,
     Mutation: {
       validateProject: async (_: unknown, args: { request: unknown }) =>
         toCamelKeys(await validateProject(parseRequest(accessRequestSchema, toSnakeKeys(args.request)), deps)),
+      packageProject: async (_: unknown, args: { request: unknown }, context: SubgraphContext) =>
+        toCamelKeys(await packageProject(parseRequest(transferRequestSchema, toSnakeKeys(args.request)), deps, context.log)),
+      publishProject: async (_: unknown, args: { request: unknown }, context: SubgraphContext) =>
+        toCamelKeys(await publishProject(parseRequest(publishRequestSchema, toSnakeKeys(args.request)), deps, context.log)),
     },
     Project: {
       __resolveReference: ({ projectName, projectStartTime }: ProjectKey) => ({

@@ -3,6 +3,7 @@ import { withConnector, type ConnectorOptions } from '../../../lib/connectors/in
 import { AppError, isAppError } from '../../../lib/errors.js';
 import type { ProjectLog } from '../../../lib/project-log.js';
 import type { SecretProvider } from '../../../lib/secrets/index.js';
+import type { FilestoreSettings } from './destinations/filestore/index.js';
 import type { StorageMounts } from './destinations/filestore/mounts.js';
 
 export interface ValidationRecord {
@@ -16,6 +17,8 @@ export interface PublishDeps {
   secrets: SecretProvider;
   connectorOptions: ConnectorOptions;
   mounts: StorageMounts;
+  /** Writer and bag settings (DATA_WRITER__*, DLTHUB_PIPELINE_WORKING_DIR, BAGIT_*). */
+  filestore: FilestoreSettings;
   validations: ProjectLog<ValidationRecord>;
 }
 

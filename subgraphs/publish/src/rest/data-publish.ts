@@ -1,9 +1,13 @@
 import type { FastifyInstance } from 'fastify';
-import { accessRequestSchema } from '../../../../lib/contract/index.js';
+import { accessRequestSchema, publishRequestSchema, transferRequestSchema } from '../../../../lib/contract/index.js';
 import { postEndpoint } from '../../../../lib/http/service.js';
+import { packageProject } from '../package-project.js';
+import { publishProject } from '../publish-project.js';
 import { validateProject, type PublishDeps } from '../validate-project.js';
 
 /** The publish service's REST endpoints under `/data-publish/`. */
 export function dataPublishRoutes(app: FastifyInstance, deps: PublishDeps): void {
   postEndpoint(app, '/data-publish/validate', accessRequestSchema, (body) => validateProject(body, deps));
+  postEndpoint(app, '/data-publish/package', transferRequestSchema, (body, call) => packageProject(body, deps, call.log));
+  postEndpoint(app, '/data-publish/publish', publishRequestSchema, (body, call) => publishProject(body, deps, call.log));
 }

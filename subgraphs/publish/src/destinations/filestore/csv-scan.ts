@@ -1,0 +1,145 @@
+import type { Readable } from 'node:stream';
+import { AppError } from '../../../../../lib/errors.js';
+
+const QUOTE = 0x22;
+const NEWLINE = 0x0a;
+const MAX_HEADER_BYTES = 16 * 1024 * 1024;
+
+/**
+ * Finds row ends in a CSV byte stream without parsing fields: a row ends at a
+ * `\n` outside quotes. Only `"` bytes are visited (Buffer.indexOf, native speed);
+ * an escaped quote `""` toggles the state twice, so parity is all that matters.
+ * The state carries across chunks.
+ */
+export class RowScanner {
+  /** Whether the last byte scanned left us inside a quoted field. */
+  inQuotes = false;
+
+  /** Advances the quote state over `buf[from, to)`. */
+  skip(buf: Buffer, from = 0, to = buf.length): void {
+    let pos = from;
+    for (;;) {
+      const q = buf.indexOf(QUOTE, pos);
+      if (q < 0 || q >= to) return;
+      this.inQuotes = !this.inQuotes;
+      pos = q + 1;
+    }
+  }
+
+  /**
+   * Scans from `from` to the first row end; answers the index just after its
+   * `\n`, or -1 when `buf` ends first (the state then covers all of `buf`).
+   */
+  findRowEnd(buf: Buffer, from = 0): number {
+    let pos = from;
+    for (;;) {
+      if (this.inQuotes) {
+        const q = buf.indexOf(QUOTE, pos);
+        if (q < 0) return -1;
+        this.inQuotes = false;
+        pos = q + 1;
+        continue;
+      }
+      const nl = buf.indexOf(NEWLINE, pos);
+      const q = buf.indexOf(QUOTE, pos);
+      if (q < 0 || (nl >= 0 && nl < q)) return nl < 0 ? -1 : nl + 1;
+      this.inQuotes = true;
+      pos = q + 1;
+    }
+  }
+}
+
+/** Splits one CSV row (without or with its line end) into its fields. */
+export function parseCsvRow(row: string): string[] {
+  const text = row.replace(/\r?\n$/, '');
+  const fields: string[] = [];
+  let field = '';
+  let quoted = false;
+  for (let i = 0; i < text.length; i++) {
+    const ch = text[i]!;
+    if (quoted) {
+      if (ch === '"') {
+        if (text[i + 1] === '"') {
+          field += '"';
+          i++;
+        } else quoted = false;
+      } else field += ch;
+    } else if (ch === '"') quoted = true;
+    else if (ch === ',') {
+      fields.push(field);
+      field = '';
+    } else field += ch;
+  }
+  fields.push(field);
+  return fields;
+}
+
+/** A table's CSV stream split into its header row and the rest. */
+export interface CsvStream {
+  /** The header row's bytes, with its line end when it had one. */
+  header: Buffer;
+  /** The bytes after the header, in the source's chunks. */
+  body: AsyncIterable<Buffer>;
+}
+
+function asBuffer(chunk: unknown): Buffer {
+  if (Buffer.isBuffer(chunk)) return chunk;
+  if (typeof chunk === 'string') return Buffer.from(chunk, 'utf8');
+  if (chunk instanceof Uint8Array) return Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+  throw new AppError('INTERNAL', 'A CSV stream produced a chunk that is not bytes or text.');
+}
+
+/**
+ * Reads a table's CSV stream up to the end of its header row and checks that
+ * the header names exactly `columns`, in order: a mismatch means extraction and
+ * packaging disagree on the columns, and nothing is written. The caller destroys
+ * `source` when it stops early.
+ */
+export async function openCsvStream(source: Readable, table: string, columns: readonly string[]): Promise<CsvStream> {
+  const iterator = source[Symbol.asyncIterator]() as AsyncIterator<unknown>;
+  const scanner = new RowScanner();
+  const parts: Buffer[] = [];
+  let size = 0;
+  let header: Buffer | undefined;
+  let rest: Buffer | undefined;
+  while (!header) {
+    const next = await iterator.next();
+    if (next.done) {
+      if (size === 0) throw new AppError('INTERNAL', `The CSV stream of table '${table}' was empty: it had no header row.`);
+      header = Buffer.concat(parts, size);
+      break;
+    }
+    const chunk = asBuffer(next.value);
+    const end = scanner.findRowEnd(chunk);
+    if (end < 0) {
+      parts.push(chunk);
+      size += chunk.length;
+      if (size > MAX_HEADER_BYTES) throw new AppError('INTERNAL', `The CSV stream of table '${table}' has a header row over ${MAX_HEADER_BYTES} bytes.`);
+      continue;
+    }
+    parts.push(chunk.subarray(0, end));
+    header = Buffer.concat(parts, size + end);
+    rest = chunk.subarray(end);
+  }
+  checkHeader(header, table, columns);
+  const leftover = rest;
+  const body = (async function* (): AsyncGenerator<Buffer> {
+    if (leftover && leftover.length > 0) yield leftover;
+    for (;;) {
+      const next = await iterator.next();
+      if (next.done) return;
+      const chunk = asBuffer(next.value);
+      if (chunk.length > 0) yield chunk;
+    }
+  })();
+  return { header, body };
+}
+
+function checkHeader(header: Buffer, table: string, columns: readonly string[]): void {
+  const names = parseCsvRow(header.toString('utf8'));
+  const same = names.length === columns.length && names.every((n, i) => n === columns[i]);
+  if (!same) {
+    const shown = (list: readonly string[]) => list.slice(0, 20).map((n) => JSON.stringify(n)).join(', ') + (list.length > 20 ? `, … (${list.length})` : '');
+    throw new AppError('INTERNAL', `The CSV stream of table '${table}' has the columns [${shown(names)}] where [${shown(columns)}] were expected.`);
+  }
+}

@@ -1,0 +1,65 @@
+import os from 'node:os';
+import { z } from 'zod';
+import { readEnv, setting } from '../../../../../lib/config/env.js';
+import type { BagInfoFields } from './bagit.js';
+
+/** How CSV files are written. */
+export interface CsvWriterOptions {
+  /**
+   * A file is closed at the first row end at or after this many CSV bytes
+   * (counted before compression) and the table continues in a next file.
+   * Infinity: never rotate.
+   */
+  maxFileBytes: number;
+  /** gzip level (1 fastest … 9 smallest), or null to write plain `.csv`. */
+  gzipLevel: number | null;
+}
+
+/** Settings of the filestore destination, from the environment. */
+export interface FilestoreSettings {
+  csv: CsvWriterOptions;
+  /** Folder for temporary files (the CSV a DuckDB table is loaded from, DuckDB's spill files). */
+  workingDir: string;
+  /** Organisation fields written into every bag's bag-info.txt. */
+  bagInfo: BagInfoFields;
+}
+
+export const DEFAULT_FILE_MAX_BYTES = 100 * 1024 * 1024;
+
+const shape = {
+  /** Rotate CSV files at this size; 0 turns rotation off. The original's default: 100 MiB. */
+  DATA_WRITER__FILE_MAX_BYTES: z.coerce
+    .number({ message: 'must be a number of bytes' })
+    .int('must be a whole number of bytes')
+    .min(0, 'must be 0 (no rotation) or a positive number of bytes')
+    .default(DEFAULT_FILE_MAX_BYTES),
+  /** The original ran with compression disabled (plain `.csv`), so that is the default. */
+  DATA_WRITER__DISABLE_COMPRESSION: setting.bool(true),
+  /** gzip level when compression is on; 1 is ~1.5x faster than 6 for ~5% larger files (notes/extraction.md §3.5). */
+  DATA_WRITER__COMPRESSION_LEVEL: z.coerce.number({ message: 'must be 1 to 9' }).int('must be 1 to 9').min(1, 'must be 1 to 9').max(9, 'must be 1 to 9').default(1),
+  DLTHUB_PIPELINE_WORKING_DIR: setting.string(os.tmpdir()),
+  BAGIT_SOURCE_ORGANIZATION: setting.optionalString(),
+  BAGIT_ORGANIZATION_ADDRESS: setting.optionalString(),
+  BAGIT_CONTACT_NAME: setting.optionalString(),
+  BAGIT_CONTACT_EMAIL: setting.optionalString(),
+  BAGIT_EXTERNAL_DESCRIPTION: setting.optionalString(),
+};
+
+/** Reads the filestore settings; a bad value throws a ConfigError naming the variable. */
+export function readFilestoreSettings(env: NodeJS.ProcessEnv = process.env): FilestoreSettings {
+  const s = readEnv(shape, env);
+  return {
+    csv: {
+      maxFileBytes: s.DATA_WRITER__FILE_MAX_BYTES === 0 ? Infinity : s.DATA_WRITER__FILE_MAX_BYTES,
+      gzipLevel: s.DATA_WRITER__DISABLE_COMPRESSION ? null : s.DATA_WRITER__COMPRESSION_LEVEL,
+    },
+    workingDir: s.DLTHUB_PIPELINE_WORKING_DIR,
+    bagInfo: {
+      sourceOrganization: s.BAGIT_SOURCE_ORGANIZATION,
+      organizationAddress: s.BAGIT_ORGANIZATION_ADDRESS,
+      contactName: s.BAGIT_CONTACT_NAME,
+      contactEmail: s.BAGIT_CONTACT_EMAIL,
+      externalDescription: s.BAGIT_EXTERNAL_DESCRIPTION,
+    },
+  };
+}

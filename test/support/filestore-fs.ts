@@ -1,0 +1,67 @@
+/** Temporary folders and small file helpers for the filestore tests. */
+import { createHash } from 'node:crypto';
+import { mkdir, mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import type { ColumnInfo } from '../../lib/connectors/connector.js';
+import type { LogicalType } from '../../lib/types/logical.js';
+import type { TableExtract } from '../../subgraphs/publish/src/destinations/filestore/extract.js';
+import { chunkedStream, toCsv, type Field } from './csv-text.js';
+
+/** A fresh folder under os.tmpdir(); `cleanup()` removes it. */
+export async function tempFolder(prefix = 'cr8tor-fs-'): Promise<{ dir: string; cleanup: () => Promise<void> }> {
+  const dir = await mkdtemp(path.join(os.tmpdir(), prefix));
+  return { dir, cleanup: () => rm(dir, { recursive: true, force: true }) };
+}
+
+/** A filestore mount with staging/ and production/. */
+export async function tempMount(): Promise<{ root: string; cleanup: () => Promise<void> }> {
+  const { dir, cleanup } = await tempFolder('cr8tor-mount-');
+  await mkdir(path.join(dir, 'staging'));
+  await mkdir(path.join(dir, 'production'));
+  return { root: dir, cleanup };
+}
+
+/** SHA-512 hex of a file, read in one go (independent of the code under test). */
+export async function sha512Of(file: string): Promise<string> {
+  return createHash('sha512').update(await readFile(file)).digest('hex');
+}
+
+/** Every entry under `dir`, relative, '/'-separated, sorted (folders end with '/'). */
+export async function listTree(dir: string, prefix = ''): Promise<string[]> {
+  let entries;
+  try {
+    entries = await readdir(dir, { withFileTypes: true });
+  } catch {
+    return [];
+  }
+  const out: string[] = [];
+  for (const e of entries) {
+    const rel = `${prefix}${e.name}`;
+    if (e.isDirectory()) out.push(`${rel}/`, ...(await listTree(path.join(dir, e.name), `${rel}/`)));
+    else out.push(rel);
+  }
+  return out.sort();
+}
+
+/** ColumnInfo for a quick table: name → logical type. */
+export function columns(spec: Record<string, LogicalType>, primaryKey: string[] = []): ColumnInfo[] {
+  return Object.entries(spec).map(([name, logical], i) => ({
+    name,
+    description: null,
+    datatype: logical.kind,
+    nullable: !primaryKey.includes(name),
+    position: i + 1,
+    logical,
+    primaryKey: primaryKey.includes(name) ? primaryKey.indexOf(name) + 1 : null,
+  }));
+}
+
+/** A TableExtract streaming the given rows in random small chunks. */
+export function tableOf(name: string, cols: ColumnInfo[], rows: readonly (readonly Field[])[], chunk = { max: 37, seed: 7 }): TableExtract {
+  const text = toCsv(
+    cols.map((c) => c.name),
+    rows,
+  );
+  return { name, columns: cols, csv: () => chunkedStream(text, chunk) };
+}
