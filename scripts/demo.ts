@@ -8,7 +8,11 @@
  *    filestore under ./var/demo.
  * 3. Runs what the CR8TOR CLI runs, through the gateway's REST shims:
  *    validate → package (CSV) → publish, and again as DuckDB.
- * 4. Prints the files, their hashes, where the bags are, and a GraphQL query to try.
+ * 4. Prints the files, their hashes, where the bags are, and runs a GraphQL query
+ *    that spans both subgraphs.
+ *
+ * `npm run demo -- --serve` keeps the services running afterwards, so you can try
+ * the printed queries yourself; Ctrl-C stops everything.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -173,11 +177,21 @@ async function main(): Promise<void> {
       if (!check.valid) throw new Error('the published bag does not validate');
     }
 
-    step('Try the graph');
-    console.log(`curl -s ${gateway}/graphql -H 'content-type: application/json' -H 'x-api-key: ${apiKey}' \\`);
-    console.log(`  -d '{"query":"{ project(projectName: \\"DemoProject\\", projectStartTime: \\"20250205_010101\\") { metadataReports { reportedAt source } validations { outcome } } }"}'`);
-    console.log('(the services stop when this demo ends; `npm start` runs them with your own settings)');
+    step('One GraphQL query through the gateway, answered by both subgraphs');
+    const query = '{ project(projectName: "DemoProject", projectStartTime: "20250205_010101") { metadataReports { reportedAt source } validations { validatedAt outcome } } }';
+    const graphRes = await fetch(`${gateway}/graphql`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-api-key': apiKey },
+      body: JSON.stringify({ query }),
+    });
+    console.log(`  ${query}`);
+    console.log(`  → ${JSON.stringify(await graphRes.json())}`);
     step('Demo finished: every step succeeded');
+    console.log(`Verify a bag yourself: npm run verify-bag -- ${path.join(mountDir, 'production', 'DemoProject', '20250205_010101')}`);
+    if (process.argv.includes('--serve')) {
+      console.log(`\nServing until Ctrl-C. Try:\ncurl -s ${gateway}/graphql -H 'content-type: application/json' -H 'x-api-key: ${apiKey}' -d '${JSON.stringify({ query })}'`);
+      await new Promise(() => undefined);
+    }
   } finally {
     await cleanup();
   }
