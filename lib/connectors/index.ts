@@ -5,7 +5,7 @@ import type { ConnectorOptions, SourceConnector } from './connector.js';
 import { MysqlConnector } from './mysql/connector.js';
 import { PostgresConnector } from './postgresql/connector.js';
 
-export type { SourceConnector, ColumnInfo, TableInfo, ConnectorOptions } from './connector.js';
+export type { SourceConnector, SourceSnapshot, ColumnInfo, TableInfo, ConnectorOptions } from './connector.js';
 export { resolveDataset, type ResolvedDataset, type ResolvedTable } from './catalog.js';
 
 /**

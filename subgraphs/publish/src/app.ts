@@ -6,10 +6,11 @@ import { createHttpService } from '../../../lib/http/service.js';
 import type { Logger } from '../../../lib/logging/logger.js';
 import { ProjectLog } from '../../../lib/project-log.js';
 import type { SecretProvider } from '../../../lib/secrets/index.js';
+import type { PublishDeps, ValidationRecord } from './deps.js';
+import { filestoreDestination } from './destinations/filestore/destination.js';
 import { readFilestoreSettings, StorageMounts, type FilestoreSettings } from './destinations/filestore/index.js';
 import { publishResolvers } from './resolvers.js';
 import { dataPublishRoutes } from './rest/data-publish.js';
-import type { PublishDeps, ValidationRecord } from './validate-project.js';
 
 export interface PublishAppOptions {
   log: Logger;
@@ -27,8 +28,9 @@ export async function buildPublishApp(options: PublishAppOptions): Promise<Fasti
   const deps: PublishDeps = {
     secrets: options.secrets,
     connectorOptions: options.connectorOptions ?? {},
-    mounts: options.mounts ?? new StorageMounts(),
-    filestore: options.filestore ?? readFilestoreSettings(),
+    destinations: {
+      filestore: filestoreDestination(options.mounts ?? new StorageMounts(), options.filestore ?? readFilestoreSettings()),
+    },
     validations: new ProjectLog<ValidationRecord>(),
   };
   const app = createHttpService({ name: 'publish', logger: options.log, apiKey: options.apiKey, readiness: [() => options.secrets.check()] });

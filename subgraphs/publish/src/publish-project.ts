@@ -1,31 +1,22 @@
 import type { PublishRequest } from '../../../lib/contract/index.js';
-import { AppError } from '../../../lib/errors.js';
-import { publishToProduction } from './destinations/filestore/index.js';
-import type { PublishDeps } from './validate-project.js';
+import type { PublishDeps, WarningLog } from './deps.js';
+import { destinationFor, type PublishedEntry } from './destinations/destination.js';
 
 /** What publishing answers, as the contract spells it. */
 export interface PublishPayload {
   destination_type: 'filestore' | 'postgresql';
-  data_published: Array<{ file_path: string; hash_value: string; total_bytes: number }>;
+  data_published: PublishedEntry[];
 }
 
 /**
- * Moves a project's staged package to production as a BagIt bag, hashing every
- * byte once with SHA-512, and answers each file's path, hash and size.
+ * Publishes what a project packaged: for a filestore, moves the staged files to
+ * production as a BagIt bag and answers each file's SHA-512 and size.
  */
-export async function publishProject(request: PublishRequest, deps: PublishDeps, log: { warn: (o: object, m: string) => void }): Promise<PublishPayload> {
+export async function publishProject(request: PublishRequest, deps: PublishDeps, log: WarningLog): Promise<PublishPayload> {
   const { destination } = request;
-  if (destination.type !== 'filestore') {
-    throw new AppError('DESTINATION_NOT_CONFIGURED', `Destination type '${destination.type}' is not supported by this release; supported: filestore.`);
-  }
-  const mountRoot = deps.mounts.root(destination.name);
-  await deps.mounts.checkReady(destination.name);
-  const result = await publishToProduction({
-    mountRoot,
-    project: request.project_name,
-    startTime: request.project_start_time,
-    bagInfo: deps.filestore.bagInfo,
-  });
+  const target = destinationFor(deps.destinations, destination.type);
+  await target.checkReady(destination);
+  const result = await target.publish({ project: request.project_name, startTime: request.project_start_time, destination });
   if (result.warnings.length > 0) log.warn({ warnings: result.warnings }, 'publish completed with warnings');
-  return { destination_type: 'filestore', data_published: result.data_published };
+  return { destination_type: destination.type, data_published: result.data_published };
 }

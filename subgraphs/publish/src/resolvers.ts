@@ -3,7 +3,8 @@ import { LongScalar } from '../../../lib/graphql/long-scalar.js';
 import type { Resolvers, SubgraphContext } from '../../../lib/graphql/subgraph.js';
 import { packageProject } from './package-project.js';
 import { publishProject } from './publish-project.js';
-import { validateProject, type PublishDeps } from './validate-project.js';
+import type { PublishDeps } from './deps.js';
+import { validateProject } from './validate-project.js';
 
 interface ProjectKey {
   projectName: string;

@@ -1,26 +1,8 @@
 import { describeSource, type AccessRequest } from '../../../lib/contract/index.js';
-import { withConnector, type ConnectorOptions } from '../../../lib/connectors/index.js';
-import { AppError, isAppError } from '../../../lib/errors.js';
-import type { ProjectLog } from '../../../lib/project-log.js';
-import type { SecretProvider } from '../../../lib/secrets/index.js';
-import type { FilestoreSettings } from './destinations/filestore/index.js';
-import type { StorageMounts } from './destinations/filestore/mounts.js';
-
-export interface ValidationRecord {
-  validated_at: string;
-  source: string;
-  destination: string;
-  outcome: string;
-}
-
-export interface PublishDeps {
-  secrets: SecretProvider;
-  connectorOptions: ConnectorOptions;
-  mounts: StorageMounts;
-  /** Writer and bag settings (DATA_WRITER__*, DLTHUB_PIPELINE_WORKING_DIR, BAGIT_*). */
-  filestore: FilestoreSettings;
-  validations: ProjectLog<ValidationRecord>;
-}
+import { withConnector } from '../../../lib/connectors/index.js';
+import { isAppError } from '../../../lib/errors.js';
+import type { PublishDeps } from './deps.js';
+import { destinationFor } from './destinations/destination.js';
 
 /**
  * Checks that a project can run: the destination is ready (for a filestore,
@@ -37,8 +19,7 @@ export async function validateProject(request: AccessRequest, deps: PublishDeps)
       outcome,
     });
   try {
-    if (destination.type === 'filestore') await deps.mounts.checkReady(destination.name);
-    else throw new AppError('DESTINATION_NOT_CONFIGURED', `Destination type '${destination.type}' is not supported by this release; supported: filestore.`);
+    await destinationFor(deps.destinations, destination.type).checkReady(destination);
     await withConnector(request.source, deps.secrets, deps.connectorOptions, (c) => c.ping());
   } catch (error) {
     record(isAppError(error) ? error.detail : 'internal error');

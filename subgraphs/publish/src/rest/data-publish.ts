@@ -3,7 +3,8 @@ import { accessRequestSchema, publishRequestSchema, transferRequestSchema } from
 import { postEndpoint } from '../../../../lib/http/service.js';
 import { packageProject } from '../package-project.js';
 import { publishProject } from '../publish-project.js';
-import { validateProject, type PublishDeps } from '../validate-project.js';
+import type { PublishDeps } from '../deps.js';
+import { validateProject } from '../validate-project.js';
 
 /** The publish service's REST endpoints under `/data-publish/`. */
 export function dataPublishRoutes(app: FastifyInstance, deps: PublishDeps): void {

@@ -1,0 +1,25 @@
+import type { ConnectorOptions } from '../../../lib/connectors/index.js';
+import type { ProjectLog } from '../../../lib/project-log.js';
+import type { SecretProvider } from '../../../lib/secrets/index.js';
+import type { Destinations } from './destinations/destination.js';
+
+/** One validation the service ran for a project. */
+export interface ValidationRecord {
+  validated_at: string;
+  source: string;
+  destination: string;
+  outcome: string;
+}
+
+/** What the publish service's operations work with. */
+export interface PublishDeps {
+  secrets: SecretProvider;
+  connectorOptions: ConnectorOptions;
+  destinations: Destinations;
+  validations: ProjectLog<ValidationRecord>;
+}
+
+/** The logger operations report warnings to. */
+export interface WarningLog {
+  warn(details: object, message: string): void;
+}

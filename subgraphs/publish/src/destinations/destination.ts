@@ -1,0 +1,47 @@
+import type { DestinationConfig, DestinationType } from '../../../../lib/contract/index.js';
+import type { ResolvedDataset, SourceSnapshot } from '../../../../lib/connectors/index.js';
+import { AppError } from '../../../../lib/errors.js';
+
+/** The project a package or publication belongs to. */
+export interface ProjectKey {
+  project: string;
+  startTime: string;
+}
+
+/** What packaging hands a destination: the confirmed dataset and the snapshot to read it from. */
+export interface PackageInput extends ProjectKey {
+  destination: DestinationConfig;
+  dataset: ResolvedDataset;
+  snapshot: SourceSnapshot;
+}
+
+/** One output of packaging, as the contract answers it. */
+export type RetrievedEntry = { file_path: string } | { table_name: string };
+
+/** One published item, as the contract answers it. */
+export type PublishedEntry =
+  | { file_path: string; hash_value: string; total_bytes: number }
+  | { postgresql_table_name: string; opal_resource_name: string; opal_project_name: string; opal_group_name: string };
+
+/** Where packages go: a filestore mount or a PostgreSQL database (with OPAL). */
+export interface Destination {
+  /** Throws a clear AppError unless the destination can receive this project's package. */
+  checkReady(destination: DestinationConfig): Promise<void>;
+  /** Writes the dataset so that nothing is visible unless every table is complete. */
+  package(input: PackageInput): Promise<{ data_retrieved: RetrievedEntry[]; warnings: string[] }>;
+  /** Publishes what the project has packaged. */
+  publish(key: ProjectKey & { destination: DestinationConfig }): Promise<{ data_published: PublishedEntry[]; warnings: string[] }>;
+}
+
+/** The destinations this service was configured with, by type. */
+export type Destinations = Partial<Record<DestinationType, Destination>>;
+
+/** The destination for a type; DESTINATION_NOT_CONFIGURED naming the supported ones when absent. */
+export function destinationFor(destinations: Destinations, type: DestinationType): Destination {
+  const found = destinations[type];
+  if (!found) {
+    const known = Object.keys(destinations).sort().join(', ') || '(none)';
+    throw new AppError('DESTINATION_NOT_CONFIGURED', `Destination type '${type}' is not configured on this service; configured: ${known}.`);
+  }
+  return found;
+}

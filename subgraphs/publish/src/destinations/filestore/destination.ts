@@ -1,0 +1,40 @@
+import type { Destination } from '../destination.js';
+import type { StorageMounts } from './mounts.js';
+import { publishToProduction } from './publish.js';
+import type { FilestoreSettings } from './settings.js';
+import { packageToStaging } from './staging.js';
+
+/**
+ * The filestore destination: packages into `{mount}/staging/{project}/{start}/`
+ * as CSV files or one DuckDB database, publishes to `{mount}/production/…` as a
+ * BagIt bag. The mount is chosen by the destination's name.
+ */
+export function filestoreDestination(mounts: StorageMounts, settings: FilestoreSettings): Destination {
+  return {
+    checkReady: (destination) => mounts.checkReady(destination.name),
+
+    async package({ project, startTime, destination, dataset, snapshot }) {
+      const format = destination.format === 'duckdb' ? 'duckdb' : 'csv';
+      const result = await packageToStaging({
+        mountRoot: mounts.root(destination.name),
+        project,
+        startTime,
+        format,
+        schemaName: dataset.schema,
+        settings,
+        tables: dataset.tables.map((table) => ({
+          name: table.name,
+          columns: table.columns,
+          primaryKey: table.primaryKey,
+          csv: () => snapshot.csv(dataset.schema, table.name, table.columns),
+        })),
+      });
+      return { data_retrieved: result.files.map((f) => ({ file_path: f.file_path })), warnings: result.warnings };
+    },
+
+    async publish({ project, startTime, destination }) {
+      const result = await publishToProduction({ mountRoot: mounts.root(destination.name), project, startTime, bagInfo: settings.bagInfo });
+      return { data_published: result.data_published, warnings: result.warnings };
+    },
+  };
+}
