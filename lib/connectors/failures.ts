@@ -36,3 +36,20 @@ export function driverMessage(error: unknown): string {
   const message = error instanceof Error ? error.message : String(error);
   return message.replace(/\b\w+:\/\/[^\s]*/g, '[url]').slice(0, 500);
 }
+
+/**
+ * SOURCE_NOT_SUPPORTED for a column whose native type has no logical type:
+ * the type must be mapped on purpose (in the source's types module), never
+ * guessed, so the catalog refuses the table rather than read it as text.
+ */
+export function unsupportedType(where: string, schema: string, table: string, column: string, datatype: string): AppError {
+  return new AppError(
+    'SOURCE_NOT_SUPPORTED',
+    `Column '${column}' of table '${schema}.${table}' on the ${where} has type '${datatype}', which the publisher has no mapping for; it cannot be extracted faithfully.`,
+  );
+}
+
+/** SOURCE_UNREACHABLE for a connection that went away while in use. */
+export function connectionLost(where: string, cause: unknown): AppError {
+  return new AppError('SOURCE_UNREACHABLE', `The connection to the ${where} was lost: ${driverMessage(cause)}.`, { cause });
+}

@@ -12,6 +12,7 @@
  * | int8…int64, uint8…uint64| decimal digits, never through a float                  |
  * | decimal                 | exact decimal digits as the source holds them          |
  * | float32, float64        | shortest round-trip decimal; NaN, Infinity, -Infinity  |
+ * |                         | (spelled as PostgreSQL prints float4/float8, see below)|
  * | boolean                 | true / false                                           |
  * | text, enum, uuid, other | the value itself                                       |
  * | date                    | YYYY-MM-DD                                             |
@@ -24,11 +25,29 @@
  * | array                   | a JSON array of the elements' JSON values              |
  *
  * NULL is an empty unquoted field; the empty string is `""`.
+ *
+ * Spelling details, so every source writes a value byte for byte alike
+ * (PostgreSQL prints these itself; lib/types/canonical.ts reproduces them):
+ * - floats: the shortest digits strictly inside the value's rounding interval;
+ *   fixed notation when the decimal exponent is in [-4, 15) (float64) or
+ *   [-4, 6) (float32), otherwise `d.ddde±XX` (1e+15, 1.5e-07); `-0` keeps its sign.
+ * - fractional seconds appear only when non-zero, without trailing zeros
+ *   (`12:00:00.5`, `12:00:00`).
+ * - decimals keep the column's scale (`1.50` in a numeric(12,2)).
+ * - arrays: PostgreSQL's to_json of the array (timestamps inside are JSON
+ *   strings in the same ISO form, but time-with-zone elements keep PostgreSQL's
+ *   short offset `+05`; bytea elements are `"\\x…"`).
+ * Values no canonical form can hold pass through as the source prints them:
+ * PostgreSQL infinite and BC dates/timestamps (`infinity`, `0044-03-15 BC`),
+ * MySQL zero dates (`0000-00-00`) and TIME beyond 24h or negative.
  */
 export type LogicalType =
   | { kind: 'int8' | 'int16' | 'int32' | 'int64' }
   | { kind: 'uint8' | 'uint16' | 'uint32' | 'uint64' }
-  /** precision/scale absent: unbounded (PostgreSQL `numeric` without a modifier). */
+  /**
+   * precision/scale absent: unbounded (PostgreSQL `numeric` without a modifier).
+   * scale may be negative (PostgreSQL 15+: numeric(5,-2) rounds to hundreds).
+   */
   | { kind: 'decimal'; precision?: number; scale?: number }
   | { kind: 'float32' | 'float64' }
   | { kind: 'boolean' }

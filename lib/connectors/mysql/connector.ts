@@ -1,21 +1,62 @@
+import mysqlCore from 'mysql2';
 import mysql from 'mysql2/promise';
 import { AppError } from '../../errors.js';
 import { describeSource, type SqlSourceConfig } from '../../contract/index.js';
-import type { ColumnInfo, ConnectorOptions, SourceConnector, SqlCredentials, TableInfo } from '../connector.js';
-import { authFailed, driverMessage, networkReason, unreachable } from '../failures.js';
+import type { ColumnInfo, ConnectorOptions, SourceConnector, SourceSnapshot, SqlCredentials, TableInfo } from '../connector.js';
+import { authFailed, connectionLost, driverMessage, networkReason, unreachable, unsupportedType } from '../failures.js';
+import { MysqlSnapshot } from './snapshot.js';
+import { mysqlLogicalType } from './types.js';
 
+/** A view's TABLE_COMMENT is the word 'VIEW' (views cannot have comments), not a description. */
 const LIST_TABLES = `
-  SELECT TABLE_NAME AS name, NULLIF(TABLE_COMMENT, '') AS description
+  SELECT TABLE_NAME AS name, CASE WHEN TABLE_TYPE = 'VIEW' THEN NULL ELSE NULLIF(TABLE_COMMENT, '') END AS description
   FROM information_schema.TABLES
   WHERE TABLE_SCHEMA = ?
   ORDER BY CAST(TABLE_NAME AS BINARY)`;
 
-const LIST_COLUMNS = `
-  SELECT TABLE_NAME AS table_name, COLUMN_NAME AS name, NULLIF(COLUMN_COMMENT, '') AS description,
-         COLUMN_TYPE AS datatype, IS_NULLABLE = 'YES' AS nullable, ORDINAL_POSITION AS position
-  FROM information_schema.COLUMNS
-  WHERE TABLE_SCHEMA = ? AND TABLE_NAME IN (?)
-  ORDER BY CAST(TABLE_NAME AS BINARY), ORDINAL_POSITION`;
+/**
+ * Every column of the requested tables in one query, with its position in the
+ * primary key. On MariaDB, JSON is LONGTEXT with a CHECK (json_valid(column)),
+ * found in CHECK_CONSTRAINTS (MySQL has a real JSON type and no TABLE_NAME there).
+ * Each information_schema table is filtered by the constant schema and table
+ * names before it is joined: correlated lookups would scan every table of the
+ * server once per column. Parameters: schema and table list, once per table read.
+ */
+function listColumns(mariadb: boolean): { sql: string; reads: number } {
+  const jsonJoin = mariadb
+    ? `LEFT JOIN (SELECT DISTINCT TABLE_NAME, CHECK_CLAUSE FROM information_schema.CHECK_CONSTRAINTS
+                WHERE CONSTRAINT_SCHEMA = ? AND TABLE_NAME IN (?) AND CHECK_CLAUSE LIKE '%json_valid(%') k
+       ON BINARY k.TABLE_NAME = BINARY c.TABLE_NAME
+      AND LOCATE(CONCAT('json_valid(\`', REPLACE(c.COLUMN_NAME, '\`', '\`\`'), '\`)'), k.CHECK_CLAUSE) > 0`
+    : '';
+  const sql = `
+  SELECT c.TABLE_NAME AS table_name, c.COLUMN_NAME AS name, NULLIF(c.COLUMN_COMMENT, '') AS description,
+         c.COLUMN_TYPE AS datatype, c.IS_NULLABLE = 'YES' AS nullable, c.ORDINAL_POSITION AS position,
+         c.DATA_TYPE AS data_type, c.CHARACTER_MAXIMUM_LENGTH AS char_length,
+         MIN(u.ORDINAL_POSITION) AS primary_key, ${mariadb ? 'COUNT(k.TABLE_NAME) > 0' : '0'} AS json_check
+  FROM information_schema.COLUMNS c
+  LEFT JOIN (SELECT TABLE_NAME, COLUMN_NAME, ORDINAL_POSITION FROM information_schema.KEY_COLUMN_USAGE
+             WHERE TABLE_SCHEMA = ? AND TABLE_NAME IN (?) AND CONSTRAINT_NAME = 'PRIMARY') u
+    ON BINARY u.TABLE_NAME = BINARY c.TABLE_NAME AND u.COLUMN_NAME = c.COLUMN_NAME
+  ${jsonJoin}
+  WHERE c.TABLE_SCHEMA = ? AND c.TABLE_NAME IN (?)
+  GROUP BY c.TABLE_NAME, c.COLUMN_NAME, c.COLUMN_COMMENT, c.COLUMN_TYPE, c.IS_NULLABLE, c.ORDINAL_POSITION, c.DATA_TYPE, c.CHARACTER_MAXIMUM_LENGTH
+  ORDER BY CAST(c.TABLE_NAME AS BINARY), c.ORDINAL_POSITION`;
+  return { sql, reads: mariadb ? 3 : 2 };
+}
+
+interface ColumnRow {
+  table_name: string;
+  name: string;
+  description: string | null;
+  datatype: string;
+  nullable: number | string;
+  position: number | string;
+  data_type: string;
+  char_length: number | string | null;
+  primary_key: number | string | null;
+  json_check: number | string;
+}
 
 /** MySQL and MariaDB through `mysql2`, one connection per request. */
 export class MysqlConnector implements SourceConnector {
@@ -24,6 +65,8 @@ export class MysqlConnector implements SourceConnector {
   private readonly options: ConnectorOptions;
   private conn: mysql.Connection | undefined;
   private connecting: Promise<mysql.Connection> | undefined;
+  /** Snapshots still open, closed with the connector. */
+  private readonly snapshots = new Set<SourceSnapshot>();
 
   constructor(source: SqlSourceConfig, credentials: SqlCredentials, options: ConnectorOptions = {}) {
     this.source = source;
@@ -41,20 +84,26 @@ export class MysqlConnector implements SourceConnector {
     return this.connecting;
   }
 
+  /** Settings of every connection: numbers, dates and JSON arrive as the server's text. */
+  private get settings(): mysqlCore.ConnectionOptions {
+    return {
+      host: this.source.host_url,
+      port: this.source.port,
+      database: this.source.database,
+      user: this.credentials.username,
+      password: this.credentials.password,
+      connectTimeout: this.options.connectTimeoutMs ?? 10_000,
+      supportBigNumbers: true,
+      bigNumberStrings: true,
+      dateStrings: true,
+      jsonStrings: true,
+      charset: 'utf8mb4',
+    };
+  }
+
   private async open(): Promise<mysql.Connection> {
     try {
-      const conn = await mysql.createConnection({
-        host: this.source.host_url,
-        port: this.source.port,
-        database: this.source.database,
-        user: this.credentials.username,
-        password: this.credentials.password,
-        connectTimeout: this.options.connectTimeoutMs ?? 10_000,
-        supportBigNumbers: true,
-        bigNumberStrings: true,
-        dateStrings: true,
-        charset: 'utf8mb4',
-      });
+      const conn = await mysql.createConnection(this.settings);
       conn.on('error', () => undefined);
       this.conn = conn;
       return conn;
@@ -83,9 +132,9 @@ export class MysqlConnector implements SourceConnector {
     if (network) return unreachable(this.where, network, error);
     if (code === 'ER_ACCESS_DENIED_ERROR' || code === 'ER_DBACCESS_DENIED_ERROR') return authFailed(this.where, this.source.credentials.username_key, error);
     if (code === 'ER_BAD_DB_ERROR') return new AppError('SCHEMA_NOT_FOUND', `Database '${this.source.database}' does not exist on the ${this.where}.`, { cause: error });
-    if (code === 'PROTOCOL_CONNECTION_LOST' || code === 'PROTOCOL_SEQUENCE_TIMEOUT') {
-      return new AppError('SOURCE_UNREACHABLE', `The connection to the ${this.where} was lost: ${driverMessage(error)}.`, { cause: error });
-    }
+    // ER_CONNECTION_KILLED (MariaDB 1927) and ER_SERVER_SHUTDOWN (1053) end the session too.
+    const lost = ['PROTOCOL_CONNECTION_LOST', 'PROTOCOL_SEQUENCE_TIMEOUT', 'ER_CONNECTION_KILLED', 'ER_SERVER_SHUTDOWN'];
+    if (code && lost.includes(code)) return connectionLost(this.where, error);
     return new AppError('SOURCE_QUERY_FAILED', `The ${this.where} failed: ${driverMessage(error)}.`, { cause: error });
   }
 
@@ -113,19 +162,74 @@ export class MysqlConnector implements SourceConnector {
   async getColumns(schema: string, tables: readonly string[]): Promise<Map<string, ColumnInfo[]>> {
     const byTable = new Map<string, ColumnInfo[]>();
     if (tables.length === 0) return byTable;
-    const rows = await this.query<ColumnInfo & { table_name: string; nullable: number | boolean }>(LIST_COLUMNS, [schema, tables]);
-    for (const { table_name, ...column } of rows) {
-      let list = byTable.get(table_name);
-      if (!list) byTable.set(table_name, (list = []));
-      list.push({ ...column, nullable: Boolean(Number(column.nullable)), position: Number(column.position) });
+    const { sql, reads } = listColumns(isMariaDb(await this.connection()));
+    const rows = await this.query<ColumnRow>(sql, Array.from({ length: reads }, () => [schema, tables]).flat());
+    for (const row of rows) {
+      const logical = mysqlLogicalType({
+        dataType: row.data_type,
+        columnType: row.datatype,
+        charLength: row.char_length == null ? null : Number(row.char_length),
+        jsonCheck: Boolean(Number(row.json_check)),
+      });
+      if (!logical) throw unsupportedType(this.where, schema, row.table_name, row.name, row.datatype);
+      let list = byTable.get(row.table_name);
+      if (!list) byTable.set(row.table_name, (list = []));
+      list.push({
+        name: row.name,
+        description: row.description,
+        datatype: row.datatype,
+        nullable: Boolean(Number(row.nullable)),
+        position: Number(row.position),
+        logical,
+        primaryKey: row.primary_key == null ? null : Number(row.primary_key),
+      });
     }
     return byTable;
   }
 
+  /** A snapshot on a connection of its own, so catalog queries can go on beside it. */
+  async snapshot(): Promise<SourceSnapshot> {
+    const connection = mysqlCore.createConnection(this.settings);
+    connection.on('error', () => undefined);
+    let opened: MysqlSnapshot;
+    try {
+      await new Promise<void>((resolve, reject) => connection.connect((error) => (error ? reject(error) : resolve())));
+      opened = await MysqlSnapshot.begin(connection, {
+        where: this.where,
+        translate: (e) => this.translate(e),
+        onQuery: this.options.onQuery,
+        statementTimeoutMs: this.options.statementTimeoutMs,
+      });
+    } catch (error) {
+      connection.destroy();
+      throw this.translate(error);
+    }
+    const snapshots = this.snapshots;
+    const tracked: SourceSnapshot = {
+      csv: (schema, table, columns) => opened.csv(schema, table, columns),
+      async close() {
+        snapshots.delete(tracked);
+        await opened.close();
+      },
+    };
+    snapshots.add(tracked);
+    return tracked;
+  }
+
   async close(): Promise<void> {
+    await Promise.all([...this.snapshots].map((s) => s.close()));
     const conn = this.conn;
     this.conn = undefined;
     this.connecting = undefined;
     if (conn) await conn.end().catch(() => conn.destroy());
   }
+}
+
+/**
+ * Whether the server is MariaDB, from the version in its handshake (MariaDB
+ * announces itself as `5.5.5-10.11.…-MariaDB`), so no query is spent on it.
+ */
+function isMariaDb(conn: mysql.Connection): boolean {
+  const core = (conn as unknown as { connection?: { _handshakePacket?: { serverVersion?: string } } }).connection;
+  return /mariadb/i.test(core?._handshakePacket?.serverVersion ?? '');
 }

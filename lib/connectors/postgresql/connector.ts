@@ -1,8 +1,10 @@
 import pg from 'pg';
 import { AppError } from '../../errors.js';
 import { describeSource, type SqlSourceConfig } from '../../contract/index.js';
-import type { ColumnInfo, ConnectorOptions, SourceConnector, SqlCredentials, TableInfo } from '../connector.js';
-import { authFailed, driverMessage, networkReason, unreachable } from '../failures.js';
+import type { ColumnInfo, ConnectorOptions, SourceConnector, SourceSnapshot, SqlCredentials, TableInfo } from '../connector.js';
+import { authFailed, connectionLost, driverMessage, networkReason, unreachable, unsupportedType } from '../failures.js';
+import { PgSnapshot } from './snapshot.js';
+import { pgLogicalType, type PgTypeInfo } from './types.js';
 
 /** Relation kinds a dataset may draw from: tables, partitioned tables, views, materialised views, foreign tables. */
 const RELATION_KINDS = ['r', 'p', 'v', 'm', 'f'];
@@ -13,14 +15,77 @@ const LIST_TABLES = `
   WHERE n.nspname = $1 AND c.relkind = ANY($2)
   ORDER BY c.relname COLLATE "C"`;
 
+/**
+ * Every column of the requested tables in one query: its type with domains
+ * resolved (for an array, its element's too), enum labels, and its position in
+ * the primary key. Domains are resolved once for the whole database (there are
+ * few), then joined: a per-column recursive lookup scans pg_type per column.
+ * A domain's type modifier is the nearest one declared along its chain.
+ */
 const LIST_COLUMNS = `
+  WITH RECURSIVE chain(oid, base, typmod) AS (
+    SELECT t.oid, t.typbasetype, t.typtypmod FROM pg_catalog.pg_type t WHERE t.typtype = 'd'
+    UNION ALL
+    SELECT d.oid, t.typbasetype, CASE WHEN d.typmod >= 0 THEN d.typmod ELSE t.typtypmod END
+    FROM chain d JOIN pg_catalog.pg_type t ON t.oid = d.base
+    WHERE t.typtype = 'd'
+  ), domain_base AS (
+    SELECT d.oid, d.base, d.typmod FROM chain d JOIN pg_catalog.pg_type t ON t.oid = d.base WHERE t.typtype <> 'd'
+  )
   SELECT c.relname AS table_name, a.attname AS name, col_description(c.oid, a.attnum) AS description,
-         pg_catalog.format_type(a.atttypid, a.atttypmod) AS datatype, NOT a.attnotnull AS nullable, a.attnum AS position
+         pg_catalog.format_type(a.atttypid, a.atttypmod) AS datatype, NOT a.attnotnull AS nullable, a.attnum AS position,
+         (SELECT array_position(k.conkey, a.attnum) FROM pg_catalog.pg_constraint k
+          WHERE k.conrelid = c.oid AND k.contype = 'p') AS primary_key,
+         bt.typname AS type_name, btn.nspname AS type_schema, bt.typtype AS type_kind, b.typmod,
+         pg_catalog.format_type(bt.oid, b.typmod) AS type_sql,
+         et.typname AS elem_name, etn.nspname AS elem_schema, et.typtype AS elem_kind, e.typmod AS elem_typmod,
+         pg_catalog.format_type(et.oid, e.typmod) AS elem_sql,
+         (SELECT array_agg(l.enumlabel::text ORDER BY l.enumsortorder) FROM pg_catalog.pg_enum l
+          WHERE l.enumtypid = COALESCE(et.oid, bt.oid)) AS enum_labels
   FROM pg_catalog.pg_attribute a
   JOIN pg_catalog.pg_class c ON c.oid = a.attrelid
   JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+  LEFT JOIN domain_base ad ON ad.oid = a.atttypid
+  CROSS JOIN LATERAL (SELECT COALESCE(ad.base, a.atttypid) AS oid, CASE WHEN ad.oid IS NULL THEN a.atttypmod ELSE ad.typmod END AS typmod) b
+  JOIN pg_catalog.pg_type bt ON bt.oid = b.oid
+  JOIN pg_catalog.pg_namespace btn ON btn.oid = bt.typnamespace
+  LEFT JOIN domain_base ed ON ed.oid = bt.typelem
+  LEFT JOIN LATERAL (SELECT COALESCE(ed.base, bt.typelem) AS oid, CASE WHEN ed.oid IS NULL THEN b.typmod ELSE ed.typmod END AS typmod) e
+    ON bt.typelem <> 0 AND bt.typlen = -1
+  LEFT JOIN pg_catalog.pg_type et ON et.oid = e.oid
+  LEFT JOIN pg_catalog.pg_namespace etn ON etn.oid = et.typnamespace
   WHERE n.nspname = $1 AND c.relname = ANY($2) AND c.relkind = ANY($3) AND a.attnum > 0 AND NOT a.attisdropped
   ORDER BY c.relname COLLATE "C", a.attnum`;
+
+interface ColumnRow {
+  table_name: string;
+  name: string;
+  description: string | null;
+  datatype: string;
+  nullable: boolean;
+  position: number;
+  primary_key: number | null;
+  type_name: string;
+  type_schema: string;
+  type_kind: string;
+  typmod: number;
+  type_sql: string;
+  elem_name: string | null;
+  elem_schema: string | null;
+  elem_kind: string | null;
+  elem_typmod: number | null;
+  elem_sql: string | null;
+  enum_labels: string[] | null;
+}
+
+function typeInfo(row: ColumnRow): PgTypeInfo {
+  const info: PgTypeInfo = { typeName: row.type_name, typeSchema: row.type_schema, typeKind: row.type_kind, typmod: row.typmod, typeSql: row.type_sql };
+  if (row.elem_name != null) {
+    info.element = { typeName: row.elem_name, typeSchema: row.elem_schema ?? '', typeKind: row.elem_kind ?? '', typmod: row.elem_typmod ?? -1, typeSql: row.elem_sql ?? row.elem_name };
+  }
+  if (row.enum_labels) info.enumLabels = row.enum_labels;
+  return info;
+}
 
 /** PostgreSQL through `pg`, one client per request. */
 export class PostgresConnector implements SourceConnector {
@@ -29,6 +94,8 @@ export class PostgresConnector implements SourceConnector {
   private readonly options: ConnectorOptions;
   private client: pg.Client | undefined;
   private connecting: Promise<pg.Client> | undefined;
+  /** Snapshots still open, closed with the connector. */
+  private readonly snapshots = new Set<SourceSnapshot>();
 
   constructor(source: SqlSourceConfig, credentials: SqlCredentials, options: ConnectorOptions = {}) {
     this.source = source;
@@ -43,10 +110,17 @@ export class PostgresConnector implements SourceConnector {
   /** The open client, connecting on first use. */
   protected async connection(): Promise<pg.Client> {
     if (this.client) return this.client;
-    this.connecting ??= this.open();
+    this.connecting ??= this.open().then(
+      (client) => (this.client = client),
+      (error: unknown) => {
+        this.connecting = undefined;
+        throw error;
+      },
+    );
     return this.connecting;
   }
 
+  /** A new connected client (the catalog's, or a snapshot's own). */
   private async open(): Promise<pg.Client> {
     const client = new pg.Client({
       host: this.source.host_url,
@@ -63,10 +137,8 @@ export class PostgresConnector implements SourceConnector {
     try {
       await client.connect();
     } catch (error) {
-      this.connecting = undefined;
       throw this.translate(error);
     }
-    this.client = client;
     return client;
   }
 
@@ -90,8 +162,9 @@ export class PostgresConnector implements SourceConnector {
     if (code === '28P01' || code === '28000') return authFailed(this.where, this.source.credentials.username_key, error);
     if (code === '3D000') return new AppError('SCHEMA_NOT_FOUND', `Database '${this.source.database}' does not exist on the ${this.where}.`, { cause: error });
     if (code === '57014') return new AppError('SOURCE_QUERY_FAILED', `A statement on the ${this.where} ran past its timeout.`, { cause: error });
-    if (/terminat|Connection terminated|ended unexpectedly/i.test(driverMessage(error))) {
-      return new AppError('SOURCE_UNREACHABLE', `The connection to the ${this.where} was lost: ${driverMessage(error)}.`, { cause: error });
+    // 57P01-57P03: the server is shutting down or an administrator ended the session.
+    if (code === '57P01' || code === '57P02' || code === '57P03' || /terminat|ended unexpectedly|not queryable/i.test(driverMessage(error))) {
+      return connectionLost(this.where, error);
     }
     return new AppError('SOURCE_QUERY_FAILED', `The ${this.where} failed: ${driverMessage(error)}.`, { cause: error });
   }
@@ -118,17 +191,43 @@ export class PostgresConnector implements SourceConnector {
   }
 
   async getColumns(schema: string, tables: readonly string[]): Promise<Map<string, ColumnInfo[]>> {
-    const rows = await this.query<ColumnInfo & { table_name: string }>(LIST_COLUMNS, [schema, tables, RELATION_KINDS]);
+    const rows = await this.query<ColumnRow>(LIST_COLUMNS, [schema, tables, RELATION_KINDS]);
     const byTable = new Map<string, ColumnInfo[]>();
-    for (const { table_name, ...column } of rows) {
-      let list = byTable.get(table_name);
-      if (!list) byTable.set(table_name, (list = []));
-      list.push(column);
+    for (const row of rows) {
+      const logical = pgLogicalType(typeInfo(row));
+      if (!logical) throw unsupportedType(this.where, schema, row.table_name, row.name, row.datatype);
+      let list = byTable.get(row.table_name);
+      if (!list) byTable.set(row.table_name, (list = []));
+      const { name, description, datatype, nullable, position } = row;
+      list.push({ name, description, datatype, nullable, position, logical, primaryKey: row.primary_key });
     }
     return byTable;
   }
 
+  /** A snapshot on a connection of its own, so catalog queries can go on beside it. */
+  async snapshot(): Promise<SourceSnapshot> {
+    const client = await this.open();
+    let opened: PgSnapshot;
+    try {
+      opened = await PgSnapshot.begin(client, { where: this.where, translate: (e) => this.translate(e), onQuery: this.options.onQuery });
+    } catch (error) {
+      await client.end().catch(() => undefined);
+      throw this.translate(error);
+    }
+    const snapshots = this.snapshots;
+    const tracked: SourceSnapshot = {
+      csv: (schema, table, columns) => opened.csv(schema, table, columns),
+      async close() {
+        snapshots.delete(tracked);
+        await opened.close();
+      },
+    };
+    snapshots.add(tracked);
+    return tracked;
+  }
+
   async close(): Promise<void> {
+    await Promise.all([...this.snapshots].map((s) => s.close()));
     const client = this.client;
     this.client = undefined;
     this.connecting = undefined;

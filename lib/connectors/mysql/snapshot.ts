@@ -1,0 +1,157 @@
+import { PassThrough, pipeline, type Readable } from 'node:stream';
+import { stringify, type CastingContext, type CastReturnObject, type Stringifier } from 'csv-stringify';
+import type mysql from 'mysql2';
+import { AppError } from '../../errors.js';
+import type { ColumnInfo, SourceSnapshot } from '../connector.js';
+import { mysqlFormatter, mysqlSelectExpression, type Formatter } from './types.js';
+
+/**
+ * TIMESTAMP columns are instants: a UTC session prints them in UTC. The
+ * consistent snapshot is taken at START TRANSACTION, not at the first read.
+ */
+const BEGIN = [
+  "SET SESSION time_zone = '+00:00'",
+  'SET SESSION TRANSACTION ISOLATION LEVEL REPEATABLE READ',
+  'START TRANSACTION WITH CONSISTENT SNAPSHOT, READ ONLY',
+];
+
+/** Rows buffered between the server and the CSV encoder before the connection is paused. */
+const ROW_BUFFER = 1024;
+
+export interface MysqlSnapshotContext {
+  where: string;
+  translate: (error: unknown) => AppError;
+  onQuery?: ((sql: string) => void) | undefined;
+  statementTimeoutMs?: number | undefined;
+}
+
+/** A MySQL identifier in backticks, backticks doubled. */
+export function quoteIdentifier(name: string): string {
+  return `\`${name.replaceAll('`', '``')}\``;
+}
+
+/** The SELECT reading the columns of a table, each as an expression the formatters expect. */
+export function selectStatement(schema: string, table: string, columns: readonly ColumnInfo[]): string {
+  const list = columns.map((c) => `${mysqlSelectExpression(quoteIdentifier(c.name), c.logical)} AS ${quoteIdentifier(c.name)}`);
+  return `SELECT ${list.join(', ')} FROM ${quoteIdentifier(schema)}.${quoteIdentifier(table)}`;
+}
+
+/**
+ * The CSV encoder: each driver value is put in its canonical form by the
+ * column's formatter (in csv-stringify's cast, saving a stream hop), then
+ * quoted as RFC 4180 requires. NULL is an empty unquoted field and the empty
+ * string `""`, as PostgreSQL's COPY CSV writes them; a lone `\.` in a
+ * one-column row is quoted as COPY does.
+ */
+function csvEncoder(columns: readonly ColumnInfo[], formatters: readonly Formatter[]): Stringifier {
+  const cast = (value: unknown, context: CastingContext): string | CastReturnObject => {
+    if (context.header) return value as string;
+    const text = formatters[context.index]!(value) ?? '';
+    // csv-stringify quotes '' only when the driver value itself was ''.
+    return text === '' && value !== '' ? { value: '', quoted_empty: true } : text;
+  };
+  return stringify({
+    header: true,
+    columns: columns.map((c) => c.name),
+    quoted_match: columns.length === 1 ? [/^$/, /^\\\.$/] : [/^$/],
+    record_delimiter: 'unix',
+    // null and undefined are never cast: they stay empty, unquoted.
+    cast: { string: cast, number: cast, bigint: cast, boolean: cast, object: cast, date: cast },
+  });
+}
+
+function run(connection: mysql.Connection, sql: string): Promise<void> {
+  return new Promise((resolve, reject) => connection.query(sql, (error) => (error ? reject(error) : resolve())));
+}
+
+/**
+ * A consistent, read-only snapshot on a connection of its own. Tables stream
+ * one after another (mysql2 queues statements): read each to its end first.
+ */
+export class MysqlSnapshot implements SourceSnapshot {
+  private readonly connection: mysql.Connection;
+  private readonly context: MysqlSnapshotContext;
+  /** Streams started and not yet finished, with the row stream feeding each. */
+  private readonly active = new Map<Readable, Readable>();
+  private broken: AppError | undefined;
+  private closed = false;
+
+  private constructor(connection: mysql.Connection, context: MysqlSnapshotContext) {
+    this.connection = connection;
+    this.context = context;
+    // mysql2 reports a lost connection to the connection, not to a streaming
+    // query without a callback: hand it to the streams in flight.
+    const lost = (error: unknown) => {
+      if (this.closed) return;
+      this.broken ??= context.translate(error);
+      for (const rows of this.active.values()) rows.destroy(error as Error);
+    };
+    connection.on('error', lost);
+    connection.on('end', () => lost(Object.assign(new Error('The server closed the connection.'), { code: 'PROTOCOL_CONNECTION_LOST' })));
+  }
+
+  /** Starts the transaction on a connected connection that the snapshot then owns. */
+  static async begin(connection: mysql.Connection, context: MysqlSnapshotContext): Promise<MysqlSnapshot> {
+    for (const sql of BEGIN) {
+      context.onQuery?.(sql);
+      await run(connection, sql);
+    }
+    return new MysqlSnapshot(connection, context);
+  }
+
+  csv(schema: string, table: string, columns: readonly ColumnInfo[]): Readable {
+    const output = new PassThrough();
+    if (this.closed || this.broken) {
+      const reason = this.broken ?? new AppError('INTERNAL', `The snapshot of the ${this.context.where} is closed.`);
+      process.nextTick(() => output.destroy(reason));
+      return output;
+    }
+    // Formatters are built before anything is sent, so a wrong column fails here.
+    const formatters = columns.map((c) => mysqlFormatter(c.logical, c.datatype));
+    const sql = selectStatement(schema, table, columns);
+    this.context.onQuery?.(sql);
+    const rows = this.connection
+      .query({ sql, rowsAsArray: true, timeout: this.context.statementTimeoutMs })
+      .stream({ highWaterMark: ROW_BUFFER });
+    const encoder = csvEncoder(columns, formatters);
+    this.active.set(output, rows);
+    let finished = false;
+    pipeline(rows, encoder, (error) => {
+      if (finished) return;
+      finished = true;
+      this.active.delete(output);
+      if (!error) return;
+      const failure = this.context.translate(error);
+      this.broken ??= failure;
+      output.destroy(failure);
+    });
+    encoder.pipe(output);
+    output.on('close', () => {
+      if (finished || output.readableEnded) return;
+      // The reader gave up mid-table: the rest of the result would still arrive,
+      // so the connection is dropped (ending the transaction with it).
+      finished = true;
+      this.active.delete(output);
+      this.broken ??= new AppError('SOURCE_QUERY_FAILED', `Reading table '${schema}.${table}' from the ${this.context.where} was abandoned.`);
+      rows.destroy();
+      this.connection.destroy();
+    });
+    return output;
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    if (this.broken || this.active.size > 0) {
+      for (const stream of this.active.keys()) stream.destroy();
+      this.connection.destroy();
+      return;
+    }
+    try {
+      await run(this.connection, 'ROLLBACK');
+      await new Promise<void>((resolve) => this.connection.end(() => resolve()));
+    } catch {
+      this.connection.destroy();
+    }
+  }
+}

@@ -1,0 +1,126 @@
+import { PassThrough, type Readable } from 'node:stream';
+import pg from 'pg';
+import { to as copyTo } from 'pg-copy-streams';
+import { AppError } from '../../errors.js';
+import type { ColumnInfo, SourceSnapshot } from '../connector.js';
+import { pgCanonicalExpression } from './types.js';
+
+/**
+ * Session settings under which PostgreSQL's output functions print the
+ * canonical text forms, then one read-only repeatable-read transaction whose
+ * snapshot is taken at once (by the SELECT), not at the first table read.
+ */
+const BEGIN = [
+  "SET TIME ZONE 'UTC'",
+  "SET DateStyle = 'ISO, YMD'",
+  "SET IntervalStyle = 'iso_8601'",
+  // 1 (the default since PostgreSQL 12) prints the shortest exact form.
+  'SET extra_float_digits = 1',
+  "SET bytea_output = 'hex'",
+  "SET lc_monetary = 'C'",
+  'BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY',
+  'SELECT 1',
+].join('; ');
+
+export interface PgSnapshotContext {
+  /** The source as named in messages. */
+  where: string;
+  /** The connector's error translation. */
+  translate: (error: unknown) => AppError;
+  onQuery?: ((sql: string) => void) | undefined;
+}
+
+/** The COPY statement streaming the columns of a table in their canonical text forms. */
+export function copyStatement(schema: string, table: string, columns: readonly ColumnInfo[]): string {
+  const list = columns.map((c) => {
+    const name = pg.escapeIdentifier(c.name);
+    return `${pgCanonicalExpression(name, c.logical)} AS ${name}`;
+  });
+  const from = `${pg.escapeIdentifier(schema)}.${pg.escapeIdentifier(table)}`;
+  return `COPY (SELECT ${list.join(', ')} FROM ${from}) TO STDOUT WITH (FORMAT csv, HEADER)`;
+}
+
+/**
+ * A repeatable-read, read-only transaction on a connection of its own. Tables
+ * are read with COPY … TO STDOUT one after another on that connection (the
+ * driver queues statements), so read each stream to its end before the next.
+ */
+export class PgSnapshot implements SourceSnapshot {
+  private readonly client: pg.Client;
+  private readonly context: PgSnapshotContext;
+  /** Streams started and not yet finished. */
+  private readonly active = new Set<Readable>();
+  /** Set once the connection cannot be trusted (a stream was abandoned or failed). */
+  private broken: AppError | undefined;
+  private closed = false;
+
+  private constructor(client: pg.Client, context: PgSnapshotContext) {
+    this.client = client;
+    this.context = context;
+  }
+
+  /** Starts the transaction on a connected client that the snapshot then owns. */
+  static async begin(client: pg.Client, context: PgSnapshotContext): Promise<PgSnapshot> {
+    context.onQuery?.(BEGIN);
+    await client.query(BEGIN);
+    return new PgSnapshot(client, context);
+  }
+
+  csv(schema: string, table: string, columns: readonly ColumnInfo[]): Readable {
+    const output = new PassThrough();
+    if (this.closed || this.broken) {
+      const reason = this.broken ?? new AppError('INTERNAL', `The snapshot of the ${this.context.where} is closed.`);
+      process.nextTick(() => output.destroy(reason));
+      return output;
+    }
+    const sql = copyStatement(schema, table, columns);
+    this.context.onQuery?.(sql);
+    const copy = this.client.query(copyTo(sql));
+    this.active.add(output);
+    let finished = false;
+    copy.on('error', (error: unknown) => {
+      finished = true;
+      this.active.delete(output);
+      const failure = this.context.translate(error);
+      this.broken ??= failure;
+      output.destroy(failure);
+    });
+    copy.on('end', () => {
+      finished = true;
+      this.active.delete(output);
+    });
+    output.on('close', () => {
+      if (finished || output.readableEnded) return;
+      // The reader gave up mid-table: the connection is still in COPY mode and
+      // cannot be reused, so it is dropped (ending the transaction with it).
+      this.active.delete(output);
+      this.broken ??= new AppError('SOURCE_QUERY_FAILED', `Reading table '${schema}.${table}' from the ${this.context.where} was abandoned.`);
+      this.destroyConnection();
+    });
+    copy.pipe(output);
+    return output;
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    if (this.broken || this.active.size > 0) {
+      for (const stream of this.active) stream.destroy();
+      this.destroyConnection();
+      return;
+    }
+    try {
+      await this.client.query('ROLLBACK');
+    } catch {
+      // The connection is going away anyway.
+    }
+    await this.client.end().catch(() => undefined);
+  }
+
+  private destroyConnection(): void {
+    // pg has no public abort: end() would wait for the server to finish the COPY.
+    const socket = (this.client as unknown as { connection?: { stream?: { destroy(): void } } }).connection?.stream;
+    if (socket) socket.destroy();
+    else void this.client.end().catch(() => undefined);
+  }
+}
