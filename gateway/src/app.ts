@@ -4,6 +4,7 @@ import type { ApiKeyVerifier } from '../../lib/auth/api-key.js';
 import { AppError } from '../../lib/errors.js';
 import { createHttpService } from '../../lib/http/service.js';
 import type { Logger } from '../../lib/logging/logger.js';
+import { ServiceMetrics } from '../../lib/metrics/metrics.js';
 import { createGatewayServer, type SubgraphEndpoints } from './gateway.js';
 import { projectRoutes } from './rest/project-routes.js';
 
@@ -11,17 +12,20 @@ export interface GatewayAppOptions {
   log: Logger;
   apiKey: ApiKeyVerifier;
   subgraphs: SubgraphEndpoints;
+  metrics?: ServiceMetrics;
 }
 
 /** The approval service: the federated graph at `/graphql` and the CLI's `/project/*` REST shims. */
 export async function buildGatewayApp(options: GatewayAppOptions): Promise<FastifyInstance> {
+  const metrics = options.metrics ?? new ServiceMetrics('approval');
   const app = createHttpService({
     name: 'approval',
+    metrics,
     logger: options.log,
     apiKey: options.apiKey,
     readiness: (['metadata', 'publish'] as const).map((name) => () => subgraphReady(name, options.subgraphs[name].url)),
   });
-  const graph = await createGatewayServer(options.subgraphs, options.log);
+  const graph = await createGatewayServer(options.subgraphs, options.log, metrics);
   app.addHook('onClose', async () => graph.stop());
   projectRoutes(app, graph);
   await app.register(fastifyApollo(graph), { path: '/graphql', method: ['GET', 'POST'], context: async (request) => request.call });

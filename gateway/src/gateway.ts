@@ -5,6 +5,8 @@ import { offlinePlugins } from '../../lib/graphql/apollo-plugins.js';
 import { SUPERGRAPH_PATH } from '../../lib/graphql/compose.js';
 import { formatGraphQLError } from '../../lib/graphql/errors.js';
 import type { Logger } from '../../lib/logging/logger.js';
+import type { ServiceMetrics } from '../../lib/metrics/metrics.js';
+import { metricsPlugin } from '../../lib/graphql/metrics-plugin.js';
 import type { GatewayContext } from './context.js';
 import { SubgraphSource } from './subgraph-source.js';
 
@@ -20,7 +22,7 @@ export interface SubgraphEndpoints {
  * than the placeholders composed into the file. Apollo's anonymous usage
  * telemetry is switched off here, in code: nothing leaves a secure environment.
  */
-export async function createGatewayServer(endpoints: SubgraphEndpoints, log: Logger): Promise<ApolloServer<GatewayContext>> {
+export async function createGatewayServer(endpoints: SubgraphEndpoints, log: Logger, metrics: ServiceMetrics): Promise<ApolloServer<GatewayContext>> {
   process.env.APOLLO_TELEMETRY_DISABLED = '1';
   const gateway = new ApolloGateway({
     supergraphSdl: readFileSync(SUPERGRAPH_PATH, 'utf8'),
@@ -35,7 +37,7 @@ export async function createGatewayServer(endpoints: SubgraphEndpoints, log: Log
     gateway,
     formatError: formatGraphQLError(log),
     includeStacktraceInErrorResponses: false,
-    plugins: offlinePlugins(),
+    plugins: [...offlinePlugins(), metricsPlugin(metrics)],
   });
   await server.start();
   return server;

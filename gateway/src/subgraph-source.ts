@@ -1,5 +1,6 @@
 import { RemoteGraphQLDataSource, type GraphQLDataSourceProcessOptions } from '@apollo/gateway';
 import { API_KEY_HEADER } from '../../lib/auth/api-key.js';
+import { CALLER_KEY_ID_HEADER } from '../../lib/http/service.js';
 import type { GatewayContext } from './context.js';
 
 type GatewayGraphQLResponse = Awaited<ReturnType<RemoteGraphQLDataSource['process']>>;
@@ -25,8 +26,9 @@ export class SubgraphSource extends RemoteGraphQLDataSource<GatewayContext> {
 
   override willSendRequest({ request, context }: GraphQLDataSourceProcessOptions<GatewayContext>): void {
     request.http?.headers.set(API_KEY_HEADER, this.apiKey);
-    const requestId = (context as Partial<GatewayContext> | undefined)?.requestId;
-    if (requestId) request.http?.headers.set('x-request-id', requestId);
+    const call = context as Partial<GatewayContext> | undefined;
+    if (call?.requestId) request.http?.headers.set('x-request-id', call.requestId);
+    if (call?.keyId) request.http?.headers.set(CALLER_KEY_ID_HEADER, call.keyId);
   }
 
   override async process(options: GraphQLDataSourceProcessOptions<GatewayContext>): Promise<GatewayGraphQLResponse> {

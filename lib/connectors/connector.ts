@@ -38,6 +38,8 @@ export interface SourceSnapshot {
    * Only columns confirmed by the catalog (resolveDataset) may be passed.
    */
   csv(schema: string, table: string, columns: readonly ColumnInfo[]): Readable;
+  /** Rows a completed `csv()` stream of the table carried, or null when it has not completed. */
+  rowsRead(schema: string, table: string): number | null;
   /** Ends the snapshot and releases the connection. */
   close(): Promise<void>;
 }
@@ -80,4 +82,9 @@ export interface SourceConnector {
 export interface SqlCredentials {
   username: string;
   password: string;
+}
+
+/** The key snapshots use to remember per-table figures. */
+export function tableKey(schema: string, table: string): string {
+  return `${schema}\u0000${table}`;
 }

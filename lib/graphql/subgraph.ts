@@ -5,6 +5,8 @@ import fastifyApollo, { fastifyApolloDrainPlugin } from '@as-integrations/fastif
 import type { FastifyInstance } from 'fastify';
 import type { CallContext } from '../http/service.js';
 import type { Logger } from '../logging/logger.js';
+import type { ServiceMetrics } from '../metrics/metrics.js';
+import { metricsPlugin } from './metrics-plugin.js';
 import { offlinePlugins } from './apollo-plugins.js';
 import { formatGraphQLError } from './errors.js';
 import { subgraphTypeDefs, type SubgraphName } from './sdl.js';
@@ -25,12 +27,13 @@ export async function mountSubgraph(
   name: SubgraphName,
   resolvers: Resolvers,
   log: Logger,
+  metrics: ServiceMetrics,
 ): Promise<ApolloServer<SubgraphContext>> {
   const apollo = new ApolloServer<SubgraphContext>({
     schema: buildSubgraphSchema({ typeDefs: subgraphTypeDefs(name), resolvers: resolvers as never }),
     formatError: formatGraphQLError(log),
     includeStacktraceInErrorResponses: false,
-    plugins: [...offlinePlugins(), ApolloServerPluginInlineTraceDisabled(), fastifyApolloDrainPlugin(app)],
+    plugins: [...offlinePlugins(), ApolloServerPluginInlineTraceDisabled(), metricsPlugin(metrics), fastifyApolloDrainPlugin(app)],
   });
   await apollo.start();
   await app.register(fastifyApollo(apollo), { path: '/graphql', method: ['GET', 'POST'], context: async (request) => request.call });

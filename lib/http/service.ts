@@ -5,6 +5,7 @@ import { API_KEY_HEADER, type ApiKeyVerifier } from '../auth/api-key.js';
 import { failure, parseRequest, success } from '../contract/index.js';
 import { AppError, publicError } from '../errors.js';
 import type { Logger } from '../logging/logger.js';
+import type { ServiceMetrics } from '../metrics/metrics.js';
 
 /** What every request handler knows about the call it serves. */
 export interface CallContext {
@@ -14,8 +15,14 @@ export interface CallContext {
   log: FastifyBaseLogger;
 }
 
-/** Paths that answer without a key: probes only. */
-const OPEN_PATHS = new Set(['/healthz', '/readyz']);
+/** Paths that answer without a key: probes, metrics and API docs. */
+const OPEN_PATHS = new Set(['/healthz', '/readyz', '/metrics', '/openapi.json', '/docs']);
+
+/**
+ * Header the gateway uses to tell a subgraph which key its own caller presented
+ * (a key id, never a key). Only a caller holding the subgraph's key can set it.
+ */
+export const CALLER_KEY_ID_HEADER = 'x-cr8tor-caller-key-id';
 
 /** Largest request body accepted, in bytes; bigger ones answer 413. */
 export const DEFAULT_BODY_LIMIT = 4 * 1024 * 1024;
@@ -28,6 +35,7 @@ export interface HttpServiceOptions {
   bodyLimit?: number;
   /** Extra readiness checks; each throws when the service is not ready. */
   readiness?: Array<() => Promise<void>>;
+  metrics: ServiceMetrics;
 }
 
 declare module 'fastify' {
@@ -62,7 +70,20 @@ export function createHttpService(options: HttpServiceOptions): FastifyInstance 
     if (!open && !options.apiKey.verify(request.headers[API_KEY_HEADER])) {
       return sendError(reply, 403, 'Could not validate API key. Please provide a valid API key in the x-api-key header.');
     }
-    request.call = { requestId: request.id, keyId: options.apiKey.keyId, log: request.log };
+    const forwarded = request.headers[CALLER_KEY_ID_HEADER];
+    const keyId = typeof forwarded === 'string' && /^key-[0-9a-f]{12}$/.test(forwarded) ? forwarded : options.apiKey.keyId;
+    request.call = { requestId: request.id, keyId, log: request.log };
+  });
+
+  app.addHook('onResponse', async (request, reply) => {
+    const labels = { route: request.routeOptions.url ?? 'unmatched', method: request.method, status: String(reply.statusCode) };
+    options.metrics.httpRequests.inc(labels);
+    options.metrics.httpDuration.observe(labels, reply.elapsedTime / 1000);
+  });
+
+  app.get('/metrics', async (_request, reply) => {
+    const { contentType, body } = await options.metrics.text();
+    return reply.type(contentType).send(body);
   });
 
   app.setNotFoundHandler((request, reply) => {

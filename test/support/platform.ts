@@ -3,7 +3,7 @@
  * the gateway, each a real HTTP server on a free loopback port, wired together
  * as in production (the gateway reaches the subgraphs over HTTP with their keys).
  */
-import { mkdtemp, mkdir, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
@@ -15,6 +15,7 @@ import { buildMetadataApp } from '../../subgraphs/metadata/src/app.js';
 import { buildPublishApp } from '../../subgraphs/publish/src/app.js';
 import { StorageMounts } from '../../subgraphs/publish/src/destinations/filestore/mounts.js';
 import type { ConnectorOptions } from '../../lib/connectors/index.js';
+import { AuditLog } from '../../lib/audit/audit-log.js';
 
 export const keys = { approval: 'approval-test-key', metadata: 'metadata-test-key', publish: 'publish-test-key' };
 
@@ -25,6 +26,10 @@ export interface Platform {
   secretsDir: string;
   /** Root of the LSC filestore mount (staging/ and production/ exist). */
   mountDir: string;
+  /** The audit log file both subgraphs append to (their stdout copy is dropped in tests). */
+  auditPath: string;
+  /** The audit events written so far. */
+  auditEvents(): Promise<any[]>;
   writeSecret(name: string, value: string): Promise<void>;
   /** POSTs JSON to a service with its key (or the given one) and returns status and parsed body. */
   post(base: string, route: string, body: unknown, key?: string): Promise<{ status: number; body: any }>;
@@ -37,6 +42,8 @@ export interface PlatformOptions {
   env?: NodeJS.ProcessEnv;
   connectorOptions?: ConnectorOptions;
   logLevel?: string;
+  /** Where the services' JSON log lines go (each service logs under its own name); silent when absent. */
+  logStream?: { write(line: string): void };
 }
 
 async function listen(app: FastifyInstance): Promise<string> {
@@ -58,15 +65,19 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Plat
   await mkdir(path.join(mountDir, 'staging'), { recursive: true });
   await mkdir(path.join(mountDir, 'production'), { recursive: true });
   const secrets = new FileSecretProvider(secretsDir);
-  const log = createLogger('test', options.logLevel ?? 'silent');
+  const logFor = (service: string) =>
+    options.logStream ? createLogger(service, options.logLevel ?? 'info', options.logStream) : createLogger(service, 'silent');
+  const log = logFor('metadata');
+  const auditPath = path.join(root, 'audit.jsonl');
+  const audit = new AuditLog(auditPath, () => undefined);
   const env = { TARGET_STORAGE_ACCOUNT_LSC_SDE_MNT_PATH: mountDir, ...options.env };
 
-  const metadataApp = await buildMetadataApp({ log, secrets, apiKey: new ApiKeyVerifier(keys.metadata), connectorOptions: options.connectorOptions });
-  const publishApp = await buildPublishApp({ log, secrets, apiKey: new ApiKeyVerifier(keys.publish), connectorOptions: options.connectorOptions, mounts: new StorageMounts(env) });
+  const metadataApp = await buildMetadataApp({ log, secrets, apiKey: new ApiKeyVerifier(keys.metadata), connectorOptions: options.connectorOptions, audit });
+  const publishApp = await buildPublishApp({ log: logFor('publish'), secrets, apiKey: new ApiKeyVerifier(keys.publish), connectorOptions: options.connectorOptions, mounts: new StorageMounts(env), audit });
   const metadata = await listen(metadataApp);
   const publish = await listen(publishApp);
   const gatewayApp = await buildGatewayApp({
-    log,
+    log: logFor('approval'),
     apiKey: new ApiKeyVerifier(keys.approval),
     subgraphs: { metadata: { url: `${metadata}/graphql`, apiKey: keys.metadata }, publish: { url: `${publish}/graphql`, apiKey: keys.publish } },
   });
@@ -93,6 +104,11 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Plat
     ...bases,
     secretsDir,
     mountDir,
+    auditPath,
+    async auditEvents() {
+      const text = await readFile(auditPath, 'utf8').catch(() => '');
+      return text.split('\n').filter(Boolean).map((line) => JSON.parse(line).audit);
+    },
     writeSecret: (name, value) => writeFile(path.join(secretsDir, name), value),
     post: request,
     graphql: (base, query, variables, key) => request(base, '/graphql', { query, variables }, key),

@@ -207,6 +207,7 @@ export class MysqlConnector implements SourceConnector {
     const snapshots = this.snapshots;
     const tracked: SourceSnapshot = {
       csv: (schema, table, columns) => opened.csv(schema, table, columns),
+      rowsRead: (schema, table) => opened.rowsRead(schema, table),
       async close() {
         snapshots.delete(tracked);
         await opened.close();

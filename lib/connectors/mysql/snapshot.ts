@@ -2,7 +2,7 @@ import { PassThrough, pipeline, type Readable } from 'node:stream';
 import { stringify, type CastingContext, type CastReturnObject, type Stringifier } from 'csv-stringify';
 import type mysql from 'mysql2';
 import { AppError } from '../../errors.js';
-import type { ColumnInfo, SourceSnapshot } from '../connector.js';
+import { tableKey, type ColumnInfo, type SourceSnapshot } from '../connector.js';
 import { mysqlFormatter, mysqlSelectExpression, type Formatter } from './types.js';
 
 /**
@@ -69,6 +69,7 @@ function run(connection: mysql.Connection, sql: string): Promise<void> {
  * one after another (mysql2 queues statements): read each to its end first.
  */
 export class MysqlSnapshot implements SourceSnapshot {
+  private readonly rowCounts = new Map<string, number>();
   private readonly connection: mysql.Connection;
   private readonly context: MysqlSnapshotContext;
   /** Streams started and not yet finished, with the row stream feeding each. */
@@ -116,11 +117,16 @@ export class MysqlSnapshot implements SourceSnapshot {
     const encoder = csvEncoder(columns, formatters);
     this.active.set(output, rows);
     let finished = false;
+    let count = 0;
+    rows.on('data', () => void count++);
     pipeline(rows, encoder, (error) => {
       if (finished) return;
       finished = true;
       this.active.delete(output);
-      if (!error) return;
+      if (!error) {
+        this.rowCounts.set(tableKey(schema, table), count);
+        return;
+      }
       const failure = this.context.translate(error);
       this.broken ??= failure;
       output.destroy(failure);
@@ -137,6 +143,10 @@ export class MysqlSnapshot implements SourceSnapshot {
       this.connection.destroy();
     });
     return output;
+  }
+
+  rowsRead(schema: string, table: string): number | null {
+    return this.rowCounts.get(tableKey(schema, table)) ?? null;
   }
 
   async close(): Promise<void> {

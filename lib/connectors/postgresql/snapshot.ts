@@ -1,6 +1,7 @@
 import { PassThrough, type Readable } from 'node:stream';
 import pg from 'pg';
 import { to as copyTo } from 'pg-copy-streams';
+import { tableKey } from '../connector.js';
 import { AppError } from '../../errors.js';
 import type { ColumnInfo, SourceSnapshot } from '../connector.js';
 import { pgCanonicalExpression } from './types.js';
@@ -46,6 +47,7 @@ export function copyStatement(schema: string, table: string, columns: readonly C
  * driver queues statements), so read each stream to its end before the next.
  */
 export class PgSnapshot implements SourceSnapshot {
+  private readonly rowCounts = new Map<string, number>();
   private readonly client: pg.Client;
   private readonly context: PgSnapshotContext;
   /** Streams started and not yet finished. */
@@ -88,6 +90,7 @@ export class PgSnapshot implements SourceSnapshot {
     copy.on('end', () => {
       finished = true;
       this.active.delete(output);
+      this.rowCounts.set(tableKey(schema, table), copy.rowCount);
     });
     output.on('close', () => {
       if (finished || output.readableEnded) return;
@@ -99,6 +102,10 @@ export class PgSnapshot implements SourceSnapshot {
     });
     copy.pipe(output);
     return output;
+  }
+
+  rowsRead(schema: string, table: string): number | null {
+    return this.rowCounts.get(tableKey(schema, table)) ?? null;
   }
 
   async close(): Promise<void> {

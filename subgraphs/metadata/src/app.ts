@@ -1,12 +1,14 @@
 import type { FastifyInstance } from 'fastify';
+import { AuditLog } from '../../../lib/audit/audit-log.js';
 import type { ApiKeyVerifier } from '../../../lib/auth/api-key.js';
 import type { ConnectorOptions } from '../../../lib/connectors/index.js';
 import { mountSubgraph } from '../../../lib/graphql/subgraph.js';
 import { createHttpService } from '../../../lib/http/service.js';
 import type { Logger } from '../../../lib/logging/logger.js';
+import { ServiceMetrics } from '../../../lib/metrics/metrics.js';
 import { ProjectLog } from '../../../lib/project-log.js';
 import type { SecretProvider } from '../../../lib/secrets/index.js';
-import type { MetadataReport } from './describe-dataset.js';
+import type { MetadataDeps, MetadataReport } from './describe-dataset.js';
 import { metadataResolvers } from './resolvers.js';
 import { metadataProjectRoute } from './rest/metadata-project.js';
 
@@ -15,13 +17,23 @@ export interface MetadataAppOptions {
   secrets: SecretProvider;
   apiKey: ApiKeyVerifier;
   connectorOptions?: ConnectorOptions;
+  /** The audit trail; from AUDIT_LOG_PATH when absent. */
+  audit?: AuditLog;
 }
 
 /** The metadata service: `POST /metadata/project` and the metadata subgraph at `/graphql`. */
 export async function buildMetadataApp(options: MetadataAppOptions): Promise<FastifyInstance> {
-  const deps = { secrets: options.secrets, connectorOptions: options.connectorOptions ?? {}, reports: new ProjectLog<MetadataReport>() };
-  const app = createHttpService({ name: 'metadata', logger: options.log, apiKey: options.apiKey, readiness: [() => options.secrets.check()] });
+  const metrics = new ServiceMetrics('metadata');
+  const audit = options.audit ?? AuditLog.fromEnv();
+  const deps: MetadataDeps = {
+    secrets: options.secrets,
+    connectorOptions: options.connectorOptions ?? {},
+    reports: new ProjectLog<MetadataReport>(),
+    obs: { service: 'metadata', audit, metrics },
+  };
+  const app = createHttpService({ name: 'metadata', logger: options.log, apiKey: options.apiKey, metrics, readiness: [() => options.secrets.check()] });
+  app.addHook('onClose', () => audit.close());
   metadataProjectRoute(app, deps);
-  await mountSubgraph(app, 'metadata', metadataResolvers(deps), options.log);
+  await mountSubgraph(app, 'metadata', metadataResolvers(deps), options.log, metrics);
   return app;
 }

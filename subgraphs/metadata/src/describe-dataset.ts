@@ -1,4 +1,6 @@
+import { tracked, type Observability } from '../../../lib/audit/track.js';
 import { describeSource, type MetadataRequest } from '../../../lib/contract/index.js';
+import type { CallContext } from '../../../lib/http/service.js';
 import { resolveDataset, withConnector, type ConnectorOptions } from '../../../lib/connectors/index.js';
 import type { ProjectLog } from '../../../lib/project-log.js';
 import type { SecretProvider } from '../../../lib/secrets/index.js';
@@ -30,6 +32,7 @@ export interface MetadataDeps {
   secrets: SecretProvider;
   connectorOptions: ConnectorOptions;
   reports: ProjectLog<MetadataReport>;
+  obs: Observability;
 }
 
 /**
@@ -37,7 +40,17 @@ export interface MetadataDeps {
  * comments and source type names, never rows. When the request names a project,
  * the report is kept on the project.
  */
-export async function describeDataset(request: MetadataRequest, deps: MetadataDeps): Promise<ReportedMetadata> {
+export function describeDataset(request: MetadataRequest, deps: MetadataDeps, call: CallContext): Promise<ReportedMetadata> {
+  return tracked(deps.obs, call, 'metadata', { project: request, source: request.source, dataset: request.dataset }, async () => {
+    const metadata = await readMetadata(request, deps);
+    return {
+      result: metadata,
+      figures: { dataset: { schema: metadata.schema_name, tables: metadata.tables.map((t) => ({ name: t.name, columns: t.columns.map((c) => c.name) })) } },
+    };
+  });
+}
+
+async function readMetadata(request: MetadataRequest, deps: MetadataDeps): Promise<ReportedMetadata> {
   const resolved = await withConnector(request.source, deps.secrets, deps.connectorOptions, (c) => resolveDataset(c, request.dataset));
   const metadata: ReportedMetadata = {
     name: request.dataset.name ?? null,

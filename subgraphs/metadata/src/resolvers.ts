@@ -1,5 +1,5 @@
 import { metadataRequestSchema, parseRequest, toCamelKeys, toSnakeKeys } from '../../../lib/contract/index.js';
-import type { Resolvers } from '../../../lib/graphql/subgraph.js';
+import type { Resolvers, SubgraphContext } from '../../../lib/graphql/subgraph.js';
 import { describeDataset, type MetadataDeps } from './describe-dataset.js';
 
 interface ProjectKey {
@@ -16,8 +16,8 @@ export function metadataResolvers(deps: MetadataDeps): Resolvers {
   });
   return {
     Query: {
-      datasetMetadata: async (_: unknown, args: { request: unknown }) =>
-        toCamelKeys(await describeDataset(parseRequest(metadataRequestSchema, toSnakeKeys(args.request)), deps)),
+      datasetMetadata: async (_: unknown, args: { request: unknown }, context: SubgraphContext) =>
+        toCamelKeys(await describeDataset(parseRequest(metadataRequestSchema, toSnakeKeys(args.request)), deps, context)),
       project: (_: unknown, args: ProjectKey) => project(args),
     },
     Project: {

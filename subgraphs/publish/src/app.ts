@@ -1,9 +1,11 @@
 import type { FastifyInstance } from 'fastify';
+import { AuditLog } from '../../../lib/audit/audit-log.js';
 import type { ApiKeyVerifier } from '../../../lib/auth/api-key.js';
 import type { ConnectorOptions } from '../../../lib/connectors/index.js';
 import { mountSubgraph } from '../../../lib/graphql/subgraph.js';
 import { createHttpService } from '../../../lib/http/service.js';
 import type { Logger } from '../../../lib/logging/logger.js';
+import { ServiceMetrics } from '../../../lib/metrics/metrics.js';
 import { ProjectLog } from '../../../lib/project-log.js';
 import type { SecretProvider } from '../../../lib/secrets/index.js';
 import type { PublishDeps, ValidationRecord } from './deps.js';
@@ -21,10 +23,14 @@ export interface PublishAppOptions {
   mounts?: StorageMounts;
   /** Writer and bag settings; read from the environment when absent. */
   filestore?: FilestoreSettings;
+  /** The audit trail; from AUDIT_LOG_PATH when absent. */
+  audit?: AuditLog;
 }
 
 /** The publish service: `/data-publish/*` and the publish subgraph at `/graphql`. */
 export async function buildPublishApp(options: PublishAppOptions): Promise<FastifyInstance> {
+  const metrics = new ServiceMetrics('publish');
+  const audit = options.audit ?? AuditLog.fromEnv();
   const deps: PublishDeps = {
     secrets: options.secrets,
     connectorOptions: options.connectorOptions ?? {},
@@ -32,9 +38,11 @@ export async function buildPublishApp(options: PublishAppOptions): Promise<Fasti
       filestore: filestoreDestination(options.mounts ?? new StorageMounts(), options.filestore ?? readFilestoreSettings()),
     },
     validations: new ProjectLog<ValidationRecord>(),
+    obs: { service: 'publish', audit, metrics },
   };
-  const app = createHttpService({ name: 'publish', logger: options.log, apiKey: options.apiKey, readiness: [() => options.secrets.check()] });
+  const app = createHttpService({ name: 'publish', logger: options.log, apiKey: options.apiKey, metrics, readiness: [() => options.secrets.check()] });
+  app.addHook('onClose', () => audit.close());
   dataPublishRoutes(app, deps);
-  await mountSubgraph(app, 'publish', publishResolvers(deps), options.log);
+  await mountSubgraph(app, 'publish', publishResolvers(deps), options.log, metrics);
   return app;
 }

@@ -1,3 +1,4 @@
+import type { Observability } from '../../../lib/audit/track.js';
 import type { ConnectorOptions } from '../../../lib/connectors/index.js';
 import type { ProjectLog } from '../../../lib/project-log.js';
 import type { SecretProvider } from '../../../lib/secrets/index.js';
@@ -17,9 +18,5 @@ export interface PublishDeps {
   connectorOptions: ConnectorOptions;
   destinations: Destinations;
   validations: ProjectLog<ValidationRecord>;
-}
-
-/** The logger operations report warnings to. */
-export interface WarningLog {
-  warn(details: object, message: string): void;
+  obs: Observability;
 }

@@ -1,5 +1,7 @@
+import { tracked } from '../../../lib/audit/track.js';
 import type { PublishRequest } from '../../../lib/contract/index.js';
-import type { PublishDeps, WarningLog } from './deps.js';
+import type { CallContext } from '../../../lib/http/service.js';
+import type { PublishDeps } from './deps.js';
 import { destinationFor, type PublishedEntry } from './destinations/destination.js';
 
 /** What publishing answers, as the contract spells it. */
@@ -10,13 +12,17 @@ export interface PublishPayload {
 
 /**
  * Publishes what a project packaged: for a filestore, moves the staged files to
- * production as a BagIt bag and answers each file's SHA-512 and size.
+ * production as a BagIt bag and answers each file's SHA-512 and size. One audit
+ * event records the files and their hashes.
  */
-export async function publishProject(request: PublishRequest, deps: PublishDeps, log: WarningLog): Promise<PublishPayload> {
+export function publishProject(request: PublishRequest, deps: PublishDeps, call: CallContext): Promise<PublishPayload> {
   const { destination } = request;
-  const target = destinationFor(deps.destinations, destination.type);
-  await target.checkReady(destination);
-  const result = await target.publish({ project: request.project_name, startTime: request.project_start_time, destination });
-  if (result.warnings.length > 0) log.warn({ warnings: result.warnings }, 'publish completed with warnings');
-  return { destination_type: destination.type, data_published: result.data_published };
+  return tracked(deps.obs, call, 'publish', { project: request, destination }, async () => {
+    const target = destinationFor(deps.destinations, destination.type);
+    await target.checkReady(destination);
+    const result = await target.publish({ project: request.project_name, startTime: request.project_start_time, destination });
+    if (result.warnings.length > 0) call.log.warn({ warnings: result.warnings }, 'publish completed with warnings');
+    const files = result.data_published.flatMap((e) => ('file_path' in e ? [{ path: e.file_path, bytes: e.total_bytes, sha512: e.hash_value }] : []));
+    return { result: { destination_type: destination.type, data_published: result.data_published }, figures: { files } };
+  });
 }

@@ -16,12 +16,12 @@ export function publishResolvers(deps: PublishDeps): Resolvers {
   return {
     Long: LongScalar,
     Mutation: {
-      validateProject: async (_: unknown, args: { request: unknown }) =>
-        toCamelKeys(await validateProject(parseRequest(accessRequestSchema, toSnakeKeys(args.request)), deps)),
+      validateProject: async (_: unknown, args: { request: unknown }, context: SubgraphContext) =>
+        toCamelKeys(await validateProject(parseRequest(accessRequestSchema, toSnakeKeys(args.request)), deps, context)),
       packageProject: async (_: unknown, args: { request: unknown }, context: SubgraphContext) =>
-        toCamelKeys(await packageProject(parseRequest(transferRequestSchema, toSnakeKeys(args.request)), deps, context.log)),
+        toCamelKeys(await packageProject(parseRequest(transferRequestSchema, toSnakeKeys(args.request)), deps, context)),
       publishProject: async (_: unknown, args: { request: unknown }, context: SubgraphContext) =>
-        toCamelKeys(await publishProject(parseRequest(publishRequestSchema, toSnakeKeys(args.request)), deps, context.log)),
+        toCamelKeys(await publishProject(parseRequest(publishRequestSchema, toSnakeKeys(args.request)), deps, context)),
     },
     Project: {
       __resolveReference: ({ projectName, projectStartTime }: ProjectKey) => ({

@@ -1,6 +1,8 @@
 import { describeSource, type AccessRequest } from '../../../lib/contract/index.js';
 import { withConnector } from '../../../lib/connectors/index.js';
+import { tracked } from '../../../lib/audit/track.js';
 import { isAppError } from '../../../lib/errors.js';
+import type { CallContext } from '../../../lib/http/service.js';
 import type { PublishDeps } from './deps.js';
 import { destinationFor } from './destinations/destination.js';
 
@@ -9,22 +11,24 @@ import { destinationFor } from './destinations/destination.js';
  * its staging/ and production/ folders exist), then the source accepts a
  * connection and a trivial query. The outcome is kept on the project.
  */
-export async function validateProject(request: AccessRequest, deps: PublishDeps): Promise<{ validation_status: 'success' }> {
-  const { destination } = request;
+export function validateProject(request: AccessRequest, deps: PublishDeps, call: CallContext): Promise<{ validation_status: 'success' }> {
+  const { destination, source } = request;
   const record = (outcome: string) =>
     deps.validations.add(request.project_name, request.project_start_time, {
       validated_at: new Date().toISOString(),
-      source: describeSource(request.source),
+      source: describeSource(source),
       destination: `${destination.name} (${destination.type}, ${destination.format})`,
       outcome,
     });
-  try {
-    await destinationFor(deps.destinations, destination.type).checkReady(destination);
-    await withConnector(request.source, deps.secrets, deps.connectorOptions, (c) => c.ping());
-  } catch (error) {
-    record(isAppError(error) ? error.detail : 'internal error');
-    throw error;
-  }
-  record('success');
-  return { validation_status: 'success' };
+  return tracked(deps.obs, call, 'validate', { project: request, source, destination }, async () => {
+    try {
+      await destinationFor(deps.destinations, destination.type).checkReady(destination);
+      await withConnector(source, deps.secrets, deps.connectorOptions, (c) => c.ping());
+    } catch (error) {
+      record(isAppError(error) ? error.detail : 'internal error');
+      throw error;
+    }
+    record('success');
+    return { result: { validation_status: 'success' as const } };
+  });
 }

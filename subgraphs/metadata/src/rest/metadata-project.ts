@@ -5,5 +5,5 @@ import { contractMetadata, describeDataset, type MetadataDeps } from '../describ
 
 /** `POST /metadata/project`: the contract's transfer request in, the dataset metadata out. */
 export function metadataProjectRoute(app: FastifyInstance, deps: MetadataDeps): void {
-  postEndpoint(app, '/metadata/project', transferRequestSchema, async (body) => contractMetadata(await describeDataset(body, deps)));
+  postEndpoint(app, '/metadata/project', transferRequestSchema, async (body, call) => contractMetadata(await describeDataset(body, deps, call)));
 }

@@ -23,12 +23,21 @@ export type PublishedEntry =
   | { file_path: string; hash_value: string; total_bytes: number }
   | { postgresql_table_name: string; opal_resource_name: string; opal_project_name: string; opal_group_name: string };
 
+/** A file a destination wrote, with its figures (for the audit trail and metrics). */
+export interface OutputFile {
+  path: string;
+  /** The source table the file holds, or null for a file holding every table. */
+  table: string | null;
+  bytes: number;
+  sha512: string;
+}
+
 /** Where packages go: a filestore mount or a PostgreSQL database (with OPAL). */
 export interface Destination {
   /** Throws a clear AppError unless the destination can receive this project's package. */
   checkReady(destination: DestinationConfig): Promise<void>;
   /** Writes the dataset so that nothing is visible unless every table is complete. */
-  package(input: PackageInput): Promise<{ data_retrieved: RetrievedEntry[]; warnings: string[] }>;
+  package(input: PackageInput): Promise<{ data_retrieved: RetrievedEntry[]; warnings: string[]; files?: OutputFile[] }>;
   /** Publishes what the project has packaged. */
   publish(key: ProjectKey & { destination: DestinationConfig }): Promise<{ data_published: PublishedEntry[]; warnings: string[] }>;
 }

@@ -8,7 +8,7 @@ import { validateProject } from '../validate-project.js';
 
 /** The publish service's REST endpoints under `/data-publish/`. */
 export function dataPublishRoutes(app: FastifyInstance, deps: PublishDeps): void {
-  postEndpoint(app, '/data-publish/validate', accessRequestSchema, (body) => validateProject(body, deps));
-  postEndpoint(app, '/data-publish/package', transferRequestSchema, (body, call) => packageProject(body, deps, call.log));
-  postEndpoint(app, '/data-publish/publish', publishRequestSchema, (body, call) => publishProject(body, deps, call.log));
+  postEndpoint(app, '/data-publish/validate', accessRequestSchema, (body, call) => validateProject(body, deps, call));
+  postEndpoint(app, '/data-publish/package', transferRequestSchema, (body, call) => packageProject(body, deps, call));
+  postEndpoint(app, '/data-publish/publish', publishRequestSchema, (body, call) => publishProject(body, deps, call));
 }

@@ -29,7 +29,11 @@ export function filestoreDestination(mounts: StorageMounts, settings: FilestoreS
           csv: () => snapshot.csv(dataset.schema, table.name, table.columns),
         })),
       });
-      return { data_retrieved: result.files.map((f) => ({ file_path: f.file_path })), warnings: result.warnings };
+      return {
+        data_retrieved: result.files.map((f) => ({ file_path: f.file_path })),
+        files: result.files.map((f) => ({ path: f.file_path, table: f.table, bytes: f.bytes, sha512: f.sha512 })),
+        warnings: result.warnings,
+      };
     },
 
     async publish({ project, startTime, destination }) {

@@ -1,0 +1,70 @@
+import { open, type FileHandle } from 'node:fs/promises';
+import { readEnv, setting } from '../config/env.js';
+
+/** One data access: who, what, from where, to where, and what came of it. */
+export interface AuditEvent {
+  time: string;
+  service: string;
+  action: 'metadata' | 'validate' | 'package' | 'publish';
+  request_id: string;
+  /** Identifier of the API key the caller presented to the gateway (never the key). */
+  key_id: string;
+  project?: { name: string; start_time: string };
+  source?: { type: string; host: string; port: number; database: string };
+  dataset?: { schema: string | null; tables: Array<{ name: string; columns: string[] }> };
+  destination?: { name: string; type: string; format: string };
+  outcome: 'success' | 'error';
+  /** The error detail when the outcome is an error. */
+  detail?: string;
+  duration_ms: number;
+  /** Rows and bytes per table (package). */
+  tables?: Array<{ name: string; rows: number | null; bytes: number | null }>;
+  /** Files with their SHA-512 (package and publish). */
+  files?: Array<{ path: string; bytes: number; sha512: string }>;
+}
+
+export const auditSettings = {
+  AUDIT_LOG_PATH: setting.optionalString(),
+};
+
+/**
+ * The audit trail: every event is written as one JSON line to stdout and, when
+ * `AUDIT_LOG_PATH` is set, appended to that file and fsynced before the call
+ * answers, so an acknowledged data access is always on disk. Appends are
+ * serialised, so lines never interleave.
+ */
+export class AuditLog {
+  private file: Promise<FileHandle> | undefined;
+  private chain: Promise<void> = Promise.resolve();
+
+  constructor(
+    private readonly path: string | undefined,
+    private readonly stdout: (line: string) => void = (line) => process.stdout.write(line),
+  ) {}
+
+  static fromEnv(env: NodeJS.ProcessEnv = process.env): AuditLog {
+    return new AuditLog(readEnv(auditSettings, env).AUDIT_LOG_PATH);
+  }
+
+  /** Writes one event; resolves once it is durable. */
+  record(event: AuditEvent): Promise<void> {
+    const line = `${JSON.stringify({ audit: event })}\n`;
+    this.stdout(line);
+    if (!this.path) return Promise.resolve();
+    const path = this.path;
+    const write = this.chain.then(async () => {
+      this.file ??= open(path, 'a', 0o640);
+      const handle = await this.file;
+      await handle.write(line);
+      await handle.sync();
+    });
+    this.chain = write.catch(() => undefined);
+    return write;
+  }
+
+  async close(): Promise<void> {
+    await this.chain;
+    if (this.file) await (await this.file).close();
+    this.file = undefined;
+  }
+}
