@@ -20,6 +20,7 @@ export async function buildGatewayApp(options: GatewayAppOptions): Promise<Fasti
   const metrics = options.metrics ?? new ServiceMetrics('approval');
   const app = createHttpService({
     name: 'approval',
+    description: 'The approval service: the single entry point. REST shims for the CR8TOR CLI over the federated GraphQL graph at /graphql.',
     metrics,
     logger: options.log,
     apiKey: options.apiKey,

@@ -53,6 +53,15 @@ export const sourceSchema = z
   .pipe(z.discriminatedUnion('type', [sqlSource, databricksSource]))
   .transform((s) => ({ ...s, port: s.port ?? DEFAULT_PORTS[s.type] }));
 
+/**
+ * The source as callers write it, for documentation only (OpenAPI): the same
+ * field schemas, with `type` spelled as the contract allows.
+ */
+export const sourceDocSchema = z.union([
+  sqlSource.extend({ type: z.string().describe('postgresql, mysql, mssql or sqlserver, in any case.') }),
+  databricksSource.extend({ type: z.string().describe('databrickssql, in any case.') }),
+]);
+
 export type SourceConfig = z.output<typeof sourceSchema>;
 export type SqlSourceConfig = Extract<SourceConfig, { type: 'postgresql' | 'mysql' | 'mssql' }>;
 export type DatabricksSourceConfig = Extract<SourceConfig, { type: 'databrickssql' }>;

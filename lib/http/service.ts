@@ -6,6 +6,7 @@ import { failure, parseRequest, success } from '../contract/index.js';
 import { AppError, publicError } from '../errors.js';
 import type { Logger } from '../logging/logger.js';
 import type { ServiceMetrics } from '../metrics/metrics.js';
+import { docsPage, openApiDocument, type EndpointDoc } from './openapi.js';
 
 /** What every request handler knows about the call it serves. */
 export interface CallContext {
@@ -36,13 +37,21 @@ export interface HttpServiceOptions {
   /** Extra readiness checks; each throws when the service is not ready. */
   readiness?: Array<() => Promise<void>>;
   metrics: ServiceMetrics;
+  /** One line on what the service does, for its API docs. */
+  description?: string;
 }
 
 declare module 'fastify' {
   interface FastifyRequest {
     call: CallContext;
   }
+  interface FastifyInstance {
+    /** The REST endpoints registered with {@link postEndpoint}, for the API docs. */
+    endpointDocs: EndpointDoc[];
+  }
 }
+
+const VERSION = '0.1.0';
 
 /**
  * A Fastify instance with what every service shares: the contract's envelopes
@@ -62,6 +71,15 @@ export function createHttpService(options: HttpServiceOptions): FastifyInstance 
   });
 
   app.decorateRequest('call', null as unknown as CallContext);
+  app.decorate('endpointDocs', [] as EndpointDoc[]);
+  let document: Record<string, unknown> | undefined;
+  const apiDocument = () =>
+    (document ??= openApiDocument(
+      { title: `CR8TOR Publisher — ${options.name} service`, description: options.description ?? '', version: VERSION },
+      app.endpointDocs,
+    ));
+  app.get('/openapi.json', async () => apiDocument());
+  app.get('/docs', async (_request, reply) => reply.type('text/html; charset=utf-8').send(docsPage(apiDocument())));
 
   app.addHook('onRequest', async (request, reply) => {
     reply.header('x-request-id', request.id);
@@ -115,13 +133,19 @@ export function createHttpService(options: HttpServiceOptions): FastifyInstance 
   return app;
 }
 
-/** Registers a contract endpoint: a POST whose body is checked by `schema` and whose result is wrapped in the success envelope. */
+/**
+ * Registers a contract endpoint: a POST whose body is checked by `schema` and
+ * whose result is wrapped in the success envelope; its documentation is
+ * generated from the same schema.
+ */
 export function postEndpoint<S extends z.ZodType, R>(
   app: FastifyInstance,
   path: string,
   schema: S,
+  doc: Omit<EndpointDoc, 'path' | 'request'>,
   handler: (body: z.output<S>, call: CallContext, request: FastifyRequest) => Promise<R>,
 ): void {
+  app.endpointDocs.push({ path, request: schema, ...doc });
   app.post(path, async (request) => {
     const body = parseRequest(schema, request.body);
     return success(await handler(body, request.call, request));

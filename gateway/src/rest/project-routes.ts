@@ -1,6 +1,7 @@
 import type { ApolloServer } from '@apollo/server';
 import type { FastifyInstance } from 'fastify';
 import { publishRequestSchema, transferRequestSchema } from '../../../lib/contract/index.js';
+import { endpointDocs } from '../../../lib/contract/endpoint-docs.js';
 import { postEndpoint } from '../../../lib/http/service.js';
 import type { GatewayContext } from '../context.js';
 import { DATASET_METADATA, PACKAGE_PROJECT, PUBLISH_PROJECT, VALIDATE_PROJECT } from './operations.js';
@@ -12,17 +13,17 @@ import { runOperation } from './run-operation.js';
  * through the gateway, so REST and GraphQL callers share one code path.
  */
 export function projectRoutes(app: FastifyInstance, graph: ApolloServer<GatewayContext>): void {
-  postEndpoint(app, '/project/validate', transferRequestSchema, async (body, call) => {
+  postEndpoint(app, '/project/validate', transferRequestSchema, endpointDocs.projectValidate, async (body, call) => {
     await runOperation(graph, call, VALIDATE_PROJECT, { request: body }, 'validateProject');
     const { project_name, project_start_time, source, dataset } = body;
     return runOperation(graph, call, DATASET_METADATA, { request: { source, dataset, project_name, project_start_time } }, 'datasetMetadata');
   });
 
-  postEndpoint(app, '/project/package', transferRequestSchema, (body, call) =>
+  postEndpoint(app, '/project/package', transferRequestSchema, endpointDocs.package, (body, call) =>
     runOperation(graph, call, PACKAGE_PROJECT, { request: body }, 'packageProject').then(withoutNulls),
   );
 
-  postEndpoint(app, '/project/publish', publishRequestSchema, (body, call) =>
+  postEndpoint(app, '/project/publish', publishRequestSchema, endpointDocs.publish, (body, call) =>
     runOperation(graph, call, PUBLISH_PROJECT, { request: body }, 'publishProject').then(withoutNulls),
   );
 }

@@ -31,7 +31,7 @@ export async function buildMetadataApp(options: MetadataAppOptions): Promise<Fas
     reports: new ProjectLog<MetadataReport>(),
     obs: { service: 'metadata', audit, metrics },
   };
-  const app = createHttpService({ name: 'metadata', logger: options.log, apiKey: options.apiKey, metrics, readiness: [() => options.secrets.check()] });
+  const app = createHttpService({ name: 'metadata', description: 'Reads table and column metadata from sources, never rows.', logger: options.log, apiKey: options.apiKey, metrics, readiness: [() => options.secrets.check()] });
   app.addHook('onClose', () => audit.close());
   metadataProjectRoute(app, deps);
   await mountSubgraph(app, 'metadata', metadataResolvers(deps), options.log, metrics);

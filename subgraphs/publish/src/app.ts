@@ -11,6 +11,7 @@ import type { SecretProvider } from '../../../lib/secrets/index.js';
 import type { PublishDeps, ValidationRecord } from './deps.js';
 import { filestoreDestination } from './destinations/filestore/destination.js';
 import { readFilestoreSettings, StorageMounts, type FilestoreSettings } from './destinations/filestore/index.js';
+import { postgresqlDestination, readPostgresqlSettings, type PostgresqlSettings } from './destinations/postgresql/index.js';
 import { publishResolvers } from './resolvers.js';
 import { dataPublishRoutes } from './rest/data-publish.js';
 
@@ -25,22 +26,35 @@ export interface PublishAppOptions {
   filestore?: FilestoreSettings;
   /** The audit trail; from AUDIT_LOG_PATH when absent. */
   audit?: AuditLog;
+  /**
+   * The PostgreSQL destination's settings; read from the environment when
+   * absent (undefined). null, or no DESTINATION_POSTGRESQL_HOST: not configured.
+   */
+  postgresql?: PostgresqlSettings | null;
 }
 
 /** The publish service: `/data-publish/*` and the publish subgraph at `/graphql`. */
 export async function buildPublishApp(options: PublishAppOptions): Promise<FastifyInstance> {
   const metrics = new ServiceMetrics('publish');
+  const mounts = options.mounts ?? new StorageMounts();
   const audit = options.audit ?? AuditLog.fromEnv();
   const deps: PublishDeps = {
     secrets: options.secrets,
     connectorOptions: options.connectorOptions ?? {},
     destinations: {
-      filestore: filestoreDestination(options.mounts ?? new StorageMounts(), options.filestore ?? readFilestoreSettings()),
+      filestore: filestoreDestination(mounts, options.filestore ?? readFilestoreSettings()),
     },
     validations: new ProjectLog<ValidationRecord>(),
     obs: { service: 'publish', audit, metrics },
   };
-  const app = createHttpService({ name: 'publish', logger: options.log, apiKey: options.apiKey, metrics, readiness: [() => options.secrets.check()] });
+  const postgresql = options.postgresql === undefined ? readPostgresqlSettings() : options.postgresql;
+  if (postgresql) {
+    deps.destinations.postgresql = postgresqlDestination({ settings: postgresql, secrets: options.secrets, log: options.log.child({ destination: 'postgresql' }) });
+  }
+  const app = createHttpService({ name: 'publish', description: 'Validates connections, extracts and packages approved data, publishes it with integrity hashes.', logger: options.log, apiKey: options.apiKey, metrics,
+    // Ready when secrets can be read and every configured filestore mount has writable staging/ and production/.
+    readiness: [() => options.secrets.check(), ...mounts.names().map((name) => () => mounts.checkReady(name))],
+  });
   app.addHook('onClose', () => audit.close());
   dataPublishRoutes(app, deps);
   await mountSubgraph(app, 'publish', publishResolvers(deps), options.log, metrics);

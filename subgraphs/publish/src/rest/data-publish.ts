@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { accessRequestSchema, publishRequestSchema, transferRequestSchema } from '../../../../lib/contract/index.js';
+import { endpointDocs } from '../../../../lib/contract/endpoint-docs.js';
 import { postEndpoint } from '../../../../lib/http/service.js';
 import { packageProject } from '../package-project.js';
 import { publishProject } from '../publish-project.js';
@@ -8,7 +9,7 @@ import { validateProject } from '../validate-project.js';
 
 /** The publish service's REST endpoints under `/data-publish/`. */
 export function dataPublishRoutes(app: FastifyInstance, deps: PublishDeps): void {
-  postEndpoint(app, '/data-publish/validate', accessRequestSchema, (body, call) => validateProject(body, deps, call));
-  postEndpoint(app, '/data-publish/package', transferRequestSchema, (body, call) => packageProject(body, deps, call));
-  postEndpoint(app, '/data-publish/publish', publishRequestSchema, (body, call) => publishProject(body, deps, call));
+  postEndpoint(app, '/data-publish/validate', accessRequestSchema, endpointDocs.validate, (body, call) => validateProject(body, deps, call));
+  postEndpoint(app, '/data-publish/package', transferRequestSchema, endpointDocs.package, (body, call) => packageProject(body, deps, call));
+  postEndpoint(app, '/data-publish/publish', publishRequestSchema, endpointDocs.publish, (body, call) => publishProject(body, deps, call));
 }
