@@ -10,6 +10,7 @@ import { AppError } from '../lib/errors.js';
 import { sourceSchema, type SqlSourceConfig } from '../lib/contract/index.js';
 import type { ColumnInfo, ConnectorOptions } from '../lib/connectors/connector.js';
 import { MysqlConnector } from '../lib/connectors/mysql/connector.js';
+import { resolveDataset } from '../lib/connectors/catalog.js';
 import { mysqlFormatter, mysqlLogicalType, parseEnumValues } from '../lib/connectors/mysql/types.js';
 import type { LogicalType } from '../lib/types/logical.js';
 import { createMysqlDatabase, mysqlSettings, type TestMysqlDatabase } from './support/databases.js';
@@ -153,7 +154,7 @@ describe('MySQL/MariaDB type mapping', () => {
     for (const t of tables) assert.deepEqual(found.get(t)!.map((c) => [c.name, c.logical.kind, c.primaryKey]), [['id', 'int32', 1], ['v', 'text', null]]);
   });
 
-  test('an unmapped type fails loudly, naming the table, the column and the type', async () => {
+  test('an unmapped type is reported in metadata but refused for extraction, naming the table, the column and the type', async () => {
     // No type of this server is unmapped, so the catalog answer is stood in for.
     class FutureServer extends MysqlConnector {
       protected override async query<R>(sql: string, params: unknown[] = []): Promise<R[]> {
@@ -163,7 +164,10 @@ describe('MySQL/MariaDB type mapping', () => {
     }
     const future = new FutureServer(source.source, { username: mysqlSettings.user, password: mysqlSettings.password });
     try {
-      await assert.rejects(future.getColumns(db.database, ['t1']), (error: unknown) => {
+      const found = (await future.getColumns(db.database, ['t1'])).get('t1')!.find((c) => c.name === 'v')!;
+      assert.equal(found.unsupported, true);
+      assert.equal(found.datatype, 'vector(3)');
+      await assert.rejects(resolveDataset(future, { schema_name: db.database, tables: [{ name: 't1' }] }, { forExtraction: true }), (error: unknown) => {
         assert.ok(error instanceof AppError);
         assert.equal(error.code, 'SOURCE_NOT_SUPPORTED');
         assert.ok(error.message.includes("'v'"), error.message);

@@ -9,6 +9,7 @@ import { AppError } from '../lib/errors.js';
 import { sourceSchema, type SqlSourceConfig } from '../lib/contract/index.js';
 import type { ColumnInfo, ConnectorOptions } from '../lib/connectors/connector.js';
 import { PostgresConnector } from '../lib/connectors/postgresql/connector.js';
+import { resolveDataset } from '../lib/connectors/catalog.js';
 import { pgCanonicalExpression, pgLogicalType } from '../lib/connectors/postgresql/types.js';
 import type { LogicalType } from '../lib/types/logical.js';
 import { createPgDatabase, pgSettings, type TestPgDatabase } from './support/databases.js';
@@ -139,8 +140,13 @@ describe('PostgreSQL type mapping', () => {
     ['odd_lsn', 'c_lsn', 'pg_lsn'],
     ['odd_lsn_array', 'c_lsns', 'pg_lsn[]'],
   ] as const) {
-    test(`an unmapped type (${type}) fails loudly, naming the table, the column and the type`, async () => {
-      await assert.rejects(source.getColumns('public', [table]), (error: unknown) => {
+    test(`an unmapped type (${type}) is reported in metadata but refused for extraction, naming the table, the column and the type`, async () => {
+      const found = (await source.getColumns('public', [table])).get(table)!.find((c) => c.name === column)!;
+      assert.equal(found.unsupported, true);
+      assert.equal(found.datatype, type);
+      const request = { schema_name: 'public', tables: [{ name: table }] };
+      assert.equal((await resolveDataset(source, request)).tables[0]!.columns.some((c) => c.name === column), true);
+      await assert.rejects(resolveDataset(source, request, { forExtraction: true }), (error: unknown) => {
         assert.ok(error instanceof AppError);
         assert.equal(error.code, 'SOURCE_NOT_SUPPORTED');
         assert.ok(error.message.includes(`'${column}'`), error.message);

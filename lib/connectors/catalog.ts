@@ -2,6 +2,7 @@ import DataLoader from 'dataloader';
 import { AppError } from '../errors.js';
 import { describeSource, type DatasetRequest } from '../contract/index.js';
 import type { ColumnInfo, SourceConnector, TableInfo } from './connector.js';
+import { unsupportedType } from './failures.js';
 
 /** A requested table, confirmed by the catalog, with its confirmed columns in the requested order. */
 export interface ResolvedTable extends TableInfo {
@@ -37,9 +38,11 @@ function duplicates(names: readonly string[]): string[] {
  * is kept. Costs three catalog queries whatever the number of tables: column
  * lookups go through one DataLoader batch.
  *
- * Only what this returns may ever be read from the source.
+ * Only what this returns may ever be read from the source. With `forExtraction`,
+ * a chosen column whose type has no faithful mapping is refused (metadata
+ * still reports such columns).
  */
-export async function resolveDataset(connector: SourceConnector, dataset: DatasetRequest): Promise<ResolvedDataset> {
+export async function resolveDataset(connector: SourceConnector, dataset: DatasetRequest, options: { forExtraction?: boolean } = {}): Promise<ResolvedDataset> {
   const schema = dataset.schema_name ?? connector.defaultSchema();
   const where = describeSource(connector.source);
   if (!(await connector.schemaExists(schema))) {
@@ -89,5 +92,11 @@ export async function resolveDataset(connector: SourceConnector, dataset: Datase
       return { ...table, columns: wanted.map((c) => cols.get(c.name)!), primaryKey };
     }),
   );
+  if (options.forExtraction) {
+    for (const table of tables) {
+      const bad = table.columns.find((c) => c.unsupported);
+      if (bad) throw unsupportedType(where, schema, table.name, bad.name, bad.datatype);
+    }
+  }
   return { catalog: connector.catalogName(), schema, tables };
 }

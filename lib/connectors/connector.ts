@@ -23,6 +23,12 @@ export interface ColumnInfo {
   logical: LogicalType;
   /** 1-based position in the table's primary key, or null when not part of it. */
   primaryKey: number | null;
+  /**
+   * Set when the publisher has no faithful mapping for the column's type: the
+   * column is reported in metadata (logical `other`), but extracting it is
+   * refused (resolveDataset with `forExtraction`) naming the column and type.
+   */
+  unsupported?: true;
 }
 
 /**

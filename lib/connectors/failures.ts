@@ -45,7 +45,7 @@ export function driverMessage(error: unknown): string {
 export function unsupportedType(where: string, schema: string, table: string, column: string, datatype: string): AppError {
   return new AppError(
     'SOURCE_NOT_SUPPORTED',
-    `Column '${column}' of table '${schema}.${table}' on the ${where} has type '${datatype}', which the publisher has no mapping for; it cannot be extracted faithfully.`,
+    `Column '${column}' of table '${schema}.${table}' on the ${where} has type '${datatype}', which the publisher has no mapping for; it cannot be extracted faithfully. Leave the column out of the request to extract the rest of the table.`,
   );
 }
 

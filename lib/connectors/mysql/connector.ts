@@ -3,7 +3,7 @@ import mysql from 'mysql2/promise';
 import { AppError } from '../../errors.js';
 import { describeSource, type SqlSourceConfig } from '../../contract/index.js';
 import type { ColumnInfo, ConnectorOptions, SourceConnector, SourceSnapshot, SqlCredentials, TableInfo } from '../connector.js';
-import { authFailed, connectionLost, driverMessage, networkReason, unreachable, unsupportedType } from '../failures.js';
+import { authFailed, connectionLost, driverMessage, networkReason, unreachable } from '../failures.js';
 import { MysqlSnapshot } from './snapshot.js';
 import { mysqlLogicalType } from './types.js';
 
@@ -165,13 +165,13 @@ export class MysqlConnector implements SourceConnector {
     const { sql, reads } = listColumns(isMariaDb(await this.connection()));
     const rows = await this.query<ColumnRow>(sql, Array.from({ length: reads }, () => [schema, tables]).flat());
     for (const row of rows) {
-      const logical = mysqlLogicalType({
+      const mapped = mysqlLogicalType({
         dataType: row.data_type,
         columnType: row.datatype,
         charLength: row.char_length == null ? null : Number(row.char_length),
         jsonCheck: Boolean(Number(row.json_check)),
       });
-      if (!logical) throw unsupportedType(this.where, schema, row.table_name, row.name, row.datatype);
+      const logical = mapped ?? { kind: 'other' as const, native: row.datatype };
       let list = byTable.get(row.table_name);
       if (!list) byTable.set(row.table_name, (list = []));
       list.push({
@@ -182,6 +182,7 @@ export class MysqlConnector implements SourceConnector {
         position: Number(row.position),
         logical,
         primaryKey: row.primary_key == null ? null : Number(row.primary_key),
+        ...(mapped ? {} : { unsupported: true as const }),
       });
     }
     return byTable;

@@ -2,7 +2,7 @@ import pg from 'pg';
 import { AppError } from '../../errors.js';
 import { describeSource, type SqlSourceConfig } from '../../contract/index.js';
 import type { ColumnInfo, ConnectorOptions, SourceConnector, SourceSnapshot, SqlCredentials, TableInfo } from '../connector.js';
-import { authFailed, connectionLost, driverMessage, networkReason, unreachable, unsupportedType } from '../failures.js';
+import { authFailed, connectionLost, driverMessage, networkReason, unreachable } from '../failures.js';
 import { PgSnapshot } from './snapshot.js';
 import { pgLogicalType, type PgTypeInfo } from './types.js';
 
@@ -194,12 +194,12 @@ export class PostgresConnector implements SourceConnector {
     const rows = await this.query<ColumnRow>(LIST_COLUMNS, [schema, tables, RELATION_KINDS]);
     const byTable = new Map<string, ColumnInfo[]>();
     for (const row of rows) {
-      const logical = pgLogicalType(typeInfo(row));
-      if (!logical) throw unsupportedType(this.where, schema, row.table_name, row.name, row.datatype);
+      const mapped = pgLogicalType(typeInfo(row));
+      const logical = mapped ?? { kind: 'other' as const, native: row.datatype };
       let list = byTable.get(row.table_name);
       if (!list) byTable.set(row.table_name, (list = []));
       const { name, description, datatype, nullable, position } = row;
-      list.push({ name, description, datatype, nullable, position, logical, primaryKey: row.primary_key });
+      list.push({ name, description, datatype, nullable, position, logical, primaryKey: row.primary_key, ...(mapped ? {} : { unsupported: true as const }) });
     }
     return byTable;
   }

@@ -23,7 +23,7 @@ export function packageProject(request: TransferRequest, deps: PublishDeps, call
     const target = destinationFor(deps.destinations, destination.type);
     await target.checkReady(destination);
     return withConnector(source, deps.secrets, deps.connectorOptions, async (connector) => {
-      const dataset = await resolveDataset(connector, request.dataset);
+      const dataset = await resolveDataset(connector, request.dataset, { forExtraction: true });
       const snapshot = await connector.snapshot();
       try {
         const result = await target.package({ project: request.project_name, startTime: request.project_start_time, destination, dataset, snapshot });
