@@ -39,62 +39,9 @@ function col(name: string, native: string, logical: LogicalType, rows: Array<[st
   return only ? { name, native, logical, rows, only } : { name, native, logical, rows };
 }
 
-/** An RFC 4180 field as PostgreSQL's COPY CSV writes it: NULL empty, '' as "", quoted when it holds , " CR or LF. */
-export function csvField(value: string | null): string {
-  if (value === null) return '';
-  if (value === '' || /[",\r\n]/.test(value)) return `"${value.replaceAll('"', '""')}"`;
-  return value;
-}
-
-/** CSV text (LF line ends) of a header and rows. */
-export function toCsv(header: readonly string[], rows: ReadonlyArray<ReadonlyArray<string | null>>): string {
-  return [header, ...rows].map((r) => `${r.map(csvField).join(',')}\n`).join('');
-}
-
-/**
- * A minimal RFC 4180 parser that keeps NULL and the empty string apart: an
- * empty unquoted field is null, `""` is ''.
- */
-export function parseCsv(text: string): Array<Array<string | null>> {
-  const rows: Array<Array<string | null>> = [];
-  let row: Array<string | null> = [];
-  let i = 0;
-  while (i < text.length) {
-    let value: string | null;
-    if (text[i] === '"') {
-      let end = i + 1;
-      value = '';
-      for (;;) {
-        const close = text.indexOf('"', end);
-        if (close < 0) throw new Error(`unterminated quoted field at ${i}`);
-        value += text.slice(end, close);
-        if (text[close + 1] === '"') {
-          value += '"';
-          end = close + 2;
-        } else {
-          i = close + 1;
-          break;
-        }
-      }
-    } else {
-      let end = i;
-      while (end < text.length && text[end] !== ',' && text[end] !== '\n' && text[end] !== '\r') end++;
-      value = end === i ? null : text.slice(i, end);
-      i = end;
-    }
-    row.push(value);
-    if (text[i] === ',') {
-      i++;
-      if (i === text.length) row.push(null);
-    } else {
-      if (text[i] === '\r') i++;
-      if (text[i] === '\n') i++;
-      rows.push(row);
-      row = [];
-    }
-  }
-  return rows;
-}
+// One CSV writer and parser for all tests: NULL is an empty unquoted field, '' is "".
+export { encodeField as csvField, parseCsv, toCsv } from './csv-text.js';
+import { toCsv } from './csv-text.js';
 
 function build(table: string, columns: CaseColumn[], before: string[], quote: (name: string) => string, ddlTail: string): SourceCase {
   const id = col('id', 'integer', { kind: 'int32' }, [['1', '1'], ['2', '2'], ['3', '3'], ['4', '4']]);
