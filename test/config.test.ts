@@ -4,7 +4,7 @@
  * a non-zero exit and exactly one stderr line naming the setting or secret; a
  * good configuration serves /healthz.
  */
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -110,7 +110,10 @@ describe('a missing API key stops the service with one line naming the secret', 
 describe('a good configuration', () => {
   test('all three services start, serve /healthz without a key, and stop cleanly on SIGTERM', GUARD, async () => {
     const [metadataPort, publishPort, approvalPort] = [await freePort(), await freePort(), await freePort()];
-    const common = { SECRETS_MNT_PATH: allKeys, TARGET_STORAGE_ACCOUNT_LSC_SDE_MNT_PATH: root };
+    const mount = path.join(root, 'lsc');
+    await mkdir(path.join(mount, 'staging'), { recursive: true });
+    await mkdir(path.join(mount, 'production'), { recursive: true });
+    const common = { SECRETS_MNT_PATH: allKeys, TARGET_STORAGE_ACCOUNT_LSC_SDE_MNT_PATH: mount };
     const processes = [
       spawnService('metadata', { ...common, METADATA_CONTAINER_PORT: String(metadataPort) }),
       spawnService('publish', { ...common, PUBLISH_CONTAINER_PORT: String(publishPort) }),
