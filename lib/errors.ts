@@ -23,7 +23,13 @@ export const errorTable = {
   SOURCE_NOT_SUPPORTED: { status: 422, graphql: 'SOURCE_NOT_SUPPORTED', transient: false },
   DESTINATION_NOT_CONFIGURED: { status: 422, graphql: 'DESTINATION_NOT_CONFIGURED', transient: false },
   DESTINATION_NOT_READY: { status: 503, graphql: 'DESTINATION_NOT_READY', transient: true },
+  /** A destination (database or OPAL) failed while doing the work: the upstream's failure, relayed. */
+  DESTINATION_FAILED: { status: 502, graphql: 'DESTINATION_FAILED', transient: true },
   NOTHING_TO_PUBLISH: { status: 409, graphql: 'NOTHING_TO_PUBLISH', transient: false },
+  /** A package or publish of the same project, start time and destination is already running. */
+  PROJECT_BUSY: { status: 409, graphql: 'PROJECT_BUSY', transient: true },
+  /** The work did not finish within its deadline (PACKAGE_DEADLINE_MS) and was stopped. */
+  DEADLINE_EXCEEDED: { status: 504, graphql: 'DEADLINE_EXCEEDED', transient: true },
   SUBGRAPH_UNAVAILABLE: { status: 502, graphql: 'SUBGRAPH_UNAVAILABLE', transient: true },
   PAYLOAD_TOO_LARGE: { status: 413, graphql: 'PAYLOAD_TOO_LARGE', transient: false },
   INTERNAL: { status: 500, graphql: 'INTERNAL_SERVER_ERROR', transient: true },

@@ -2,6 +2,7 @@ import fastifyApollo from '@as-integrations/fastify';
 import type { FastifyInstance } from 'fastify';
 import type { ApiKeyVerifier } from '../../lib/auth/api-key.js';
 import { AppError } from '../../lib/errors.js';
+import { readGraphQLLimits, type GraphQLLimits } from '../../lib/graphql/limits.js';
 import { createHttpService } from '../../lib/http/service.js';
 import type { Logger } from '../../lib/logging/logger.js';
 import { ServiceMetrics } from '../../lib/metrics/metrics.js';
@@ -13,6 +14,8 @@ export interface GatewayAppOptions {
   apiKey: ApiKeyVerifier;
   subgraphs: SubgraphEndpoints;
   metrics?: ServiceMetrics;
+  /** How large a GraphQL operation may be; from GRAPHQL_MAX_* when absent. */
+  graphqlLimits?: GraphQLLimits;
 }
 
 /** The approval service: the federated graph at `/graphql` and the CLI's `/project/*` REST shims. */
@@ -26,7 +29,7 @@ export async function buildGatewayApp(options: GatewayAppOptions): Promise<Fasti
     apiKey: options.apiKey,
     readiness: (['metadata', 'publish'] as const).map((name) => () => subgraphReady(name, options.subgraphs[name].url)),
   });
-  const graph = await createGatewayServer(options.subgraphs, options.log, metrics);
+  const graph = await createGatewayServer(options.subgraphs, options.log, metrics, options.graphqlLimits ?? readGraphQLLimits());
   app.addHook('onClose', async () => graph.stop());
   projectRoutes(app, graph);
   await app.register(fastifyApollo(graph), { path: '/graphql', method: ['GET', 'POST'], context: async (request) => request.call });

@@ -4,6 +4,7 @@ import { ApolloServer } from '@apollo/server';
 import { offlinePlugins } from '../../lib/graphql/apollo-plugins.js';
 import { SUPERGRAPH_PATH } from '../../lib/graphql/compose.js';
 import { formatGraphQLError } from '../../lib/graphql/errors.js';
+import { graphqlLimitsPlugin, parseOptions, type GraphQLLimits } from '../../lib/graphql/limits.js';
 import type { Logger } from '../../lib/logging/logger.js';
 import type { ServiceMetrics } from '../../lib/metrics/metrics.js';
 import { metricsPlugin } from '../../lib/graphql/metrics-plugin.js';
@@ -21,8 +22,15 @@ export interface SubgraphEndpoints {
  * (schema/supergraph.graphql), routing to the configured subgraph URLs rather
  * than the placeholders composed into the file. Apollo's anonymous usage
  * telemetry is switched off here, in code: nothing leaves a secure environment.
+ * Operations beyond `limits` are refused before they are planned (the REST
+ * shims' operations fit the smallest limits the settings allow).
  */
-export async function createGatewayServer(endpoints: SubgraphEndpoints, log: Logger, metrics: ServiceMetrics): Promise<ApolloServer<GatewayContext>> {
+export async function createGatewayServer(
+  endpoints: SubgraphEndpoints,
+  log: Logger,
+  metrics: ServiceMetrics,
+  limits: GraphQLLimits,
+): Promise<ApolloServer<GatewayContext>> {
   process.env.APOLLO_TELEMETRY_DISABLED = '1';
   const gateway = new ApolloGateway({
     supergraphSdl: readFileSync(SUPERGRAPH_PATH, 'utf8'),
@@ -37,7 +45,8 @@ export async function createGatewayServer(endpoints: SubgraphEndpoints, log: Log
     gateway,
     formatError: formatGraphQLError(log),
     includeStacktraceInErrorResponses: false,
-    plugins: [...offlinePlugins(), metricsPlugin(metrics)],
+    parseOptions: parseOptions(limits),
+    plugins: [...offlinePlugins(), graphqlLimitsPlugin(limits), metricsPlugin(metrics)],
   });
   await server.start();
   return server;

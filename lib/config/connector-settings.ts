@@ -1,13 +1,39 @@
-import type { ConnectorOptions } from '../connectors/connector.js';
-import { readEnv, setting } from './env.js';
+import { readFileSync } from 'node:fs';
+import type { SourceConnectorOptions } from '../connectors/index.js';
+import { ConfigError, readEnv, setting } from './env.js';
 
 /** Source connection settings shared by both subgraphs. */
 export const connectorSettings = {
   SOURCE_CONNECT_TIMEOUT_MS: setting.positiveInt(10_000),
   SOURCE_STATEMENT_TIMEOUT_MS: setting.positiveInt(3_600_000),
+  /** SQL Server: require TLS (a server that does not offer it is refused). */
+  SOURCE_MSSQL_ENCRYPT: setting.bool(true),
+  /** SQL Server: accept any server certificate (self-signed servers); the certificate is verified otherwise. */
+  SOURCE_MSSQL_TRUST_SERVER_CERTIFICATE: setting.bool(false),
+  /** PEM file of extra CA certificates trusted for SQL Server TLS and Databricks HTTPS, beside Node's roots. */
+  SOURCE_TLS_CA_FILE: setting.optionalString(),
+  /** Databricks: how long to wait for a stopped SQL warehouse to start. */
+  SOURCE_DATABRICKS_WAREHOUSE_START_TIMEOUT_MS: setting.positiveInt(300_000),
+  /** Databricks: rows per fetch (and at most in memory per table). */
+  SOURCE_DATABRICKS_FETCH_ROWS: setting.positiveInt(10_000),
 };
 
-export function connectorOptionsFromEnv(env: NodeJS.ProcessEnv = process.env): ConnectorOptions {
+export function connectorOptionsFromEnv(env: NodeJS.ProcessEnv = process.env): SourceConnectorOptions {
   const s = readEnv(connectorSettings, env);
-  return { connectTimeoutMs: s.SOURCE_CONNECT_TIMEOUT_MS, statementTimeoutMs: s.SOURCE_STATEMENT_TIMEOUT_MS };
+  let tlsCa: string | undefined;
+  if (s.SOURCE_TLS_CA_FILE) {
+    try {
+      tlsCa = readFileSync(s.SOURCE_TLS_CA_FILE, 'utf8');
+    } catch (error) {
+      throw new ConfigError(`Invalid setting SOURCE_TLS_CA_FILE: cannot read ${JSON.stringify(s.SOURCE_TLS_CA_FILE)} (${(error as NodeJS.ErrnoException).code ?? 'error'}).`);
+    }
+    if (!tlsCa.includes('-----BEGIN CERTIFICATE-----')) throw new ConfigError(`Invalid setting SOURCE_TLS_CA_FILE: ${JSON.stringify(s.SOURCE_TLS_CA_FILE)} holds no PEM certificate.`);
+  }
+  return {
+    connectTimeoutMs: s.SOURCE_CONNECT_TIMEOUT_MS,
+    statementTimeoutMs: s.SOURCE_STATEMENT_TIMEOUT_MS,
+    mssql: { encrypt: s.SOURCE_MSSQL_ENCRYPT, trustServerCertificate: s.SOURCE_MSSQL_TRUST_SERVER_CERTIFICATE },
+    databricks: { warehouseStartTimeoutMs: s.SOURCE_DATABRICKS_WAREHOUSE_START_TIMEOUT_MS, fetchRows: s.SOURCE_DATABRICKS_FETCH_ROWS },
+    ...(tlsCa ? { tlsCa } : {}),
+  };
 }

@@ -14,6 +14,7 @@ import { buildGatewayApp } from '../../gateway/src/app.js';
 import { buildMetadataApp } from '../../subgraphs/metadata/src/app.js';
 import { buildPublishApp } from '../../subgraphs/publish/src/app.js';
 import { StorageMounts } from '../../subgraphs/publish/src/destinations/filestore/mounts.js';
+import { readPostgresqlSettings } from '../../subgraphs/publish/src/destinations/postgresql/settings.js';
 import type { ConnectorOptions } from '../../lib/connectors/index.js';
 import { AuditLog } from '../../lib/audit/audit-log.js';
 
@@ -73,7 +74,7 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Plat
   const env = { TARGET_STORAGE_ACCOUNT_LSC_SDE_MNT_PATH: mountDir, ...options.env };
 
   const metadataApp = await buildMetadataApp({ log, secrets, apiKey: new ApiKeyVerifier(keys.metadata), connectorOptions: options.connectorOptions, audit });
-  const publishApp = await buildPublishApp({ log: logFor('publish'), secrets, apiKey: new ApiKeyVerifier(keys.publish), connectorOptions: options.connectorOptions, mounts: new StorageMounts(env), audit });
+  const publishApp = await buildPublishApp({ log: logFor('publish'), secrets, apiKey: new ApiKeyVerifier(keys.publish), connectorOptions: options.connectorOptions, mounts: new StorageMounts(env), audit, postgresql: readPostgresqlSettings(env) ?? null });
   const metadata = await listen(metadataApp);
   const publish = await listen(publishApp);
   const gatewayApp = await buildGatewayApp({

@@ -26,6 +26,9 @@ export const PACKAGE_PROJECT = /* GraphQL */ `
 
 export const PUBLISH_PROJECT = /* GraphQL */ `
   mutation PublishProject($request: ProjectPublishRequest!) {
-    publishProject(request: $request) { destinationType dataPublished { filePath hashValue totalBytes } }
+    publishProject(request: $request) {
+      destinationType
+      dataPublished { filePath hashValue totalBytes postgresqlTableName opalResourceName opalProjectName opalGroupName }
+    }
   }
 `;

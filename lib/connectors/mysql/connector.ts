@@ -105,6 +105,11 @@ export class MysqlConnector implements SourceConnector {
     try {
       const conn = await mysql.createConnection(this.settings);
       conn.on('error', () => undefined);
+      const limit = statementTimeLimit(isMariaDb(conn), this.options.statementTimeoutMs);
+      if (limit) {
+        this.options.onQuery?.(limit);
+        await conn.query(limit);
+      }
       this.conn = conn;
       return conn;
     } catch (error) {
@@ -117,7 +122,7 @@ export class MysqlConnector implements SourceConnector {
     const conn = await this.connection();
     this.options.onQuery?.(sql);
     try {
-      const [rows] = await conn.query({ sql, values: params, timeout: this.options.statementTimeoutMs });
+      const [rows] = await conn.query({ sql, values: params, timeout: clientTimeout(this.options.statementTimeoutMs) });
       return rows as R[];
     } catch (error) {
       throw this.translate(error);
@@ -128,10 +133,18 @@ export class MysqlConnector implements SourceConnector {
   translate(error: unknown): AppError {
     if (error instanceof AppError) return error;
     const code = (error as { code?: string }).code;
+    // mysql2's connect timer (SOURCE_CONNECT_TIMEOUT_MS) fires long before the system's own TCP timeout.
+    if (code === 'ETIMEDOUT') return unreachable(this.where, `no answer within ${this.options.connectTimeoutMs ?? 10_000} ms (SOURCE_CONNECT_TIMEOUT_MS)`, error);
     const network = networkReason(error);
     if (network) return unreachable(this.where, network, error);
     if (code === 'ER_ACCESS_DENIED_ERROR' || code === 'ER_DBACCESS_DENIED_ERROR') return authFailed(this.where, this.source.credentials.username_key, error);
     if (code === 'ER_BAD_DB_ERROR') return new AppError('SCHEMA_NOT_FOUND', `Database '${this.source.database}' does not exist on the ${this.where}.`, { cause: error });
+    // The server's limit (MariaDB ER_STATEMENT_TIMEOUT 1969, MySQL ER_QUERY_TIMEOUT) or the driver's backstop.
+    const errno = (error as { errno?: number }).errno;
+    if (errno === 1969 || code === 'ER_QUERY_TIMEOUT' || code === 'PROTOCOL_SEQUENCE_TIMEOUT') {
+      return new AppError('SOURCE_QUERY_FAILED', `A statement on the ${this.where} ran past its timeout of ${this.options.statementTimeoutMs ?? 0} ms (SOURCE_STATEMENT_TIMEOUT_MS).`, { cause: error });
+    }
+
     // ER_CONNECTION_KILLED (MariaDB 1927) and ER_SERVER_SHUTDOWN (1053) end the session too.
     const lost = ['PROTOCOL_CONNECTION_LOST', 'PROTOCOL_SEQUENCE_TIMEOUT', 'ER_CONNECTION_KILLED', 'ER_SERVER_SHUTDOWN'];
     if (code && lost.includes(code)) return connectionLost(this.where, error);
@@ -199,7 +212,8 @@ export class MysqlConnector implements SourceConnector {
         where: this.where,
         translate: (e) => this.translate(e),
         onQuery: this.options.onQuery,
-        statementTimeoutMs: this.options.statementTimeoutMs,
+        statementTimeoutMs: clientTimeout(this.options.statementTimeoutMs),
+        sessionLimit: statementTimeLimit(isMariaDb(connection), this.options.statementTimeoutMs),
       });
     } catch (error) {
       connection.destroy();
@@ -228,10 +242,26 @@ export class MysqlConnector implements SourceConnector {
 }
 
 /**
+ * The session setting that makes the server itself stop any statement running
+ * longer than SOURCE_STATEMENT_TIMEOUT_MS (so nothing keeps running on the
+ * source after the publisher gave up): MariaDB counts seconds, MySQL milliseconds.
+ */
+function statementTimeLimit(mariadb: boolean, ms: number | undefined): string | undefined {
+  if (!ms) return undefined;
+  return mariadb ? `SET SESSION max_statement_time = ${ms / 1000}` : `SET SESSION max_execution_time = ${Math.ceil(ms)}`;
+}
+
+/** The driver's own timer: a backstop a little after the server's limit, for a server that stops answering. */
+function clientTimeout(ms: number | undefined): number | undefined {
+  return ms ? ms + 2000 : undefined;
+}
+
+/**
  * Whether the server is MariaDB, from the version in its handshake (MariaDB
  * announces itself as `5.5.5-10.11.…-MariaDB`), so no query is spent on it.
  */
-function isMariaDb(conn: mysql.Connection): boolean {
-  const core = (conn as unknown as { connection?: { _handshakePacket?: { serverVersion?: string } } }).connection;
-  return /mariadb/i.test(core?._handshakePacket?.serverVersion ?? '');
+function isMariaDb(conn: mysql.Connection | mysqlCore.Connection): boolean {
+  type Core = { _handshakePacket?: { serverVersion?: string } };
+  const c = conn as unknown as Core & { connection?: Core };
+  return /mariadb/i.test((c.connection ?? c)._handshakePacket?.serverVersion ?? '');
 }

@@ -23,6 +23,8 @@ export interface MysqlSnapshotContext {
   translate: (error: unknown) => AppError;
   onQuery?: ((sql: string) => void) | undefined;
   statementTimeoutMs?: number | undefined;
+  /** A session setting run first: the server's own statement time limit. */
+  sessionLimit?: string | undefined;
 }
 
 /** A MySQL identifier in backticks, backticks doubled. */
@@ -93,7 +95,7 @@ export class MysqlSnapshot implements SourceSnapshot {
 
   /** Starts the transaction on a connected connection that the snapshot then owns. */
   static async begin(connection: mysql.Connection, context: MysqlSnapshotContext): Promise<MysqlSnapshot> {
-    for (const sql of BEGIN) {
+    for (const sql of context.sessionLimit ? [context.sessionLimit, ...BEGIN] : BEGIN) {
       context.onQuery?.(sql);
       await run(connection, sql);
     }

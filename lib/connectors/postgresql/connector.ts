@@ -137,6 +137,11 @@ export class PostgresConnector implements SourceConnector {
     try {
       await client.connect();
     } catch (error) {
+      // pg reports its own connect timer as a bare "timeout expired".
+      if (/timeout/i.test(driverMessage(error)) && !networkReason(error)) {
+        const ms = this.options.connectTimeoutMs ?? 10_000;
+        throw unreachable(this.where, `no answer within ${ms} ms (SOURCE_CONNECT_TIMEOUT_MS)`, error);
+      }
       throw this.translate(error);
     }
     return client;
@@ -161,7 +166,12 @@ export class PostgresConnector implements SourceConnector {
     if (network) return unreachable(this.where, network, error);
     if (code === '28P01' || code === '28000') return authFailed(this.where, this.source.credentials.username_key, error);
     if (code === '3D000') return new AppError('SCHEMA_NOT_FOUND', `Database '${this.source.database}' does not exist on the ${this.where}.`, { cause: error });
-    if (code === '57014') return new AppError('SOURCE_QUERY_FAILED', `A statement on the ${this.where} ran past its timeout.`, { cause: error });
+    if (code === '57014') {
+      const detail = /statement timeout/i.test(driverMessage(error))
+        ? `ran past its timeout of ${this.options.statementTimeoutMs ?? 0} ms (SOURCE_STATEMENT_TIMEOUT_MS)`
+        : `was cancelled (${driverMessage(error)})`;
+      return new AppError('SOURCE_QUERY_FAILED', `A statement on the ${this.where} ${detail}.`, { cause: error });
+    }
     // 57P01-57P03: the server is shutting down or an administrator ended the session.
     if (code === '57P01' || code === '57P02' || code === '57P03' || /terminat|ended unexpectedly|not queryable/i.test(driverMessage(error))) {
       return connectionLost(this.where, error);

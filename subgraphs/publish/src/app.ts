@@ -8,6 +8,7 @@ import type { Logger } from '../../../lib/logging/logger.js';
 import { ServiceMetrics } from '../../../lib/metrics/metrics.js';
 import { ProjectLog } from '../../../lib/project-log.js';
 import type { SecretProvider } from '../../../lib/secrets/index.js';
+import { readPackageDeadlineMs } from './deadline.js';
 import type { PublishDeps, ValidationRecord } from './deps.js';
 import { filestoreDestination } from './destinations/filestore/destination.js';
 import { readFilestoreSettings, StorageMounts, type FilestoreSettings } from './destinations/filestore/index.js';
@@ -31,6 +32,8 @@ export interface PublishAppOptions {
    * absent (undefined). null, or no DESTINATION_POSTGRESQL_HOST: not configured.
    */
   postgresql?: PostgresqlSettings | null;
+  /** The longest a package may take, in ms; PACKAGE_DEADLINE_MS when absent. */
+  packageDeadlineMs?: number;
 }
 
 /** The publish service: `/data-publish/*` and the publish subgraph at `/graphql`. */
@@ -46,6 +49,7 @@ export async function buildPublishApp(options: PublishAppOptions): Promise<Fasti
     },
     validations: new ProjectLog<ValidationRecord>(),
     obs: { service: 'publish', audit, metrics },
+    packageDeadlineMs: options.packageDeadlineMs ?? readPackageDeadlineMs(),
   };
   const postgresql = options.postgresql === undefined ? readPostgresqlSettings() : options.postgresql;
   if (postgresql) {

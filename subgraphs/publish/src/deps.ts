@@ -19,4 +19,6 @@ export interface PublishDeps {
   destinations: Destinations;
   validations: ProjectLog<ValidationRecord>;
   obs: Observability;
+  /** The longest a package may take (PACKAGE_DEADLINE_MS). */
+  packageDeadlineMs: number;
 }

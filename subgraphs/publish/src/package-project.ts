@@ -1,7 +1,8 @@
 import { tracked } from '../../../lib/audit/track.js';
 import type { TransferRequest } from '../../../lib/contract/index.js';
-import { resolveDataset, withConnector } from '../../../lib/connectors/index.js';
+import { resolveDataset, snapshotConsistency, withConnector } from '../../../lib/connectors/index.js';
 import type { CallContext } from '../../../lib/http/service.js';
+import { withDeadline } from './deadline.js';
 import type { PublishDeps } from './deps.js';
 import { destinationFor, type RetrievedEntry } from './destinations/destination.js';
 
@@ -16,18 +17,33 @@ export interface PackagePayload {
  * confirms — from one consistent snapshot of the source, and hands them to the
  * destination, which makes nothing visible unless every table is complete.
  * One audit event records the tables, columns, rows, bytes and files.
+ *
+ * The whole package must finish within PACKAGE_DEADLINE_MS: past it, the
+ * source connections are closed, which fails the extraction; the destination
+ * removes what it had written, and the call answers DEADLINE_EXCEEDED (504).
+ * A caller that disconnects does not stop a package (see README, "Timeouts").
  */
 export function packageProject(request: TransferRequest, deps: PublishDeps, call: CallContext): Promise<PackagePayload> {
   const { destination, source } = request;
   return tracked(deps.obs, call, 'package', { project: request, source, dataset: request.dataset, destination }, async () => {
     const target = destinationFor(deps.destinations, destination.type);
     await target.checkReady(destination);
-    return withConnector(source, deps.secrets, deps.connectorOptions, async (connector) => {
+    const deadline = (ms: number) =>
+      `The package of project '${request.project_name}' (start time ${request.project_start_time}) did not finish within ${ms} ms (PACKAGE_DEADLINE_MS); it was stopped and nothing of it was kept.`;
+    return withDeadline(deps.packageDeadlineMs, deadline, (signal) => withConnector(source, deps.secrets, deps.connectorOptions, async (connector) => {
+      // Closing the connector ends its snapshots: every read in flight fails.
+      const stop = () => void connector.close();
+      signal.addEventListener('abort', stop, { once: true });
       const dataset = await resolveDataset(connector, request.dataset, { forExtraction: true });
+      signal.throwIfAborted();
       const snapshot = await connector.snapshot();
       try {
+        signal.throwIfAborted();
         const result = await target.package({ project: request.project_name, startTime: request.project_start_time, destination, dataset, snapshot });
         if (result.warnings.length > 0) call.log.warn({ warnings: result.warnings }, 'package completed with warnings');
+        // What consistency the source gave (SQL Server and Databricks say; see their snapshots).
+        const consistency = snapshotConsistency(snapshot);
+        if (consistency) call.log[consistency.caveat ? 'warn' : 'info']({ consistency: consistency.consistency }, 'source snapshot consistency');
         const files = result.files ?? [];
         const tables = dataset.tables.map((t) => {
           const own = files.filter((f) => f.table === t.name);
@@ -45,8 +61,9 @@ export function packageProject(request: TransferRequest, deps: PublishDeps, call
           },
         };
       } finally {
+        signal.removeEventListener('abort', stop);
         await snapshot.close();
       }
-    });
+    }));
   });
 }

@@ -1,0 +1,140 @@
+import { describeSource, type DatabricksSourceConfig } from '../../contract/index.js';
+import type { ColumnInfo, ConnectorOptions, SourceConnector, SourceSnapshot, TableInfo } from '../connector.js';
+import { DEFAULT_FETCH_ROWS, DEFAULT_WAREHOUSE_START_TIMEOUT_MS, type DatabricksSettings } from './settings.js';
+import { DatabricksSnapshot } from './snapshot.js';
+import { TokenSource, type ServicePrincipal } from './token.js';
+import { databricksLogicalType } from './types.js';
+import { UnityCatalog, type UcTable } from './unity-catalog.js';
+import { Warehouse } from './warehouse.js';
+
+/** Table descriptions fetched at once from Unity Catalog (one GET each). */
+const TABLE_CONCURRENCY = 8;
+
+/** Ordinal order of code points, as the other connectors sort names. */
+function byCodePoint(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+/**
+ * Databricks: metadata from the Unity Catalog REST API, rows from the SQL
+ * warehouse at `http_path` through @databricks/sql, both with one OAuth M2M
+ * token of the service principal named by `spn_clientid`/`spn_secret`.
+ *
+ * The workspace is `https://{host_url's host}:{port}`: a port written in
+ * host_url wins, otherwise the request's `port` (443 by default). Metadata
+ * never starts the warehouse; validation and extraction do.
+ */
+export class DatabricksConnector implements SourceConnector {
+  readonly source: DatabricksSourceConfig;
+  private readonly unityCatalog: UnityCatalog;
+  private readonly warehouse: Warehouse;
+  private readonly fetchRows: number;
+  /** Tables listed so far, by `schema\0table`: their type and storage format decide how they are read. */
+  private readonly listed = new Map<string, UcTable>();
+  private readonly snapshots = new Set<SourceSnapshot>();
+
+  constructor(source: DatabricksSourceConfig, principal: ServicePrincipal, options: ConnectorOptions = {}, settings: DatabricksSettings = {}, tlsCa?: string) {
+    this.source = source;
+    const where = describeSource(source);
+    const url = new URL(source.host_url);
+    const port = url.port ? Number(url.port) : source.port;
+    const origin = `https://${url.hostname}:${port}`;
+    const timeoutMs = options.connectTimeoutMs ?? 10_000;
+    const tokens = new TokenSource({ origin, where, clientIdSecret: source.credentials.spn_clientid, tlsCa, timeoutMs }, principal);
+    this.unityCatalog = new UnityCatalog({ origin, where, tlsCa, timeoutMs, onRequest: options.onQuery && ((path) => options.onQuery!(`GET ${path}`)) }, tokens);
+    this.warehouse = new Warehouse({
+      host: url.hostname,
+      port,
+      path: source.http_path,
+      catalog: source.catalog,
+      where,
+      tlsCa,
+      tokens,
+      startTimeoutMs: settings.warehouseStartTimeoutMs ?? DEFAULT_WAREHOUSE_START_TIMEOUT_MS,
+      socketTimeoutMs: options.statementTimeoutMs ?? 3_600_000,
+      onQuery: options.onQuery,
+    });
+    this.fetchRows = settings.fetchRows ?? DEFAULT_FETCH_ROWS;
+  }
+
+  private get where(): string {
+    return describeSource(this.source);
+  }
+
+  /** Opens a session on the warehouse (starting it if it is stopped and allowed to start) and runs SELECT 1. */
+  async ping(): Promise<void> {
+    await this.warehouse.query('SELECT 1 AS one');
+  }
+
+  catalogName(): string {
+    return this.source.catalog;
+  }
+
+  defaultSchema(): string {
+    return 'default';
+  }
+
+  async schemaExists(schema: string): Promise<boolean> {
+    return (await this.unityCatalog.schema(this.source.catalog, schema)) !== undefined;
+  }
+
+  async listTables(schema: string): Promise<TableInfo[]> {
+    const tables = await this.unityCatalog.tables(this.source.catalog, schema);
+    for (const t of tables) this.listed.set(`${schema}\u0000${t.name}`, t);
+    return tables.map((t) => ({ name: t.name, description: t.comment || null })).sort((a, b) => byCodePoint(a.name, b.name));
+  }
+
+  /** Each table's columns and primary key from its TableInfo (ListTables leaves constraints out): one GET per table, a few at a time. */
+  async getColumns(schema: string, tables: readonly string[]): Promise<Map<string, ColumnInfo[]>> {
+    const byTable = new Map<string, ColumnInfo[]>();
+    const queue = [...tables];
+    const worker = async () => {
+      for (let name = queue.shift(); name !== undefined; name = queue.shift()) {
+        const info = await this.unityCatalog.table(this.source.catalog, schema, name);
+        if (info) byTable.set(name, this.columnsOf(info));
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(TABLE_CONCURRENCY, queue.length) }, worker));
+    return byTable;
+  }
+
+  private columnsOf(info: UcTable): ColumnInfo[] {
+    const key = info.table_constraints?.find((c) => c.primary_key_constraint)?.primary_key_constraint?.child_columns ?? [];
+    const columns = [...(info.columns ?? [])].sort((a, b) => (a.position ?? 0) - (b.position ?? 0));
+    return columns.map((c, i) => {
+      const datatype = c.type_text ?? c.type_name?.toLowerCase() ?? '';
+      const mapped = databricksLogicalType({ typeName: c.type_name, typeText: datatype, precision: c.type_precision, scale: c.type_scale });
+      const inKey = key.indexOf(c.name);
+      return {
+        name: c.name,
+        description: c.comment || null,
+        datatype,
+        // Unity Catalog documents `nullable` as true by default: a missing field reads as true.
+        nullable: c.nullable !== false,
+        position: (c.position ?? i) + 1,
+        logical: mapped ?? { kind: 'other', native: datatype },
+        primaryKey: inKey >= 0 ? inKey + 1 : null,
+        ...(mapped ? {} : { unsupported: true as const }),
+      };
+    });
+  }
+
+  async snapshot(): Promise<SourceSnapshot> {
+    await this.warehouse.open();
+    const snapshot = new DatabricksSnapshot({
+      catalog: this.source.catalog,
+      where: this.where,
+      warehouse: this.warehouse,
+      tableInfo: (schema, table) => this.listed.get(`${schema}\u0000${table}`),
+      fetchRows: this.fetchRows,
+    });
+    this.snapshots.add(snapshot);
+    return snapshot;
+  }
+
+  async close(): Promise<void> {
+    await Promise.all([...this.snapshots].map((s) => s.close()));
+    this.snapshots.clear();
+    await this.warehouse.close();
+  }
+}

@@ -1,0 +1,57 @@
+/**
+ * The catalog queries of the SQL Server connector: INFORMATION_SCHEMA for
+ * tables, columns and primary keys, sys.extended_properties for the
+ * `MS_Description` comments. Names compare under the database's collation, as
+ * SQL Server itself resolves them; lists are ordered by code point.
+ */
+
+export const SCHEMA_EXISTS = 'SELECT 1 AS present FROM INFORMATION_SCHEMA.SCHEMATA WHERE SCHEMA_NAME = @schema';
+
+/** The object's `MS_Description` (sql_variant) as text; `id` is the object, `minor` 0 for the object, a column id for a column. */
+const description = (id: string, minor: string) => `
+    (SELECT CAST(ep.value AS NVARCHAR(MAX)) FROM sys.extended_properties ep
+     WHERE ep.class = 1 AND ep.major_id = ${id} AND ep.minor_id = ${minor} AND ep.name = N'MS_Description')`;
+
+export const LIST_TABLES = `
+  SELECT t.TABLE_NAME AS name,${description('o.id', '0')} AS description
+  FROM INFORMATION_SCHEMA.TABLES t
+  CROSS APPLY (SELECT OBJECT_ID(QUOTENAME(t.TABLE_SCHEMA) + N'.' + QUOTENAME(t.TABLE_NAME)) AS id) o
+  WHERE t.TABLE_SCHEMA = @schema
+  ORDER BY t.TABLE_NAME COLLATE Latin1_General_BIN2`;
+
+/** Parameters per statement, well under SQL Server's 2100. */
+export const MAX_TABLES_PER_QUERY = 1000;
+
+/** Every column of the named tables (`@t0`, `@t1`, …) in one query, with its type details, comment and position in the primary key. */
+export function listColumns(tableCount: number): string {
+  const names = Array.from({ length: tableCount }, (_, i) => `@t${i}`).join(', ');
+  return `
+  SELECT c.TABLE_NAME AS table_name, c.COLUMN_NAME AS name,${description('o.id', "COLUMNPROPERTY(o.id, c.COLUMN_NAME, 'ColumnId')")} AS description,
+         c.DATA_TYPE AS data_type, c.CHARACTER_MAXIMUM_LENGTH AS char_length, c.NUMERIC_PRECISION AS numeric_precision,
+         c.NUMERIC_SCALE AS numeric_scale, c.DATETIME_PRECISION AS datetime_precision,
+         c.IS_NULLABLE AS is_nullable, c.ORDINAL_POSITION AS position,
+         (SELECT k.ORDINAL_POSITION FROM INFORMATION_SCHEMA.KEY_COLUMN_USAGE k
+          JOIN INFORMATION_SCHEMA.TABLE_CONSTRAINTS tc
+            ON tc.CONSTRAINT_SCHEMA = k.CONSTRAINT_SCHEMA AND tc.CONSTRAINT_NAME = k.CONSTRAINT_NAME
+          WHERE tc.CONSTRAINT_TYPE = 'PRIMARY KEY' AND k.TABLE_SCHEMA = c.TABLE_SCHEMA
+            AND k.TABLE_NAME = c.TABLE_NAME AND k.COLUMN_NAME = c.COLUMN_NAME) AS primary_key
+  FROM INFORMATION_SCHEMA.COLUMNS c
+  CROSS APPLY (SELECT OBJECT_ID(QUOTENAME(c.TABLE_SCHEMA) + N'.' + QUOTENAME(c.TABLE_NAME)) AS id) o
+  WHERE c.TABLE_SCHEMA = @schema AND c.TABLE_NAME IN (${names})
+  ORDER BY c.TABLE_NAME COLLATE Latin1_General_BIN2, c.ORDINAL_POSITION`;
+}
+
+/** A row of {@link listColumns}. */
+export interface ColumnRow {
+  table_name: string;
+  name: string;
+  description: string | null;
+  data_type: string;
+  char_length: number | null;
+  numeric_precision: number | null;
+  numeric_scale: number | null;
+  datetime_precision: number | null;
+  is_nullable: string;
+  position: number;
+  primary_key: number | null;
+}

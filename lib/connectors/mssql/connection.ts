@@ -1,0 +1,160 @@
+import tls from 'node:tls';
+import { Connection, Request, TYPES } from 'tedious';
+import { AppError } from '../../errors.js';
+import { describeSource, type SqlSourceConfig } from '../../contract/index.js';
+import type { ConnectorOptions, SqlCredentials } from '../connector.js';
+import { authFailed, connectionLost, driverMessage, networkReason, unreachable } from '../failures.js';
+
+/**
+ * How the publisher secures SQL Server connections (from the environment, see
+ * lib/config/connector-settings.ts). TLS is on unless switched off.
+ */
+export interface MssqlSettings {
+  /** Require TLS (tedious `encrypt`); default true. A server that does not offer it is refused. */
+  encrypt?: boolean;
+  /** Accept any server certificate (tedious `trustServerCertificate`); default false. */
+  trustServerCertificate?: boolean;
+}
+
+/** Everything needed to open a connection to one SQL Server source. */
+export interface MssqlTarget {
+  source: SqlSourceConfig;
+  credentials: SqlCredentials;
+  options: ConnectorOptions;
+  settings: MssqlSettings;
+  /** Extra trusted CA certificates (PEM), added to Node's roots. */
+  tlsCa?: string | undefined;
+}
+
+/** A query parameter: `@name` in the SQL text. */
+export interface Param {
+  name: string;
+  value: string | number | null;
+}
+
+/** Login failures SQL Server reports by number: 18456 login failed, 4060 cannot open the database. */
+const LOGIN_FAILED = 18456;
+const CANNOT_OPEN_DATABASE = 4060;
+
+/** Node's certificate-verification failures, which mean the server's certificate is not trusted. */
+const CERTIFICATE_CODES = new Set([
+  'DEPTH_ZERO_SELF_SIGNED_CERT', 'SELF_SIGNED_CERT_IN_CHAIN', 'UNABLE_TO_VERIFY_LEAF_SIGNATURE', 'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+  'CERT_HAS_EXPIRED', 'CERT_NOT_YET_VALID', 'ERR_TLS_CERT_ALTNAME_INVALID', 'CERT_UNTRUSTED',
+]);
+
+function causeCode(error: unknown): string | undefined {
+  for (let e = error as { code?: unknown; cause?: unknown } | undefined, i = 0; e && i < 5; e = e.cause as typeof e, i++) {
+    if (typeof e.code === 'string' && CERTIFICATE_CODES.has(e.code)) return e.code;
+  }
+  return undefined;
+}
+
+/** Maps a tedious error to the error table, naming the source and never a secret. */
+export function translateMssql(error: unknown, source: SqlSourceConfig, loginNumber?: number): AppError {
+  if (error instanceof AppError) return error;
+  const where = describeSource(source);
+  const e = error as { code?: string; number?: number; message?: string };
+  const certificate = causeCode(error);
+  if (certificate) {
+    return new AppError(
+      'SOURCE_UNREACHABLE',
+      `Cannot connect to ${where}: its TLS certificate is not trusted (${certificate}). Trust its CA with SOURCE_TLS_CA_FILE, or set SOURCE_MSSQL_TRUST_SERVER_CERTIFICATE=true to accept any certificate.`,
+      { cause: error },
+    );
+  }
+  if (e.code === 'ELOGIN') {
+    if (loginNumber === CANNOT_OPEN_DATABASE) {
+      return new AppError('SCHEMA_NOT_FOUND', `Database '${source.database}' does not exist on the ${where}, or the login may not open it.`, { cause: error });
+    }
+    if (loginNumber === LOGIN_FAILED || loginNumber === undefined) return authFailed(where, source.credentials.username_key, error);
+  }
+  const network = networkReason(error) ?? networkReason((error as { cause?: unknown }).cause);
+  if (network) return unreachable(where, network, error);
+  if (e.code === 'ETIMEOUT' && /connect/i.test(e.message ?? '')) return unreachable(where, 'connection timed out', error);
+  if (e.code === 'ETIMEOUT') return new AppError('SOURCE_QUERY_FAILED', `A statement on the ${where} ran past its timeout.`, { cause: error });
+  if (e.code === 'ESOCKET' || e.code === 'ECLOSE') return connectionLost(where, error);
+  return new AppError('SOURCE_QUERY_FAILED', `The ${where} failed: ${driverMessage(error)}.`, { cause: error });
+}
+
+/** Bytes per TDS packet; tedious' 4 KiB default costs a round of parsing per 4 KiB of rows. */
+const PACKET_SIZE = 16_384;
+
+/**
+ * Opens a tedious connection: TLS by default (a server that answers
+ * "encryption not supported" is refused, where tedious would quietly carry on
+ * in plain text), the server's certificate verified unless trusted on purpose.
+ */
+export async function openConnection(target: MssqlTarget): Promise<Connection> {
+  const { source, credentials, options, settings } = target;
+  const encrypt = settings.encrypt ?? true;
+  const connection = new Connection({
+    server: source.host_url,
+    authentication: { type: 'default', options: { userName: credentials.username, password: credentials.password } },
+    options: {
+      port: source.port,
+      database: source.database,
+      encrypt,
+      trustServerCertificate: settings.trustServerCertificate ?? false,
+      cryptoCredentialsDetails: target.tlsCa ? { ca: [...tls.rootCertificates, target.tlsCa] } : {},
+      connectTimeout: options.connectTimeoutMs ?? 10_000,
+      requestTimeout: options.statementTimeoutMs ?? 0,
+      appName: 'cr8tor-publisher',
+      packetSize: PACKET_SIZE,
+      useUTC: true,
+    },
+  });
+  let loginNumber: number | undefined;
+  let secured = false;
+  connection.on('errorMessage', (token: { number: number }) => (loginNumber ??= token.number));
+  connection.on('secure', () => (secured = true));
+  // A dropped connection must not crash the process; the pending request reports it.
+  connection.on('error', () => undefined);
+  try {
+    await new Promise<void>((resolve, reject) => connection.connect((error) => (error ? reject(error) : resolve())));
+  } catch (error) {
+    connection.close();
+    throw translateMssql(error, source, loginNumber);
+  }
+  if (encrypt && !secured) {
+    connection.close();
+    throw new AppError(
+      'SOURCE_NOT_SUPPORTED',
+      `The ${describeSource(source)} does not offer TLS, which the publisher requires; set SOURCE_MSSQL_ENCRYPT=false only where an unencrypted connection is acceptable.`,
+    );
+  }
+  return connection;
+}
+
+/** Runs one statement (as sp_executesql) and collects its rows as objects keyed by column name. */
+export function runQuery<R>(connection: Connection, sql: string, params: readonly Param[] = []): Promise<R[]> {
+  return new Promise((resolve, reject) => {
+    const rows: R[] = [];
+    const request = new Request(sql, (error) => (error ? reject(error) : resolve(rows)));
+    for (const p of params) {
+      if (typeof p.value === 'number') request.addParameter(p.name, TYPES.Int, p.value);
+      else request.addParameter(p.name, TYPES.NVarChar, p.value, { length: 4000 });
+    }
+    request.on('row', (columns: Array<{ value: unknown; metadata: { colName: string } }>) => {
+      const row: Record<string, unknown> = {};
+      for (const c of columns) row[c.metadata.colName] = c.value;
+      rows.push(row as R);
+    });
+    connection.execSql(request);
+  });
+}
+
+/** Runs statements as one SQL batch, discarding any rows. */
+export function runBatch(connection: Connection, sql: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    connection.execSqlBatch(new Request(sql, (error) => (error ? reject(error) : resolve())));
+  });
+}
+
+/** Closes a connection and waits until its socket is gone. */
+export function closeConnection(connection: Connection): Promise<void> {
+  return new Promise((resolve) => {
+    if ((connection as unknown as { closed?: boolean }).closed) return resolve();
+    connection.once('end', () => resolve());
+    connection.close();
+  });
+}

@@ -1,0 +1,148 @@
+import type { Connection } from 'tedious';
+import { describeSource, type SqlSourceConfig } from '../../contract/index.js';
+import type { ColumnInfo, ConnectorOptions, SourceConnector, SourceSnapshot, SqlCredentials, TableInfo } from '../connector.js';
+import { LIST_TABLES, MAX_TABLES_PER_QUERY, SCHEMA_EXISTS, listColumns, type ColumnRow } from './catalog-sql.js';
+import { closeConnection, openConnection, runQuery, translateMssql, type MssqlSettings, type MssqlTarget, type Param } from './connection.js';
+import { MssqlSnapshot } from './snapshot.js';
+import { mssqlDatatype, mssqlLogicalType } from './types.js';
+
+/** SQL Server through `tedious`, one connection per request (and one more per snapshot). */
+export class MssqlConnector implements SourceConnector {
+  readonly source: SqlSourceConfig;
+  private readonly target: MssqlTarget;
+  private conn: Connection | undefined;
+  private connecting: Promise<Connection> | undefined;
+  /** Statements queue on the catalog connection: tedious runs one request at a time. */
+  private queue: Promise<unknown> = Promise.resolve();
+  /** Snapshots still open, closed with the connector. */
+  private readonly snapshots = new Set<SourceSnapshot>();
+
+  constructor(source: SqlSourceConfig, credentials: SqlCredentials, options: ConnectorOptions = {}, settings: MssqlSettings = {}, tlsCa?: string) {
+    this.source = source;
+    this.target = { source, credentials, options, settings, tlsCa };
+  }
+
+  private get where(): string {
+    return describeSource(this.source);
+  }
+
+  private async connection(): Promise<Connection> {
+    if (this.conn) return this.conn;
+    this.connecting ??= openConnection(this.target).then(
+      (c) => (this.conn = c),
+      (error: unknown) => {
+        this.connecting = undefined;
+        throw error;
+      },
+    );
+    return this.connecting;
+  }
+
+  /** Runs one catalog statement after those before it, turning failures into AppErrors that name the source. */
+  private query<R>(sql: string, params: Param[] = []): Promise<R[]> {
+    const run = async () => {
+      const conn = await this.connection();
+      this.target.options.onQuery?.(sql);
+      try {
+        return await runQuery<R>(conn, sql, params);
+      } catch (error) {
+        throw translateMssql(error, this.source);
+      }
+    };
+    const result = this.queue.then(run, run);
+    this.queue = result.catch(() => undefined);
+    return result;
+  }
+
+  async ping(): Promise<void> {
+    await this.query('SELECT 1 AS one');
+  }
+
+  catalogName(): string {
+    return this.source.database;
+  }
+
+  defaultSchema(): string {
+    return 'dbo';
+  }
+
+  async schemaExists(schema: string): Promise<boolean> {
+    return (await this.query(SCHEMA_EXISTS, [{ name: 'schema', value: schema }])).length > 0;
+  }
+
+  async listTables(schema: string): Promise<TableInfo[]> {
+    const rows = await this.query<TableInfo>(LIST_TABLES, [{ name: 'schema', value: schema }]);
+    return rows.map((r) => ({ name: r.name, description: r.description ?? null }));
+  }
+
+  async getColumns(schema: string, tables: readonly string[]): Promise<Map<string, ColumnInfo[]>> {
+    const byTable = new Map<string, ColumnInfo[]>();
+    for (let start = 0; start < tables.length; start += MAX_TABLES_PER_QUERY) {
+      const names = tables.slice(start, start + MAX_TABLES_PER_QUERY);
+      const params: Param[] = [{ name: 'schema', value: schema }, ...names.map((value, i) => ({ name: `t${i}`, value }))];
+      for (const row of await this.query<ColumnRow>(listColumns(names.length), params)) {
+        const info = {
+          dataType: row.data_type,
+          charLength: row.char_length,
+          numericPrecision: row.numeric_precision,
+          numericScale: row.numeric_scale,
+          datetimePrecision: row.datetime_precision,
+        };
+        const datatype = mssqlDatatype(info);
+        const mapped = mssqlLogicalType(info);
+        let list = byTable.get(row.table_name);
+        if (!list) byTable.set(row.table_name, (list = []));
+        list.push({
+          name: row.name,
+          description: row.description ?? null,
+          datatype,
+          nullable: row.is_nullable === 'YES',
+          position: Number(row.position),
+          logical: mapped ?? { kind: 'other', native: datatype },
+          primaryKey: row.primary_key == null ? null : Number(row.primary_key),
+          ...(mapped ? {} : { unsupported: true as const }),
+        });
+      }
+    }
+    return byTable;
+  }
+
+  /** A snapshot on a connection of its own, so catalog queries can go on beside it. */
+  async snapshot(): Promise<SourceSnapshot> {
+    const connection = await openConnection(this.target);
+    let opened: MssqlSnapshot;
+    try {
+      opened = await MssqlSnapshot.begin(connection, {
+        where: this.where,
+        database: this.source.database,
+        translate: (e) => translateMssql(e, this.source),
+        onQuery: this.target.options.onQuery,
+      });
+    } catch (error) {
+      await closeConnection(connection);
+      throw translateMssql(error, this.source);
+    }
+    const snapshots = this.snapshots;
+    const tracked: SourceSnapshot & Pick<MssqlSnapshot, 'consistency' | 'caveat'> = {
+      consistency: opened.consistency,
+      caveat: opened.caveat,
+      csv: (schema, table, columns) => opened.csv(schema, table, columns),
+      rowsRead: (schema, table) => opened.rowsRead(schema, table),
+      async close() {
+        snapshots.delete(tracked);
+        await opened.close();
+      },
+    };
+    snapshots.add(tracked);
+    return tracked;
+  }
+
+  async close(): Promise<void> {
+    await Promise.all([...this.snapshots].map((s) => s.close()));
+    const { conn, connecting } = this;
+    this.conn = undefined;
+    this.connecting = undefined;
+    if (conn) await closeConnection(conn);
+    else if (connecting) await connecting.then(closeConnection, () => undefined);
+  }
+}

@@ -1,0 +1,86 @@
+import pg from 'pg';
+import { networkReason } from '../../../../../lib/connectors/failures.js';
+import { AppError } from '../../../../../lib/errors.js';
+import type { SecretProvider } from '../../../../../lib/secrets/index.js';
+import type { PostgresqlConnectionSettings } from './settings.js';
+
+/** How the destination database is named in messages: never with a password. */
+export function describeDatabase(settings: PostgresqlConnectionSettings): string {
+  return `destination PostgreSQL database '${settings.database}' at ${settings.host}:${settings.port}`;
+}
+
+/**
+ * Opens one connection to the destination database as the loading user, whose
+ * password is read from its secret now (so a rotated secret is picked up).
+ * Failing to connect is DESTINATION_NOT_READY naming the database and why.
+ */
+export async function connectDestination(settings: PostgresqlConnectionSettings, secrets: SecretProvider): Promise<pg.Client> {
+  const password = await secrets.get(settings.passwordSecretName);
+  const client = new pg.Client({
+    host: settings.host,
+    port: settings.port,
+    database: settings.database,
+    user: settings.username,
+    password,
+    application_name: 'cr8tor-publisher',
+    connectionTimeoutMillis: settings.connectTimeoutMs,
+  });
+  // A connection that dies while idle reports here; the next query then fails with the reason.
+  client.on('error', () => undefined);
+  try {
+    await client.connect();
+  } catch (error) {
+    await client.end().catch(() => undefined);
+    throw connectFailure(settings, error);
+  }
+  return client;
+}
+
+/** Runs `work` on a fresh connection and always closes it. */
+export async function withDestination<T>(settings: PostgresqlConnectionSettings, secrets: SecretProvider, work: (client: pg.Client) => Promise<T>): Promise<T> {
+  const client = await connectDestination(settings, secrets);
+  try {
+    return await work(client);
+  } finally {
+    await client.end().catch(() => undefined);
+  }
+}
+
+interface PgErrorFields {
+  code?: string;
+  message?: string;
+  where?: string;
+}
+
+function connectFailure(settings: PostgresqlConnectionSettings, error: unknown): AppError {
+  const where = describeDatabase(settings);
+  const { code } = error as PgErrorFields;
+  if (code === '28P01' || code === '28000') {
+    return new AppError('DESTINATION_NOT_READY', `The ${where} rejected the credentials of user '${settings.username}' (password from secret '${settings.passwordSecretName}').`, { cause: error });
+  }
+  if (code === '3D000') return new AppError('DESTINATION_NOT_READY', `The ${where} does not exist.`, { cause: error });
+  const reason = networkReason(error) ?? pgMessage(error);
+  return new AppError('DESTINATION_NOT_READY', `Cannot connect to the ${where}: ${reason}.`, { cause: error });
+}
+
+/** A server or driver message, cut short, with anything that looks like a connection string removed. */
+export function pgMessage(error: unknown): string {
+  const { message, where } = (error ?? {}) as PgErrorFields;
+  const text = (message ?? String(error)).replace(/\b\w+:\/\/[^\s]*/g, '[url]');
+  // COPY's context names the line and column that failed.
+  const context = where?.split('\n')[0]?.slice(0, 200);
+  const full = context ? `${text} (${context})` : text;
+  return full.length > 500 ? `${full.slice(0, 500)}…` : full;
+}
+
+/**
+ * DESTINATION_FAILED for an error while working in the destination database;
+ * an AppError (a source failing mid-load, a name too long) passes unchanged.
+ */
+export function destinationFailure(settings: PostgresqlConnectionSettings, action: string, error: unknown): AppError {
+  if (error instanceof AppError) return error;
+  const where = describeDatabase(settings);
+  const reason = networkReason(error);
+  if (reason) return new AppError('DESTINATION_FAILED', `${action} failed: the connection to the ${where} was lost (${reason}).`, { cause: error });
+  return new AppError('DESTINATION_FAILED', `${action} failed in the ${where}: ${pgMessage(error)}.`, { cause: error });
+}

@@ -1,0 +1,120 @@
+import { AppError } from '../../../../../lib/errors.js';
+import type { SecretProvider } from '../../../../../lib/secrets/index.js';
+import type { Destination } from '../destination.js';
+import { describeDatabase, destinationFailure, withDestination } from './connection.js';
+import { loadSchema, missingRole } from './loader.js';
+import { projectPrefix, targetSchemaName } from './names.js';
+import { OpalClient } from './opal/client.js';
+import { provisionOpal, type ProvisionLog } from './opal/provision.js';
+import type { PostgresqlSettings } from './settings.js';
+import { projectTables } from './tables.js';
+
+export interface PostgresqlDestinationOptions {
+  settings: PostgresqlSettings;
+  secrets: SecretProvider;
+  /** Where OPAL provisioning reports what it creates. */
+  log: ProvisionLog;
+  /** Called with every SQL text sent to the destination database (for debugging and tests). */
+  onQuery?: (sql: string) => void;
+}
+
+/**
+ * The PostgreSQL destination: package loads the dataset into schema
+ * `lower("{project}_{start}_{schema}")` of the configured database, replacing
+ * it atomically and granting the OPAL read-only role; publish provisions OPAL
+ * (project, group, DataSHIELD user and permissions, one resource per table)
+ * for every table of the project's schemas. The request's destination name is
+ * not used: the database comes from the DESTINATION_POSTGRESQL_* settings.
+ */
+export function postgresqlDestination(options: PostgresqlDestinationOptions): Destination {
+  const { settings, secrets, log, onQuery } = options;
+  const db = settings.database;
+
+  const opalClient = async (): Promise<OpalClient> =>
+    new OpalClient({
+      baseUrl: settings.opal.host,
+      username: settings.opal.username,
+      password: await secrets.get(settings.opal.passwordSecretName),
+      passwordSecretName: settings.opal.passwordSecretName,
+      noSslVerify: settings.opal.noSslVerify,
+      timeoutMs: settings.opal.requestTimeoutMs,
+    });
+
+  return {
+    async checkReady() {
+      await withDestination(db, secrets, async (client) => {
+        try {
+          const { rows } = await client.query<{ ok: number; can_create: boolean; has_role: boolean }>(
+            `SELECT 1 AS ok, has_database_privilege(current_user, current_database(), 'CREATE') AS can_create,
+                    EXISTS (SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = $1) AS has_role`,
+            [settings.readonlyUsername],
+          );
+          const row = rows[0]!;
+          if (!row.has_role) throw missingRole(settings.readonlyUsername);
+          if (!row.can_create) {
+            throw new AppError('DESTINATION_NOT_READY', `User '${db.username}' may not create schemas in the ${describeDatabase(db)}.`);
+          }
+        } catch (error) {
+          if (error instanceof AppError) throw error;
+          throw new AppError('DESTINATION_NOT_READY', destinationFailure(db, 'Checking the database', error).detail, { cause: error });
+        }
+      });
+      const opal = await opalClient();
+      try {
+        await opal.checkCredentials();
+      } catch (error) {
+        if (error instanceof AppError && error.code === 'DESTINATION_FAILED') throw new AppError('DESTINATION_NOT_READY', error.detail, { cause: error });
+        throw error;
+      } finally {
+        opal.close();
+      }
+    },
+
+    async package({ project, startTime, dataset, snapshot }) {
+      const target = targetSchemaName(project, startTime, dataset.schema);
+      const { warnings } = await withDestination(db, secrets, async (client) => {
+        try {
+          return await loadSchema(client, {
+            target,
+            readonlyRole: settings.readonlyUsername,
+            swapLockTimeoutMs: settings.swapLockTimeoutMs,
+            onQuery,
+            tables: dataset.tables.map((table) => ({
+              name: table.name,
+              description: table.description,
+              columns: table.columns,
+              primaryKey: table.primaryKey,
+              csv: () => snapshot.csv(dataset.schema, table.name, table.columns),
+              rowsRead: () => snapshot.rowsRead(dataset.schema, table.name),
+            })),
+          });
+        } catch (error) {
+          throw destinationFailure(db, `Loading schema '${target}'`, error);
+        }
+      });
+      return { data_retrieved: dataset.tables.map((t) => ({ table_name: `${target}.${t.name}` })), warnings };
+    },
+
+    async publish({ project, startTime }) {
+      const prefix = projectPrefix(project, startTime);
+      const tables = await withDestination(db, secrets, async (client) => {
+        try {
+          return await projectTables(client, prefix);
+        } catch (error) {
+          throw destinationFailure(db, 'Listing the project tables', error);
+        }
+      });
+      if (tables.length === 0) {
+        throw new AppError('NOTHING_TO_PUBLISH', `No tables found in schemas starting with '${prefix}' in the ${describeDatabase(db)}. Nothing to publish to OPAL.`);
+      }
+      const readonlyPassword = await secrets.get(settings.readonlyPasswordSecretName);
+      const opal = await opalClient();
+      try {
+        const connection = { host: db.host, port: db.port, database: db.database, username: settings.readonlyUsername, password: readonlyPassword };
+        return { data_published: await provisionOpal(opal, { project, tables, connection }, log), warnings: [] };
+      } finally {
+        opal.close();
+      }
+    },
+  };
+}

@@ -1,0 +1,14 @@
+/**
+ * The PostgreSQL destination: package loads tables into a schema of the
+ * destination database (replaced atomically, granted to OPAL's read-only role);
+ * publish provisions OPAL/DataSHIELD resources for them.
+ */
+export { postgresqlDestination, type PostgresqlDestinationOptions } from './destination.js';
+export { readPostgresqlSettings, type PostgresqlSettings, type OpalSettings, type PostgresqlConnectionSettings } from './settings.js';
+export { pgType, columnPlan, numericType, type ServerTraits, type ColumnPlan } from './pg-types.js';
+export { loadSchema, type LoadOptions, type TableLoad } from './loader.js';
+export { projectTables, type DestinationTable } from './tables.js';
+export { OpalClient, type OpalClientOptions } from './opal/client.js';
+export { provisionOpal, type ProvisionInput, type ResourceConnection } from './opal/provision.js';
+export { generatePassword } from './opal/password.js';
+export { projectPrefix, targetSchemaName, likePrefix, opalGroupName, opalResourceName, OPAL_DEFAULT_USER } from './names.js';
