@@ -9,6 +9,7 @@ import type { ServiceMetrics } from '../metrics/metrics.js';
 import { metricsPlugin } from './metrics-plugin.js';
 import { offlinePlugins } from './apollo-plugins.js';
 import { formatGraphQLError } from './errors.js';
+import { graphqlLimitsPlugin, parseOptions, readGraphQLLimits, subgraphLimits, type GraphQLLimits } from './limits.js';
 import { subgraphTypeDefs, type SubgraphName } from './sdl.js';
 
 /** The context every subgraph resolver receives: the call it serves. */
@@ -21,6 +22,8 @@ export type Resolvers = Record<string, object>;
  * Serves a subgraph at `/graphql` on the service's Fastify instance: the SDL
  * from schema/, the given resolvers, our error formatting, nothing phoning home.
  * The `x-api-key` check of the HTTP layer applies to it like to any route.
+ * Operations beyond `limits` (from GRAPHQL_MAX_* when absent; see
+ * {@link subgraphLimits}) are refused before they run.
  */
 export async function mountSubgraph(
   app: FastifyInstance,
@@ -28,12 +31,15 @@ export async function mountSubgraph(
   resolvers: Resolvers,
   log: Logger,
   metrics: ServiceMetrics,
+  limits: GraphQLLimits = readGraphQLLimits(),
 ): Promise<ApolloServer<SubgraphContext>> {
+  const allowed = subgraphLimits(limits);
   const apollo = new ApolloServer<SubgraphContext>({
     schema: buildSubgraphSchema({ typeDefs: subgraphTypeDefs(name), resolvers: resolvers as never }),
     formatError: formatGraphQLError(log),
     includeStacktraceInErrorResponses: false,
-    plugins: [...offlinePlugins(), ApolloServerPluginInlineTraceDisabled(), metricsPlugin(metrics), fastifyApolloDrainPlugin(app)],
+    parseOptions: parseOptions(allowed),
+    plugins: [...offlinePlugins(), ApolloServerPluginInlineTraceDisabled(), graphqlLimitsPlugin(allowed), metricsPlugin(metrics), fastifyApolloDrainPlugin(app)],
   });
   await apollo.start();
   await app.register(fastifyApollo(apollo), { path: '/graphql', method: ['GET', 'POST'], context: async (request) => request.call });

@@ -1,4 +1,6 @@
 import { randomUUID } from 'node:crypto';
+import { STATUS_CODES, type IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { z } from 'zod';
 import { API_KEY_HEADER, type ApiKeyVerifier } from '../auth/api-key.js';
@@ -24,6 +26,9 @@ const OPEN_PATHS = new Set(['/healthz', '/readyz', '/metrics', '/openapi.json', 
  * (a key id, never a key). Only a caller holding the subgraph's key can set it.
  */
 export const CALLER_KEY_ID_HEADER = 'x-cr8tor-caller-key-id';
+
+/** A caller's `x-request-id` is kept only in this form; anything else gets a fresh id. */
+const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
 /** Largest request body accepted, in bytes; bigger ones answer 413. */
 export const DEFAULT_BODY_LIMIT = 4 * 1024 * 1024;
@@ -62,8 +67,14 @@ export function createHttpService(options: HttpServiceOptions): FastifyInstance 
   const app = Fastify({
     loggerInstance: options.logger as FastifyBaseLogger,
     bodyLimit: options.bodyLimit ?? DEFAULT_BODY_LIMIT,
-    requestIdHeader: 'x-request-id',
-    genReqId: () => randomUUID(),
+    // The caller's id is logged, echoed and forwarded: only a short, plain one is kept.
+    requestIdHeader: false,
+    genReqId: (request: IncomingMessage) => {
+      const given = request.headers['x-request-id'];
+      return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
+    },
+    // Malformed HTTP and oversized headers answer the envelope too (Node answers before any route).
+    clientErrorHandler: clientError,
     // A CLI call may legitimately take up to an hour.
     requestTimeout: 0,
     connectionTimeout: 0,
@@ -91,6 +102,17 @@ export function createHttpService(options: HttpServiceOptions): FastifyInstance 
     const forwarded = request.headers[CALLER_KEY_ID_HEADER];
     const keyId = typeof forwarded === 'string' && /^key-[0-9a-f]{12}$/.test(forwarded) ? forwarded : options.apiKey.keyId;
     request.call = { requestId: request.id, keyId, log: request.log };
+  });
+
+  // Calls still running when the service closes answer with `Connection: close`: otherwise
+  // their keep-alive connection would hold the close up for keepAliveTimeout (72 s).
+  let closing = false;
+  app.addHook('preClose', async () => {
+    closing = true;
+  });
+  app.addHook('onSend', async (_request, reply, payload) => {
+    if (closing) reply.header('connection', 'close');
+    return payload;
   });
 
   app.addHook('onResponse', async (request, reply) => {
@@ -155,6 +177,25 @@ export function postEndpoint<S extends z.ZodType, R>(
 /** Sends the contract's error envelope. */
 export function sendError(reply: FastifyReply, status: number, detail: string): FastifyReply {
   return reply.code(status).type('application/json').send(failure(detail));
+}
+
+/**
+ * Answers a request Node's HTTP parser refused (malformed, headers too large)
+ * with the contract's envelope, then closes the connection.
+ */
+function clientError(error: NodeJS.ErrnoException, socket: Duplex): void {
+  if (error.code === 'ECONNRESET' || socket.destroyed) return;
+  const [status, detail] =
+    error.code === 'HPE_HEADER_OVERFLOW'
+      ? [431, 'Request headers too large.']
+      : error.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+        ? [408, 'The request was not received in time.']
+        : [400, 'Malformed HTTP request.'];
+  const body = JSON.stringify(failure(detail));
+  if (socket.writable) {
+    socket.write(`HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
+  }
+  socket.destroy();
 }
 
 /** Status and detail for anything a handler or Fastify itself throws. */

@@ -1,3 +1,4 @@
+import net from 'node:net';
 import { PassThrough, type Readable } from 'node:stream';
 import pg from 'pg';
 import { to as copyTo } from 'pg-copy-streams';
@@ -125,9 +126,31 @@ export class PgSnapshot implements SourceSnapshot {
   }
 
   private destroyConnection(): void {
+    // The server would go on running the statement until it next writes to the
+    // closed connection (or its statement timeout): ask it to stop now.
+    requestCancel(this.client);
     // pg has no public abort: end() would wait for the server to finish the COPY.
     const socket = (this.client as unknown as { connection?: { stream?: { destroy(): void } } }).connection?.stream;
     if (socket) socket.destroy();
     else void this.client.end().catch(() => undefined);
   }
+}
+
+/**
+ * Sends the protocol's CancelRequest for what `client` is running, on a
+ * connection of its own (no login needed: the backend's key is the proof).
+ * Best effort: the connection is being dropped anyway.
+ */
+function requestCancel(client: pg.Client): void {
+  const { processID, secretKey, host, port } = client as unknown as { processID?: number; secretKey?: number; host: string; port: number };
+  if (processID == null || secretKey == null) return;
+  const packet = Buffer.alloc(16);
+  packet.writeInt32BE(16, 0);
+  packet.writeInt32BE(80877102, 4); // the CancelRequest code
+  packet.writeInt32BE(processID, 8);
+  packet.writeInt32BE(secretKey, 12);
+  const socket = net.connect(port, host);
+  socket.setTimeout(5000, () => socket.destroy());
+  socket.on('error', () => undefined);
+  socket.on('connect', () => socket.end(packet));
 }

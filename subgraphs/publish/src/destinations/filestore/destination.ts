@@ -1,3 +1,4 @@
+import { AppError } from '../../../../../lib/errors.js';
 import type { Destination } from '../destination.js';
 import type { StorageMounts } from './mounts.js';
 import { publishToProduction } from './publish.js';
@@ -10,10 +11,21 @@ import { packageToStaging } from './staging.js';
  * BagIt bag. The mount is chosen by the destination's name.
  */
 export function filestoreDestination(mounts: StorageMounts, settings: FilestoreSettings): Destination {
+  /** Names the destination and its mount in a storage failure, so operators know which volume to look at. */
+  const onDestination = async <T>(name: string, work: () => Promise<T>): Promise<T> => {
+    try {
+      return await work();
+    } catch (error) {
+      if (error instanceof AppError && error.code === 'DESTINATION_NOT_READY' && !error.detail.includes(`'${name}'`)) {
+        throw new AppError(error.code, `Destination '${name}' (${mounts.root(name)}): ${error.detail}`, { cause: error });
+      }
+      throw error;
+    }
+  };
   return {
     checkReady: (destination) => mounts.checkReady(destination.name),
 
-    async package({ project, startTime, destination, dataset, snapshot }) {
+    package: ({ project, startTime, destination, dataset, snapshot }) => onDestination(destination.name, async () => {
       const format = destination.format === 'duckdb' ? 'duckdb' : 'csv';
       const result = await packageToStaging({
         mountRoot: mounts.root(destination.name),
@@ -34,11 +46,11 @@ export function filestoreDestination(mounts: StorageMounts, settings: FilestoreS
         files: result.files.map((f) => ({ path: f.file_path, table: f.table, bytes: f.bytes, sha512: f.sha512 })),
         warnings: result.warnings,
       };
-    },
+    }),
 
-    async publish({ project, startTime, destination }) {
+    publish: ({ project, startTime, destination }) => onDestination(destination.name, async () => {
       const result = await publishToProduction({ mountRoot: mounts.root(destination.name), project, startTime, bagInfo: settings.bagInfo });
       return { data_published: result.data_published, warnings: result.warnings };
-    },
+    }),
   };
 }

@@ -217,5 +217,8 @@ function duckdbMessage(error: unknown, columns: readonly string[] = []): string 
 
 function duckdbError(error: unknown): AppError {
   if (error instanceof AppError) return error;
+  if (/No space left on device|disk is full/i.test(duckdbMessage(error))) {
+    return new AppError('DESTINATION_NOT_READY', 'Writing the DuckDB database failed: no space left on the filestore volume.', { cause: error });
+  }
   return new AppError('INTERNAL', `Writing the DuckDB database failed: ${duckdbMessage(error)}`, { cause: error });
 }

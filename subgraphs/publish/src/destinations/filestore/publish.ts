@@ -15,7 +15,7 @@ import {
   requireArea,
   type ProjectRef,
 } from './safe-paths.js';
-import { OUTPUTS_PATH, projectLockKey } from './staging.js';
+import { OUTPUTS_PATH } from './staging.js';
 
 /** The contract's message when staging holds nothing for the project. */
 export const NOTHING_TO_PUBLISH_MESSAGE = 'No files found in Staging. Nothing to publish to Production.';
@@ -74,9 +74,9 @@ export interface PublishResult {
 export async function publishToProduction(options: PublishOptions): Promise<PublishResult> {
   checkProjectRef(options);
   const { mountRoot, project, startTime } = options;
-  return withFolderLock(projectLockKey(mountRoot, options), async () => {
-    await requireArea(mountRoot, 'staging');
-    await requireArea(mountRoot, 'production');
+  await requireArea(mountRoot, 'staging');
+  await requireArea(mountRoot, 'production');
+  return withFolderLock(mountRoot, options, 'publish', async () => {
     const stagingDir = insideMount(mountRoot, 'staging', project, startTime);
     const outputsDir = path.join(stagingDir, ...OUTPUTS_PATH);
     const productionProject = insideMount(mountRoot, 'production', project);

@@ -52,11 +52,6 @@ export function writerFor(format: FilestoreFormat, schemaName: string, settings:
   return format === 'csv' ? new CsvWriter(settings.csv) : new DuckDbWriter({ schemaName, workingDir: settings.workingDir });
 }
 
-/** The lock key shared by package and publish of one project folder. */
-export function projectLockKey(mountRoot: string, ref: ProjectRef): string {
-  return path.join(path.resolve(mountRoot), ref.project, ref.startTime);
-}
-
 /**
  * Packages tables into `{mount}/staging/{project}/{start_time}/data/outputs/`.
  *
@@ -71,8 +66,8 @@ export function projectLockKey(mountRoot: string, ref: ProjectRef): string {
 export async function packageToStaging(options: PackageOptions): Promise<PackageResult> {
   checkProjectRef(options);
   const { mountRoot, project, startTime } = options;
-  return withFolderLock(projectLockKey(mountRoot, options), async () => {
-    await requireArea(mountRoot, 'staging');
+  await requireArea(mountRoot, 'staging');
+  return withFolderLock(mountRoot, options, 'package', async () => {
     const projectDir = insideMount(mountRoot, 'staging', project);
     const finalDir = insideMount(mountRoot, 'staging', project, startTime);
     const tempDir = insideMount(mountRoot, 'staging', project, hiddenSibling(startTime, 'partial'));

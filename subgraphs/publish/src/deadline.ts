@@ -1,0 +1,33 @@
+import { readEnv, setting } from '../../../lib/config/env.js';
+import { AppError } from '../../../lib/errors.js';
+
+/**
+ * The longest a package may take, in ms: 55 minutes, under the CLI's one-hour
+ * wait, so that a package has finished or been stopped (and cleaned up) before
+ * the CLI gives up on it, and a retry never meets it still running.
+ */
+export const DEFAULT_PACKAGE_DEADLINE_MS = 55 * 60 * 1000;
+
+/** Reads PACKAGE_DEADLINE_MS; a bad value throws a ConfigError naming it. */
+export function readPackageDeadlineMs(env: NodeJS.ProcessEnv = process.env): number {
+  return readEnv({ PACKAGE_DEADLINE_MS: setting.positiveInt(DEFAULT_PACKAGE_DEADLINE_MS) }, env).PACKAGE_DEADLINE_MS;
+}
+
+/**
+ * Runs `work` with a deadline. When it passes, the signal aborts: `work` must
+ * then stop soon (closing its source connections makes every read fail) and
+ * clean up after itself as on any failure. Whatever it then throws becomes
+ * DEADLINE_EXCEEDED with `detail(ms)`; if it finished anyway, its result stands.
+ */
+export async function withDeadline<T>(ms: number, detail: (ms: number) => string, work: (signal: AbortSignal) => Promise<T>): Promise<T> {
+  const controller = new AbortController();
+  const timer = setTimeout(() => controller.abort(new AppError('DEADLINE_EXCEEDED', detail(ms))), ms);
+  try {
+    return await work(controller.signal);
+  } catch (error) {
+    if (controller.signal.aborted) throw new AppError('DEADLINE_EXCEEDED', detail(ms), { cause: error });
+    throw error;
+  } finally {
+    clearTimeout(timer);
+  }
+}

@@ -1,0 +1,276 @@
+/**
+ * Concurrent calls for one project folder never interleave. A second package
+ * or publish of the same project, start time and destination answers 409 at
+ * once (PROJECT_BUSY) while the first runs; calls for other projects run in
+ * parallel. The lock is a file on the mount, so it holds across processes
+ * (replicas sharing the volume), and a lock left by a killed process is taken over.
+ */
+import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
+import { mkdir, mkdtemp, readFile, rm, stat, utimes, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { validateBag } from '../lib/bagit/validate.js';
+import { lockPath, withFolderLock } from '../subgraphs/publish/src/destinations/filestore/folder-lock.js';
+import { createPgDatabase, pgSettings, type TestPgDatabase } from './support/databases.js';
+import { listTree, sha512Of } from './support/filestore-fs.js';
+import { startPlatform, type Platform } from './support/platform.js';
+import { freePort, spawnService, stopService, waitForHealthy, type ServiceProcess } from './support/processes.js';
+import { dataset, graphqlInput, sqlSource, transferRequest, writeSourceSecrets } from './support/requests.js';
+
+/** Rows of the slow table; its COPY runs about SLOW_SECONDS before the first row. */
+const SLOW_ROWS = 1000;
+const SLOW_SECONDS = 1.5;
+
+let platform: Platform;
+let db: TestPgDatabase;
+
+before(async () => {
+  db = await createPgDatabase('concur');
+  await db.client.query(`CREATE VIEW slow AS SELECT g AS id, 'row ' || g AS label FROM pg_sleep(${SLOW_SECONDS}) AS s, generate_series(1, ${SLOW_ROWS}) AS g`);
+  await db.client.query('CREATE TABLE fast AS SELECT g AS id FROM generate_series(1, 10) AS g');
+  platform = await startPlatform();
+  await writeSourceSecrets(platform, 'postgresql');
+});
+
+after(async () => {
+  await platform?.close();
+  await db?.drop();
+});
+
+/** A CSV package request of `tables` for a project start time. */
+function packageBody(startTime: string, tables: string[], projectName = 'Pr004') {
+  return { ...transferRequest(sqlSource('postgresql', db.database), dataset('public', tables), { project_name: projectName, project_start_time: startTime }), destination: { name: 'LSC', type: 'filestore', format: 'csv' } };
+}
+
+function publishBody(startTime: string, projectName = 'Pr004') {
+  return { project_name: projectName, project_start_time: startTime, destination: { name: 'LSC', type: 'filestore', format: 'csv' } };
+}
+
+async function activeCopies(): Promise<number> {
+  const { rows } = await db.client.query(`SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = $1 AND backend_type = 'client backend' AND state = 'active' AND query ILIKE 'COPY%'`, [db.database]);
+  return rows[0].n as number;
+}
+
+/** Polls until `n` COPY statements run at once on the source; answers the most seen. */
+async function waitForCopies(n: number, timeoutMs = 10_000): Promise<number> {
+  const end = Date.now() + timeoutMs;
+  let most = 0;
+  while (Date.now() < end) {
+    most = Math.max(most, await activeCopies());
+    if (most >= n) return most;
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  return most;
+}
+
+/** The project folder in staging, and what is beside it (hidden work folders), and the lock folder. */
+async function stagingState(mount: string, startTime: string, project = 'Pr004') {
+  const projectDir = path.join(mount, 'staging', project);
+  return {
+    files: await listTree(path.join(projectDir, startTime)),
+    hidden: (await listTree(projectDir)).filter((p) => /^\.[^/]+\/?$/.test(p)),
+    locks: await listTree(path.join(mount, 'staging', '.locks')),
+  };
+}
+
+/** Asserts staging holds exactly one complete package of the slow table. */
+async function assertCompleteSlowPackage(mount: string, startTime: string): Promise<void> {
+  const state = await stagingState(mount, startTime);
+  assert.deepEqual(state.files, ['data/', 'data/outputs/', 'data/outputs/slow.csv']);
+  assert.deepEqual(state.hidden, [], 'no hidden work folder is left');
+  assert.deepEqual(state.locks, [], 'no lock is left');
+  const lines = (await readFile(path.join(mount, 'staging', 'Pr004', startTime, 'data', 'outputs', 'slow.csv'), 'utf8')).split('\n');
+  assert.equal(lines.length, SLOW_ROWS + 2, 'a header, every row, and the final line end');
+  assert.equal(lines[SLOW_ROWS], `${SLOW_ROWS},row ${SLOW_ROWS}`);
+}
+
+const BUSY = /^A (package|publish) of project 'Pr004' \(start time \d{8}_\d{6}\) has been running since \d{4}-\d\d-\d\dT[\d:.]+Z \(process \d+ on .+\) on this destination; this (package|publish) was not started\. Try again once it has finished\.$/;
+
+describe('one process', () => {
+  test('two packages of the same project at once: one runs, the other answers 409 at once; staging holds one complete package', async () => {
+    const startTime = '20250301_000001';
+    const started = Date.now();
+    const answers = await Promise.all([1, 2].map(() => platform.post(platform.gateway, '/project/package', packageBody(startTime, ['slow'])).then((a) => ({ ...a, ms: Date.now() - started }))));
+    const [ok, busy] = answers.sort((a, b) => a.status - b.status);
+    assert.equal(ok!.status, 200, JSON.stringify(ok!.body));
+    assert.equal(busy!.status, 409, JSON.stringify(busy!.body));
+    assert.equal(busy!.body.status, 'error');
+    assert.match(busy!.body.payload.detail, BUSY);
+    assert.ok(busy!.ms < ok!.ms - 500, `the second call answered at once (${busy!.ms} ms), not after the first (${ok!.ms} ms)`);
+    await assertCompleteSlowPackage(platform.mountDir, startTime);
+  });
+
+  test('a publish while the package runs answers 409 and publishes nothing; after it, the publish gets the whole package', async () => {
+    const startTime = '20250301_000002';
+    const packaging = platform.post(platform.gateway, '/project/package', packageBody(startTime, ['slow']));
+    assert.equal(await waitForCopies(1), 1);
+    const early = await platform.post(platform.gateway, '/project/publish', publishBody(startTime));
+    assert.equal(early.status, 409, JSON.stringify(early.body));
+    assert.match(early.body.payload.detail, BUSY);
+    assert.match(early.body.payload.detail, /^A package .* this publish was not started/);
+    assert.deepEqual(await listTree(path.join(platform.mountDir, 'production', 'Pr004', startTime)), []);
+    assert.equal((await packaging).status, 200);
+    const staged = await sha512Of(path.join(platform.mountDir, 'staging', 'Pr004', startTime, 'data', 'outputs', 'slow.csv'));
+    const published = await platform.post(platform.gateway, '/project/publish', publishBody(startTime));
+    assert.equal(published.status, 200, JSON.stringify(published.body));
+    assert.deepEqual(published.body.payload.data_published.map((f: any) => [f.file_path, f.hash_value]), [['data/outputs/slow.csv', staged]]);
+  });
+
+  test('a publish and a new package at once: the bag is one whole package, staging is whole or empty', async () => {
+    const startTime = '20250301_000003';
+    assert.equal((await platform.post(platform.gateway, '/project/package', packageBody(startTime, ['fast']))).status, 200);
+    const [published, packaged] = await Promise.all([
+      platform.post(platform.gateway, '/project/publish', publishBody(startTime)),
+      platform.post(platform.gateway, '/project/package', packageBody(startTime, ['slow'])),
+    ]);
+    assert.ok([200, 409].includes(published.status) && [200, 409].includes(packaged.status), `${published.status} ${packaged.status}`);
+    assert.ok(published.status === 200 || packaged.status === 200, 'one of them ran');
+    const bag = path.join(platform.mountDir, 'production', 'Pr004', startTime);
+    if (published.status === 200) {
+      assert.deepEqual(published.body.payload.data_published.map((f: any) => f.file_path), ['data/outputs/fast.csv'], 'the publish took the earlier, complete package');
+      assert.equal((await validateBag(bag)).valid, true);
+    } else {
+      assert.match(published.body.payload.detail, BUSY);
+      assert.deepEqual(await listTree(bag), []);
+    }
+    if (packaged.status === 200) await assertCompleteSlowPackage(platform.mountDir, startTime);
+    else assert.match(packaged.body.payload.detail, BUSY);
+  });
+
+  test('two projects at once run in parallel: both COPYs are active on the source together', async () => {
+    const both = Promise.all([
+      platform.post(platform.gateway, '/project/package', packageBody('20250301_000004', ['slow'])),
+      platform.post(platform.gateway, '/project/package', packageBody('20250301_000004', ['slow'], 'Pr005')),
+    ]);
+    assert.equal(await waitForCopies(2), 2, 'both extractions ran at the same time');
+    for (const answer of await both) assert.equal(answer.status, 200, JSON.stringify(answer.body));
+    await assertCompleteSlowPackage(platform.mountDir, '20250301_000004');
+  });
+
+  test('through GraphQL the busy call is an error with status 409 and code PROJECT_BUSY', async () => {
+    const mutation = 'mutation ($r: ProjectTransferRequest!) { packageProject(request: $r) { dataRetrieved { filePath } } }';
+    const r = graphqlInput(packageBody('20250301_000005', ['slow']));
+    const answers = await Promise.all([platform.gateway, platform.publish].map((base) => platform.graphql(base, mutation, { r })));
+    const failed = answers.filter((a) => a.body.errors);
+    assert.equal(failed.length, 1, JSON.stringify(answers.map((a) => a.body)));
+    assert.equal(failed[0]!.body.errors[0].extensions.code, 'PROJECT_BUSY');
+    assert.equal(failed[0]!.body.errors[0].extensions.status, 409);
+    assert.match(failed[0]!.body.errors[0].extensions.detail, BUSY);
+  });
+});
+
+describe('the lock file', () => {
+  let mount: string;
+  const ref = { project: 'Pr004', startTime: '20250301_000006' };
+
+  before(async () => {
+    mount = await mkdtemp(path.join(os.tmpdir(), 'cr8tor-lock-'));
+    await mkdir(path.join(mount, 'staging'));
+  });
+
+  after(async () => {
+    await rm(mount, { recursive: true, force: true });
+  });
+
+  async function plantLock(host: string, pid: number, ageMs: number): Promise<string> {
+    const file = lockPath(mount, ref);
+    await mkdir(path.dirname(file), { recursive: true });
+    await writeFile(file, JSON.stringify({ token: 'planted', action: 'package', host, pid, instance: 'other', since: new Date(Date.now() - ageMs).toISOString() }));
+    const then = new Date(Date.now() - ageMs);
+    await utimes(file, then, then);
+    return file;
+  }
+
+  test('a lock refreshed by a holder on another host is respected; once it is stale it is taken over', async () => {
+    await plantLock('another-host', 1, 0);
+    await assert.rejects(withFolderLock(mount, ref, 'publish', async () => 'ran', { staleMs: 1000 }), (e: any) => e.code === 'PROJECT_BUSY' && /process 1 on another-host/.test(e.detail));
+    await plantLock('another-host', 1, 5000);
+    assert.equal(await withFolderLock(mount, ref, 'publish', async () => 'ran', { staleMs: 1000 }), 'ran');
+    assert.equal(existsSync(path.join(mount, 'staging', '.locks')), false, 'the lock and its folder are gone');
+  });
+
+  test('a lock of a process of this host that no longer runs is taken over at once', async () => {
+    await plantLock(os.hostname(), 2 ** 22 + 12345, 0);
+    assert.equal(await withFolderLock(mount, ref, 'package', async () => 'ran'), 'ran');
+  });
+
+  test('the holder refreshes its lock while it works', async () => {
+    const file = lockPath(mount, ref);
+    const mtimes: number[] = [];
+    await withFolderLock(mount, ref, 'package', async () => {
+      for (let i = 0; i < 4; i++) {
+        mtimes.push((await stat(file)).mtimeMs);
+        await new Promise((r) => setTimeout(r, 120));
+      }
+    }, { heartbeatMs: 50 });
+    assert.ok(mtimes[3]! > mtimes[0]!, `mtime advanced: ${mtimes.join(', ')}`);
+  });
+});
+
+describe('two publish service processes sharing one mount', () => {
+  const KEY = 'publish-concurrency-key';
+  let root: string;
+  let mount: string;
+  const services: Array<{ p: ServiceProcess; url: string }> = [];
+
+  async function start(): Promise<{ p: ServiceProcess; url: string }> {
+    const port = await freePort();
+    const p = spawnService('publish', { PUBLISH_CONTAINER_PORT: String(port), SECRETS_MNT_PATH: path.join(root, 'secrets'), TARGET_STORAGE_ACCOUNT_LSC_SDE_MNT_PATH: mount });
+    const url = `http://127.0.0.1:${port}`;
+    await waitForHealthy(p, `${url}/healthz`);
+    const service = { p, url };
+    services.push(service);
+    return service;
+  }
+
+  const call = (url: string, route: string, body: unknown) =>
+    fetch(`${url}${route}`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-api-key': KEY }, body: JSON.stringify(body) }).then(
+      async (res) => ({ status: res.status, body: (await res.json()) as any }),
+      (error: unknown) => ({ status: 0, body: { error: String(error) } as any }),
+    );
+
+  before(async () => {
+    root = await mkdtemp(path.join(os.tmpdir(), 'cr8tor-replicas-'));
+    mount = path.join(root, 'lsc');
+    await mkdir(path.join(root, 'secrets'));
+    await mkdir(path.join(mount, 'staging'), { recursive: true });
+    await mkdir(path.join(mount, 'production'), { recursive: true });
+    await writeFile(path.join(root, 'secrets', 'publishserviceapikey'), KEY);
+    await writeFile(path.join(root, 'secrets', 'postgresql-user'), pgSettings.user);
+    await writeFile(path.join(root, 'secrets', 'postgresql-password'), pgSettings.password);
+  });
+
+  after(async () => {
+    for (const s of services) await stopService(s.p);
+    await rm(root, { recursive: true, force: true });
+  });
+
+  test('the same project on both at once: one runs, the other answers 409', async () => {
+    const [a, b] = await Promise.all([start(), start()]);
+    const startTime = '20250302_000001';
+    const answers = await Promise.all([a!, b!].map((s) => call(s.url, '/data-publish/package', packageBody(startTime, ['slow']))));
+    assert.deepEqual(answers.map((x) => x.status).sort(), [200, 409], JSON.stringify(answers));
+    assert.match(answers.find((x) => x.status === 409)!.body.payload.detail, BUSY);
+    await assertCompleteSlowPackage(mount, startTime);
+  });
+
+  test('a lock left by a killed process is taken over by the other, and its half-written package removed', async () => {
+    const [a, b] = services;
+    const startTime = '20250302_000002';
+    const dying = call(a!.url, '/data-publish/package', packageBody(startTime, ['slow']));
+    assert.equal(await waitForCopies(1), 1);
+    a!.p.child.kill('SIGKILL');
+    await a!.p.exited;
+    assert.equal((await dying).status, 0, 'the killed call got no answer');
+    const left = await stagingState(mount, startTime);
+    assert.equal(left.locks.length, 1, `the killed process left its lock: ${JSON.stringify(left)}`);
+    assert.equal(left.hidden.length, 1, `and its hidden work folder: ${JSON.stringify(left)}`);
+    const retried = await call(b!.url, '/data-publish/package', packageBody(startTime, ['slow']));
+    assert.equal(retried.status, 200, JSON.stringify(retried.body));
+    await assertCompleteSlowPackage(mount, startTime);
+    const published = await call(b!.url, '/data-publish/publish', publishBody(startTime));
+    assert.equal(published.status, 200, JSON.stringify(published.body));
+  });
+});
