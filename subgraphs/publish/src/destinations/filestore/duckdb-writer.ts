@@ -100,7 +100,7 @@ async function loadTable(connection: DuckDBConnection, table: TableExtract, targ
     );
   } catch (error) {
     if (error instanceof AppError) throw error;
-    throw new AppError('INTERNAL', `Loading ${where} into DuckDB failed: ${duckdbMessage(error, table.columns.map((c) => c.name))}`, { cause: error });
+    throw noSpace(error) ?? new AppError('INTERNAL', `Loading ${where} into DuckDB failed: ${duckdbMessage(error, table.columns.map((c) => c.name))}`, { cause: error });
   } finally {
     await rm(csvFile, { force: true });
   }
@@ -215,10 +215,16 @@ function duckdbMessage(error: unknown, columns: readonly string[] = []): string 
   return text.length > 400 ? `${text.slice(0, 400)}…` : text;
 }
 
+/** DuckDB reports a full volume as an IO error; it is the destination's condition, as for CSV files. */
+function noSpace(error: unknown): AppError | undefined {
+  return /No space left on device|disk is full/i.test(duckdbMessage(error))
+    ? new AppError('DESTINATION_NOT_READY', 'Writing the DuckDB database failed: no space left on the filestore volume.', { cause: error })
+    : undefined;
+}
+
 function duckdbError(error: unknown): AppError {
   if (error instanceof AppError) return error;
-  if (/No space left on device|disk is full/i.test(duckdbMessage(error))) {
-    return new AppError('DESTINATION_NOT_READY', 'Writing the DuckDB database failed: no space left on the filestore volume.', { cause: error });
-  }
+  const full = noSpace(error);
+  if (full) return full;
   return new AppError('INTERNAL', `Writing the DuckDB database failed: ${duckdbMessage(error)}`, { cause: error });
 }

