@@ -84,10 +84,16 @@ function escapeHtml(text: string): string {
 /** A self-contained, human-readable page of the OpenAPI document (no scripts, nothing loaded from elsewhere). */
 export function docsPage(doc: Record<string, unknown>): string {
   const info = doc.info as { title: string; description: string; version: string };
-  const paths = doc.paths as Record<string, { post: any }>;
+  interface Operation {
+    summary: string;
+    description?: string;
+    requestBody: { content: Record<string, { schema: unknown; example?: unknown }> };
+    responses: Record<string, { description: string; content: Record<string, { schema: unknown }> }>;
+  }
+  const paths = doc.paths as Record<string, { post: Operation }>;
   const sections = Object.entries(paths).map(([path, { post }]) => {
-    const body = post.requestBody.content['application/json'];
-    const ok = post.responses['200'].content['application/json'].schema;
+    const body = post.requestBody.content['application/json'] ?? { schema: {} };
+    const ok = post.responses['200']?.content['application/json']?.schema ?? {};
     const errors = Object.entries(post.responses as Record<string, { description: string }>)
       .filter(([status]) => status !== '200')
       .map(([status, r]) => `<li><code>${status}</code> ${escapeHtml(r.description)}</li>`)
