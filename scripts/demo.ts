@@ -15,6 +15,7 @@
  * the printed queries yourself; Ctrl-C stops everything.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { openSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import net from 'node:net';
@@ -121,14 +122,17 @@ async function main(): Promise<void> {
       ['publish', 'subgraphs/publish/src/main.ts', publishPort],
       ['approval', 'gateway/src/main.ts', gatewayPort],
     ] as const;
+    // The services' JSON logs and audit events go to a file, so this output stays readable.
+    const serviceLog = path.join(root, 'services.log');
+    const logFd = openSync(serviceLog, 'a');
     for (const [name, entry, port] of services) {
-      const child = spawn(process.execPath, ['--import', 'tsx', fromRoot(entry)], { stdio: ['ignore', 'inherit', 'inherit'], env });
+      const child = spawn(process.execPath, ['--import', 'tsx', fromRoot(entry)], { stdio: ['ignore', logFd, 'inherit'], env });
       children.push(child);
       await waitReady(`http://127.0.0.1:${port}/healthz`, child, name);
     }
     const gateway = `http://127.0.0.1:${gatewayPort}`;
     await waitReady(`${gateway}/readyz`, children[2]!, 'approval');
-    console.log(`gateway ${gateway} (REST /project/*, GraphQL /graphql)`);
+    console.log(`gateway ${gateway} (REST /project/*, GraphQL /graphql); service logs and audit events: ${serviceLog}`);
 
     const call = async (route: string, body: unknown) => {
       const res = await fetch(`${gateway}${route}`, {
