@@ -84,7 +84,8 @@ before(async () => {
   await src.client.query(`CREATE TABLE visit (id bigint PRIMARY KEY, person_id bigint NOT NULL); INSERT INTO visit VALUES (10, 1), (11, 2)`);
   my = await createMysqlDatabase('faults_my');
   await my.conn.query(`CREATE TABLE big (id bigint PRIMARY KEY, payload text NOT NULL)`);
-  await my.conn.query(`INSERT INTO big SELECT seq, REPEAT(MD5(seq), 8) FROM seq_1_to_400000`);
+  // Large enough that the server is still sending rows when the KILL lands (the client formats more slowly than the server sends).
+  await my.conn.query(`INSERT INTO big SELECT seq, REPEAT(MD5(seq), 8) FROM seq_1_to_1200000`);
   dst = await createPgDatabase('faults_dst');
   await dst.client.query(`CREATE ROLE ${pg.escapeIdentifier(role)} LOGIN`);
   opal = await startOpalDouble();
