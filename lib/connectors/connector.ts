@@ -94,3 +94,20 @@ export interface SqlCredentials {
 export function tableKey(schema: string, table: string): string {
   return `${schema}\u0000${table}`;
 }
+
+/**
+ * Wraps a connector's opened snapshot so that closing it forgets it: the
+ * connector keeps `open` and closes whatever is left when it closes.
+ */
+export function trackSnapshot(open: Set<SourceSnapshot>, opened: SourceSnapshot): SourceSnapshot {
+  const tracked: SourceSnapshot = {
+    csv: (schema, table, columns) => opened.csv(schema, table, columns),
+    rowsRead: (schema, table) => opened.rowsRead(schema, table),
+    async close() {
+      open.delete(tracked);
+      await opened.close();
+    },
+  };
+  open.add(tracked);
+  return tracked;
+}

@@ -1,6 +1,6 @@
 import type { Connection } from 'tedious';
 import { describeSource, type SqlSourceConfig } from '../../contract/index.js';
-import type { ColumnInfo, ConnectorOptions, SourceConnector, SourceSnapshot, SqlCredentials, TableInfo } from '../connector.js';
+import { trackSnapshot, type ColumnInfo, type ConnectorOptions, type SourceConnector, type SourceSnapshot, type SqlCredentials, type TableInfo } from '../connector.js';
 import { LIST_TABLES, MAX_TABLES_PER_QUERY, SCHEMA_EXISTS, listColumns, type ColumnRow } from './catalog-sql.js';
 import { closeConnection, openConnection, runQuery, translateMssql, type MssqlSettings, type MssqlTarget, type Param } from './connection.js';
 import { MssqlSnapshot } from './snapshot.js';
@@ -122,19 +122,7 @@ export class MssqlConnector implements SourceConnector {
       await closeConnection(connection);
       throw translateMssql(error, this.source);
     }
-    const snapshots = this.snapshots;
-    const tracked: SourceSnapshot & Pick<MssqlSnapshot, 'consistency' | 'caveat'> = {
-      consistency: opened.consistency,
-      caveat: opened.caveat,
-      csv: (schema, table, columns) => opened.csv(schema, table, columns),
-      rowsRead: (schema, table) => opened.rowsRead(schema, table),
-      async close() {
-        snapshots.delete(tracked);
-        await opened.close();
-      },
-    };
-    snapshots.add(tracked);
-    return tracked;
+    return Object.assign(trackSnapshot(this.snapshots, opened), { consistency: opened.consistency, caveat: opened.caveat });
   }
 
   async close(): Promise<void> {

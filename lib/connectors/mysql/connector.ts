@@ -2,7 +2,7 @@ import mysqlCore from 'mysql2';
 import mysql from 'mysql2/promise';
 import { AppError } from '../../errors.js';
 import { describeSource, type SqlSourceConfig } from '../../contract/index.js';
-import type { ColumnInfo, ConnectorOptions, SourceConnector, SourceSnapshot, SqlCredentials, TableInfo } from '../connector.js';
+import { trackSnapshot, type ColumnInfo, type ConnectorOptions, type SourceConnector, type SourceSnapshot, type SqlCredentials, type TableInfo } from '../connector.js';
 import { authFailed, connectionLost, driverMessage, networkReason, unreachable } from '../failures.js';
 import { MysqlSnapshot } from './snapshot.js';
 import { mysqlLogicalType } from './types.js';
@@ -219,17 +219,7 @@ export class MysqlConnector implements SourceConnector {
       connection.destroy();
       throw this.translate(error);
     }
-    const snapshots = this.snapshots;
-    const tracked: SourceSnapshot = {
-      csv: (schema, table, columns) => opened.csv(schema, table, columns),
-      rowsRead: (schema, table) => opened.rowsRead(schema, table),
-      async close() {
-        snapshots.delete(tracked);
-        await opened.close();
-      },
-    };
-    snapshots.add(tracked);
-    return tracked;
+    return trackSnapshot(this.snapshots, opened);
   }
 
   async close(): Promise<void> {

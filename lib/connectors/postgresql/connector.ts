@@ -1,7 +1,7 @@
 import pg from 'pg';
 import { AppError } from '../../errors.js';
 import { describeSource, type SqlSourceConfig } from '../../contract/index.js';
-import type { ColumnInfo, ConnectorOptions, SourceConnector, SourceSnapshot, SqlCredentials, TableInfo } from '../connector.js';
+import { trackSnapshot, type ColumnInfo, type ConnectorOptions, type SourceConnector, type SourceSnapshot, type SqlCredentials, type TableInfo } from '../connector.js';
 import { authFailed, connectionLost, driverMessage, networkReason, unreachable } from '../failures.js';
 import { PgSnapshot } from './snapshot.js';
 import { pgLogicalType, type PgTypeInfo } from './types.js';
@@ -224,17 +224,7 @@ export class PostgresConnector implements SourceConnector {
       await client.end().catch(() => undefined);
       throw this.translate(error);
     }
-    const snapshots = this.snapshots;
-    const tracked: SourceSnapshot = {
-      csv: (schema, table, columns) => opened.csv(schema, table, columns),
-      rowsRead: (schema, table) => opened.rowsRead(schema, table),
-      async close() {
-        snapshots.delete(tracked);
-        await opened.close();
-      },
-    };
-    snapshots.add(tracked);
-    return tracked;
+    return trackSnapshot(this.snapshots, opened);
   }
 
   async close(): Promise<void> {
