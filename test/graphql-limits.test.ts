@@ -12,7 +12,7 @@ import { buildGatewayApp } from '../gateway/src/app.js';
 import { DATASET_METADATA, PACKAGE_PROJECT, PUBLISH_PROJECT, VALIDATE_PROJECT } from '../gateway/src/rest/operations.js';
 import { ApiKeyVerifier } from '../lib/auth/api-key.js';
 import { ConfigError } from '../lib/config/env.js';
-import { INTROSPECTION_MAX_DEPTH, limitViolations, measureOperation, readGraphQLLimits, subgraphLimits, type GraphQLLimits } from '../lib/graphql/limits.js';
+import { bracketNesting, INTROSPECTION_MAX_DEPTH, limitViolations, MAX_NESTING, measureOperation, readGraphQLLimits, subgraphLimits, type GraphQLLimits } from '../lib/graphql/limits.js';
 import { createLogger } from '../lib/logging/logger.js';
 import { createPgDatabase, type TestPgDatabase } from './support/databases.js';
 import { keyFor, keys, startPlatform, type Platform } from './support/platform.js';
@@ -157,13 +157,28 @@ describe('refused before execution, at the gateway and at each subgraph', () => 
     }
   });
 
-  test('100000 levels of nesting: a parse error naming the token limit, not a stack overflow', async () => {
-    const query = `{${'a{'.repeat(100_000)}${'}'.repeat(100_001)}`;
-    for (const e of endpoints()) {
-      const res = await platform.graphql(e.base, query);
-      refused(res, 'GRAPHQL_PARSE_FAILED', /tokens/, e.name);
-      assert.doesNotMatch(JSON.stringify(res.body), /call stack/i, e.name);
+  test('100000 levels of nesting: a parse error naming the nesting limit, not a stack overflow', async () => {
+    // Selection sets, lists and argument objects: each recurses in the parser.
+    for (const query of [`{${'a{'.repeat(100_000)}${'}'.repeat(100_001)}`, `{ a(x: ${'['.repeat(100_000)}${']'.repeat(100_000)}) }`, `{ a(x: ${'{b:'.repeat(3000)}1${'}'.repeat(3000)}) }`]) {
+      for (const e of endpoints()) {
+        const res = await platform.graphql(e.base, query);
+        refused(res, 'GRAPHQL_PARSE_FAILED', new RegExp(`nests brackets more than ${MAX_NESTING} levels deep`), e.name);
+        assert.doesNotMatch(JSON.stringify(res.body), /call stack/i, e.name);
+      }
     }
+    const url = `${platform.gateway}/graphql?query=${encodeURIComponent(`{${'a{'.repeat(1000)}${'}'.repeat(1001)}`)}`;
+    const res = await fetch(url, { headers: { 'x-api-key': keys.approval, 'apollo-require-preflight': 'true' } });
+    refused({ status: res.status, body: await res.json() }, 'GRAPHQL_PARSE_FAILED', /nests brackets more than/, 'GET');
+  });
+
+  test('brackets inside strings and comments do not count as nesting', async () => {
+    const braces = '{'.repeat(MAX_NESTING + 10);
+    const query = `query ($r: MetadataRequest!) { # ${braces}\n datasetMetadata(request: $r) { catalog } __typename @include(if: true) }`;
+    assert.equal(bracketNesting(query), 2);
+    assert.equal(bracketNesting(`{ a(s: "${braces}\\"${braces}", t: """${braces}\\"""${braces}""") }`), 2);
+    const variables = { r: graphqlInput({ source, dataset: dataset('public', ['person']) }) };
+    const res = await platform.graphql(platform.gateway, query, variables);
+    assert.deepEqual(res.body, { data: { datasetMetadata: { catalog: db.database }, __typename: 'Query' } });
   });
 
   test('GET requests are limited the same way', async () => {

@@ -1,8 +1,8 @@
-import fastifyApollo from '@as-integrations/fastify';
 import type { FastifyInstance } from 'fastify';
 import type { ApiKeyVerifier } from '../../lib/auth/api-key.js';
 import { AppError } from '../../lib/errors.js';
 import { readGraphQLLimits, type GraphQLLimits } from '../../lib/graphql/limits.js';
+import { mountGraphQL } from '../../lib/graphql/route.js';
 import { createHttpService } from '../../lib/http/service.js';
 import type { Logger } from '../../lib/logging/logger.js';
 import { ServiceMetrics } from '../../lib/metrics/metrics.js';
@@ -32,7 +32,7 @@ export async function buildGatewayApp(options: GatewayAppOptions): Promise<Fasti
   const graph = await createGatewayServer(options.subgraphs, options.log, metrics, options.graphqlLimits ?? readGraphQLLimits());
   app.addHook('onClose', async () => graph.stop());
   projectRoutes(app, graph);
-  await app.register(fastifyApollo(graph), { path: '/graphql', method: ['GET', 'POST'], context: async (request) => request.call });
+  mountGraphQL(app, graph, async (request) => request.call);
   return app;
 }
 

@@ -157,6 +157,46 @@ export function graphqlLimitsPlugin(limits: GraphQLLimits): ApolloServerPlugin {
   };
 }
 
+/**
+ * How deeply `{`, `[` and `(` may nest in a document. The parser recurses once
+ * per level, so a document of a few thousand tokens could otherwise nest deep
+ * enough to overflow the stack; no operation within the depth limit comes near.
+ */
+export const MAX_NESTING = 64;
+
+/**
+ * The deepest nesting of brackets in a GraphQL document, outside strings,
+ * block strings and comments; counted before parsing, in one pass, without
+ * recursion. Stops counting once past {@link MAX_NESTING}.
+ */
+export function bracketNesting(source: string): number {
+  let depth = 0;
+  let deepest = 0;
+  for (let i = 0; i < source.length; i++) {
+    const c = source[i];
+    if (c === '#') {
+      while (i < source.length && source[i] !== '\n' && source[i] !== '\r') i++;
+    } else if (c === '"') {
+      if (source.startsWith('"""', i)) {
+        // A block string ends at the first unescaped triple quote (an escaped one is \""").
+        let close = source.indexOf('"""', i + 3);
+        while (close !== -1 && source[close - 1] === '\\') close = source.indexOf('"""', close + 3);
+        if (close === -1) return deepest;
+        i = close + 2;
+      } else {
+        i++;
+        while (i < source.length && source[i] !== '"' && source[i] !== '\n') i += source[i] === '\\' ? 2 : 1;
+      }
+    } else if (c === '{' || c === '[' || c === '(') {
+      if (++depth > deepest) deepest = depth;
+      if (deepest > MAX_NESTING) return deepest;
+    } else if (c === '}' || c === ']' || c === ')') {
+      depth = Math.max(0, depth - 1);
+    }
+  }
+  return deepest;
+}
+
 /** Apollo Server's `parseOptions` for the limits: the parser stops after `maxTokens` tokens. */
 export function parseOptions(limits: GraphQLLimits): { maxTokens: number } {
   return { maxTokens: limits.maxTokens };

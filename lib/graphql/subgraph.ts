@@ -1,7 +1,7 @@
 import { ApolloServer } from '@apollo/server';
 import { ApolloServerPluginInlineTraceDisabled } from '@apollo/server/plugin/disabled';
 import { buildSubgraphSchema } from '@apollo/subgraph';
-import fastifyApollo, { fastifyApolloDrainPlugin } from '@as-integrations/fastify';
+import { fastifyApolloDrainPlugin } from '@as-integrations/fastify';
 import type { FastifyInstance } from 'fastify';
 import type { CallContext } from '../http/service.js';
 import type { Logger } from '../logging/logger.js';
@@ -10,6 +10,7 @@ import { metricsPlugin } from './metrics-plugin.js';
 import { offlinePlugins } from './apollo-plugins.js';
 import { formatGraphQLError } from './errors.js';
 import { graphqlLimitsPlugin, parseOptions, readGraphQLLimits, subgraphLimits, type GraphQLLimits } from './limits.js';
+import { mountGraphQL } from './route.js';
 import { subgraphTypeDefs, type SubgraphName } from './sdl.js';
 
 /** The context every subgraph resolver receives: the call it serves. */
@@ -42,6 +43,6 @@ export async function mountSubgraph(
     plugins: [...offlinePlugins(), ApolloServerPluginInlineTraceDisabled(), graphqlLimitsPlugin(allowed), metricsPlugin(metrics), fastifyApolloDrainPlugin(app)],
   });
   await apollo.start();
-  await app.register(fastifyApollo(apollo), { path: '/graphql', method: ['GET', 'POST'], context: async (request) => request.call });
+  mountGraphQL(app, apollo, async (request) => request.call);
   return apollo;
 }
