@@ -44,6 +44,8 @@ const SECONDS = Number(process.env.BENCH_LOAD_SECONDS ?? 30);
 const CONNECTIONS = Number(process.env.BENCH_LOAD_CONNECTIONS ?? 50);
 const WARMUP_SECONDS = Math.min(3, Math.max(1, Math.round(SECONDS / 10)));
 const UNLOADED_SECONDS = Math.min(10, SECONDS);
+/** BENCH_LOAD_PHASES=d,e runs only those phases (by their letter), to iterate on one figure. */
+const ONLY = process.env.BENCH_LOAD_PHASES ? new Set(process.env.BENCH_LOAD_PHASES.split(',').map((p) => p.trim())) : undefined;
 
 /** The part of autocannon's API used here (it ships no types). */
 interface AutocannonOptions {
@@ -110,7 +112,7 @@ interface Service {
 }
 
 async function startService(name: 'approval' | 'metadata' | 'publish', main: string, port: number, env: NodeJS.ProcessEnv): Promise<Service> {
-  const child = spawn(process.execPath, ['--import', 'tsx', fromRoot(main)], {
+  const child = spawn(process.execPath, [...(process.env.BENCH_PROFILE === name ? ['--cpu-prof', '--cpu-prof-dir=' + fromRoot('var/prof')] : []), '--import', 'tsx', fromRoot(main)], {
     cwd: fromRoot(),
     env: { PATH: process.env.PATH, HOME: process.env.HOME, BIND_HOST: '127.0.0.1', LOG_LEVEL: 'info', ...env },
     stdio: ['ignore', 'ignore', 'inherit'],
@@ -350,7 +352,9 @@ async function main(): Promise<void> {
 
     const figures: Figures[] = [];
     const memoryAtStart = await Promise.all(services.map((s) => s.memory()));
-    const run = async (phases: Phase[], slices = 1) => {
+    const run = async (all: Phase[], slices = 1): Promise<Array<Figures | undefined>> => {
+      const phases = all.filter((p) => !ONLY || ONLY.has(/^\((\w+)\)/.exec(p.label)![1]!));
+      if (phases.length === 0) return [];
       const what = phases.map((p) => p.label).join(' and ');
       process.stdout.write(`${what} (${phases[0]!.connections} client${phases[0]!.connections > 1 ? 's' : ''}, ${phases[0]!.seconds} s${phases.length > 1 ? ' each' : ''}${slices > 1 ? `, alternating in ${slices} slices` : ''})…\n`);
       const results = await drive(phases, services, slices);
@@ -404,10 +408,13 @@ async function main(): Promise<void> {
     const verdict = (ms: number) => `${ms.toFixed(2)} ms (target ≤ 2 ms: ${ms <= 2 ? 'met' : 'MISSED'})`;
     const totalErrors = figures.reduce((sum, f) => sum + f.errors, 0);
     console.log('\ngateway p50 overhead (p50 via gateway − p50 direct):');
-    console.log(`  datasetMetadata, ${n} clients: ${verdict(viaGateway!.p50 - direct!.p50)}`);
-    console.log(`  datasetMetadata, 1 client: ${verdict(viaGateway1!.p50 - direct1!.p50)}`);
-    console.log(`  project (in memory), ${n} clients: ${verdict(projectGateway!.p50 - projectDirect!.p50)}`);
-    console.log(`  project (in memory), 1 client: ${verdict(projectGateway1!.p50 - projectDirect1!.p50)}`);
+    const overhead = (what: string, via: Figures | undefined, straight: Figures | undefined) => {
+      if (via && straight) console.log(`  ${what}: ${verdict(via.p50 - straight.p50)}`);
+    };
+    overhead(`datasetMetadata, ${n} clients`, viaGateway, direct);
+    overhead('datasetMetadata, 1 client', viaGateway1, direct1);
+    overhead(`project (in memory), ${n} clients`, projectGateway, projectDirect);
+    overhead('project (in memory), 1 client', projectGateway1, projectDirect1);
     console.log(`errors: ${totalErrors} (target 0: ${totalErrors === 0 ? 'met' : 'MISSED'})`);
     for (const f of figures.filter((x) => x.errors > 0)) console.log(`  ${f.label}: ${f.detail}`);
 

@@ -4,6 +4,9 @@
  * once (PROJECT_BUSY) while the first runs; calls for other projects run in
  * parallel. The lock is a file on the mount, so it holds across processes
  * (replicas sharing the volume), and a lock left by a killed process is taken over.
+ * For the PostgreSQL destination the lock is an advisory lock in the destination
+ * database, so it too holds across processes, and a killed process's lock is
+ * released by the server when its session ends.
  */
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
@@ -11,11 +14,14 @@ import { mkdir, mkdtemp, readFile, rm, stat, utimes, writeFile } from 'node:fs/p
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import pg from 'pg';
 import { validateBag } from '../lib/bagit/validate.js';
 import { lockPath, withFolderLock } from '../subgraphs/publish/src/destinations/filestore/folder-lock.js';
+import { projectLockKey } from '../subgraphs/publish/src/destinations/postgresql/project-lock.js';
 import { createPgDatabase, pgSettings, type TestPgDatabase } from './support/databases.js';
 import { listTree, sha512Of } from './support/filestore-fs.js';
-import { startPlatform, type Platform } from './support/platform.js';
+import { startOpalDouble, type OpalDouble } from './support/opal-double.js';
+import { keys, startPlatform, type Platform } from './support/platform.js';
 import { freePort, spawnService, stopService, waitForHealthy, type ServiceProcess } from './support/processes.js';
 import { dataset, graphqlInput, sqlSource, transferRequest, writeSourceSecrets } from './support/requests.js';
 
@@ -272,5 +278,170 @@ describe('two publish service processes sharing one mount', () => {
     await assertCompleteSlowPackage(mount, startTime);
     const published = await call(b!.url, '/data-publish/publish', publishBody(startTime));
     assert.equal(published.status, 200, JSON.stringify(published.body));
+  });
+});
+
+describe('the PostgreSQL destination', () => {
+  const DEST = { name: 'TRE', type: 'postgresql', format: 'sql' };
+  const role = `cr8tor_concur_ro_${Math.random().toString(16).slice(2, 10)}`;
+  let dest: TestPgDatabase;
+  let opal: OpalDouble;
+  let tre: Platform;
+  let destinationEnv: NodeJS.ProcessEnv;
+  const spawned: ServiceProcess[] = [];
+
+  const pgPackage = (startTime: string, projectName = 'Pr004') => ({ ...packageBody(startTime, ['slow'], projectName), destination: DEST });
+  const pgPublish = (startTime: string, projectName = 'Pr004') => ({ ...publishBody(startTime, projectName), destination: DEST });
+  const schemaOf = (startTime: string, projectName = 'Pr004') => `${projectName}_${startTime}_public`.toLowerCase();
+  const GENERIC_BUSY = /^A package or publish of project 'Pr004' \(start time \d{8}_\d{6}\) is running on this destination; this (package|publish) was not started\. Try again once it has finished\.$/;
+
+  /** Asserts the destination holds one complete load of the slow table in the project's schema, and no half-loaded schema. */
+  async function assertCompleteLoad(startTime: string, projectName = 'Pr004'): Promise<void> {
+    const { rows } = await dest.client.query(`SELECT count(*)::int AS n, max(id)::int AS last FROM ${pg.escapeIdentifier(schemaOf(startTime, projectName))}.slow`);
+    assert.deepEqual(rows[0], { n: SLOW_ROWS, last: SLOW_ROWS });
+    const loading = await dest.client.query(`SELECT nspname FROM pg_namespace WHERE nspname LIKE 'cr8tor\\_loading\\_%'`);
+    assert.deepEqual(loading.rows, [], 'no temporary schema is left');
+  }
+
+  /** Sessions of the destination database labelled as holding (or taking) a project lock. */
+  async function lockSessions(): Promise<number> {
+    const { rows } = await dest.client.query(`SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = $1 AND application_name LIKE 'cr8tor-lock %'`, [dest.database]);
+    return rows[0].n as number;
+  }
+
+  before(async () => {
+    dest = await createPgDatabase('concur_dst');
+    await dest.client.query(`CREATE ROLE ${pg.escapeIdentifier(role)} LOGIN`);
+    opal = await startOpalDouble();
+    destinationEnv = {
+      DESTINATION_POSTGRESQL_HOST: pgSettings.host,
+      DESTINATION_POSTGRESQL_PORT: String(pgSettings.port),
+      DESTINATION_POSTGRESQL_DATABASE: dest.database,
+      DESTINATION_POSTGRESQL_USERNAME: pgSettings.user,
+      DESTINATION_POSTGRESQL_PASSWORD_SECRET_NAME: 'destination-password',
+      DESTINATION_POSTGRESQL_OPAL_READONLY_USERNAME: role,
+      DESTINATION_POSTGRESQL_OPAL_READONLY_PASSWORD_SECRET_NAME: 'opal-readonly-password',
+      DESTINATION_OPAL_HOST: opal.url,
+      DESTINATION_OPAL_USERNAME: opal.username,
+      DESTINATION_OPAL_PASSWORD_SECRET_NAME: 'opal-password',
+    };
+    tre = await startPlatform({ env: destinationEnv });
+    await writeSourceSecrets(tre, 'postgresql');
+    await tre.writeSecret('destination-password', pgSettings.password || 'trust-auth-ignores-it');
+    await tre.writeSecret('opal-readonly-password', 'Ro-concur-password#1');
+    await tre.writeSecret('opal-password', opal.password);
+    await tre.writeSecret('publishserviceapikey', keys.publish);
+  });
+
+  after(async () => {
+    for (const p of spawned) await stopService(p);
+    await tre?.close();
+    await opal?.stop();
+    await dest?.drop();
+    const admin = new pg.Client({ ...pgSettings, database: 'postgres' });
+    await admin.connect();
+    await admin.query(`DROP ROLE IF EXISTS ${pg.escapeIdentifier(role)}`);
+    await admin.end();
+  });
+
+  test('two packages of the same project at once: one loads, the other answers 409 at once; the schema holds one complete load', async () => {
+    const startTime = '20250303_000001';
+    const started = Date.now();
+    const answers = await Promise.all([1, 2].map(() => tre.post(tre.gateway, '/project/package', pgPackage(startTime)).then((a) => ({ ...a, ms: Date.now() - started }))));
+    const [ok, busy] = answers.sort((a, b) => a.status - b.status);
+    assert.equal(ok!.status, 200, JSON.stringify(ok!.body));
+    assert.deepEqual(ok!.body.payload.data_retrieved, [{ table_name: `${schemaOf(startTime)}.slow` }]);
+    assert.equal(busy!.status, 409, JSON.stringify(busy!.body));
+    assert.equal(busy!.body.status, 'error');
+    assert.match(busy!.body.payload.detail, BUSY);
+    assert.ok(busy!.ms < ok!.ms - 500, `the second call answered at once (${busy!.ms} ms), not after the first (${ok!.ms} ms)`);
+    await assertCompleteLoad(startTime);
+    assert.equal(await lockSessions(), 0, 'the lock session is closed');
+  });
+
+  test('a publish while the package runs answers 409 and provisions nothing; after it, the publish runs', async () => {
+    const startTime = '20250303_000002';
+    opal.clearLog();
+    const packaging = tre.post(tre.gateway, '/project/package', pgPackage(startTime));
+    assert.equal(await waitForCopies(1), 1);
+    const early = await tre.post(tre.gateway, '/project/publish', pgPublish(startTime));
+    assert.equal(early.status, 409, JSON.stringify(early.body));
+    assert.match(early.body.payload.detail, BUSY);
+    assert.match(early.body.payload.detail, /^A package .* this publish was not started/);
+    assert.deepEqual(opal.writes(), [], 'OPAL was not touched');
+    assert.equal((await packaging).status, 200);
+    const published = await tre.post(tre.gateway, '/project/publish', pgPublish(startTime));
+    assert.equal(published.status, 200, JSON.stringify(published.body));
+    assert.deepEqual(published.body.payload.data_published.map((e: any) => e.postgresql_table_name), [`${schemaOf(startTime)}.slow`]);
+  });
+
+  test('two projects at once run in parallel: both COPYs are active on the source together, both load', async () => {
+    const startTime = '20250303_000003';
+    const both = Promise.all([tre.post(tre.gateway, '/project/package', pgPackage(startTime)), tre.post(tre.gateway, '/project/package', pgPackage(startTime, 'Pr005'))]);
+    assert.equal(await waitForCopies(2), 2, 'both extractions ran at the same time');
+    for (const answer of await both) assert.equal(answer.status, 200, JSON.stringify(answer.body));
+    await assertCompleteLoad(startTime);
+    await assertCompleteLoad(startTime, 'Pr005');
+  });
+
+  test("the lock is the project's advisory lock in the destination database: held by another session, calls answer 409; released, they run", async () => {
+    const startTime = '20250303_000004';
+    const holder = new pg.Client({ ...pgSettings, database: dest.database });
+    await holder.connect();
+    try {
+      await holder.query('SELECT pg_advisory_lock($1::bigint)', [projectLockKey('Pr004', startTime)]);
+      for (const [route, body] of [['/project/package', pgPackage(startTime)], ['/project/publish', pgPublish(startTime)]] as const) {
+        const refused = await tre.post(tre.gateway, route, body);
+        assert.equal(refused.status, 409, JSON.stringify(refused.body));
+        assert.match(refused.body.payload.detail, GENERIC_BUSY);
+      }
+      // 'PR004' loads into the same schemas as 'Pr004', so it takes the same lock.
+      const otherCase = await tre.post(tre.gateway, '/project/package', pgPackage(startTime, 'PR004'));
+      assert.equal(otherCase.status, 409, JSON.stringify(otherCase.body));
+      // Another start time is another key.
+      const other = await tre.post(tre.gateway, '/project/package', pgPackage('20250303_000005'));
+      assert.equal(other.status, 200, JSON.stringify(other.body));
+      await holder.query('SELECT pg_advisory_unlock($1::bigint)', [projectLockKey('Pr004', startTime)]);
+      const packaged = await tre.post(tre.gateway, '/project/package', pgPackage(startTime));
+      assert.equal(packaged.status, 200, JSON.stringify(packaged.body));
+      await assertCompleteLoad(startTime);
+    } finally {
+      await holder.end();
+    }
+  });
+
+  test('two publish service processes on one destination database: one runs, the other answers 409; a killed holder’s lock is released by the server', async () => {
+    const port = await freePort();
+    const p = spawnService('publish', { ...destinationEnv, PUBLISH_CONTAINER_PORT: String(port), SECRETS_MNT_PATH: tre.secretsDir });
+    spawned.push(p);
+    const url = `http://127.0.0.1:${port}`;
+    await waitForHealthy(p, `${url}/healthz`);
+    const call = (base: string, route: string, body: unknown) =>
+      fetch(`${base}${route}`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-api-key': keys.publish }, body: JSON.stringify(body) }).then(
+        async (res) => ({ status: res.status, body: (await res.json()) as any }),
+        (error: unknown) => ({ status: 0, body: { error: String(error) } as any }),
+      );
+
+    const startTime = '20250303_000006';
+    const answers = await Promise.all([url, tre.publish].map((base) => call(base, '/data-publish/package', pgPackage(startTime))));
+    assert.deepEqual(answers.map((a) => a.status).sort(), [200, 409], JSON.stringify(answers));
+    assert.match(answers.find((a) => a.status === 409)!.body.payload.detail, BUSY);
+    await assertCompleteLoad(startTime);
+
+    const killedAt = '20250303_000007';
+    const dying = call(url, '/data-publish/package', pgPackage(killedAt));
+    assert.equal(await waitForCopies(1), 1);
+    const busy = await call(tre.publish, '/data-publish/package', pgPackage(killedAt));
+    assert.equal(busy.status, 409, 'the process holds the lock while it loads');
+    assert.match(busy.body.payload.detail, new RegExp(`\\(process ${p.child.pid} on `), 'the refusal names the holding process');
+    p.child.kill('SIGKILL');
+    await p.exited;
+    assert.equal((await dying).status, 0, 'the killed call got no answer');
+    // The server ends the killed process's sessions, and with them its lock.
+    for (let i = 0; i < 500 && (await lockSessions()) > 0; i++) await new Promise((r) => setTimeout(r, 10));
+    assert.equal(await lockSessions(), 0, 'the killed process’s lock session is gone');
+    const retried = await call(tre.publish, '/data-publish/package', pgPackage(killedAt));
+    assert.equal(retried.status, 200, JSON.stringify(retried.body));
+    await assertCompleteLoad(killedAt);
   });
 });

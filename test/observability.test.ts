@@ -74,7 +74,12 @@ describe('logs', () => {
         parsed.some((l) => l.service === service && l.reqId === REQUEST_ID),
         `a ${service} log line carries ${REQUEST_ID}`,
       );
+      // One access line per call, when it answers; probes are not logged at info level.
+      const access = parsed.filter((l) => l.service === service && l.msg === 'request completed');
+      assert.ok(access.some((l) => l.reqId === REQUEST_ID && l.method === 'POST' && typeof l.status === 'number' && typeof l.ms === 'number'), `${service} access line`);
+      assert.ok(!access.some((l) => l.path === '/healthz' || l.path === '/readyz'), `${service} probes stay out of the info log`);
     }
+    assert.ok(!parsed.some((l) => l.msg === 'incoming request'), 'no second line per call');
   });
 
   test('no secret value appears in any log line, answer or audit event', async () => {

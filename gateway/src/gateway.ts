@@ -9,6 +9,7 @@ import type { Logger } from '../../lib/logging/logger.js';
 import type { ServiceMetrics } from '../../lib/metrics/metrics.js';
 import { metricsPlugin } from '../../lib/graphql/metrics-plugin.js';
 import type { GatewayContext } from './context.js';
+import { subgraphFetcher } from './subgraph-fetcher.js';
 import { SubgraphSource } from './subgraph-source.js';
 
 /** Where and with which key the gateway reaches each subgraph. */
@@ -32,12 +33,13 @@ export async function createGatewayServer(
   limits: GraphQLLimits,
 ): Promise<ApolloServer<GatewayContext>> {
   process.env.APOLLO_TELEMETRY_DISABLED = '1';
+  const fetcher = subgraphFetcher();
   const gateway = new ApolloGateway({
     supergraphSdl: readFileSync(SUPERGRAPH_PATH, 'utf8'),
     buildService: ({ name }) => {
       const endpoint = endpoints[name as keyof SubgraphEndpoints];
       if (!endpoint) throw new Error(`The supergraph names an unknown subgraph '${name}'.`);
-      return new SubgraphSource(name, endpoint.url, endpoint.apiKey);
+      return new SubgraphSource(name, endpoint.url, endpoint.apiKey, fetcher);
     },
     logger: log,
   });
@@ -46,7 +48,13 @@ export async function createGatewayServer(
     formatError: formatGraphQLError(log),
     includeStacktraceInErrorResponses: false,
     parseOptions: parseOptions(limits),
-    plugins: [...offlinePlugins(), graphqlLimitsPlugin(limits), metricsPlugin(metrics)],
+    plugins: [
+      ...offlinePlugins(),
+      graphqlLimitsPlugin(limits),
+      metricsPlugin(metrics),
+      // The subgraph connections close with the server (after in-flight calls have drained).
+      { serverWillStart: async () => ({ serverWillStop: async () => fetcher.close() }) },
+    ],
   });
   await server.start();
   return server;

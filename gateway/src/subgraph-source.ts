@@ -1,4 +1,5 @@
 import { RemoteGraphQLDataSource, type GraphQLDataSourceProcessOptions } from '@apollo/gateway';
+import type { Fetcher } from '@apollo/utils.fetcher';
 import { API_KEY_HEADER } from '../../lib/auth/api-key.js';
 import { CALLER_KEY_ID_HEADER } from '../../lib/http/service.js';
 import type { GatewayContext } from './context.js';
@@ -20,8 +21,9 @@ export class SubgraphSource extends RemoteGraphQLDataSource<GatewayContext> {
     private readonly serviceName: string,
     url: string,
     private readonly apiKey: string,
+    fetcher: Fetcher,
   ) {
-    super({ url });
+    super({ url, fetcher });
   }
 
   override willSendRequest({ request, context }: GraphQLDataSourceProcessOptions<GatewayContext>): void {

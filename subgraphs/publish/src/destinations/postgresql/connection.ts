@@ -11,10 +11,16 @@ export function describeDatabase(settings: PostgresqlConnectionSettings): string
 
 /**
  * Opens one connection to the destination database as the loading user, whose
- * password is read from its secret now (so a rotated secret is picked up).
+ * password is read from its secret now (so a rotated secret is picked up);
+ * `applicationName` labels the session in pg_stat_activity, `keepAlive` turns
+ * on TCP keepalives on this end.
  * Failing to connect is DESTINATION_NOT_READY naming the database and why.
  */
-export async function connectDestination(settings: PostgresqlConnectionSettings, secrets: SecretProvider): Promise<pg.Client> {
+export async function connectDestination(
+  settings: PostgresqlConnectionSettings,
+  secrets: SecretProvider,
+  options: { applicationName?: string; keepAlive?: boolean } = {},
+): Promise<pg.Client> {
   const password = await secrets.get(settings.passwordSecretName);
   const client = new pg.Client({
     host: settings.host,
@@ -22,8 +28,9 @@ export async function connectDestination(settings: PostgresqlConnectionSettings,
     database: settings.database,
     user: settings.username,
     password,
-    application_name: 'cr8tor-publisher',
+    application_name: options.applicationName ?? 'cr8tor-publisher',
     connectionTimeoutMillis: settings.connectTimeoutMs,
+    keepAlive: options.keepAlive ?? false,
   });
   // A connection that dies while idle reports here; the next query then fails with the reason.
   client.on('error', () => undefined);

@@ -6,6 +6,7 @@ import { loadSchema, missingRole } from './loader.js';
 import { projectPrefix, targetSchemaName } from './names.js';
 import { OpalClient } from './opal/client.js';
 import { provisionOpal, type ProvisionLog } from './opal/provision.js';
+import { withProjectLock } from './project-lock.js';
 import type { PostgresqlSettings } from './settings.js';
 import { projectTables } from './tables.js';
 
@@ -25,6 +26,9 @@ export interface PostgresqlDestinationOptions {
  * (project, group, DataSHIELD user and permissions, one resource per table)
  * for every table of the project's schemas. The request's destination name is
  * not used: the database comes from the DESTINATION_POSTGRESQL_* settings.
+ * A package or publish holds the project's advisory lock in that database
+ * (project-lock.ts): a second one for the same project and start time, from
+ * this process or another, answers PROJECT_BUSY.
  */
 export function postgresqlDestination(options: PostgresqlDestinationOptions): Destination {
   const { settings, secrets, log, onQuery } = options;
@@ -72,7 +76,7 @@ export function postgresqlDestination(options: PostgresqlDestinationOptions): De
 
     async package({ project, startTime, dataset, snapshot }) {
       const target = targetSchemaName(project, startTime, dataset.schema);
-      const { warnings } = await withDestination(db, secrets, async (client) => {
+      const { warnings } = await withProjectLock(db, secrets, { project, startTime }, 'package', () => withDestination(db, secrets, async (client) => {
         try {
           return await loadSchema(client, {
             target,
@@ -91,11 +95,11 @@ export function postgresqlDestination(options: PostgresqlDestinationOptions): De
         } catch (error) {
           throw destinationFailure(db, `Loading schema '${target}'`, error);
         }
-      });
+      }));
       return { data_retrieved: dataset.tables.map((t) => ({ table_name: `${target}.${t.name}` })), warnings };
     },
 
-    async publish({ project, startTime }) {
+    publish: ({ project, startTime }) => withProjectLock(db, secrets, { project, startTime }, 'publish', async () => {
       const prefix = projectPrefix(project, startTime);
       const tables = await withDestination(db, secrets, async (client) => {
         try {
@@ -115,6 +119,6 @@ export function postgresqlDestination(options: PostgresqlDestinationOptions): De
       } finally {
         opal.close();
       }
-    },
+    }),
   };
 }

@@ -4,6 +4,7 @@
  * publish provisions OPAL/DataSHIELD resources for them.
  */
 export { postgresqlDestination, type PostgresqlDestinationOptions } from './destination.js';
+export { withProjectLock, projectLockKey } from './project-lock.js';
 export { readPostgresqlSettings, type PostgresqlSettings, type OpalSettings, type PostgresqlConnectionSettings } from './settings.js';
 export { pgType, columnPlan, numericType, type ServerTraits, type ColumnPlan } from './pg-types.js';
 export { loadSchema, type LoadOptions, type TableLoad } from './loader.js';
