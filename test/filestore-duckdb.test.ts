@@ -206,6 +206,55 @@ describe('DuckDB writer: names, keys, failures', () => {
     }
   });
 
+  test('a table loaded in many parts keeps every row in order; BC dates and quoted newlines in some parts only', async () => {
+    const { out, work } = await folders();
+    const cols = columns({ id: { kind: 'int64' }, note: { kind: 'text' }, d: { kind: 'date' } }, ['id']);
+    const rows = Array.from({ length: 400 }, (_, i) => [
+      String(i + 1),
+      i % 7 === 0 ? `line one\nline "two", ${i}` : i % 11 === 0 ? '' : i % 13 === 0 ? null : `note ${i}`,
+      i === 250 ? '0044-03-15 BC' : i % 17 === 0 ? null : '2024-02-29',
+    ]);
+    // About 30 bytes a row: parts of 200 bytes are some 60 parts, cut inside chunks and across them.
+    await new DuckDbWriter({ schemaName: 's', workingDir: work, partBytes: 200 }).write([tableOf('t', cols, rows, { max: 45, seed: 11 })], out);
+    assert.deepEqual(await readdir(work), [], 'every part is removed');
+    const db = await openReadOnly(path.join(out, 'database.duckdb'));
+    try {
+      const got = (await db.connection.runAndReadAll(`SELECT id::VARCHAR, note, d::VARCHAR FROM s.t ORDER BY rowid`)).getRows();
+      const expected = rows.map(([id, note, d]) => [id, note, d === '0044-03-15 BC' ? '0044-03-15 (BC)' : d]);
+      assert.equal(got.length, 400);
+      assert.deepEqual(got, expected);
+      const keys = (await db.connection.runAndReadAll(`SELECT count(*) FROM duckdb_constraints() WHERE constraint_type = 'PRIMARY KEY'`)).getRowsJson();
+      assert.deepEqual(keys, [['1']], 'the key is kept');
+    } finally {
+      db.close();
+    }
+  });
+
+  test('a bad value in a late part fails the package, naming the column, and leaves no part behind', async () => {
+    const { out, work } = await folders();
+    const cols = columns({ id: { kind: 'int32' }, small: { kind: 'int16' } });
+    const rows = Array.from({ length: 300 }, (_, i) => [String(i), i === 280 ? 'patient-123' : String(i % 100)]);
+    await assert.rejects(
+      new DuckDbWriter({ schemaName: 's', workingDir: work, partBytes: 100 }).write([tableOf('t', cols, rows)], out),
+      (e: unknown) => e instanceof AppError && /Loading table 't' into DuckDB failed: .*column "small"/.test(e.message) && !e.message.includes('patient-123'),
+    );
+    assert.deepEqual(await readdir(work), []);
+  });
+
+  test('a row longer than the usual 16 MiB read limit is loaded (read again with room for it)', async () => {
+    const { out, work } = await folders();
+    const cols = columns({ id: { kind: 'int32' }, big: { kind: 'text' } });
+    const big = 'x'.repeat(20 * 1024 * 1024);
+    await new DuckDbWriter({ schemaName: 's', workingDir: work }).write([tableOf('t', cols, [['1', 'small'], ['2', big], ['3', 'end']], { max: 4 * 1024 * 1024, seed: 1 })], out);
+    const db = await openReadOnly(path.join(out, 'database.duckdb'));
+    try {
+      const got = (await db.connection.runAndReadAll(`SELECT id, length(big) FROM s.t ORDER BY id`)).getRowsJson();
+      assert.deepEqual(got, [[1, '5'], [2, String(big.length)], [3, '3']]);
+    } finally {
+      db.close();
+    }
+  });
+
   test('an interval that is not ISO 8601 fails loudly', async () => {
     const { out, work } = await folders();
     const cols = columns({ i: { kind: 'interval' } });

@@ -2,14 +2,16 @@
  * Publishing from staging to production: the files move (or, across volumes,
  * are copied and verified), each answered with its SHA-512 and size, staging is
  * removed, and production holds a BagIt 1.0 bag that a bagit-python-equivalent
- * validator accepts, and rejects once tampered with.
+ * validator accepts, and rejects once tampered with. A publish stopped after
+ * its bag went into place but before it answered (its last step, settle, not
+ * run) is answered in full by the repeat, from the checked bag.
  */
-import { appendFile, mkdir, readFile, rename, rm, symlink, writeFile } from 'node:fs/promises';
+import { appendFile, mkdir, readFile, rename, rm, stat, symlink, truncate, unlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, beforeEach, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { packageToStaging } from '../subgraphs/publish/src/destinations/filestore/staging.js';
-import { NOTHING_TO_PUBLISH_MESSAGE, publishToProduction, type PublishOptions } from '../subgraphs/publish/src/destinations/filestore/publish.js';
+import { NOTHING_TO_PUBLISH_MESSAGE, PUBLISH_RECEIPT, publishToProduction, type PublishOptions } from '../subgraphs/publish/src/destinations/filestore/publish.js';
 import { AppError, publicError } from '../lib/errors.js';
 import { validateBag } from '../lib/bagit/validate.js';
 import { columns, listTree, sha512Of, tableOf, tempFolder, tempMount } from './support/filestore-fs.js';
@@ -50,7 +52,8 @@ async function stage(format: 'csv' | 'duckdb', rows: string[][] = [['1', 'Ada'],
   });
 }
 
-function publish(over: Partial<PublishOptions> = {}) {
+/** A publish up to its answer, without its last step (settle): what a process stopped just before answering leaves. */
+function publishUnsettled(over: Partial<PublishOptions> = {}) {
   return publishToProduction({
     mountRoot: mount,
     ...project,
@@ -58,6 +61,12 @@ function publish(over: Partial<PublishOptions> = {}) {
     now: new Date('2025-02-05T12:00:00Z'),
     ...over,
   });
+}
+
+/** A publish as the service runs it: then its last step, before it answers. */
+async function publish(over: Partial<PublishOptions> = {}) {
+  const result = await publishUnsettled(over);
+  return { ...result, warnings: [...result.warnings, ...(await result.settle())] };
 }
 
 describe('publishing to production', () => {
@@ -202,6 +211,87 @@ describe('publishing to production', () => {
     await assert.rejects(publish(), /BagIt tools cannot list/);
     assert.deepEqual(await listTree(path.join(stagingDir(), 'data', 'outputs')), ['100%.csv', 'person.csv', 'visit.csv']);
   });
+});
+
+describe('a publish stopped after its bag went into place, before it answered', () => {
+  /** Every file of the bag with its inode and mtime: a bag written again would differ. */
+  async function bagIdentity(): Promise<string[]> {
+    const out: string[] = [];
+    for (const rel of await listTree(bagDir())) {
+      if (rel.endsWith('/')) continue;
+      const info = await stat(path.join(bagDir(), rel));
+      out.push(`${rel} ${info.ino} ${info.mtimeMs} ${info.size}`);
+    }
+    return out;
+  }
+
+  for (const forceCopy of [false, true]) {
+    const how = forceCopy ? 'copy (as across volumes)' : 'rename (same volume)';
+    test(`${how}: the repeat answers the bag (files, sizes, SHA-512 equal to an independent hash), writes nothing, then clears staging`, async () => {
+      await stage('csv', [['1', 'Ada'], ['2', 'Grace'], ['3', 'Edsger']], 20);
+      const first = await publishUnsettled({ forceCopy });
+      assert.ok((await listTree(stagingDir())).includes(PUBLISH_RECEIPT), 'the receipt stays in staging until the publish settles');
+      const bag = await bagIdentity();
+      const again = await publish({ forceCopy });
+      assert.deepEqual(again.data_published, first.data_published, 'the same answer as the stopped publish would have given');
+      for (const file of again.data_published) {
+        const onDisk = path.join(bagDir(), file.file_path);
+        assert.equal(file.hash_value, await sha512Of(onDisk), file.file_path);
+        assert.equal(file.total_bytes, (await stat(onDisk)).size, file.file_path);
+      }
+      assert.match(again.warnings.join('\n'), /stopped before it answered; the bag was checked against its manifests and answered again/);
+      assert.deepEqual(await bagIdentity(), bag, 'nothing in the bag was written again');
+      assert.equal((await validateBag(bagDir())).valid, true);
+      assert.deepEqual(await listTree(path.join(mount, 'staging')), [], 'staging removed');
+      assert.deepEqual((await listTree(path.join(mount, 'production', 'Pr004'))).filter((p) => p.startsWith('.')), []);
+      // That publish answered: a further repeat is the contract's nothing-to-publish, though the bag is there.
+      await assert.rejects(publish(), (e: unknown) => e instanceof AppError && e.code === 'NOTHING_TO_PUBLISH' && e.detail === NOTHING_TO_PUBLISH_MESSAGE);
+      assert.deepEqual(await bagIdentity(), bag);
+    });
+  }
+
+  test('an emptied staging folder without a receipt, beside a bag: the contract message, and staging is cleared', async () => {
+    await stage('csv');
+    await publish();
+    await mkdir(path.join(stagingDir(), 'data', 'outputs'), { recursive: true });
+    await assert.rejects(publish(), (e: unknown) => e instanceof AppError && e.detail === NOTHING_TO_PUBLISH_MESSAGE);
+    assert.deepEqual(await listTree(path.join(mount, 'staging')), []);
+  });
+
+  test('a receipt that matches no bag (written, then stopped before the bag went into place) is dropped and the staged files published', async () => {
+    await stage('csv');
+    await writeFile(path.join(stagingDir(), PUBLISH_RECEIPT), `${'0'.repeat(128)}\n`);
+    const { data_published } = await publish();
+    assert.deepEqual(data_published.map((f) => f.file_path), ['data/outputs/person.csv', 'data/outputs/visit.csv']);
+    assert.equal((await validateBag(bagDir())).valid, true);
+    assert.deepEqual(await listTree(path.join(mount, 'staging')), []);
+  });
+
+  const damages: Array<[string, () => Promise<void>, RegExp]> = [
+    ['a changed payload byte', () => appendFile(path.join(bagDir(), 'data', 'outputs', 'person.csv'), 'x'), /data\/outputs\/person\.csv does not match its SHA-512 in manifest-sha512\.txt; Payload-Oxum \d+\.2 does not match the payload/],
+    ['a missing payload file', () => unlink(path.join(bagDir(), 'data', 'outputs', 'visit.csv')), /data\/outputs\/visit\.csv is listed in manifest-sha512\.txt but missing/],
+    ['an extra payload file', () => writeFile(path.join(bagDir(), 'data', 'outputs', 'extra.csv'), 'x\n'), /data\/outputs\/extra\.csv is in the bag but not in manifest-sha512\.txt/],
+    ['a cut-short manifest', () => truncate(path.join(bagDir(), 'manifest-sha512.txt'), 100), /manifest-sha512\.txt is missing or does not match tagmanifest-sha512\.txt/],
+  ];
+  for (const [what, damage, detail] of damages) {
+    test(`a bag no longer complete (${what}): a clear 409 naming what is wrong; nothing changes`, async () => {
+      await stage('csv');
+      await publishUnsettled();
+      await damage();
+      const bag = await bagIdentity();
+      await assert.rejects(publish(), (e: unknown) => {
+        assert.ok(e instanceof AppError);
+        assert.equal(e.code, 'NOTHING_TO_PUBLISH');
+        assert.equal(e.status, 409);
+        assert.match(e.detail, /^Staging holds nothing to publish for project 'Pr004' \(start time 20250205_010101\): its files went into the bag production\/Pr004\/20250205_010101 by a publish that stopped before it answered, and that bag is not complete: /);
+        assert.match(e.detail, detail);
+        assert.match(e.detail, /Package the project again, then publish\.$/);
+        return true;
+      });
+      assert.deepEqual(await bagIdentity(), bag, 'the bag is left as it is');
+      assert.ok((await listTree(stagingDir())).includes(PUBLISH_RECEIPT), 'the receipt stays: the repeat gives the same answer');
+    });
+  }
 });
 
 describe('bag validator (bagit-python checks)', () => {

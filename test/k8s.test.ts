@@ -23,6 +23,7 @@ import { fromRoot } from '../lib/paths.js';
 import { isSecretName, secretProviderFromEnv } from '../lib/secrets/index.js';
 import { StorageMounts } from '../subgraphs/publish/src/destinations/filestore/mounts.js';
 import { readFilestoreSettings } from '../subgraphs/publish/src/destinations/filestore/settings.js';
+import { readPostgresqlSettings } from '../subgraphs/publish/src/destinations/postgresql/settings.js';
 import type { ISecretProviderClass } from './support/k8s-crd-types.js';
 import { documentedServices, documentedVariables, isDestinationMountVariable, RUNTIME_VARIABLES, variablesReadByCode } from './support/k8s-env.js';
 import { runtimeStage } from './support/k8s-image.js';
@@ -44,6 +45,21 @@ const COMPONENTS = Object.keys(SERVICES) as Component[];
 function compiledPath(source: string): string {
   return `dist/${source.replace(/\.ts$/, '.js')}`;
 }
+
+/** The PostgreSQL destination's and OPAL's settings as the wire contract names them (CONTRACT.md, "PostgreSQL destination and OPAL"). */
+const CONTRACT_DESTINATION_SETTINGS = [
+  'DESTINATION_POSTGRESQL_HOST',
+  'DESTINATION_POSTGRESQL_PORT',
+  'DESTINATION_POSTGRESQL_DATABASE',
+  'DESTINATION_POSTGRESQL_USERNAME',
+  'DESTINATION_POSTGRESQL_PASSWORD_SECRET_NAME',
+  'DESTINATION_POSTGRESQL_OPAL_READONLY_USERNAME',
+  'DESTINATION_POSTGRESQL_OPAL_READONLY_PASSWORD_SECRET_NAME',
+  'DESTINATION_OPAL_HOST',
+  'DESTINATION_OPAL_USERNAME',
+  'DESTINATION_OPAL_PASSWORD_SECRET_NAME',
+  'DESTINATION_OPAL_NO_SSL_VERIFY',
+];
 
 const SETTINGS_DOCS = ['README.md', 'docs/deployment.md'];
 const readByCode = variablesReadByCode();
@@ -316,6 +332,35 @@ for (const folder of kustomizations()) {
           assert.ok(!files.has(file), `${ref(spc)}: two objects write the file ${file}`);
           files.add(file);
         }
+      }
+    });
+
+    test('the PostgreSQL destination and OPAL: the publish service reads its settings, and every secret they name is mounted in its pod', () => {
+      const d = deploymentOf(rendered(), 'publish');
+      const c = onlyContainer(d);
+      const env = containerEnvironment(rendered(), c);
+      for (const name of CONTRACT_DESTINATION_SETTINGS) {
+        assert.ok(readByCode.has(name), `${name} (the contract's) is read by the publish service`);
+        assert.ok(documentedServices(documented, name).has('publish'), `${name} is documented for the publish service`);
+      }
+      // All or none, with valid values: the service's own reader throws naming the first problem.
+      const settings = readPostgresqlSettings(env);
+      if (folder === 'k8s/overlays/example') {
+        assert.ok(settings, 'the example overlay configures the PostgreSQL destination');
+        const missing = CONTRACT_DESTINATION_SETTINGS.filter((name) => env[name] === undefined);
+        assert.deepEqual(missing, [], `the example overlay sets every setting of the contract's PostgreSQL destination and OPAL`);
+      }
+      if (!settings) return;
+      const mount = mountHolding(d, c, env.SECRETS_MNT_PATH ?? image.env.SECRETS_MNT_PATH ?? './secrets');
+      assert.ok(mount?.volume.csi, `${ref(d)}: secrets come from the Key Vault CSI volume`);
+      const spc = find<ISecretProviderClass>(rendered(), 'SecretProviderClass', mount.volume.csi.volumeAttributes!.secretProviderClass!);
+      const files = keyVaultObjects(spc).map((o) => o.objectAlias ?? o.objectName);
+      const named = Object.keys(env).filter((name) => /^DESTINATION_.*_SECRET_NAME$/.test(name));
+      assert.deepEqual(named.sort(), ['DESTINATION_OPAL_PASSWORD_SECRET_NAME', 'DESTINATION_POSTGRESQL_OPAL_READONLY_PASSWORD_SECRET_NAME', 'DESTINATION_POSTGRESQL_PASSWORD_SECRET_NAME']);
+      for (const name of named) {
+        const secret = env[name]!;
+        assert.ok(isSecretName(secret), `${name}=${secret} is a secret name the services can read`);
+        assert.ok(files.includes(secret), `${ref(spc)} does not mount the secret '${secret}' that ${name} names`);
       }
     });
 

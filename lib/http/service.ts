@@ -78,7 +78,8 @@ export function createHttpService(options: HttpServiceOptions): FastifyInstance 
     // A CLI call may legitimately take up to an hour.
     requestTimeout: 0,
     connectionTimeout: 0,
-    return503OnClosing: true,
+    // Calls arriving while the service closes answer the contract's envelope (below), not Fastify's own 503 body.
+    return503OnClosing: false,
     // One access line per call, written when it answers (below), instead of Fastify's two.
     disableRequestLogging: true,
   });
@@ -94,8 +95,26 @@ export function createHttpService(options: HttpServiceOptions): FastifyInstance 
   app.get('/openapi.json', async () => apiDocument());
   app.get('/docs', async (_request, reply) => reply.type('text/html; charset=utf-8').send(docsPage(apiDocument())));
 
+  // Set once close() starts (preClose). Requests still reach the service then: pipelined behind a
+  // running call, or on a keep-alive connection racing the close. They answer 503 with the envelope.
+  let closing = false;
+  app.addHook('preClose', async () => {
+    closing = true;
+  });
+  /** Requests received and not yet answered, per connection (a pipelining client queues several). */
+  const pending = new WeakMap<object, number>();
+
   app.addHook('onRequest', async (request, reply) => {
     reply.header('x-request-id', request.id);
+    const socket = request.raw.socket as object | null;
+    if (socket) {
+      pending.set(socket, (pending.get(socket) ?? 0) + 1);
+      reply.raw.once('close', () => pending.set(socket, (pending.get(socket) ?? 1) - 1));
+    }
+    if (closing) {
+      request.log.info('request refused: the service is shutting down');
+      return sendError(reply, 503, `The ${options.name} service is shutting down; send the call again (to another instance, or once it has restarted).`);
+    }
     const path = request.url.split('?')[0] ?? '';
     const open = OPEN_PATHS.has(path) || !request.routeOptions.url;
     if (!open && !options.apiKey.verify(request.headers[API_KEY_HEADER])) {
@@ -107,13 +126,12 @@ export function createHttpService(options: HttpServiceOptions): FastifyInstance 
   });
 
   // Calls still running when the service closes answer with `Connection: close`: otherwise
-  // their keep-alive connection would hold the close up for keepAliveTimeout (72 s).
-  let closing = false;
-  app.addHook('preClose', async () => {
-    closing = true;
-  });
-  app.addHook('onSend', async (_request, reply, payload) => {
-    if (closing) reply.header('connection', 'close');
+  // their keep-alive connection would hold the close up for keepAliveTimeout (72 s). Unless
+  // another request waits behind it on the same connection: that one must be answered too
+  // (its refusal then closes the connection), or its caller would see the connection drop.
+  app.addHook('onSend', async (request, reply, payload) => {
+    const socket = request.raw.socket as object | null;
+    if (closing && (!socket || (pending.get(socket) ?? 0) <= 1)) reply.header('connection', 'close');
     return payload;
   });
 

@@ -13,16 +13,24 @@ export interface PublishPayload {
 /**
  * Publishes what a project packaged: for a filestore, moves the staged files to
  * production as a BagIt bag and answers each file's SHA-512 and size. One audit
- * event records the files and their hashes.
+ * event records the files and their hashes. The destination's last step
+ * (`settle`: removing the filestore's staging folder) runs after the audit event
+ * is written, just before the answer, so that a process stopped anywhere after
+ * the bag went into place leaves a publish that a repeat answers in full.
  */
-export function publishProject(request: PublishRequest, deps: PublishDeps, call: CallContext): Promise<PublishPayload> {
+export async function publishProject(request: PublishRequest, deps: PublishDeps, call: CallContext): Promise<PublishPayload> {
   const { destination } = request;
-  return tracked(deps.obs, call, 'publish', { project: request, destination }, async () => {
+  const last: { settle?: () => Promise<string[]> } = {};
+  const payload = await tracked(deps.obs, call, 'publish', { project: request, destination }, async () => {
     const target = destinationFor(deps.destinations, destination.type);
     await target.checkReady(destination);
     const result = await target.publish({ project: request.project_name, startTime: request.project_start_time, destination });
+    last.settle = result.settle;
     if (result.warnings.length > 0) call.log.warn({ warnings: result.warnings }, 'publish completed with warnings');
     const files = result.data_published.flatMap((e) => ('file_path' in e ? [{ path: e.file_path, bytes: e.total_bytes, sha512: e.hash_value }] : []));
     return { result: { destination_type: destination.type, data_published: result.data_published }, figures: { files } };
   });
+  const warnings = last.settle ? await last.settle() : [];
+  if (warnings.length > 0) call.log.warn({ warnings }, 'publish completed with warnings');
+  return payload;
 }

@@ -38,8 +38,14 @@ export interface Destination {
   checkReady(destination: DestinationConfig): Promise<void>;
   /** Writes the dataset so that nothing is visible unless every table is complete. */
   package(input: PackageInput): Promise<{ data_retrieved: RetrievedEntry[]; warnings: string[]; files?: OutputFile[] }>;
-  /** Publishes what the project has packaged. */
-  publish(key: ProjectKey & { destination: DestinationConfig }): Promise<{ data_published: PublishedEntry[]; warnings: string[] }>;
+  /**
+   * Publishes what the project has packaged. `settle`, when given, is the
+   * publish's last step: the caller runs it once the outcome is recorded, just
+   * before answering (a filestore then removes the staging folder; until then a
+   * repeat of the publish answers what this one published). It never throws; it
+   * answers problems for the service log.
+   */
+  publish(key: ProjectKey & { destination: DestinationConfig }): Promise<{ data_published: PublishedEntry[]; warnings: string[]; settle?: () => Promise<string[]> }>;
 }
 
 /** The destinations this service was configured with, by type. */

@@ -49,6 +49,58 @@ export class RowScanner {
   }
 }
 
+/** A run of CSV bytes from {@link rowParts}: `partEnds` when the part is complete after it. */
+export interface RowPiece {
+  bytes: Buffer;
+  partEnds: boolean;
+}
+
+/**
+ * Cuts a CSV body (rows only) into parts of at least `partBytes` bytes each,
+ * only at row ends: a part ends at the first row end at or after `partBytes`
+ * bytes, so it holds at least one row and at most `partBytes` plus one row.
+ * Yields the body's bytes in order, without copying, each piece saying
+ * whether its part is complete after it (the last part is complete when the
+ * body ends). Throws when the body ends inside a quoted field.
+ */
+export async function* rowParts(body: AsyncIterable<Buffer>, partBytes: number, table: string): AsyncGenerator<RowPiece> {
+  const scanner = new RowScanner();
+  let inPart = 0;
+  for await (const chunk of body) {
+    let buf = chunk;
+    while (buf.length > 0) {
+      let from = 0;
+      if (inPart < partBytes) {
+        const room = partBytes - inPart;
+        if (buf.length < room) {
+          scanner.skip(buf);
+          inPart += buf.length;
+          yield { bytes: buf, partEnds: false };
+          break;
+        }
+        scanner.skip(buf, 0, room);
+        if (!scanner.inQuotes && buf[room - 1] === NEWLINE) {
+          yield { bytes: buf.subarray(0, room), partEnds: true };
+          inPart = 0;
+          buf = buf.subarray(room);
+          continue;
+        }
+        from = room;
+      }
+      const end = scanner.findRowEnd(buf, from);
+      if (end < 0) {
+        inPart += buf.length;
+        yield { bytes: buf, partEnds: false };
+        break;
+      }
+      yield { bytes: buf.subarray(0, end), partEnds: true };
+      inPart = 0;
+      buf = buf.subarray(end);
+    }
+  }
+  if (scanner.inQuotes) throw new AppError('INTERNAL', `The CSV stream of table '${table}' ended inside a quoted field.`);
+}
+
 /** Splits one CSV row (without or with its line end) into its fields. */
 export function parseCsvRow(row: string): string[] {
   const text = row.replace(/\r?\n$/, '');

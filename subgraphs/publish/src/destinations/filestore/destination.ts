@@ -50,7 +50,7 @@ export function filestoreDestination(mounts: StorageMounts, settings: FilestoreS
 
     publish: ({ project, startTime, destination }) => onDestination(destination.name, async () => {
       const result = await publishToProduction({ mountRoot: mounts.root(destination.name), project, startTime, bagInfo: settings.bagInfo });
-      return { data_published: result.data_published, warnings: result.warnings };
+      return { data_published: result.data_published, warnings: result.warnings, settle: result.settle };
     }),
   };
 }

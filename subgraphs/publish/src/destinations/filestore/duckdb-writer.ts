@@ -2,7 +2,7 @@ import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
 import { access, mkdir, mkdtemp, open, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { AppError } from '../../../../../lib/errors.js';
-import { openCsvStream } from './csv-scan.js';
+import { openCsvStream, rowParts } from './csv-scan.js';
 import { digestFile } from './digest.js';
 import type { LogicalType } from '../../../../../lib/types/logical.js';
 import { CONVERSION_MACROS, arrayLeaf, columnLoad, duckdbType, quoteIdent, quoteLiteral, withMeasuredDepth } from './duckdb-types.js';
@@ -13,14 +13,40 @@ import { FileSink } from './file-sink.js';
 /** The one file a DuckDB package holds. */
 export const DUCKDB_FILE_NAME = 'database.duckdb';
 
-/** The longest CSV row DuckDB accepts (its default, 2 MB, is too small for large text or binary values). */
-const MAX_LINE_BYTES = 1024 * 1024 * 1024;
+/**
+ * A table's rows reach DuckDB in parts of about this many CSV bytes: each part
+ * is loaded while the next is being extracted, and at most two wait on disk.
+ */
+const PART_BYTES = 64 * 1024 * 1024;
+
+/** How read_csv reads a part: rows up to `maxLine` bytes, read `buffer` bytes at a time. */
+interface LineLimits {
+  maxLine: number;
+  buffer: number;
+}
+
+/** The usual limits: small buffers, so DuckDB's memory stays bounded whatever the rows' count. */
+const USUAL_LINES: LineLimits = { maxLine: 16 * 1024 * 1024, buffer: 32 * 1024 * 1024 };
+
+/**
+ * For a part the usual limits refuse (a row over 16 MiB: large text or binary
+ * values): rows up to 1 GiB, read with a buffer as large, beyond the memory
+ * limit while that part loads.
+ */
+const LONG_LINES: LineLimits = { maxLine: 1024 * 1024 * 1024, buffer: 1024 * 1024 * 1024 + 1 };
+
+/** DuckDB's memory limit while a package is written (its buffer pool; it spills to the working folder beyond it). */
+export const DEFAULT_DUCKDB_MEMORY_LIMIT = '128MB';
 
 export interface DuckDbWriterOptions {
   /** The schema the tables go in: the dataset's schema_name. */
   schemaName: string;
-  /** Folder for the temporary CSV each table is loaded from, and DuckDB's spill files. */
+  /** Folder for the temporary CSV parts each table is loaded from, and DuckDB's spill files. */
   workingDir: string;
+  /** DuckDB's memory_limit (a DuckDB size such as `128MB`). */
+  memoryLimit?: string;
+  /** CSV bytes per loaded part (default 64 MiB; tests use small parts). */
+  partBytes?: number;
 }
 
 /**
@@ -28,13 +54,22 @@ export interface DuckDbWriterOptions {
  * named after the dataset's schema, each table with its requested columns in
  * order and faithful types (duckdb-types.ts).
  *
- * Loading, per table: the CSV stream goes to a temporary file under the working
- * folder, then one `INSERT … SELECT … FROM read_csv(…)` with every column's type
- * declared (no sniffing, `allow_quoted_nulls=false` so `""` stays an empty string);
- * types DuckDB cannot read from the canonical text are read as VARCHAR and
- * converted. The primary key is added after the load (as fast as loading into
- * a keyed table, and a key the data does not honour is dropped with a warning
- * instead of failing the package). Extension autoinstall/autoload are off.
+ * Loading, per table: the CSV stream is cut at row ends into parts of about
+ * 64 MiB (temporary files under the working folder); each part is loaded by
+ * one `INSERT … SELECT … FROM read_csv(…)` with every column's type declared
+ * (no sniffing, `allow_quoted_nulls=false` so `""` stays an empty string) while
+ * the next part is still being extracted, so the source and DuckDB work at the
+ * same time. Types DuckDB cannot read from the canonical text are read as
+ * VARCHAR and converted. Tables with arrays whose dimensions must be measured
+ * first are spooled whole, measured, then loaded. The primary key is added
+ * after the load (as fast as loading into a keyed table, and a key the data
+ * does not honour is dropped with a warning instead of failing the package).
+ *
+ * Memory: DuckDB runs under `memory_limit` (DUCKDB_MEMORY_LIMIT, default
+ * 128MB) and reads with 32 MiB buffers, so the process stays about the same
+ * size whatever the number of rows; a part holding a row over 16 MiB is
+ * loaded again with 1 GiB buffers and the limit lifted for it. Extension
+ * autoinstall/autoload are off.
  *
  * DuckDB matches identifiers case-insensitively: tables (or columns) whose names
  * differ only in case get `~2`, `~3`, … (file-names.ts `distinctNames`), with a warning.
@@ -52,10 +87,12 @@ export class DuckDbWriter implements FilestoreWriter {
     let instance: DuckDBInstance | undefined;
     let connection: DuckDBConnection | undefined;
     try {
+      const memoryLimit = this.options.memoryLimit ?? DEFAULT_DUCKDB_MEMORY_LIMIT;
       instance = await DuckDBInstance.create(file, {
         autoinstall_known_extensions: 'false',
         autoload_known_extensions: 'false',
         temp_directory: path.join(work, 'spill'),
+        memory_limit: memoryLimit,
       });
       connection = await instance.connect();
       for (const macro of CONVERSION_MACROS) await connection.run(macro);
@@ -65,7 +102,8 @@ export class DuckDbWriter implements FilestoreWriter {
       for (const [index, table] of tables.entries()) {
         const name = names.get(table.name)!;
         if (name !== table.name) warnings.push(`Table '${table.name}' is stored as '${name}': DuckDB does not tell apart names differing only in case.`);
-        await loadTable(connection, table, `${schema}.${quoteIdent(name)}`, path.join(work, `${index}.csv`), warnings);
+        const load = { memoryLimit, partBytes: this.options.partBytes ?? PART_BYTES };
+        await loadTable(connection, table, `${schema}.${quoteIdent(name)}`, path.join(work, String(index)), load, warnings);
       }
       await connection.run('CHECKPOINT');
     } catch (error) {
@@ -83,26 +121,49 @@ export class DuckDbWriter implements FilestoreWriter {
   }
 }
 
-async function loadTable(connection: DuckDBConnection, table: TableExtract, target: string, csvFile: string, warnings: string[]): Promise<void> {
+async function loadTable(
+  connection: DuckDBConnection,
+  table: TableExtract,
+  target: string,
+  filePrefix: string,
+  { memoryLimit, partBytes }: { memoryLimit: string; partBytes: number },
+  warnings: string[],
+): Promise<void> {
   if (table.columns.length === 0) throw new AppError('INTERNAL', `Table '${table.name}' has no columns to package.`);
   const columnNames = distinctNames(table.columns.map((c) => c.name));
   for (const [original, stored] of columnNames) {
     if (original !== stored) warnings.push(`Column '${original}' of table '${table.name}' is stored as '${stored}': DuckDB does not tell apart names differing only in case.`);
   }
   const where = `table '${table.name}'`;
-  try {
-    const { eras } = await spoolCsv(table, csvFile);
-    const logicals = await measureArrays(connection, table, csvFile, warnings);
-    const loads = table.columns.map((c, i) => ({ column: quoteIdent(columnNames.get(c.name)!), ...columnLoad(logicals[i]!, { eras }) }));
-    await connection.run(`CREATE TABLE ${target} (${loads.map((l) => `${l.column} ${l.type}`).join(', ')})`);
-    await connection.run(
-      `INSERT INTO ${target} (${loads.map((l) => l.column).join(', ')}) SELECT ${loads.map((l, i) => l.convert(`c${i}`)).join(', ')} FROM ${csvReader(csvFile, loads.map((l) => l.readAs))}`,
+  const columns = table.columns.map((c) => quoteIdent(columnNames.get(c.name)!));
+  const createTable = (logicals: readonly LogicalType[]) =>
+    connection.run(`CREATE TABLE ${target} (${logicals.map((t, i) => `${columns[i]} ${columnLoad(t).type}`).join(', ')})`);
+  const insert = (file: string, logicals: readonly LogicalType[], eras: boolean) => {
+    const loads = logicals.map((t) => columnLoad(t, { eras }));
+    return withRoomForLongRows(connection, memoryLimit, (limits) =>
+      connection.run(`INSERT INTO ${target} (${columns.join(', ')}) SELECT ${loads.map((l, i) => l.convert(`c${i}`)).join(', ')} FROM ${csvReader(file, loads.map((l) => l.readAs), limits)}`),
     );
+  };
+  try {
+    const logicals = table.columns.map((c) => c.logical);
+    if (logicals.some((t) => t.kind === 'array' && arrayLeaf(t).leaf.kind !== 'json')) {
+      // Array dimensions decide the column types: the whole table is read before the table is made.
+      const file = `${filePrefix}.csv`;
+      try {
+        const { eras, rows } = await spoolParts(table, filePrefix, Infinity, async () => undefined);
+        const measured = rows ? await measureArrays(connection, table, file, memoryLimit, warnings) : logicals;
+        await createTable(measured);
+        if (rows) await insert(file, measured, eras);
+      } finally {
+        await rm(file, { force: true });
+      }
+    } else {
+      await createTable(logicals);
+      await spoolParts(table, filePrefix, partBytes, async (file, eras) => void (await insert(file, logicals, eras)));
+    }
   } catch (error) {
     if (error instanceof AppError) throw error;
     throw noSpace(error) ?? new AppError('INTERNAL', `Loading ${where} into DuckDB failed: ${duckdbMessage(error, table.columns.map((c) => c.name))}`, { cause: error });
-  } finally {
-    await rm(csvFile, { force: true });
   }
 
   const key = primaryKeyOf(table, warnings);
@@ -114,21 +175,42 @@ async function loadTable(connection: DuckDBConnection, table: TableExtract, targ
   }
 }
 
-/** read_csv over a spooled table: positional columns c0, c1, … with declared types, no sniffing. */
-function csvReader(file: string, types: readonly string[]): string {
+/**
+ * Runs a statement reading CSV with the usual line limits; when DuckDB refuses
+ * the CSV (perhaps a row longer than 16 MiB), runs it once more with room for
+ * rows up to 1 GiB and the memory limit lifted meanwhile. A failed statement
+ * has changed nothing, so running it again is safe.
+ */
+async function withRoomForLongRows<T>(connection: DuckDBConnection, memoryLimit: string, run: (limits: LineLimits) => Promise<T>): Promise<T> {
+  try {
+    return await run(USUAL_LINES);
+  } catch (error) {
+    if (!/CSV|line size/i.test(duckdbMessage(error))) throw error;
+  }
+  await connection.run("SET memory_limit = '64GB'");
+  try {
+    return await run(LONG_LINES);
+  } finally {
+    await connection.run(`SET memory_limit = ${quoteLiteral(memoryLimit)}`);
+  }
+}
+
+/** read_csv over a spooled part (rows only, no header): positional columns c0, c1, … with declared types, no sniffing. */
+function csvReader(file: string, types: readonly string[], limits: LineLimits = USUAL_LINES): string {
   const columns = types.map((t, i) => `${quoteLiteral(`c${i}`)}: ${quoteLiteral(t)}`).join(', ');
-  return `read_csv(${quoteLiteral(file)}, header = true, auto_detect = false, delim = ',', quote = '"', escape = '"',
-    allow_quoted_nulls = false, nullstr = '', strict_mode = true, max_line_size = ${MAX_LINE_BYTES}, columns = {${columns}})`;
+  return `read_csv(${quoteLiteral(file)}, header = false, auto_detect = false, delim = ',', quote = '"', escape = '"',
+    allow_quoted_nulls = false, nullstr = '', strict_mode = true, max_line_size = ${limits.maxLine}, buffer_size = ${limits.buffer}, columns = {${columns}})`;
 }
 
 /** The columns' logical types, array columns adjusted to the dimensions their values have (duckdb-types.ts withMeasuredDepth). */
-async function measureArrays(connection: DuckDBConnection, table: TableExtract, csvFile: string, warnings: string[]): Promise<LogicalType[]> {
+async function measureArrays(connection: DuckDBConnection, table: TableExtract, csvFile: string, memoryLimit: string, warnings: string[]): Promise<LogicalType[]> {
   const logicals = table.columns.map((c) => c.logical);
   const arrays = logicals.flatMap((t, i) => (t.kind === 'array' && arrayLeaf(t).leaf.kind !== 'json' ? [i] : []));
   if (arrays.length === 0) return logicals;
   const measures = arrays.map((i) => `min(cr8tor_array_depth(c${i})), max(cr8tor_array_depth(c${i}))`).join(', ');
-  const reader = csvReader(csvFile, logicals.map(() => 'VARCHAR'));
-  const row = (await connection.runAndReadAll(`SELECT ${measures} FROM ${reader}`)).getRowsJS()[0] ?? [];
+  const types = logicals.map(() => 'VARCHAR');
+  const read = await withRoomForLongRows(connection, memoryLimit, (limits) => connection.runAndReadAll(`SELECT ${measures} FROM ${csvReader(csvFile, types, limits)}`));
+  const row = read.getRowsJS()[0] ?? [];
   for (const [n, i] of arrays.entries()) {
     const declared = logicals[i] as LogicalType & { kind: 'array' };
     const [min, max] = [row[2 * n], row[2 * n + 1]].map((v) => (v == null ? undefined : Number(v)));
@@ -143,31 +225,67 @@ async function measureArrays(connection: DuckDBConnection, table: TableExtract, 
 
 const ERA = Buffer.from(' BC');
 
+/** At most this many spooled parts wait for DuckDB (bounds the temporary disk space to about 3 parts). */
+const PARTS_AHEAD = 2;
+
 /**
- * Writes the table's CSV stream to a file, checking its header first. Answers
- * whether ` BC` occurs anywhere in the rows (a native byte search per chunk), so
- * dates and timestamps take the slower, era-aware conversion only when needed.
+ * Writes the table's CSV rows (header checked, then left out) to temporary
+ * files `{prefix}.csv` (one part, `partBytes` Infinity) or `{prefix}.{n}.csv`,
+ * each ending at a row end, and hands each finished part to `load`, in order,
+ * one at a time, while the next part is written. A part is removed once
+ * loaded (or not). Tells whether ` BC` occurs anywhere in a part (a native
+ * byte search per chunk), so dates and timestamps take the slower, era-aware
+ * conversion only where needed; answers whether it occurred anywhere and
+ * whether there were any rows.
  */
-async function spoolCsv(table: TableExtract, file: string): Promise<{ eras: boolean }> {
+async function spoolParts(table: TableExtract, prefix: string, partBytes: number, load: (file: string, eras: boolean) => Promise<void>): Promise<{ eras: boolean; rows: boolean }> {
   const source = table.csv();
-  const sink = new FileSink(file, { digest: false });
+  let sink: FileSink | undefined;
+  let erasAnywhere = false;
   let eras = false;
   let tail: Buffer = Buffer.alloc(0);
+  let loading: Promise<void> = Promise.resolve();
+  const waiting: Promise<void>[] = [];
+  let count = 0;
+  const finishPart = async (): Promise<void> => {
+    const part = sink!;
+    sink = undefined;
+    await part.close();
+    const partEras = eras;
+    erasAnywhere ||= eras;
+    if (waiting.length >= PARTS_AHEAD) await waiting.shift();
+    loading = loading.then(() => load(part.file, partEras)).finally(() => (Number.isFinite(partBytes) ? rm(part.file, { force: true }) : undefined));
+    loading.catch(() => undefined);
+    waiting.push(loading);
+  };
   try {
-    const { header, body } = await openCsvStream(source, table.name, table.columns.map((c) => c.name));
-    await sink.write(header);
-    for await (const chunk of body) {
+    const { body } = await openCsvStream(source, table.name, table.columns.map((c) => c.name));
+    for await (const piece of rowParts(body, partBytes, table.name)) {
+      if (!sink) {
+        sink = new FileSink(Number.isFinite(partBytes) ? `${prefix}.${count}.csv` : `${prefix}.csv`, { digest: false, durable: false });
+        count++;
+        eras = false;
+        tail = Buffer.alloc(0);
+      }
+      const chunk = piece.bytes;
       if (!eras) {
         eras = chunk.indexOf(ERA) >= 0 || Buffer.concat([tail, chunk.subarray(0, ERA.length - 1)]).indexOf(ERA) >= 0;
         const keep = ERA.length - 1;
         tail = chunk.length >= keep ? chunk.subarray(-keep) : Buffer.concat([tail, chunk]).subarray(-keep);
       }
       await sink.write(chunk);
+      if (piece.partEnds) await finishPart();
     }
-    await sink.close();
-    return { eras };
+    if (sink) await finishPart();
+    await loading;
+    return { eras: erasAnywhere, rows: count > 0 };
   } catch (error) {
-    await sink.abort();
+    if (sink) {
+      await sink.abort();
+      await rm(sink.file, { force: true });
+    }
+    // DuckDB may still be loading a part: it must finish before the connection closes.
+    await loading.catch(() => undefined);
     throw error;
   } finally {
     source.destroy();

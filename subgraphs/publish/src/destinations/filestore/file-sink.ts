@@ -23,12 +23,15 @@ export interface FileSinkOptions {
   gzipLevel?: number | null;
   /** Hash the bytes that reach the file (after compression). Default true. */
   digest?: boolean;
+  /** Flush the file to disk (fsync) before close resolves. Default true; temporary files skip it. */
+  durable?: boolean;
 }
 
 /**
  * A new file written with backpressure: bytes go through gzip (optional), then
  * a SHA-512 tee, then to disk. The file is created exclusively (never
- * overwrites) and flushed to disk (fsync) before {@link close} resolves.
+ * overwrites) and, unless it is a temporary one, flushed to disk (fsync)
+ * before {@link close} resolves.
  */
 export class FileSink {
   private readonly head: Writable;
@@ -42,7 +45,7 @@ export class FileSink {
   written = 0;
 
   constructor(readonly file: string, options: FileSinkOptions = {}) {
-    const out = createWriteStream(file, { flags: 'wx', flush: true, highWaterMark: IO_BLOCK });
+    const out = createWriteStream(file, { flags: 'wx', flush: options.durable ?? true, highWaterMark: IO_BLOCK });
     this.out = out;
     const wantDigest = options.digest ?? true;
     if (options.gzipLevel != null) {

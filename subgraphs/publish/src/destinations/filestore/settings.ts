@@ -2,6 +2,7 @@ import os from 'node:os';
 import { z } from 'zod';
 import { readEnv, setting } from '../../../../../lib/config/env.js';
 import type { BagInfoFields } from './bagit.js';
+import { DEFAULT_DUCKDB_MEMORY_LIMIT } from './duckdb-writer.js';
 
 /** How CSV files are written. */
 export interface CsvWriterOptions {
@@ -20,6 +21,8 @@ export interface FilestoreSettings {
   csv: CsvWriterOptions;
   /** Folder for temporary files (the CSV a DuckDB table is loaded from, DuckDB's spill files). */
   workingDir: string;
+  /** DuckDB's memory_limit while it writes a package (DUCKDB_MEMORY_LIMIT). */
+  duckdbMemoryLimit: string;
   /** Organisation fields written into every bag's bag-info.txt. */
   bagInfo: BagInfoFields;
 }
@@ -38,6 +41,11 @@ const shape = {
   /** gzip level when compression is on; 1 is ~1.5x faster than 6 for ~5% larger files (notes/extraction.md §3.5). */
   DATA_WRITER__COMPRESSION_LEVEL: z.coerce.number({ message: 'must be 1 to 9' }).int('must be 1 to 9').min(1, 'must be 1 to 9').max(9, 'must be 1 to 9').default(1),
   DLTHUB_PIPELINE_WORKING_DIR: setting.string(os.tmpdir()),
+  /** DuckDB's buffer pool while it writes a package; it spills to the working folder beyond it. */
+  DUCKDB_MEMORY_LIMIT: z
+    .string()
+    .regex(/^\d{1,6}(\.\d{1,3})?\s?(KB|MB|GB|TB|KiB|MiB|GiB|TiB)$/, 'must be a size such as 128MB or 1GiB')
+    .default(DEFAULT_DUCKDB_MEMORY_LIMIT),
   BAGIT_SOURCE_ORGANIZATION: setting.optionalString(),
   BAGIT_ORGANIZATION_ADDRESS: setting.optionalString(),
   BAGIT_CONTACT_NAME: setting.optionalString(),
@@ -54,6 +62,7 @@ export function readFilestoreSettings(env: NodeJS.ProcessEnv = process.env): Fil
       gzipLevel: s.DATA_WRITER__DISABLE_COMPRESSION ? null : s.DATA_WRITER__COMPRESSION_LEVEL,
     },
     workingDir: s.DLTHUB_PIPELINE_WORKING_DIR,
+    duckdbMemoryLimit: s.DUCKDB_MEMORY_LIMIT,
     bagInfo: {
       sourceOrganization: s.BAGIT_SOURCE_ORGANIZATION,
       organizationAddress: s.BAGIT_ORGANIZATION_ADDRESS,

@@ -28,7 +28,7 @@ export interface PackageOptions extends ProjectRef {
   /** The dataset's schema: names the DuckDB schema. */
   schemaName: string;
   tables: readonly TableExtract[];
-  settings: Pick<FilestoreSettings, 'csv' | 'workingDir'>;
+  settings: WriterSettings;
 }
 
 /** One packaged file. */
@@ -47,9 +47,14 @@ export interface PackageResult {
   warnings: string[];
 }
 
+/** What the writers need of the filestore settings (DuckDB's memory limit has a default). */
+export type WriterSettings = Pick<FilestoreSettings, 'csv' | 'workingDir'> & Partial<Pick<FilestoreSettings, 'duckdbMemoryLimit'>>;
+
 /** The writer for a format. */
-export function writerFor(format: FilestoreFormat, schemaName: string, settings: Pick<FilestoreSettings, 'csv' | 'workingDir'>): FilestoreWriter {
-  return format === 'csv' ? new CsvWriter(settings.csv) : new DuckDbWriter({ schemaName, workingDir: settings.workingDir });
+export function writerFor(format: FilestoreFormat, schemaName: string, settings: WriterSettings): FilestoreWriter {
+  return format === 'csv'
+    ? new CsvWriter(settings.csv)
+    : new DuckDbWriter({ schemaName, workingDir: settings.workingDir, memoryLimit: settings.duckdbMemoryLimit });
 }
 
 /** Removes the hidden bag folders (`.{start_time}.partial-*`) an interrupted publish left in production. */
