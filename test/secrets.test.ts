@@ -16,7 +16,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { AccessToken, TokenCredential } from '@azure/core-auth';
 import { AppError, type ErrorCode } from '../lib/errors.js';
 import { ConfigError } from '../lib/config/env.js';
-import { FileSecretProvider, KeyVaultSecretProvider, secretProviderFromEnv } from '../lib/secrets/index.js';
+import { FileSecretProvider, secretProviderFromEnv } from '../lib/secrets/index.js';
+import { KeyVaultSecretProvider } from '../lib/secrets/keyvault-provider.js';
 import { startKeyVaultDouble, type KeyVaultDouble, type KeyVaultRequest } from './support/keyvault-double.js';
 
 /** Names every provider must refuse before any lookup. */
@@ -319,29 +320,29 @@ describe('KeyVaultSecretProvider against the Key Vault double', () => {
 });
 
 describe('secretProviderFromEnv', () => {
-  it('chooses secret files by default, in ./secrets unless SECRETS_MNT_PATH says otherwise', () => {
-    const byDefault = secretProviderFromEnv({});
+  it('chooses secret files by default, in ./secrets unless SECRETS_MNT_PATH says otherwise', async () => {
+    const byDefault = await secretProviderFromEnv({});
     assert.ok(byDefault instanceof FileSecretProvider);
     assert.equal(byDefault.description, `secret files in ${path.resolve('./secrets')}`);
 
-    const mounted = secretProviderFromEnv({ SECRETS_MNT_PATH: '/mnt/secrets-store', SECRETS_PROVIDER: 'files' });
+    const mounted = await secretProviderFromEnv({ SECRETS_MNT_PATH: '/mnt/secrets-store', SECRETS_PROVIDER: 'files' });
     assert.ok(mounted instanceof FileSecretProvider);
     assert.equal(mounted.description, 'secret files in /mnt/secrets-store');
   });
 
-  it('chooses Azure Key Vault when SECRETS_PROVIDER=azure-keyvault', () => {
-    const p = secretProviderFromEnv({ SECRETS_PROVIDER: 'azure-keyvault', AZURE_KEYVAULT_URL: 'https://cr8tor-test.vault.azure.net' });
+  it('chooses Azure Key Vault when SECRETS_PROVIDER=azure-keyvault', async () => {
+    const p = await secretProviderFromEnv({ SECRETS_PROVIDER: 'azure-keyvault', AZURE_KEYVAULT_URL: 'https://cr8tor-test.vault.azure.net' });
     assert.ok(p instanceof KeyVaultSecretProvider);
     assert.match(p.description, /cr8tor-test\.vault\.azure\.net/);
   });
 
-  it('names AZURE_KEYVAULT_URL when it is missing or not a URL', () => {
+  it('names AZURE_KEYVAULT_URL when it is missing or not a URL', async () => {
     for (const env of [{ SECRETS_PROVIDER: 'azure-keyvault' }, { SECRETS_PROVIDER: 'azure-keyvault', AZURE_KEYVAULT_URL: '  ' }, { SECRETS_PROVIDER: 'azure-keyvault', AZURE_KEYVAULT_URL: 'not a url' }]) {
-      assert.throws(() => secretProviderFromEnv(env), (error: unknown) => error instanceof ConfigError && error.message.includes('AZURE_KEYVAULT_URL'));
+      await assert.rejects(secretProviderFromEnv(env), (error: unknown) => error instanceof ConfigError && error.message.includes('AZURE_KEYVAULT_URL'));
     }
   });
 
-  it('names SECRETS_PROVIDER when it is not a known store', () => {
-    assert.throws(() => secretProviderFromEnv({ SECRETS_PROVIDER: 'vault' }), (error: unknown) => error instanceof ConfigError && /SECRETS_PROVIDER/.test(error.message));
+  it('names SECRETS_PROVIDER when it is not a known store', async () => {
+    await assert.rejects(secretProviderFromEnv({ SECRETS_PROVIDER: 'vault' }), (error: unknown) => error instanceof ConfigError && /SECRETS_PROVIDER/.test(error.message));
   });
 });

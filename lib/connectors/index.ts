@@ -2,12 +2,8 @@ import { AppError } from '../errors.js';
 import type { SourceConfig } from '../contract/index.js';
 import type { SecretProvider } from '../secrets/index.js';
 import type { ConnectorOptions, SourceConnector, SourceSnapshot } from './connector.js';
-import { DatabricksConnector } from './databricks/connector.js';
 import type { DatabricksSettings } from './databricks/settings.js';
-import { MssqlConnector } from './mssql/connector.js';
 import type { MssqlSettings } from './mssql/connection.js';
-import { MysqlConnector } from './mysql/connector.js';
-import { PostgresConnector } from './postgresql/connector.js';
 
 export type { SourceConnector, SourceSnapshot, ColumnInfo, TableInfo, ConnectorOptions } from './connector.js';
 export { resolveDataset, type ResolvedDataset, type ResolvedTable } from './catalog.js';
@@ -37,6 +33,9 @@ export function snapshotConsistency(snapshot: SourceSnapshot): { consistency: st
 /**
  * Opens the connector for a source: reads the named credentials from the secret
  * store and builds the driver-specific connector. Nothing connects until first use.
+ * Each driver is loaded on the first use of its source type, so a service holds
+ * in memory only the drivers its sources need (the SQL Server and Databricks
+ * drivers alone are some 60 MiB).
  */
 export async function openConnector(source: SourceConfig, secrets: SecretProvider, options: SourceConnectorOptions = {}): Promise<SourceConnector> {
   switch (source.type) {
@@ -46,18 +45,24 @@ export async function openConnector(source: SourceConfig, secrets: SecretProvide
         secrets.get(source.credentials.username_key),
         secrets.get(source.credentials.password_key),
       ]);
-      const Connector = source.type === 'postgresql' ? PostgresConnector : MysqlConnector;
-      return new Connector(source, { username, password }, options);
+      if (source.type === 'postgresql') {
+        const { PostgresConnector } = await import('./postgresql/connector.js');
+        return new PostgresConnector(source, { username, password }, options);
+      }
+      const { MysqlConnector } = await import('./mysql/connector.js');
+      return new MysqlConnector(source, { username, password }, options);
     }
     case 'mssql': {
       const [username, password] = await Promise.all([
         secrets.get(source.credentials.username_key),
         secrets.get(source.credentials.password_key),
       ]);
+      const { MssqlConnector } = await import('./mssql/connector.js');
       return new MssqlConnector(source, { username, password }, options, options.mssql, options.tlsCa);
     }
     case 'databrickssql': {
       const [clientId, clientSecret] = await Promise.all([secrets.get(source.credentials.spn_clientid), secrets.get(source.credentials.spn_secret)]);
+      const { DatabricksConnector } = await import('./databricks/connector.js');
       return new DatabricksConnector(source, { clientId, clientSecret }, options, options.databricks, options.tlsCa);
     }
     default: {

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { STATUS_CODES, type IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
-import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { z } from 'zod';
 import { API_KEY_HEADER, type ApiKeyVerifier } from '../auth/api-key.js';
 import { failure, parseRequest, success } from '../contract/index.js';
@@ -81,7 +81,7 @@ export function createHttpService(options: HttpServiceOptions): FastifyInstance 
     // Calls arriving while the service closes answer the contract's envelope (below), not Fastify's own 503 body.
     return503OnClosing: false,
     // One access line per call, written when it answers (below), instead of Fastify's two.
-    disableRequestLogging: true,
+    logController: new LogController({ disableRequestLogging: true }),
   });
 
   app.decorateRequest('call', null as unknown as CallContext);

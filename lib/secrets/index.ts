@@ -1,12 +1,9 @@
-import { DefaultAzureCredential } from '@azure/identity';
 import { ConfigError, readEnv, setting } from '../config/env.js';
 import { FileSecretProvider } from './file-provider.js';
-import { KeyVaultSecretProvider } from './keyvault-provider.js';
 import type { SecretProvider } from './provider.js';
 
 export type { SecretProvider } from './provider.js';
 export { FileSecretProvider } from './file-provider.js';
-export { KeyVaultSecretProvider } from './keyvault-provider.js';
 export { assertSecretName, isSecretName } from './secret-name.js';
 
 /** The settings that choose and configure the secret store. */
@@ -21,12 +18,14 @@ export const secretSettings = {
  * (the default, and what the Key Vault CSI driver mounts) or Azure Key Vault read
  * directly at `AZURE_KEYVAULT_URL` with the pod's Azure identity.
  */
-export function secretProviderFromEnv(env: NodeJS.ProcessEnv = process.env): SecretProvider {
+export async function secretProviderFromEnv(env: NodeJS.ProcessEnv = process.env): Promise<SecretProvider> {
   const s = readEnv(secretSettings, env);
   if (s.SECRETS_PROVIDER === 'azure-keyvault') {
     if (!s.AZURE_KEYVAULT_URL) {
       throw new ConfigError('Invalid setting AZURE_KEYVAULT_URL: is required when SECRETS_PROVIDER is azure-keyvault (it is not set).');
     }
+    // The Azure libraries are loaded only when Key Vault is used (tens of MiB a service would otherwise hold).
+    const [{ DefaultAzureCredential }, { KeyVaultSecretProvider }] = await Promise.all([import('@azure/identity'), import('./keyvault-provider.js')]);
     return new KeyVaultSecretProvider(s.AZURE_KEYVAULT_URL, new DefaultAzureCredential());
   }
   return new FileSecretProvider(s.SECRETS_MNT_PATH);

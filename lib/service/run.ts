@@ -52,7 +52,7 @@ export async function runService(
   try {
     common = readEnv(commonSettings);
     port = portOf(process.env);
-    const secrets = secretProviderFromEnv();
+    const secrets = await secretProviderFromEnv();
     const apiKey = new ApiKeyVerifier(await readApiKey(secrets, service));
     app = await build({ log, secrets, apiKey });
   } catch (error) {

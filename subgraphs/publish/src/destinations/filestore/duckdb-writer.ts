@@ -9,6 +9,7 @@ import { CONVERSION_MACROS, arrayLeaf, columnLoad, duckdbType, quoteIdent, quote
 import type { FilestoreWriter, TableExtract, WriterOutput } from './extract.js';
 import { distinctNames } from './file-names.js';
 import { FileSink } from './file-sink.js';
+import { DEFAULT_DUCKDB_MEMORY_LIMIT } from './settings.js';
 
 /** The one file a DuckDB package holds. */
 export const DUCKDB_FILE_NAME = 'database.duckdb';
@@ -35,8 +36,6 @@ const USUAL_LINES: LineLimits = { maxLine: 16 * 1024 * 1024, buffer: 32 * 1024 *
  */
 const LONG_LINES: LineLimits = { maxLine: 1024 * 1024 * 1024, buffer: 1024 * 1024 * 1024 + 1 };
 
-/** DuckDB's memory limit while a package is written (its buffer pool; it spills to the working folder beyond it). */
-export const DEFAULT_DUCKDB_MEMORY_LIMIT = '128MB';
 
 export interface DuckDbWriterOptions {
   /** The schema the tables go in: the dataset's schema_name. */

@@ -2,7 +2,6 @@ import os from 'node:os';
 import { z } from 'zod';
 import { readEnv, setting } from '../../../../../lib/config/env.js';
 import type { BagInfoFields } from './bagit.js';
-import { DEFAULT_DUCKDB_MEMORY_LIMIT } from './duckdb-writer.js';
 
 /** How CSV files are written. */
 export interface CsvWriterOptions {
@@ -28,6 +27,9 @@ export interface FilestoreSettings {
 }
 
 export const DEFAULT_FILE_MAX_BYTES = 100 * 1024 * 1024;
+
+/** DuckDB's memory limit while it writes a package (its buffer pool; it spills to the working folder beyond it). */
+export const DEFAULT_DUCKDB_MEMORY_LIMIT = '128MB';
 
 const shape = {
   /** Rotate CSV files at this size; 0 turns rotation off. The original's default: 100 MiB. */

@@ -1,7 +1,6 @@
 import { mkdir, readdir, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { CsvWriter } from './csv-writer.js';
-import { DuckDbWriter } from './duckdb-writer.js';
 import type { FilestoreFormat, FilestoreWriter, TableExtract } from './extract.js';
 import { withFolderLock } from './folder-lock.js';
 import {
@@ -51,10 +50,11 @@ export interface PackageResult {
 export type WriterSettings = Pick<FilestoreSettings, 'csv' | 'workingDir'> & Partial<Pick<FilestoreSettings, 'duckdbMemoryLimit'>>;
 
 /** The writer for a format. */
-export function writerFor(format: FilestoreFormat, schemaName: string, settings: WriterSettings): FilestoreWriter {
-  return format === 'csv'
-    ? new CsvWriter(settings.csv)
-    : new DuckDbWriter({ schemaName, workingDir: settings.workingDir, memoryLimit: settings.duckdbMemoryLimit });
+export async function writerFor(format: FilestoreFormat, schemaName: string, settings: WriterSettings): Promise<FilestoreWriter> {
+  if (format === 'csv') return new CsvWriter(settings.csv);
+  // DuckDB (some 35 MiB) is loaded on the first DuckDB package, not by every publish service.
+  const { DuckDbWriter } = await import('./duckdb-writer.js');
+  return new DuckDbWriter({ schemaName, workingDir: settings.workingDir, memoryLimit: settings.duckdbMemoryLimit });
 }
 
 /** Removes the hidden bag folders (`.{start_time}.partial-*`) an interrupted publish left in production. */
@@ -98,7 +98,7 @@ export async function packageToStaging(options: PackageOptions): Promise<Package
       throw filestoreError('Preparing the staging folder', error);
     }
     try {
-      const output = await writerFor(options.format, options.schemaName, options.settings).write(options.tables, outputsDir);
+      const output = await (await writerFor(options.format, options.schemaName, options.settings)).write(options.tables, outputsDir);
       await fsyncDir(outputsDir);
       await fsyncDir(path.dirname(outputsDir));
       await fsyncDir(tempDir);

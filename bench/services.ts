@@ -1,0 +1,43 @@
+/**
+ * What both benchmarks share: services run as their containers run them,
+ * compiled JavaScript on plain `node` (the Dockerfile's `npm run build`), so
+ * that memory and CPU figures are the product's, not a TypeScript loader's.
+ */
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import net from 'node:net';
+import { fromRoot } from '../lib/paths.js';
+
+let built = false;
+
+/** Compiles the services into dist/ once per run (`tsc -p tsconfig.build.json`). */
+export function buildServices(): void {
+  if (built) return;
+  process.stdout.write('compiling the services (npm run build)… ');
+  execFileSync(process.execPath, [fromRoot('node_modules/typescript/bin/tsc'), '-p', fromRoot('tsconfig.build.json')], { cwd: fromRoot(), stdio: ['ignore', 'ignore', 'inherit'] });
+  console.log('done');
+  built = true;
+}
+
+/**
+ * Starts a service's compiled entry point (`subgraphs/publish/src/main.ts` runs
+ * as `dist/subgraphs/publish/src/main.js`). BENCH_PROFILE=<service name> writes
+ * a V8 CPU profile of that service to var/prof when it stops.
+ */
+export function spawnService(name: string, main: string, env: NodeJS.ProcessEnv, stdout: 'ignore' | 'inherit' = 'ignore'): ChildProcess {
+  buildServices();
+  const entry = fromRoot('dist', main.replace(/\.ts$/, '.js'));
+  const profile = process.env.BENCH_PROFILE === name ? ['--cpu-prof', `--cpu-prof-dir=${fromRoot('var/prof')}`] : [];
+  return spawn(process.execPath, [...profile, entry], { cwd: fromRoot(), env, stdio: ['ignore', stdout, 'inherit'] });
+}
+
+/** A free TCP port on loopback. */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = net.createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address() as net.AddressInfo;
+      s.close(() => resolve(port));
+    });
+  });
+}
