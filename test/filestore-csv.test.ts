@@ -9,7 +9,7 @@ import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { CsvWriter } from '../subgraphs/publish/src/destinations/filestore/csv-writer.js';
-import { RowScanner } from '../subgraphs/publish/src/destinations/filestore/csv-scan.js';
+import { RowScanner, rowParts } from '../subgraphs/publish/src/destinations/filestore/csv-scan.js';
 import { partFileName, sanitizeFileBase, tableFileBases } from '../subgraphs/publish/src/destinations/filestore/file-names.js';
 import { DEFAULT_FILE_MAX_BYTES, readFilestoreSettings } from '../subgraphs/publish/src/destinations/filestore/settings.js';
 import { AppError } from '../lib/errors.js';
@@ -185,6 +185,52 @@ describe('row scanner', () => {
     assert.equal(s.inQuotes, false);
     s.skip(Buffer.from('"x'));
     assert.equal(s.inQuotes, true);
+  });
+});
+
+describe('row parts', () => {
+  /** Runs rowParts over `text` cut into random chunks; answers each part's text and figures. */
+  async function partsOf(text: string, partBytes: number, seed: number) {
+    const parts: { text: string; rows: number; longestRow: number }[] = [];
+    let current: Buffer[] = [];
+    for await (const piece of rowParts(chunkedStream(text, { max: 9, seed }), partBytes, 't')) {
+      current.push(piece.bytes);
+      if (piece.part) {
+        parts.push({ text: Buffer.concat(current).toString('utf8'), ...piece.part });
+        current = [];
+      }
+    }
+    assert.equal(Buffer.concat(current).length, 0, 'no bytes after the last part');
+    return parts;
+  }
+
+  test('parts end at row ends at or after the size, count their rows and measure the longest, quoted line ends included', async () => {
+    const rows = ['1,a\n', '2,"x\ny, ""z"""\n', '3,\n', '4,"multi\n\nline"\n', '5,é\n', '6,""\n'];
+    const text = rows.join('');
+    for (const seed of [1, 2, 3, 4, 5]) {
+      for (const size of [1, 5, 12, 30, 1000]) {
+        const parts = await partsOf(text, size, seed);
+        assert.equal(parts.map((p) => p.text).join(''), text, `seed ${seed} size ${size}: every byte, in order`);
+        // Expected: whole rows until the part reaches the size.
+        const expected: { text: string; rows: number; longestRow: number }[] = [];
+        let cur = { text: '', rows: 0, longestRow: 0 };
+        for (const row of rows) {
+          cur = { text: cur.text + row, rows: cur.rows + 1, longestRow: Math.max(cur.longestRow, Buffer.byteLength(row)) };
+          if (Buffer.byteLength(cur.text) >= size) {
+            expected.push(cur);
+            cur = { text: '', rows: 0, longestRow: 0 };
+          }
+        }
+        if (cur.rows > 0) expected.push(cur);
+        assert.deepEqual(parts, expected, `seed ${seed} size ${size}`);
+      }
+    }
+  });
+
+  test('a last row without a line end is a row; a body ending inside quotes is refused; no rows, no part', async () => {
+    assert.deepEqual(await partsOf('1,a\n2,b', 1000, 1), [{ text: '1,a\n2,b', rows: 2, longestRow: 4 }]);
+    assert.deepEqual(await partsOf('', 10, 1), []);
+    await assert.rejects(partsOf('1,"open\n', 1000, 1), /ended inside a quoted field/);
   });
 });
 

@@ -241,15 +241,21 @@ describe('DuckDB writer: names, keys, failures', () => {
     assert.deepEqual(await readdir(work), []);
   });
 
-  test('a row longer than the usual 16 MiB read limit is loaded (read again with room for it)', async () => {
+  test('rows longer than the usual 4 MiB read limit are loaded (read again with room for 64 MiB, then 1 GiB rows)', async () => {
     const { out, work } = await folders();
     const cols = columns({ id: { kind: 'int32' }, big: { kind: 'text' } });
-    const big = 'x'.repeat(20 * 1024 * 1024);
-    await new DuckDbWriter({ schemaName: 's', workingDir: work }).write([tableOf('t', cols, [['1', 'small'], ['2', big], ['3', 'end']], { max: 4 * 1024 * 1024, seed: 1 })], out);
+    const [large, huge] = ['x'.repeat(20 * 1024 * 1024), 'y'.repeat(80 * 1024 * 1024)];
+    await new DuckDbWriter({ schemaName: 's', workingDir: work }).write(
+      [tableOf('large', cols, [['1', 'small'], ['2', large], ['3', 'end']], { max: 4 * 1024 * 1024, seed: 1 }), tableOf('huge', cols, [['1', huge]], { max: 4 * 1024 * 1024, seed: 2 })],
+      out,
+    );
+    assert.deepEqual(await readdir(work), []);
     const db = await openReadOnly(path.join(out, 'database.duckdb'));
     try {
-      const got = (await db.connection.runAndReadAll(`SELECT id, length(big) FROM s.t ORDER BY id`)).getRowsJson();
-      assert.deepEqual(got, [[1, '5'], [2, String(big.length)], [3, '3']]);
+      const got = (await db.connection.runAndReadAll(`SELECT id, length(big) FROM s.large ORDER BY id`)).getRowsJson();
+      assert.deepEqual(got, [[1, '5'], [2, String(large.length)], [3, '3']]);
+      const other = (await db.connection.runAndReadAll(`SELECT length(big), big = repeat('y', ${huge.length}) FROM s.huge`)).getRowsJson();
+      assert.deepEqual(other, [[String(huge.length), true]]);
     } finally {
       db.close();
     }

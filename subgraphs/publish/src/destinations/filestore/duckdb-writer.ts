@@ -9,7 +9,7 @@ import { CONVERSION_MACROS, arrayLeaf, columnLoad, duckdbType, quoteIdent, quote
 import type { FilestoreWriter, TableExtract, WriterOutput } from './extract.js';
 import { distinctNames } from './file-names.js';
 import { FileSink } from './file-sink.js';
-import { DEFAULT_DUCKDB_MEMORY_LIMIT } from './settings.js';
+import { DEFAULT_DUCKDB_MEMORY_LIMIT, duckdbSizeBytes } from './settings.js';
 
 /** The one file a DuckDB package holds. */
 export const DUCKDB_FILE_NAME = 'database.duckdb';
@@ -26,16 +26,17 @@ interface LineLimits {
   buffer: number;
 }
 
-/** The usual limits: small buffers, so DuckDB's memory stays bounded whatever the rows' count. */
-const USUAL_LINES: LineLimits = { maxLine: 16 * 1024 * 1024, buffer: 32 * 1024 * 1024 };
-
 /**
- * For a part the usual limits refuse (a row over 16 MiB: large text or binary
- * values): rows up to 1 GiB, read with a buffer as large, beyond the memory
- * limit while that part loads.
+ * The limits a part is read with, in turn: small buffers first, so DuckDB's
+ * memory stays bounded whatever the number of rows; a part DuckDB refuses
+ * (perhaps a row longer than the limit: large text or binary values) is read
+ * again with the next, the largest beyond the memory limit while it loads.
  */
-const LONG_LINES: LineLimits = { maxLine: 1024 * 1024 * 1024, buffer: 1024 * 1024 * 1024 + 1 };
-
+const LINE_LIMITS: readonly LineLimits[] = [
+  { maxLine: 4 * 1024 * 1024, buffer: 8 * 1024 * 1024 },
+  { maxLine: 64 * 1024 * 1024, buffer: 128 * 1024 * 1024 },
+  { maxLine: 1024 * 1024 * 1024, buffer: 1024 * 1024 * 1024 + 1 },
+];
 
 export interface DuckDbWriterOptions {
   /** The schema the tables go in: the dataset's schema_name. */
@@ -65,9 +66,10 @@ export interface DuckDbWriterOptions {
  * does not honour is dropped with a warning instead of failing the package).
  *
  * Memory: DuckDB runs under `memory_limit` (DUCKDB_MEMORY_LIMIT, default
- * 128MB) and reads with 32 MiB buffers, so the process stays about the same
- * size whatever the number of rows; a part holding a row over 16 MiB is
- * loaded again with 1 GiB buffers and the limit lifted for it. Extension
+ * 64MB) and reads with 8 MiB buffers, so the process stays about the same
+ * size whatever the number of rows; a part holding a row over 4 MiB is loaded
+ * again with room for 64 MiB rows, then 1 GiB rows, the limit lifted for it.
+ * Temporary disk use is bounded too: about three parts at a time. Extension
  * autoinstall/autoload are off.
  *
  * DuckDB matches identifiers case-insensitively: tables (or columns) whose names
@@ -101,7 +103,7 @@ export class DuckDbWriter implements FilestoreWriter {
       for (const [index, table] of tables.entries()) {
         const name = names.get(table.name)!;
         if (name !== table.name) warnings.push(`Table '${table.name}' is stored as '${name}': DuckDB does not tell apart names differing only in case.`);
-        const load = { memoryLimit, partBytes: this.options.partBytes ?? PART_BYTES };
+        const load = { budget: new MemoryBudget(connection, memoryLimit), partBytes: this.options.partBytes ?? PART_BYTES };
         await loadTable(connection, table, `${schema}.${quoteIdent(name)}`, path.join(work, String(index)), load, warnings);
       }
       await connection.run('CHECKPOINT');
@@ -125,7 +127,7 @@ async function loadTable(
   table: TableExtract,
   target: string,
   filePrefix: string,
-  { memoryLimit, partBytes }: { memoryLimit: string; partBytes: number },
+  { budget, partBytes }: { budget: MemoryBudget; partBytes: number },
   warnings: string[],
 ): Promise<void> {
   if (table.columns.length === 0) throw new AppError('INTERNAL', `Table '${table.name}' has no columns to package.`);
@@ -137,11 +139,16 @@ async function loadTable(
   const columns = table.columns.map((c) => quoteIdent(columnNames.get(c.name)!));
   const createTable = (logicals: readonly LogicalType[]) =>
     connection.run(`CREATE TABLE ${target} (${logicals.map((t, i) => `${columns[i]} ${columnLoad(t).type}`).join(', ')})`);
-  const insert = (file: string, logicals: readonly LogicalType[], eras: boolean) => {
+  const insert = async (file: string, logicals: readonly LogicalType[], eras: boolean, part: PartFigures): Promise<void> => {
     const loads = logicals.map((t) => columnLoad(t, { eras }));
-    return withRoomForLongRows(connection, memoryLimit, (limits) =>
-      connection.run(`INSERT INTO ${target} (${columns.join(', ')}) SELECT ${loads.map((l, i) => l.convert(`c${i}`)).join(', ')} FROM ${csvReader(file, loads.map((l) => l.readAs), limits)}`),
-    );
+    const select = (limits: LineLimits) => `SELECT ${loads.map((l, i) => l.convert(`c${i}`)).join(', ')} FROM ${csvReader(file, loads.map((l) => l.readAs), limits)}`;
+    const result = await budget.withRoomFor(part.longestRow, (limits) => connection.run(`INSERT INTO ${target} (${columns.join(', ')}) ${select(limits)}`));
+    // Every row written must be a row loaded: DuckDB must never drop rows quietly.
+    if (result.rowsChanged !== part.rows) {
+      throw new AppError('INTERNAL', `DuckDB loaded ${result.rowsChanged} of the ${part.rows} rows of a part of the CSV of ${where}.`);
+    }
+    // Written to the database file now, so what DuckDB holds in memory does not grow with the table.
+    await connection.run('CHECKPOINT');
   };
   try {
     const logicals = table.columns.map((c) => c.logical);
@@ -149,16 +156,17 @@ async function loadTable(
       // Array dimensions decide the column types: the whole table is read before the table is made.
       const file = `${filePrefix}.csv`;
       try {
-        const { eras, rows } = await spoolParts(table, filePrefix, Infinity, async () => undefined);
-        const measured = rows ? await measureArrays(connection, table, file, memoryLimit, warnings) : logicals;
+        let whole: { eras: boolean; part: PartFigures } | undefined;
+        await spoolParts(table, filePrefix, Infinity, async (_file, eras, part) => void (whole = { eras, part }));
+        const measured = whole ? await measureArrays(connection, table, file, budget, whole.part, warnings) : logicals;
         await createTable(measured);
-        if (rows) await insert(file, measured, eras);
+        if (whole) await insert(file, measured, whole.eras, whole.part);
       } finally {
         await rm(file, { force: true });
       }
     } else {
       await createTable(logicals);
-      await spoolParts(table, filePrefix, partBytes, async (file, eras) => void (await insert(file, logicals, eras)));
+      await spoolParts(table, filePrefix, partBytes, (file, eras, part) => insert(file, logicals, eras, part));
     }
   } catch (error) {
     if (error instanceof AppError) throw error;
@@ -175,40 +183,53 @@ async function loadTable(
 }
 
 /**
- * Runs a statement reading CSV with the usual line limits; when DuckDB refuses
- * the CSV (perhaps a row longer than 16 MiB), runs it once more with room for
- * rows up to 1 GiB and the memory limit lifted meanwhile. A failed statement
- * has changed nothing, so running it again is safe.
+ * DuckDB's memory limit during one package. Reading a part takes the smallest
+ * {@link LINE_LIMITS} that fit its longest row (they must fit: DuckDB reads
+ * nothing, without an error, from a file whose first row is longer than its
+ * buffer). With the larger ones the limit is lifted while the part loads, and
+ * afterwards stays raised by three times that row for the rest of the package:
+ * DuckDB holds a value in one block, when it loads it and when it checkpoints.
+ * Memory thus grows with the largest value, never with the number of rows.
  */
-async function withRoomForLongRows<T>(connection: DuckDBConnection, memoryLimit: string, run: (limits: LineLimits) => Promise<T>): Promise<T> {
-  try {
-    return await run(USUAL_LINES);
-  } catch (error) {
-    if (!/CSV|line size/i.test(duckdbMessage(error))) throw error;
+class MemoryBudget {
+  private limit: number;
+
+  constructor(
+    private readonly connection: DuckDBConnection,
+    private readonly configured: string,
+  ) {
+    this.limit = duckdbSizeBytes(configured);
   }
-  await connection.run("SET memory_limit = '64GB'");
-  try {
-    return await run(LONG_LINES);
-  } finally {
-    await connection.run(`SET memory_limit = ${quoteLiteral(memoryLimit)}`);
+
+  async withRoomFor<T>(longestRow: number, run: (limits: LineLimits) => Promise<T>): Promise<T> {
+    const index = LINE_LIMITS.findIndex((l) => l.maxLine >= longestRow);
+    if (index < 0) throw new AppError('INTERNAL', `A row of ${longestRow} CSV bytes is longer than DuckDB reads (1 GiB).`);
+    if (index === 0) return run(LINE_LIMITS[0]!);
+    await this.connection.run("SET memory_limit = '64GB'");
+    try {
+      return await run(LINE_LIMITS[index]!);
+    } finally {
+      this.limit = Math.max(this.limit, duckdbSizeBytes(this.configured) + 3 * longestRow);
+      await this.connection.run(`SET memory_limit = '${Math.ceil(this.limit / 1024)}KiB'`);
+    }
   }
 }
 
 /** read_csv over a spooled part (rows only, no header): positional columns c0, c1, … with declared types, no sniffing. */
-function csvReader(file: string, types: readonly string[], limits: LineLimits = USUAL_LINES): string {
+function csvReader(file: string, types: readonly string[], limits: LineLimits = LINE_LIMITS[0]!): string {
   const columns = types.map((t, i) => `${quoteLiteral(`c${i}`)}: ${quoteLiteral(t)}`).join(', ');
   return `read_csv(${quoteLiteral(file)}, header = false, auto_detect = false, delim = ',', quote = '"', escape = '"',
     allow_quoted_nulls = false, nullstr = '', strict_mode = true, max_line_size = ${limits.maxLine}, buffer_size = ${limits.buffer}, columns = {${columns}})`;
 }
 
 /** The columns' logical types, array columns adjusted to the dimensions their values have (duckdb-types.ts withMeasuredDepth). */
-async function measureArrays(connection: DuckDBConnection, table: TableExtract, csvFile: string, memoryLimit: string, warnings: string[]): Promise<LogicalType[]> {
+async function measureArrays(connection: DuckDBConnection, table: TableExtract, csvFile: string, budget: MemoryBudget, part: PartFigures, warnings: string[]): Promise<LogicalType[]> {
   const logicals = table.columns.map((c) => c.logical);
   const arrays = logicals.flatMap((t, i) => (t.kind === 'array' && arrayLeaf(t).leaf.kind !== 'json' ? [i] : []));
   if (arrays.length === 0) return logicals;
   const measures = arrays.map((i) => `min(cr8tor_array_depth(c${i})), max(cr8tor_array_depth(c${i}))`).join(', ');
   const types = logicals.map(() => 'VARCHAR');
-  const read = await withRoomForLongRows(connection, memoryLimit, (limits) => connection.runAndReadAll(`SELECT ${measures} FROM ${csvReader(csvFile, types, limits)}`));
+  const read = await budget.withRoomFor(part.longestRow, (limits) => connection.runAndReadAll(`SELECT ${measures} FROM ${csvReader(csvFile, types, limits)}`));
   const row = read.getRowsJS()[0] ?? [];
   for (const [n, i] of arrays.entries()) {
     const declared = logicals[i] as LogicalType & { kind: 'array' };
@@ -227,33 +248,35 @@ const ERA = Buffer.from(' BC');
 /** At most this many spooled parts wait for DuckDB (bounds the temporary disk space to about 3 parts). */
 const PARTS_AHEAD = 2;
 
+/** What the spooling found in a part: its rows and longest row, as {@link rowParts} counts them. */
+type PartFigures = { rows: number; longestRow: number };
+
 /**
  * Writes the table's CSV rows (header checked, then left out) to temporary
  * files `{prefix}.csv` (one part, `partBytes` Infinity) or `{prefix}.{n}.csv`,
- * each ending at a row end, and hands each finished part to `load`, in order,
- * one at a time, while the next part is written. A part is removed once
- * loaded (or not). Tells whether ` BC` occurs anywhere in a part (a native
- * byte search per chunk), so dates and timestamps take the slower, era-aware
- * conversion only where needed; answers whether it occurred anywhere and
- * whether there were any rows.
+ * each ending at a row end, and hands each finished part to `load` with its
+ * figures, in order, one at a time, while the next part is written. A part
+ * file is removed once loaded (or not; the single part is the caller's). Tells
+ * `load` whether ` BC` occurs anywhere in the part (a native byte search per
+ * chunk), so dates and timestamps take the slower, era-aware conversion only
+ * where needed. A table without rows writes no part.
  */
-async function spoolParts(table: TableExtract, prefix: string, partBytes: number, load: (file: string, eras: boolean) => Promise<void>): Promise<{ eras: boolean; rows: boolean }> {
+async function spoolParts(table: TableExtract, prefix: string, partBytes: number, load: (file: string, eras: boolean, part: PartFigures) => Promise<void>): Promise<void> {
   const source = table.csv();
+  const single = !Number.isFinite(partBytes);
   let sink: FileSink | undefined;
-  let erasAnywhere = false;
   let eras = false;
   let tail: Buffer = Buffer.alloc(0);
   let loading: Promise<void> = Promise.resolve();
   const waiting: Promise<void>[] = [];
   let count = 0;
-  const finishPart = async (): Promise<void> => {
+  const finishPart = async (figures: PartFigures): Promise<void> => {
     const part = sink!;
     sink = undefined;
     await part.close();
     const partEras = eras;
-    erasAnywhere ||= eras;
     if (waiting.length >= PARTS_AHEAD) await waiting.shift();
-    loading = loading.then(() => load(part.file, partEras)).finally(() => (Number.isFinite(partBytes) ? rm(part.file, { force: true }) : undefined));
+    loading = loading.then(() => load(part.file, partEras, figures)).finally(() => (single ? undefined : rm(part.file, { force: true })));
     loading.catch(() => undefined);
     waiting.push(loading);
   };
@@ -261,23 +284,20 @@ async function spoolParts(table: TableExtract, prefix: string, partBytes: number
     const { body } = await openCsvStream(source, table.name, table.columns.map((c) => c.name));
     for await (const piece of rowParts(body, partBytes, table.name)) {
       if (!sink) {
-        sink = new FileSink(Number.isFinite(partBytes) ? `${prefix}.${count}.csv` : `${prefix}.csv`, { digest: false, durable: false });
-        count++;
+        sink = new FileSink(single ? `${prefix}.csv` : `${prefix}.${count++}.csv`, { digest: false, durable: false });
         eras = false;
         tail = Buffer.alloc(0);
       }
       const chunk = piece.bytes;
-      if (!eras) {
+      if (!eras && chunk.length > 0) {
         eras = chunk.indexOf(ERA) >= 0 || Buffer.concat([tail, chunk.subarray(0, ERA.length - 1)]).indexOf(ERA) >= 0;
         const keep = ERA.length - 1;
         tail = chunk.length >= keep ? chunk.subarray(-keep) : Buffer.concat([tail, chunk]).subarray(-keep);
       }
       await sink.write(chunk);
-      if (piece.partEnds) await finishPart();
+      if (piece.part) await finishPart(piece.part);
     }
-    if (sink) await finishPart();
     await loading;
-    return { eras: erasAnywhere, rows: count > 0 };
   } catch (error) {
     if (sink) {
       await sink.abort();

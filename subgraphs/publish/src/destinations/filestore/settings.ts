@@ -1,6 +1,7 @@
 import os from 'node:os';
 import { z } from 'zod';
 import { readEnv, setting } from '../../../../../lib/config/env.js';
+import { AppError } from '../../../../../lib/errors.js';
 import type { BagInfoFields } from './bagit.js';
 
 /** How CSV files are written. */
@@ -29,7 +30,18 @@ export interface FilestoreSettings {
 export const DEFAULT_FILE_MAX_BYTES = 100 * 1024 * 1024;
 
 /** DuckDB's memory limit while it writes a package (its buffer pool; it spills to the working folder beyond it). */
-export const DEFAULT_DUCKDB_MEMORY_LIMIT = '128MB';
+export const DEFAULT_DUCKDB_MEMORY_LIMIT = '64MB';
+
+/** A size as DuckDB spells one: decimal (KB, MB, …) or binary (KiB, MiB, …) units. */
+const DUCKDB_SIZE = /^(\d{1,6}(?:\.\d{1,3})?)\s?(KB|MB|GB|TB|KiB|MiB|GiB|TiB)$/;
+const UNIT_BYTES: Record<string, number> = { KB: 1e3, MB: 1e6, GB: 1e9, TB: 1e12, KiB: 2 ** 10, MiB: 2 ** 20, GiB: 2 ** 30, TiB: 2 ** 40 };
+
+/** The bytes of a DuckDB size (`64MB` is 64,000,000, `1GiB` is 2^30). */
+export function duckdbSizeBytes(size: string): number {
+  const match = DUCKDB_SIZE.exec(size);
+  if (!match) throw new AppError('INTERNAL', `'${size}' is not a DuckDB size.`);
+  return Number(match[1]) * UNIT_BYTES[match[2]!]!;
+}
 
 const shape = {
   /** Rotate CSV files at this size; 0 turns rotation off. The original's default: 100 MiB. */
@@ -44,10 +56,7 @@ const shape = {
   DATA_WRITER__COMPRESSION_LEVEL: z.coerce.number({ message: 'must be 1 to 9' }).int('must be 1 to 9').min(1, 'must be 1 to 9').max(9, 'must be 1 to 9').default(1),
   DLTHUB_PIPELINE_WORKING_DIR: setting.string(os.tmpdir()),
   /** DuckDB's buffer pool while it writes a package; it spills to the working folder beyond it. */
-  DUCKDB_MEMORY_LIMIT: z
-    .string()
-    .regex(/^\d{1,6}(\.\d{1,3})?\s?(KB|MB|GB|TB|KiB|MiB|GiB|TiB)$/, 'must be a size such as 128MB or 1GiB')
-    .default(DEFAULT_DUCKDB_MEMORY_LIMIT),
+  DUCKDB_MEMORY_LIMIT: z.string().regex(DUCKDB_SIZE, 'must be a size such as 64MB or 1GiB').default(DEFAULT_DUCKDB_MEMORY_LIMIT),
   BAGIT_SOURCE_ORGANIZATION: setting.optionalString(),
   BAGIT_ORGANIZATION_ADDRESS: setting.optionalString(),
   BAGIT_CONTACT_NAME: setting.optionalString(),
