@@ -21,8 +21,9 @@
  *   apart from the catalog reads that dominate `datasetMetadata`. Paired
  *   phases (gateway and direct) alternate in 5 slices, so that a drift of
  *   the machine's load weighs on both alike;
- *   (f)–(i): the `datasetMetadata` and `project` pairs again with 50 clients,
- *   at a fixed total rate of half the slower side's saturated throughput, so
+ *   (f)–(k): the `datasetMetadata` pair again with 50 clients at a fixed total
+ *   rate of half the slower side's saturated throughput, and the `project`
+ *   pair at a quarter and at half of it (requests evenly spaced, open loop), so
  *   that the latencies compared are the services' own, not queueing;
  *   BENCH_LOAD_PHASES=d,e (letters) runs only those phases;
  * - prints throughput, p50/p99 latency (every response timed to the
@@ -446,12 +447,13 @@ async function main(): Promise<void> {
       5,
     );
 
-    // The same pairs at a fixed rate the machine sustains (half the slower side's
-    // saturated throughput): the gateway's own latency, without the queueing that
-    // 50 clients sending back to back cause once the two cores are saturated.
-    const sustained = (a: Figures | undefined, b: Figures | undefined, fallback: number) =>
-      a && b ? Math.max(1, Math.floor(Math.min(a.throughput, b.throughput) / 2)) : fallback;
-    const metadataRate = sustained(viaGateway, direct, 30);
+    // The same pairs at fixed rates the machine sustains (a quarter and half of the
+    // slower side's saturated throughput): the gateway's own latency, without the
+    // queueing that 50 clients sending back to back cause once the two cores are
+    // saturated. Requests start evenly spaced, whatever the answers take.
+    const share = (a: Figures | undefined, b: Figures | undefined, fraction: number, fallback: number) =>
+      a && b ? Math.max(1, Math.floor(Math.min(a.throughput, b.throughput) * fraction)) : fallback;
+    const metadataRate = share(viaGateway, direct, 0.5, 30);
     const [viaGatewayRate, directRate] = await run(
       [
         { label: `(f) datasetMetadata via gateway at ${metadataRate} req/s`, ...gatewayMetadata, connections: n, seconds: SECONDS, rate: metadataRate },
@@ -459,11 +461,19 @@ async function main(): Promise<void> {
       ],
       5,
     );
-    const projectRate = sustained(projectGateway, projectDirect, 300);
-    const [projectGatewayRate, projectDirectRate] = await run(
+    const quarterRate = share(projectGateway, projectDirect, 0.25, 250);
+    const [projectGatewayQuarter, projectDirectQuarter] = await run(
       [
-        { label: `(h) project (in memory) via gateway at ${projectRate} req/s`, ...gatewayProject, connections: n, seconds: UNLOADED_SECONDS, rate: projectRate },
-        { label: `(i) project (in memory) direct to metadata at ${projectRate} req/s`, ...directProject, connections: n, seconds: UNLOADED_SECONDS, rate: projectRate },
+        { label: `(h) project (in memory) via gateway at ${quarterRate} req/s`, ...gatewayProject, connections: n, seconds: UNLOADED_SECONDS, rate: quarterRate },
+        { label: `(i) project (in memory) direct to metadata at ${quarterRate} req/s`, ...directProject, connections: n, seconds: UNLOADED_SECONDS, rate: quarterRate },
+      ],
+      5,
+    );
+    const halfRate = share(projectGateway, projectDirect, 0.5, 500);
+    const [projectGatewayHalf, projectDirectHalf] = await run(
+      [
+        { label: `(j) project (in memory) via gateway at ${halfRate} req/s`, ...gatewayProject, connections: n, seconds: UNLOADED_SECONDS, rate: halfRate },
+        { label: `(k) project (in memory) direct to metadata at ${halfRate} req/s`, ...directProject, connections: n, seconds: UNLOADED_SECONDS, rate: halfRate },
       ],
       5,
     );
@@ -484,7 +494,8 @@ async function main(): Promise<void> {
     overhead(`project (in memory), ${n} clients`, projectGateway, projectDirect);
     overhead('project (in memory), 1 client', projectGateway1, projectDirect1);
     overhead(`datasetMetadata, ${n} clients at ${metadataRate} req/s`, viaGatewayRate, directRate);
-    overhead(`project (in memory), ${n} clients at ${projectRate} req/s`, projectGatewayRate, projectDirectRate);
+    overhead(`project (in memory), ${n} clients at ${quarterRate} req/s`, projectGatewayQuarter, projectDirectQuarter);
+    overhead(`project (in memory), ${n} clients at ${halfRate} req/s`, projectGatewayHalf, projectDirectHalf);
     console.log(`errors: ${totalErrors} (target 0: ${totalErrors === 0 ? 'met' : 'MISSED'})`);
     for (const f of figures.filter((x) => x.errors > 0)) console.log(`  ${f.label}: ${f.detail}`);
 

@@ -9,7 +9,7 @@
  * - peak RSS (VmHWM) of the publish service process at 1× and 2× the rows;
  * - publish hashing throughput vs `sha512sum` of the same files.
  *
- * Each figure is the median of BENCH_RUNS runs (default 3). The publish service
+ * Each figure is the median of BENCH_RUNS runs (default 5). The publish service
  * runs as its own process, called over HTTP like the gateway calls it.
  */
 import { execFileSync, type ChildProcess } from 'node:child_process';
@@ -22,7 +22,7 @@ import pg from 'pg';
 import { freePort, spawnService } from './services.js';
 
 const ROWS = Number(process.env.BENCH_ROWS ?? 2_000_000);
-const RUNS = Number(process.env.BENCH_RUNS ?? 3);
+const RUNS = Number(process.env.BENCH_RUNS ?? 5);
 const pgConn = {
   host: process.env.PGHOST ?? '127.0.0.1',
   port: Number(process.env.PGPORT ?? 5432),
