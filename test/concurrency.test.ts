@@ -19,6 +19,7 @@ import { validateBag } from '../lib/bagit/validate.js';
 import { lockPath, withFolderLock } from '../subgraphs/publish/src/destinations/filestore/folder-lock.js';
 import { projectLockKey } from '../subgraphs/publish/src/destinations/postgresql/project-lock.js';
 import { createPgDatabase, pgSettings, type TestPgDatabase } from './support/databases.js';
+import { pgDestinationEnv, writePgDestinationSecrets } from './support/pg-destination.js';
 import { listTree, sha512Of } from './support/filestore-fs.js';
 import { startOpalDouble, type OpalDouble } from './support/opal-double.js';
 import { keys, startPlatform, type Platform } from './support/platform.js';
@@ -313,23 +314,10 @@ describe('the PostgreSQL destination', () => {
     dest = await createPgDatabase('concur_dst');
     await dest.client.query(`CREATE ROLE ${pg.escapeIdentifier(role)} LOGIN`);
     opal = await startOpalDouble();
-    destinationEnv = {
-      DESTINATION_POSTGRESQL_HOST: pgSettings.host,
-      DESTINATION_POSTGRESQL_PORT: String(pgSettings.port),
-      DESTINATION_POSTGRESQL_DATABASE: dest.database,
-      DESTINATION_POSTGRESQL_USERNAME: pgSettings.user,
-      DESTINATION_POSTGRESQL_PASSWORD_SECRET_NAME: 'destination-password',
-      DESTINATION_POSTGRESQL_OPAL_READONLY_USERNAME: role,
-      DESTINATION_POSTGRESQL_OPAL_READONLY_PASSWORD_SECRET_NAME: 'opal-readonly-password',
-      DESTINATION_OPAL_HOST: opal.url,
-      DESTINATION_OPAL_USERNAME: opal.username,
-      DESTINATION_OPAL_PASSWORD_SECRET_NAME: 'opal-password',
-    };
+    destinationEnv = pgDestinationEnv(dest.database, role, opal);
     tre = await startPlatform({ env: destinationEnv });
     await writeSourceSecrets(tre, 'postgresql');
-    await tre.writeSecret('destination-password', pgSettings.password || 'trust-auth-ignores-it');
-    await tre.writeSecret('opal-readonly-password', 'Ro-concur-password#1');
-    await tre.writeSecret('opal-password', opal.password);
+    await writePgDestinationSecrets(tre, 'Ro-concur-password#1', opal.password);
     await tre.writeSecret('publishserviceapikey', keys.publish);
   });
 

@@ -23,6 +23,7 @@ import { after, before, describe, test, type TestContext } from 'node:test';
 import pg from 'pg';
 import { validateBag } from '../lib/bagit/validate.js';
 import { createMysqlDatabase, createPgDatabase, mysqlSettings, pgSettings, type TestMysqlDatabase, type TestPgDatabase } from './support/databases.js';
+import { pgDestinationEnv, writePgDestinationSecrets } from './support/pg-destination.js';
 import { bindReadOnly, canMount, digestTree, listTree, mountTmpfs, resizeTmpfs, unmount, unmountQuietly, waitUntil } from './support/fault-fs.js';
 import { startFaultPlatform, type FaultPlatform } from './support/fault-platform.js';
 import { queryRunning } from './support/fault-process.js';
@@ -97,22 +98,11 @@ before(async () => {
     TARGET_STORAGE_ACCOUNT_SPLIT_SDE_MNT_PATH: path.join(ws.root, 'split'),
     TARGET_STORAGE_ACCOUNT_ROFS_SDE_MNT_PATH: path.join(ws.root, 'rofs'),
     TARGET_STORAGE_ACCOUNT_AFILE_SDE_MNT_PATH: path.join(ws.root, 'afile'),
-    DESTINATION_POSTGRESQL_HOST: pgSettings.host,
-    DESTINATION_POSTGRESQL_PORT: String(pgSettings.port),
-    DESTINATION_POSTGRESQL_DATABASE: dst.database,
-    DESTINATION_POSTGRESQL_USERNAME: pgSettings.user,
-    DESTINATION_POSTGRESQL_PASSWORD_SECRET_NAME: 'destination-password',
-    DESTINATION_POSTGRESQL_OPAL_READONLY_USERNAME: role,
-    DESTINATION_POSTGRESQL_OPAL_READONLY_PASSWORD_SECRET_NAME: 'opal-readonly-password',
-    DESTINATION_OPAL_HOST: proxy.url,
-    DESTINATION_OPAL_USERNAME: opal.username,
-    DESTINATION_OPAL_PASSWORD_SECRET_NAME: 'opal-password',
+    ...pgDestinationEnv(dst.database, role, { url: proxy.url, username: opal.username }),
   }));
   await platform.writeSecret('mysql-user', mysqlSettings.user);
   await platform.writeSecret('mysql-password', mysqlSettings.password);
-  await platform.writeSecret('destination-password', pgSettings.password || 'trust-auth-ignores-it');
-  await platform.writeSecret('opal-readonly-password', 'Ro-faults-password#5');
-  await platform.writeSecret('opal-password', opal.password);
+  await writePgDestinationSecrets(platform, 'Ro-faults-password#5', opal.password);
   for (const name of ['tiny', 'split', 'rofs']) {
     await mkdir(path.join(platform.ws.root, name, 'staging'), { recursive: true });
     await mkdir(path.join(platform.ws.root, name, 'production'), { recursive: true });

@@ -12,6 +12,7 @@ import { after, before, describe, test } from 'node:test';
 import pg from 'pg';
 import { pgAllTypes } from './support/all-types.js';
 import { createPgDatabase, pgSettings, type TestPgDatabase } from './support/databases.js';
+import { pgDestinationEnv, writePgDestinationSecrets } from './support/pg-destination.js';
 import { startOpalDouble, type OpalDouble } from './support/opal-double.js';
 import { startPlatform, type Platform } from './support/platform.js';
 import { accessRequest, dataset, publishRequest, sqlSource, transferRequest, writeSourceSecrets } from './support/requests.js';
@@ -41,24 +42,10 @@ before(async () => {
   opal = await startOpalDouble();
   platform = await startPlatform({
     logStream: { write: (line: string) => void logLines.push(line) },
-    env: {
-      DESTINATION_POSTGRESQL_HOST: pgSettings.host,
-      DESTINATION_POSTGRESQL_PORT: String(pgSettings.port),
-      DESTINATION_POSTGRESQL_DATABASE: dest.database,
-      DESTINATION_POSTGRESQL_USERNAME: pgSettings.user,
-      DESTINATION_POSTGRESQL_PASSWORD_SECRET_NAME: 'destination-password',
-      DESTINATION_POSTGRESQL_OPAL_READONLY_USERNAME: role,
-      DESTINATION_POSTGRESQL_OPAL_READONLY_PASSWORD_SECRET_NAME: 'opal-readonly-password',
-      DESTINATION_OPAL_HOST: opal.url,
-      DESTINATION_OPAL_USERNAME: opal.username,
-      DESTINATION_OPAL_PASSWORD_SECRET_NAME: 'opal-password',
-      DESTINATION_OPAL_NO_SSL_VERIFY: 'false',
-    },
+    env: { ...pgDestinationEnv(dest.database, role, opal), DESTINATION_OPAL_NO_SSL_VERIFY: 'false' },
   });
   await writeSourceSecrets(platform, 'postgresql');
-  await platform.writeSecret('destination-password', pgSettings.password || 'trust-auth-ignores-it');
-  await platform.writeSecret('opal-readonly-password', RO_PASSWORD);
-  await platform.writeSecret('opal-password', opal.password);
+  await writePgDestinationSecrets(platform, RO_PASSWORD, opal.password);
 });
 
 after(async () => {

@@ -1,0 +1,29 @@
+/**
+ * The settings and secrets of a PostgreSQL destination on the test server with
+ * an OPAL (the double, or a proxy in front of it), as a platform under test
+ * is configured in the tests that load into PostgreSQL.
+ */
+import { pgSettings } from './databases.js';
+
+/** The environment naming the destination database, its read-only role and the OPAL at `opalUrl`. */
+export function pgDestinationEnv(database: string, readonlyRole: string, opal: { url: string; username: string }): Record<string, string> {
+  return {
+    DESTINATION_POSTGRESQL_HOST: pgSettings.host,
+    DESTINATION_POSTGRESQL_PORT: String(pgSettings.port),
+    DESTINATION_POSTGRESQL_DATABASE: database,
+    DESTINATION_POSTGRESQL_USERNAME: pgSettings.user,
+    DESTINATION_POSTGRESQL_PASSWORD_SECRET_NAME: 'destination-password',
+    DESTINATION_POSTGRESQL_OPAL_READONLY_USERNAME: readonlyRole,
+    DESTINATION_POSTGRESQL_OPAL_READONLY_PASSWORD_SECRET_NAME: 'opal-readonly-password',
+    DESTINATION_OPAL_HOST: opal.url,
+    DESTINATION_OPAL_USERNAME: opal.username,
+    DESTINATION_OPAL_PASSWORD_SECRET_NAME: 'opal-password',
+  };
+}
+
+/** Writes the three secrets {@link pgDestinationEnv} names. */
+export async function writePgDestinationSecrets(platform: { writeSecret(name: string, value: string): Promise<void> }, readonlyPassword: string, opalPassword: string): Promise<void> {
+  await platform.writeSecret('destination-password', pgSettings.password || 'trust-auth-ignores-it');
+  await platform.writeSecret('opal-readonly-password', readonlyPassword);
+  await platform.writeSecret('opal-password', opalPassword);
+}
