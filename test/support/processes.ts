@@ -3,9 +3,11 @@
  * the way a container starts them: settings from the environment only.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { once } from 'node:events';
-import net from 'node:net';
+import { freePort } from '../../lib/net/free-port.js';
 import { fromRoot } from '../../lib/paths.js';
+
+/** One free-port helper for the whole repository (lib/net/free-port.ts). */
+export { freePort };
 
 export const SERVICE_MAIN = {
   approval: fromRoot('gateway', 'src', 'main.ts'),
@@ -14,17 +16,6 @@ export const SERVICE_MAIN = {
 } as const;
 
 export type ServiceProcessName = keyof typeof SERVICE_MAIN;
-
-/** A port nobody listens on right now: listen on port 0, note the port, close. */
-export async function freePort(): Promise<number> {
-  const server = net.createServer();
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const address = server.address();
-  if (!address || typeof address === 'string') throw new Error('no address');
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return address.port;
-}
 
 /** Only what a service needs to run, so that the test runner's environment cannot leak settings in. */
 function baseEnv(): NodeJS.ProcessEnv {
