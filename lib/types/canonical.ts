@@ -5,6 +5,15 @@
  * reads the same whichever source it came from.
  */
 
+
+/** Formats one driver value into its canonical text; null stays null (an empty unquoted CSV field). */
+export type Formatter = (value: unknown) => string | null;
+
+/** A formatter from `format`, which only ever sees values that are not NULL (null and undefined stay null). */
+export function nullable(format: (value: unknown) => string): Formatter {
+  return (value) => (value == null ? null : format(value));
+}
+
 /**
  * A float8 value spelled exactly as PostgreSQL (12 and later, extra_float_digits
  * ≥ 1) prints it: the shortest decimal strictly inside the value's rounding

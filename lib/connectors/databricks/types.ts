@@ -24,7 +24,7 @@
  * | GEOGRAPHY, GEOMETRY, NULL, USER_DEFINED_TYPE, anything else | none: the catalog refuses the table |            |
  */
 import type { LogicalType } from '../../types/logical.js';
-import { formatFloat32, formatFloat64, isoTimestamp, trimFraction } from '../../types/canonical.js';
+import { formatFloat32, formatFloat64, isoTimestamp, trimFraction, nullable, type Formatter } from '../../types/canonical.js';
 
 /** What Unity Catalog reports about a column's type. */
 export interface DatabricksTypeInfo {
@@ -125,8 +125,6 @@ export function databricksSelectExpression(column: string, logical: LogicalType)
   }
 }
 
-/** Formats one driver value; null stays null (an empty unquoted CSV field). */
-export type Formatter = (value: unknown) => string | null;
 
 const pad = (n: number, width = 2) => String(n).padStart(width, '0');
 
@@ -181,7 +179,6 @@ export function isoFromAnsiInterval(text: string): string {
 
 /** The formatter turning what @databricks/sql returns for {@link databricksSelectExpression} into the canonical form. */
 export function databricksFormatter(logical: LogicalType): Formatter {
-  const nullable = (f: (v: unknown) => string): Formatter => (v) => (v == null ? null : f(v));
   switch (logical.kind) {
     case 'boolean':
       return nullable((v) => (v === true || v === 'true' ? 'true' : 'false'));

@@ -4,7 +4,8 @@ import { AppError } from '../../errors.js';
 import type { ColumnInfo, SourceSnapshot } from '../connector.js';
 import { canonicalCsvStream } from '../csv-rows.js';
 import { closeConnection, runBatch, runQuery } from './connection.js';
-import { mssqlFormatter, mssqlSelectExpression, quoteIdentifier, type Formatter } from './types.js';
+import { mssqlFormatter, mssqlSelectExpression, quoteIdentifier } from './types.js';
+import type { Formatter } from '../../types/canonical.js';
 
 /** Whether the database allows SNAPSHOT isolation (sys.databases.snapshot_isolation_state 1 = ON). */
 export const SNAPSHOT_STATE = 'SELECT snapshot_isolation_state AS state FROM sys.databases WHERE database_id = DB_ID()';

@@ -36,7 +36,7 @@
  * as SQL Server prints it (`.003`, `.007`).
  */
 import type { LogicalType } from '../../types/logical.js';
-import { formatFloat32, formatFloat64, hexBinary, isoTimestamp, trimFraction } from '../../types/canonical.js';
+import { formatFloat32, formatFloat64, hexBinary, isoTimestamp, trimFraction, nullable, type Formatter } from '../../types/canonical.js';
 
 /** What INFORMATION_SCHEMA.COLUMNS reports about a column's type (alias types arrive as their base type). */
 export interface MssqlTypeInfo {
@@ -160,14 +160,11 @@ export function mssqlSelectExpression(column: string, datatype: string): string 
   }
 }
 
-/** Formats one driver value; null stays null (an empty unquoted CSV field). */
-export type Formatter = (value: unknown) => string | null;
 
 const asText = (value: unknown): string => String(value);
 
 /** The formatter turning what tedious returns for {@link mssqlSelectExpression} into the canonical form. */
 export function mssqlFormatter(logical: LogicalType): Formatter {
-  const nullable = (f: (v: unknown) => string): Formatter => (v) => (v == null ? null : f(v));
   switch (logical.kind) {
     case 'boolean':
       return nullable((v) => (v ? 'true' : 'false'));

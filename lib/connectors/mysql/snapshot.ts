@@ -3,7 +3,8 @@ import { stringify, type CastingContext, type CastReturnObject, type Stringifier
 import type mysql from 'mysql2';
 import { AppError } from '../../errors.js';
 import { tableKey, type ColumnInfo, type SourceSnapshot } from '../connector.js';
-import { mysqlFormatter, mysqlSelectExpression, type Formatter } from './types.js';
+import { mysqlFormatter, mysqlSelectExpression } from './types.js';
+import type { Formatter } from '../../types/canonical.js';
 
 /**
  * TIMESTAMP columns are instants: a UTC session prints them in UTC. The

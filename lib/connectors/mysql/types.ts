@@ -34,7 +34,7 @@
  * canonical form; they are passed through as the server prints them.
  */
 import type { LogicalType } from '../../types/logical.js';
-import { formatFloat32, formatFloat64, hexBinary, isoTimestamp, trimFraction } from '../../types/canonical.js';
+import { formatFloat32, formatFloat64, hexBinary, isoTimestamp, trimFraction, nullable, type Formatter } from '../../types/canonical.js';
 
 /** What the catalog reports about a column's type. */
 export interface MysqlTypeInfo {
@@ -178,8 +178,6 @@ export function mysqlSelectExpression(column: string, logical: LogicalType): str
   }
 }
 
-/** Formats one driver value; null stays null (an empty unquoted CSV field). */
-export type Formatter = (value: unknown) => string | null;
 
 const asText = (value: unknown): string => (Buffer.isBuffer(value) ? value.toString('utf8') : String(value));
 
@@ -189,7 +187,6 @@ const unpad = (text: string): string => text.replace(/^(-?)0+(?=\d)/, '$1');
 /** The formatter turning what mysql2 (dateStrings, bigNumberStrings, jsonStrings) returns into the canonical form. */
 export function mysqlFormatter(logical: LogicalType, datatype: string): Formatter {
   const zerofill = /\bzerofill\b/i.test(datatype);
-  const nullable = (f: (v: unknown) => string): Formatter => (v) => (v == null ? null : f(v));
   switch (logical.kind) {
     case 'int8': case 'int16': case 'int32': case 'int64':
     case 'uint8': case 'uint16': case 'uint32': case 'uint64':
