@@ -74,3 +74,14 @@ export const LOGICAL_KINDS: readonly LogicalKind[] = [
   'decimal', 'float32', 'float64', 'boolean', 'text', 'date', 'time', 'timestamp', 'timestamptz',
   'interval', 'uuid', 'json', 'binary', 'array', 'enum', 'other',
 ];
+
+/** The innermost element type of an array type, and how many array levels wrap it. */
+export function arrayLeaf(type: LogicalType & { kind: 'array' }): { leaf: LogicalType; depth: number } {
+  let leaf: LogicalType = type;
+  let depth = 0;
+  while (leaf.kind === 'array') {
+    leaf = leaf.element;
+    depth++;
+  }
+  return { leaf, depth };
+}

@@ -1,4 +1,4 @@
-import type { LogicalType } from '../../../../../lib/types/logical.js';
+import { arrayLeaf, type LogicalType } from '../../../../../lib/types/logical.js';
 
 /**
  * Logical type → DuckDB type, and how a column's canonical text
@@ -60,17 +60,6 @@ export function decimalType(precision: number | undefined, scale: number | undef
 function enumType(values: readonly string[]): string | undefined {
   if (values.length === 0 || new Set(values).size !== values.length) return undefined;
   return `ENUM(${values.map(quoteLiteral).join(', ')})`;
-}
-
-/** The innermost element type of an array and how deep it is nested. */
-export function arrayLeaf(type: LogicalType & { kind: 'array' }): { leaf: LogicalType; depth: number } {
-  let leaf: LogicalType = type;
-  let depth = 0;
-  while (leaf.kind === 'array') {
-    leaf = leaf.element;
-    depth++;
-  }
-  return { leaf, depth };
 }
 
 /** The DuckDB type a logical type is stored as. */

@@ -1,4 +1,4 @@
-import type { LogicalType } from '../../../../../lib/types/logical.js';
+import { arrayLeaf, type LogicalType } from '../../../../../lib/types/logical.js';
 
 /**
  * Logical type → PostgreSQL type, and how a column's canonical text
@@ -65,13 +65,6 @@ export function numericType(precision: number | undefined, scale: number | undef
   return s <= MAX_NUMERIC_PRECISION ? `numeric(${s},${s})` : 'numeric';
 }
 
-/** The innermost element of an array type. */
-export function arrayLeaf(type: LogicalType & { kind: 'array' }): LogicalType {
-  let leaf: LogicalType = type;
-  while (leaf.kind === 'array') leaf = leaf.element;
-  return leaf;
-}
-
 /** The PostgreSQL type a logical type is stored as. */
 export function pgType(type: LogicalType, server: ServerTraits): string {
   switch (type.kind) {
@@ -114,7 +107,7 @@ export function pgType(type: LogicalType, server: ServerTraits): string {
     case 'other':
       return 'text';
     case 'array':
-      return `${pgType(arrayLeaf(type), server)}[]`;
+      return `${pgType(arrayLeaf(type).leaf, server)}[]`;
     default: {
       const unknown: never = type;
       throw new Error(`No PostgreSQL type for logical type ${JSON.stringify(unknown)}.`);
@@ -139,7 +132,7 @@ export const ARRAY_FUNCTION = 'pg_temp.cr8tor_array_text';
 export function columnPlan(type: LogicalType, server: ServerTraits): ColumnPlan {
   const stored = pgType(type, server);
   if (type.kind !== 'array') return { type: stored, loadAs: stored };
-  const jsonLeaf = arrayLeaf(type).kind === 'json';
+  const jsonLeaf = arrayLeaf(type).leaf.kind === 'json';
   return {
     type: stored,
     loadAs: 'text',
