@@ -7,6 +7,7 @@
  * can fail while the first goes through.
  */
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
+import { stopHttpServer } from './http-server.js';
 import type { AddressInfo } from 'node:net';
 
 /** What to do with the `nth` (1-based) request matching `method` and `path` (tested against the path with its query). */
@@ -76,10 +77,6 @@ export async function startFaultProxy(upstream: string): Promise<FaultProxy> {
     log,
     inject: (rule) => void rules.push({ ...rule, seen: 0 }),
     clear: () => void rules.splice(0),
-    stop: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
+    stop: () => stopHttpServer(server),
   };
 }

@@ -27,6 +27,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import https from 'node:https';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { stopHttpServer } from './http-server.js';
 import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -353,10 +354,7 @@ export async function startKeyVaultDouble(options: KeyVaultDoubleOptions = {}): 
     async stop() {
       if (stopped) return;
       stopped = true;
-      await new Promise<void>((resolve, reject) => {
-        server.close((error) => (error ? reject(error) : resolve()));
-        server.closeAllConnections();
-      });
+      await stopHttpServer(server);
     },
   };
 }

@@ -33,6 +33,7 @@
 import { randomBytes } from 'node:crypto';
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import https from 'node:https';
+import { stopHttpServer } from './http-server.js';
 import type { AddressInfo } from 'node:net';
 import { testTls } from './keyvault-double.js';
 
@@ -595,10 +596,7 @@ export async function startOpalDouble(options: OpalDoubleOptions = {}): Promise<
     async stop() {
       if (stopped) return;
       stopped = true;
-      await new Promise<void>((resolve, reject) => {
-        server.close((error) => (error ? reject(error) : resolve()));
-        server.closeAllConnections();
-      });
+      await stopHttpServer(server);
     },
   };
 }

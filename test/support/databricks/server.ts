@@ -28,6 +28,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import https from 'node:https';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { stopHttpServer } from '../http-server.js';
 import type { AddressInfo } from 'node:net';
 import { createRequire } from 'node:module';
 import os from 'node:os';
@@ -147,8 +148,7 @@ export class DatabricksDouble {
   }
 
   async close(): Promise<void> {
-    this.server?.closeAllConnections();
-    await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
+    if (this.server) await stopHttpServer(this.server);
   }
 
   /** Revokes every token issued so far: the next call carrying one gets 401, as with an expired token. */
