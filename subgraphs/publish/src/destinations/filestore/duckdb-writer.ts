@@ -100,10 +100,11 @@ export class DuckDbWriter implements FilestoreWriter {
       const schema = quoteIdent(this.options.schemaName);
       await connection.run(`CREATE SCHEMA IF NOT EXISTS ${schema}`);
       const names = distinctNames(tables.map((t) => t.name));
+      // One budget for the package: a limit raised for a long value stays raised for the tables after it.
+      const load = { budget: new MemoryBudget(connection, memoryLimit), partBytes: this.options.partBytes ?? PART_BYTES };
       for (const [index, table] of tables.entries()) {
         const name = names.get(table.name)!;
         if (name !== table.name) warnings.push(`Table '${table.name}' is stored as '${name}': DuckDB does not tell apart names differing only in case.`);
-        const load = { budget: new MemoryBudget(connection, memoryLimit), partBytes: this.options.partBytes ?? PART_BYTES };
         await loadTable(connection, table, `${schema}.${quoteIdent(name)}`, path.join(work, String(index)), load, warnings);
       }
       await connection.run('CHECKPOINT');
