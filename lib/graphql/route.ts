@@ -19,7 +19,7 @@ export function mountGraphQL<Context extends BaseContext>(
     method: ['GET', 'POST'],
     url: '/graphql',
     preHandler: refuseDeepNesting,
-    handler: fastifyApolloHandler(apollo, { context: async (request) => context(request) }),
+    handler: fastifyApolloHandler(apollo, { context }),
   });
 }
 
