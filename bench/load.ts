@@ -29,14 +29,22 @@
  * - prints throughput, p50/p99 latency (every response timed to the
  *   microsecond) and errors (connection errors, timeouts, non-2xx, or an answer
  *   that is not a success), and the services' RSS (/proc) and V8 heap in use
- *   (their /metrics) at the start, middle and end of each phase.
+ *   (their /metrics) at the start, middle and end of each phase;
+ * - then what each service retains: the live heap after a full garbage
+ *   collection (a heap snapshot, taken through `--heapsnapshot-signal`, sums
+ *   what is still reachable) after all the phases above, and again after
+ *   (l), another BENCH_LOAD_SECONDS of all three calls through the gateway.
+ *   RSS and heap in use rise and fall with garbage not yet collected; the
+ *   retained heap is what a leak would grow. (Snapshots come last: taking
+ *   one raises a process's RSS.)
  *
- * Targets: 0 errors; gateway p50 overhead ≤ 2 ms; RSS flat.
+ * Targets: 0 errors; gateway p50 overhead ≤ 2 ms; memory flat (retained heap
+ * after (l) within 10% of before it).
  */
 import type { ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import type { EventEmitter } from 'node:events';
-import { chmod, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
@@ -102,11 +110,22 @@ interface Service {
   child: ChildProcess;
   /** Resident set size (/proc/<pid>/status VmRSS) and V8 heap in use (its /metrics), in MiB. */
   memory(): Promise<Memory>;
+  /** The heap still reachable after a full garbage collection, in MiB (a heap snapshot). */
+  retainedHeap(): Promise<number>;
   stop(): Promise<void>;
 }
 
-async function startService(name: 'approval' | 'metadata' | 'publish', main: string, port: number, env: NodeJS.ProcessEnv): Promise<Service> {
-  const child = spawnService(name, main, { PATH: process.env.PATH, HOME: process.env.HOME, BIND_HOST: '127.0.0.1', LOG_LEVEL: 'info', ...env });
+async function startService(name: 'approval' | 'metadata' | 'publish', main: string, port: number, env: NodeJS.ProcessEnv, snapshots: string): Promise<Service> {
+  const snapshotDir = path.join(snapshots, name);
+  await mkdir(snapshotDir, { recursive: true });
+  const child = spawnService(name, main, {
+    PATH: process.env.PATH,
+    HOME: process.env.HOME,
+    BIND_HOST: '127.0.0.1',
+    LOG_LEVEL: 'info',
+    NODE_OPTIONS: `--heapsnapshot-signal=SIGUSR2 --diagnostic-dir=${snapshotDir}`,
+    ...env,
+  });
   const url = `http://127.0.0.1:${port}`;
   for (let i = 0; ; i++) {
     if (child.exitCode !== null) throw new Error(`${name} exited with ${child.exitCode}`);
@@ -127,6 +146,26 @@ async function startService(name: 'approval' | 'metadata' | 'publish', main: str
       const metrics = await fetch(`${url}/metrics`).then((r) => r.text(), () => '');
       const heap = Number(/^cr8tor_nodejs_heap_size_used_bytes(?:{[^}]*})? (\S+)/m.exec(metrics)?.[1] ?? NaN) / 2 ** 20;
       return { rss, heap };
+    },
+    async retainedHeap() {
+      const before = new Set(await readdir(snapshotDir));
+      child.kill('SIGUSR2');
+      let file: string | undefined;
+      for (let i = 0; !file; i++) {
+        if (i > 600) throw new Error(`${name} wrote no heap snapshot`);
+        await new Promise((r) => setTimeout(r, 50));
+        file = (await readdir(snapshotDir)).find((f) => !before.has(f));
+      }
+      // The snapshot is written on the service's main thread: once it answers again, the file is whole.
+      await fetch(`${url}/healthz`);
+      const snapshotPath = path.join(snapshotDir, file);
+      const snapshot = JSON.parse(await readFile(snapshotPath, 'utf8')) as { snapshot: { meta: { node_fields: string[] } }; nodes: number[] };
+      await rm(snapshotPath, { force: true });
+      const fields = snapshot.snapshot.meta.node_fields;
+      const selfSize = fields.indexOf('self_size');
+      let bytes = 0;
+      for (let i = selfSize; i < snapshot.nodes.length; i += fields.length) bytes += snapshot.nodes[i]!;
+      return bytes / 2 ** 20;
     },
     async stop() {
       if (child.exitCode !== null || child.signalCode !== null) return;
@@ -361,12 +400,13 @@ async function main(): Promise<void> {
     await writeFile(path.join(secrets, 'bench-user'), 'postgres');
     await writeFile(path.join(secrets, 'bench-password'), pgPassword);
 
+    const snapshots = path.join(work, 'heap-snapshots');
     const [gatewayPort, metadataPort, publishPort] = [await freePort(), await freePort(), await freePort()];
     const common = { SECRETS_MNT_PATH: secrets, METADATA_CONTAINER_PORT: String(metadataPort), PUBLISH_CONTAINER_PORT: String(publishPort) };
-    services.push(await startService('metadata', 'subgraphs/metadata/src/main.ts', metadataPort, common));
-    services.push(await startService('publish', 'subgraphs/publish/src/main.ts', publishPort, { ...common, TARGET_STORAGE_ACCOUNT_LSC_SDE_MNT_PATH: mount, DLTHUB_PIPELINE_WORKING_DIR: work }));
+    services.push(await startService('metadata', 'subgraphs/metadata/src/main.ts', metadataPort, common, snapshots));
+    services.push(await startService('publish', 'subgraphs/publish/src/main.ts', publishPort, { ...common, TARGET_STORAGE_ACCOUNT_LSC_SDE_MNT_PATH: mount, DLTHUB_PIPELINE_WORKING_DIR: work }, snapshots));
     services.push(
-      await startService('approval', 'gateway/src/main.ts', gatewayPort, { ...common, APPROVAL_PORT: String(gatewayPort), METADATA_CONTAINER_NAME: '127.0.0.1', PUBLISH_CONTAINER_NAME: '127.0.0.1' }),
+      await startService('approval', 'gateway/src/main.ts', gatewayPort, { ...common, APPROVAL_PORT: String(gatewayPort), METADATA_CONTAINER_NAME: '127.0.0.1', PUBLISH_CONTAINER_NAME: '127.0.0.1' }, snapshots),
     );
     const [metadata, , gateway] = services as [Service, Service, Service];
 
@@ -399,6 +439,7 @@ async function main(): Promise<void> {
 
     const figures: Figures[] = [];
     const memoryAtStart = await Promise.all(services.map((s) => s.memory()));
+
     const run = async (all: Phase[], slices = 1): Promise<Array<Figures | undefined>> => {
       const phases = all.filter((p) => !ONLY || ONLY.has(/^\((\w+)\)/.exec(p.label)![1]!));
       if (phases.length === 0) return [];
@@ -508,6 +549,32 @@ async function main(): Promise<void> {
     }
     const memoryAtEnd = await Promise.all(services.map((s) => s.memory()));
     console.log(`| whole run (first call → last) | ${services.map((s, i) => `${show(memoryAtStart[i]!)} → ${show(memoryAtEnd[i]!)}`).join(' | ')} |`);
+
+    // Retention: what the services still hold after a full GC, before and after more of every call.
+    const retained = async () => {
+      const heaps: number[] = [];
+      for (const s of services) heaps.push(await s.retainedHeap());
+      return heaps;
+    };
+    const before = await retained();
+    process.stdout.write(`\n(l) datasetMetadata, project and /project/package via gateway (${n} clients, ${SECONDS} s each), between two heap snapshots… `);
+    let answered = 0;
+    let failed = 0;
+    for (const phase of [
+      { label: '(l) datasetMetadata', ...gatewayMetadata, connections: n, seconds: SECONDS },
+      { label: '(l) project', ...gatewayProject, connections: n, seconds: SECONDS },
+      { label: '(l) package', url: `${gateway.url}/project/package`, key: keys.approval, bodyFor: packageBody, ok: packageOk, connections: n, seconds: SECONDS },
+    ]) {
+      const result = await fire(phase, SECONDS, () => void answered++, () => undefined);
+      failed += result.errors + result.timeouts + result.non2xx + result.mismatches;
+    }
+    const after = await retained();
+    console.log(`${answered} calls, ${failed} errors`);
+    console.log('retained heap after a full garbage collection (heap snapshot), MiB, before (l) → after (l):');
+    for (const [i, s] of services.entries()) {
+      const [was, now] = [before[i]!, after[i]!];
+      console.log(`  ${s.name}: ${was.toFixed(1)} → ${now.toFixed(1)} (target: within 10%: ${now <= was * 1.1 ? 'met' : 'MISSED'})`);
+    }
   } finally {
     for (const s of services.reverse()) await s.stop();
     if (pgStarted) await database.stop().catch(() => undefined);
