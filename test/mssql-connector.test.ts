@@ -20,6 +20,7 @@ import type { ColumnInfo, ConnectorOptions } from '../lib/connectors/connector.j
 import { resolveDataset } from '../lib/connectors/index.js';
 import type { MssqlSettings } from '../lib/connectors/mssql/connection.js';
 import { MssqlConnector } from '../lib/connectors/mssql/connector.js';
+import { tediousPackage } from '../lib/connectors/mssql/driver.js';
 import { selectStatement } from '../lib/connectors/mssql/snapshot.js';
 import { mssqlDatatype, mssqlLogicalType } from '../lib/connectors/mssql/types.js';
 import { parseCsv, toCsv } from './support/csv-text.js';
@@ -427,6 +428,41 @@ describe('SQL Server TLS', () => {
       assert.equal(plain.double.logins.at(-1)!.encrypted, false);
     } finally {
       await plain.double.close();
+    }
+  });
+
+  test('TLS switched off for a server that requires it (Force Encryption) is refused, naming the setting', async () => {
+    const tls = await startTdsDouble([database('research', true)], { tls: 'forced' });
+    try {
+      const off = connector(tls, { settings: { encrypt: false } });
+      const error = await failure(off.ping());
+      await off.close();
+      assert.equal(error.code, 'SOURCE_NOT_SUPPORTED');
+      assert.match(error.message, /requires TLS, which SOURCE_MSSQL_ENCRYPT=false switches off; remove that setting/);
+      assert.deepEqual(tls.double.logins, [], 'no login was sent');
+    } finally {
+      await tls.double.close();
+    }
+  });
+
+  test('the TLS server name (SNI) is the host as given, and never an IP address with the driver for Node.js 22 and later', async () => {
+    // Node.js 26 refuses an IP address as the server name (DEP0123); tedious 19 would pass it, tedious 20 leaves SNI out.
+    assert.equal(tediousPackage('20.20.2'), 'tedious');
+    assert.equal(tediousPackage('22.0.0'), 'tedious20');
+    assert.equal(tediousPackage('26.12.1'), 'tedious20');
+    const tls = await startTdsDouble([database('research', true)]);
+    try {
+      const byAddress = connector(tls);
+      await byAddress.ping();
+      await byAddress.close();
+      const credentials = { username: MSSQL_LOGIN.user, password: MSSQL_LOGIN.password };
+      const byName = new MssqlConnector({ ...source(tls, 'research'), host_url: 'localhost' }, credentials, {}, {}, tls.ca);
+      await byName.ping();
+      await byName.close();
+      // Node.js 20 lets tedious 19 send the address (with a deprecation warning); the certificate is verified either way.
+      assert.deepEqual(tls.double.tlsServerNames, [tediousPackage() === 'tedious20' ? false : '127.0.0.1', 'localhost']);
+    } finally {
+      await tls.double.close();
     }
   });
 

@@ -1,5 +1,5 @@
 import tls from 'node:tls';
-import { Connection, Request, TYPES } from 'tedious';
+import { Connection, Request, TYPES } from './driver.js';
 import { AppError } from '../../errors.js';
 import { describeSource, type SqlSourceConfig } from '../../contract/index.js';
 import type { ConnectorOptions, SqlCredentials } from '../connector.js';
@@ -113,16 +113,28 @@ export async function openConnection(target: MssqlTarget): Promise<Connection> {
     await new Promise<void>((resolve, reject) => connection.connect((error) => (error ? reject(error) : resolve())));
   } catch (error) {
     connection.close();
+    // tedious 20 refuses a server without TLS itself; both refuse TLS switched off on a server that requires it.
+    if ((error as { code?: unknown }).code === 'EENCRYPT') throw encryptionMismatch(source, encrypt, error);
     throw translateMssql(error, source, loginNumber);
   }
   if (encrypt && !secured) {
+    // tedious 19 carries on in plain text.
     connection.close();
-    throw new AppError(
-      'SOURCE_NOT_SUPPORTED',
-      `The ${describeSource(source)} does not offer TLS, which the publisher requires; set SOURCE_MSSQL_ENCRYPT=false only where an unencrypted connection is acceptable.`,
-    );
+    throw encryptionMismatch(source, encrypt);
   }
   return connection;
+}
+
+/** The server and SOURCE_MSSQL_ENCRYPT disagree: TLS required but not offered, or switched off but required. */
+function encryptionMismatch(source: SqlSourceConfig, encrypt: boolean, cause?: unknown): AppError {
+  const where = describeSource(source);
+  return new AppError(
+    'SOURCE_NOT_SUPPORTED',
+    encrypt
+      ? `The ${where} does not offer TLS, which the publisher requires; set SOURCE_MSSQL_ENCRYPT=false only where an unencrypted connection is acceptable.`
+      : `The ${where} requires TLS, which SOURCE_MSSQL_ENCRYPT=false switches off; remove that setting.`,
+    { cause },
+  );
 }
 
 /** Runs one statement (as sp_executesql) and collects its rows as objects keyed by column name. */

@@ -1,4 +1,4 @@
-import type { Connection } from 'tedious';
+import type { Connection } from './driver.js';
 import { describeSource, type SqlSourceConfig } from '../../contract/index.js';
 import { trackSnapshot, type ColumnInfo, type ConnectorOptions, type SourceConnector, type SourceSnapshot, type SqlCredentials, type TableInfo } from '../connector.js';
 import { LIST_TABLES, MAX_TABLES_PER_QUERY, SCHEMA_EXISTS, listColumns, type ColumnRow } from './catalog-sql.js';

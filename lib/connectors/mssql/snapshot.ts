@@ -1,5 +1,5 @@
 import { Readable } from 'node:stream';
-import { Request, type Connection } from 'tedious';
+import { Request, type Connection } from './driver.js';
 import { AppError } from '../../errors.js';
 import type { ColumnInfo, SourceSnapshot } from '../connector.js';
 import { canonicalCsvStream } from '../csv-rows.js';

@@ -20,13 +20,13 @@ export interface StartedTds {
   ca: string;
 }
 
-/** Starts a TDS double holding `databases`; TLS offered unless `tls: false`. */
-export async function startTdsDouble(databases: SqlServerDatabase[], options: { tls?: boolean; logins?: Record<string, string> } = {}): Promise<StartedTds> {
+/** Starts a TDS double holding `databases`; TLS offered unless `tls: false`, and required with `tls: 'forced'`. */
+export async function startTdsDouble(databases: SqlServerDatabase[], options: { tls?: boolean | 'forced'; logins?: Record<string, string> } = {}): Promise<StartedTds> {
   const tls = await testTls();
   const double = await new TdsDouble({
     logins: options.logins ?? { [MSSQL_LOGIN.user]: MSSQL_LOGIN.password },
     engine: new SqlServerModel(databases),
-    ...(options.tls === false ? {} : { tls: { cert: tls.cert, key: tls.key } }),
+    ...(options.tls === false ? {} : { tls: { cert: tls.cert, key: tls.key }, forceEncryption: options.tls === 'forced' }),
   }).start();
   return { double, ca: tls.ca };
 }

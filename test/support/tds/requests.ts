@@ -19,7 +19,7 @@ export function parsePrelogin(payload: Buffer): Prelogin {
   return { encryption };
 }
 
-/** The PRELOGIN answer: VERSION and ENCRYPTION (0x01 on, 0x02 not supported). */
+/** The PRELOGIN answer: VERSION and ENCRYPTION (0x01 on, 0x02 not supported, 0x03 required). */
 export function preloginReply(encryption: number): Buffer {
   const version = Buffer.from([16, 0, 0x03, 0xe8, 0, 0]);
   const options = [

@@ -72,6 +72,8 @@ export interface TdsDoubleOptions {
   engine: SqlEngine;
   /** Offer TLS (PRELOGIN ENCRYPTION = ON) with this certificate; absent: answer "encryption not supported". */
   tls?: { cert: string; key: string };
+  /** With `tls`: require it, as SQL Server's Force Encryption does (ENCRYPTION = REQ to a client that does not support it). */
+  forceEncryption?: boolean;
 }
 
 /** The SQL tedious sends once after login (`getInitialSql`). */
@@ -83,6 +85,8 @@ export class TdsDouble {
   readonly unexpected: string[] = [];
   /** Logins seen: user, database, application name, whether the session was encrypted; never the password. */
   readonly logins: Array<Pick<Login7, 'userName' | 'database' | 'appName' | 'packetSize'> & { encrypted: boolean; accepted: boolean }> = [];
+  /** For each login inside TLS, the server name its ClientHello carried (SNI), false for none. */
+  readonly tlsServerNames: Array<string | false> = [];
   readonly faults: Fault[] = [];
   private readonly channels: TdsChannel[] = [];
   private server: net.Server | undefined;
@@ -155,6 +159,10 @@ export class TdsDouble {
     switch (message.type) {
       case PACKET.PRELOGIN: {
         const { encryption } = parsePrelogin(message.payload);
+        if (this.options.tls && this.options.forceEncryption && encryption === 0x02) {
+          await channel.send(PACKET.TABULAR_RESULT, preloginReply(0x03));
+          return;
+        }
         const offer = this.options.tls && encryption !== 0x02;
         await channel.send(PACKET.TABULAR_RESULT, preloginReply(offer ? 0x01 : 0x02));
         if (offer) channel.startTls(this.options.tls!);
@@ -179,6 +187,7 @@ export class TdsDouble {
     const known = this.options.logins[login.userName];
     const accepted = known !== undefined && known === login.password;
     this.logins.push({ userName: login.userName, database: login.database, appName: login.appName, packetSize: login.packetSize, encrypted: channel.encrypted, accepted });
+    if (channel.tlsServerName !== undefined) this.tlsServerNames.push(channel.tlsServerName);
     if (!accepted) {
       await channel.send(PACKET.TABULAR_RESULT, Buffer.concat([errorToken(18456, `Login failed for user '${login.userName}'.`, { severity: 14 }), done(DONE_STATUS.ERROR)]));
       return;

@@ -158,6 +158,12 @@ export class TdsChannel {
     return this.secure !== undefined;
   }
 
+  /** The server name the client sent in its TLS ClientHello (SNI), false when it sent none; undefined without TLS. */
+  get tlsServerName(): string | false | undefined {
+    if (!this.secure) return undefined;
+    return this.secure.servername ?? false;
+  }
+
   private safely(work: () => void): void {
     try {
       work();
