@@ -5,7 +5,6 @@
  * are not judged here (they are measured by hand, see the README); that they
  * run and report every figure is.
  */
-import { spawn } from 'node:child_process';
 import { readdir, readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, test } from 'node:test';
@@ -14,22 +13,11 @@ import { DuckDBInstance } from '@duckdb/node-api';
 import { fromRoot } from '../lib/paths.js';
 import { parseCsv } from './support/csv-text.js';
 import { sha512Of, tempFolder } from './support/filestore-fs.js';
+import { runToEnd } from './support/processes.js';
 
 /** Runs a TypeScript entry point of the repository as `npm run` does (tsx), with exactly `env`. */
 function runScript(script: string, env: NodeJS.ProcessEnv, timeoutMs: number): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', fromRoot(script)], { cwd: fromRoot(), env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
-    child.on('error', reject);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-  });
+  return runToEnd(process.execPath, ['--import', 'tsx', fromRoot(script)], env, timeoutMs);
 }
 
 /** Nothing but what any shell has: no database, key, mount or setting of the product's. */

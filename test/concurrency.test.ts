@@ -18,7 +18,7 @@ import pg from 'pg';
 import { validateBag } from '../lib/bagit/validate.js';
 import { lockPath, withFolderLock } from '../subgraphs/publish/src/destinations/filestore/folder-lock.js';
 import { projectLockKey } from '../subgraphs/publish/src/destinations/postgresql/project-lock.js';
-import { createPgDatabase, pgSettings, type TestPgDatabase } from './support/databases.js';
+import { createPgDatabase, dropPgRole, pgSettings, type TestPgDatabase } from './support/databases.js';
 import { pgDestinationEnv, writePgDestinationSecrets } from './support/pg-destination.js';
 import { listTree, sha512Of } from './support/filestore-fs.js';
 import { startOpalDouble, type OpalDouble } from './support/opal-double.js';
@@ -326,10 +326,7 @@ describe('the PostgreSQL destination', () => {
     await tre?.close();
     await opal?.stop();
     await dest?.drop();
-    const admin = new pg.Client({ ...pgSettings, database: 'postgres' });
-    await admin.connect();
-    await admin.query(`DROP ROLE IF EXISTS ${pg.escapeIdentifier(role)}`);
-    await admin.end();
+    await dropPgRole(role);
   });
 
   test('two packages of the same project at once: one loads, the other answers 409 at once; the schema holds one complete load', async () => {

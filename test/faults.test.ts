@@ -22,7 +22,7 @@ import path from 'node:path';
 import { after, before, describe, test, type TestContext } from 'node:test';
 import pg from 'pg';
 import { validateBag } from '../lib/bagit/validate.js';
-import { createMysqlDatabase, createPgDatabase, mysqlSettings, pgSettings, type TestMysqlDatabase, type TestPgDatabase } from './support/databases.js';
+import { createMysqlDatabase, createPgDatabase, dropPgRole, mysqlSettings, type TestMysqlDatabase, type TestPgDatabase } from './support/databases.js';
 import { pgDestinationEnv, writePgDestinationSecrets } from './support/pg-destination.js';
 import { bindReadOnly, canMount, digestTree, listTree, mountTmpfs, resizeTmpfs, unmount, unmountQuietly, waitUntil } from './support/fault-fs.js';
 import { startFaultPlatform, type FaultPlatform } from './support/fault-platform.js';
@@ -118,10 +118,7 @@ after(async () => {
   await src?.drop();
   await my?.drop();
   await dst?.drop();
-  const admin = new pg.Client({ ...pgSettings, database: 'postgres' });
-  await admin.connect();
-  await admin.query(`DROP ROLE IF EXISTS ${pg.escapeIdentifier(role)}`);
-  await admin.end();
+  await dropPgRole(role);
 });
 
 describe('a source connection dropped mid-extract', () => {

@@ -8,7 +8,7 @@
  * SQL Server sources given by IP address, lib/connectors/mssql/driver.ts)
  * fails here.
  */
-import { execFile, spawn } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { mkdir, mkdtemp, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
@@ -16,6 +16,7 @@ import { promisify } from 'node:util';
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { fromRoot } from '../lib/paths.js';
+import { runToEnd } from './support/processes.js';
 
 /** The Node.js LTS release the tests below run on; its major must be the Dockerfile's. */
 const NODE_LTS = '26.12.1';
@@ -58,19 +59,13 @@ describe(`the production Node.js LTS (${NODE_LTS})`, () => {
     const node = await ltsNode();
     const { stdout: version } = await run(node, ['--version']);
     assert.equal(version.trim(), `v${NODE_LTS}`);
-    const result = await new Promise<{ code: number | null; output: string }>((resolve, reject) => {
-      // A runner of its own: without NODE_TEST_CONTEXT, which tells a child it runs inside this test file.
-      const { NODE_TEST_CONTEXT: _inside, ...env } = process.env;
-      const child = spawn(node, ['--import', 'tsx', '--test', '--test-reporter=spec', ...ON_LTS], { cwd: fromRoot(), env, stdio: ['ignore', 'pipe', 'pipe'] });
-      let output = '';
-      child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
-      child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
-      child.on('error', reject);
-      child.on('close', (code) => resolve({ code, output }));
-    });
-    const failures = result.output.indexOf('✖ failing tests:');
-    assert.equal(result.code, 0, `on Node.js ${NODE_LTS}:\n${failures >= 0 ? result.output.slice(failures) : result.output.slice(-4000)}`);
-    assert.match(result.output, /^ℹ fail 0$/m);
-    assert.match(result.output, /^ℹ pass [1-9]\d*$/m);
+    // A runner of its own: without NODE_TEST_CONTEXT, which tells a child it runs inside this test file.
+    const { NODE_TEST_CONTEXT: _inside, ...env } = process.env;
+    const result = await runToEnd(node, ['--import', 'tsx', '--test', '--test-reporter=spec', ...ON_LTS], env, 590_000);
+    const output = result.stdout + result.stderr;
+    const failures = output.indexOf('✖ failing tests:');
+    assert.equal(result.code, 0, `on Node.js ${NODE_LTS}:\n${failures >= 0 ? output.slice(failures) : output.slice(-4000)}`);
+    assert.match(output, /^ℹ fail 0$/m);
+    assert.match(output, /^ℹ pass [1-9]\d*$/m);
   });
 });

@@ -11,7 +11,7 @@ import { randomBytes } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 import pg from 'pg';
 import { pgAllTypes } from './support/all-types.js';
-import { createPgDatabase, pgSettings, type TestPgDatabase } from './support/databases.js';
+import { createPgDatabase, dropPgRole, pgSettings, type TestPgDatabase } from './support/databases.js';
 import { pgDestinationEnv, writePgDestinationSecrets } from './support/pg-destination.js';
 import { startOpalDouble, type OpalDouble } from './support/opal-double.js';
 import { startPlatform, type Platform } from './support/platform.js';
@@ -53,10 +53,7 @@ after(async () => {
   await opal?.stop();
   await source?.drop();
   await dest?.drop();
-  const admin = new pg.Client({ ...pgSettings, database: 'postgres' });
-  await admin.connect();
-  await admin.query(`DROP ROLE IF EXISTS ${pg.escapeIdentifier(role)}`);
-  await admin.end();
+  await dropPgRole(role);
 });
 
 describe('postgresql destination through the gateway', () => {

@@ -28,7 +28,7 @@ import { columnPlan, numericType, pgType } from '../subgraphs/publish/src/destin
 import { readPostgresqlSettings, type PostgresqlSettings } from '../subgraphs/publish/src/destinations/postgresql/settings.js';
 import { mysqlAllTypes, parseCsv, pgAllTypes, type SourceCase } from './support/all-types.js';
 import { failingStream } from './support/csv-text.js';
-import { createMysqlDatabase, createPgDatabase, mysqlSettings, pgSettings, type TestMysqlDatabase, type TestPgDatabase } from './support/databases.js';
+import { createMysqlDatabase, createPgDatabase, dropPgRole, mysqlSettings, pgSettings, type TestMysqlDatabase, type TestPgDatabase } from './support/databases.js';
 import { startOpalDouble, type OpalDouble } from './support/opal-double.js';
 import { dataset } from './support/requests.js';
 
@@ -233,10 +233,7 @@ after(async () => {
   await opal?.stop();
   await source?.drop();
   await dest?.drop();
-  const admin = new pg.Client({ ...pgSettings, database: 'postgres' });
-  await admin.connect();
-  await admin.query(`DROP ROLE IF EXISTS ${pg.escapeIdentifier(readonlyRole)}`);
-  await admin.end();
+  await dropPgRole(readonlyRole);
 });
 
 describe('settings and type map', () => {

@@ -54,6 +54,14 @@ export async function createPgDatabase(prefix = 'cr8t'): Promise<TestPgDatabase>
   };
 }
 
+/** Drops a role a test created on the PostgreSQL server (roles belong to the server, not to a database, so they outlive it). */
+export async function dropPgRole(role: string): Promise<void> {
+  const admin = new pg.Client({ ...pgSettings, database: 'postgres' });
+  await admin.connect();
+  await admin.query(`DROP ROLE IF EXISTS ${pg.escapeIdentifier(role)}`);
+  await admin.end();
+}
+
 export interface TestMysqlDatabase {
   database: string;
   /** A connection to the new database (multipleStatements on), for set-up and assertions. */

@@ -30,19 +30,38 @@ export interface ServiceProcess {
   exited: Promise<number | null>;
 }
 
-/** Starts a service process with the given settings (on top of a minimal environment). */
-export function spawnService(service: ServiceProcessName, env: NodeJS.ProcessEnv): ServiceProcess {
-  const child = spawn(process.execPath, ['--import', 'tsx', SERVICE_MAIN[service]], {
-    cwd: fromRoot(),
-    env: { ...baseEnv(), ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+/** Starts `command` in the repository's root with exactly `env`, collecting what it writes. */
+function spawnCollecting(command: string, args: readonly string[], env: NodeJS.ProcessEnv): ServiceProcess {
+  const child = spawn(command, args, { cwd: fromRoot(), env, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   let err = '';
   child.stdout?.on('data', (chunk: Buffer) => (out += chunk.toString('utf8')));
   child.stderr?.on('data', (chunk: Buffer) => (err += chunk.toString('utf8')));
   const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
   return { child, stdout: () => out, stderr: () => err, exited };
+}
+
+/** Starts a service process with the given settings (on top of a minimal environment). */
+export function spawnService(service: ServiceProcessName, env: NodeJS.ProcessEnv): ServiceProcess {
+  return spawnCollecting(process.execPath, ['--import', 'tsx', SERVICE_MAIN[service]], { ...baseEnv(), ...env });
+}
+
+/**
+ * Runs `command` in the repository's root with exactly `env` until it ends
+ * (killed after `timeoutMs`); gives its exit code and what it wrote.
+ */
+export async function runToEnd(command: string, args: readonly string[], env: NodeJS.ProcessEnv, timeoutMs: number): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const p = spawnCollecting(command, args, env);
+  const timer = setTimeout(() => p.child.kill('SIGKILL'), timeoutMs);
+  try {
+    const code = await new Promise<number | null>((resolve, reject) => {
+      p.child.once('error', reject);
+      void p.exited.then(resolve);
+    });
+    return { code, stdout: p.stdout(), stderr: p.stderr() };
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 /** Runs a service that is expected to refuse to start; gives its exit code and stderr. */
