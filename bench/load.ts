@@ -439,7 +439,6 @@ async function main(): Promise<void> {
 
     const figures: Figures[] = [];
     const memoryAtStart = await Promise.all(services.map((s) => s.memory()));
-
     const run = async (all: Phase[], slices = 1): Promise<Array<Figures | undefined>> => {
       const phases = all.filter((p) => !ONLY || ONLY.has(/^\((\w+)\)/.exec(p.label)![1]!));
       if (phases.length === 0) return [];
@@ -457,6 +456,7 @@ async function main(): Promise<void> {
     const projectOk = (body: string) => body.includes('"projectName":"Load"') && !body.includes('"errors"');
     const gatewayProject = { url: `${gateway.url}/graphql`, key: keys.approval, body: projectBody, ok: projectOk };
     const directProject = { url: `${metadata.url}/graphql`, key: keys.metadata, body: projectBody, ok: projectOk };
+    const gatewayPackage = { url: `${gateway.url}/project/package`, key: keys.approval, bodyFor: packageBody, ok: packageOk };
     const n = CONNECTIONS;
     const [viaGateway, direct] = await run(
       [
@@ -465,7 +465,7 @@ async function main(): Promise<void> {
       ],
       5,
     );
-    await run([{ label: '(c) /project/package via gateway', url: `${gateway.url}/project/package`, key: keys.approval, bodyFor: packageBody, ok: packageOk, connections: n, seconds: SECONDS }]);
+    await run([{ label: '(c) /project/package via gateway', ...gatewayPackage, connections: n, seconds: SECONDS }]);
     const [viaGateway1, direct1] = await run(
       [
         { label: '(a1) datasetMetadata via gateway', ...gatewayMetadata, connections: 1, seconds: UNLOADED_SECONDS },
@@ -563,7 +563,7 @@ async function main(): Promise<void> {
     for (const phase of [
       { label: '(l) datasetMetadata', ...gatewayMetadata, connections: n, seconds: SECONDS },
       { label: '(l) project', ...gatewayProject, connections: n, seconds: SECONDS },
-      { label: '(l) package', url: `${gateway.url}/project/package`, key: keys.approval, bodyFor: packageBody, ok: packageOk, connections: n, seconds: SECONDS },
+      { label: '(l) package', ...gatewayPackage, connections: n, seconds: SECONDS },
     ]) {
       const result = await fire(phase, SECONDS, () => void answered++, () => undefined);
       failed += result.errors + result.timeouts + result.non2xx + result.mismatches;

@@ -7,9 +7,8 @@
  * - CSV package wall time vs `psql \copy (SELECT …) TO STDOUT CSV` of the same columns;
  * - DuckDB package wall time vs that psql export plus DuckDB's own read_csv of it;
  * - peak RSS (VmHWM) of the publish service process at 1× and 2× the rows;
- * - publish hashing throughput vs `sha512sum` of the same files.
- *
- * - and the trade-off DUCKDB_MEMORY_LIMIT sets: the DuckDB package's time and
+ * - publish hashing throughput vs `sha512sum` of the same files;
+ * - the trade-off DUCKDB_MEMORY_LIMIT sets: the DuckDB package's time and
  *   peak RSS again with BENCH_DUCKDB_ALT_LIMIT (default 256MB) instead of the
  *   default 64MB.
  *
@@ -197,12 +196,12 @@ async function main(): Promise<void> {
     service = undefined;
     // Peak RSS of a fresh publish service per format and size: one package each.
     const rss: Record<string, number> = {};
-    const variants = [['csv', env], ['duckdb', env], ['duckdb alt', altEnv]] as const;
+    const variants = [['csv', 'csv', env], ['duckdb', 'duckdb', env], ['duckdb alt', 'duckdb', altEnv]] as const;
     for (const [table, scale] of [['bench_1x', '1x'], ['bench_2x', '2x']] as const) {
-      for (const [variant, variantEnv] of variants) {
+      for (const [variant, format, variantEnv] of variants) {
         const fresh = await startPublish(variantEnv);
         try {
-          await call(fresh, '/data-publish/package', request(table, variant === 'csv' ? 'csv' : 'duckdb', 50));
+          await call(fresh, '/data-publish/package', request(table, format, 50));
           rss[`${variant} ${scale}`] = await fresh.peakRssMiB();
         } finally {
           await fresh.stop();

@@ -28,4 +28,3 @@ const tedious = (await import(name)) as typeof Tedious;
 
 export const { Connection, Request, TYPES } = tedious;
 export type Connection = Tedious.Connection;
-export type Request = Tedious.Request;
