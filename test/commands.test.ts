@@ -2,7 +2,7 @@
  * The commands the README promises, run as a user runs them: `npm run demo`
  * (the quick start's first command) with no configuration at all, and both
  * benchmarks, shortened, to the end of their reports. The benchmarks' timings
- * are not judged here (they are measured by hand, see the README); that they
+ * are not judged here (they are measured by hand, see docs/performance.md); that they
  * run and report every figure is.
  */
 import { readdir, readFile, stat } from 'node:fs/promises';

@@ -61,7 +61,7 @@ const CONTRACT_DESTINATION_SETTINGS = [
   'DESTINATION_OPAL_NO_SSL_VERIFY',
 ];
 
-const SETTINGS_DOCS = ['README.md', 'docs/deployment.md'];
+const SETTINGS_DOCS = ['docs/configuration.md', 'docs/deployment.md'];
 const readByCode = variablesReadByCode();
 const documented = documentedVariables(SETTINGS_DOCS.filter((f) => existsSync(fromRoot(f))));
 const image = runtimeStage();

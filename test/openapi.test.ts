@@ -76,10 +76,10 @@ describe('documents', () => {
 });
 
 describe('the contract’s examples', () => {
-  /** The JSON blocks of shared/CONTRACT.md, in order: publish request, access additions, transfer additions, metadata payload. */
+  /** The JSON blocks of docs/contract.md (the wire contract), in order: publish request, access additions, transfer additions, metadata payload. */
   function contractBlocks(): any[] {
-    const file = fromRoot('..', 'shared', 'CONTRACT.md');
-    assert.ok(existsSync(file), 'shared/CONTRACT.md is beside the project');
+    const file = fromRoot('docs', 'contract.md');
+    assert.ok(existsSync(file), 'docs/contract.md is in the repository');
     const text = readFileSync(file, 'utf8');
     return [...text.matchAll(/```json\n([\s\S]*?)```/g)].map((m) => JSON.parse(m[1]!));
   }

@@ -4,7 +4,7 @@
  * connections: the source's connect timeout (a server that accepts and never
  * answers), its statement timeout (a view that sleeps), the package deadline
  * (PACKAGE_DEADLINE_MS), and a caller that disconnects mid-package (the
- * package goes on to the end; see README, "Timeouts").
+ * package goes on to the end; see docs/behaviour.md, "Timeouts").
  */
 import assert from 'node:assert/strict';
 import net from 'node:net';

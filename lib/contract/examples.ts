@@ -1,5 +1,5 @@
 /**
- * Request bodies exactly as the contract (shared/CONTRACT.md) shows them, used
+ * Request bodies exactly as the contract (docs/contract.md) shows them, used
  * as the OpenAPI examples; a test checks them against the contract's text.
  */
 export const publishRequestExample = {

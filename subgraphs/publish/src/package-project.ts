@@ -21,7 +21,7 @@ export interface PackagePayload {
  * The whole package must finish within PACKAGE_DEADLINE_MS: past it, the
  * source connections are closed, which fails the extraction; the destination
  * removes what it had written, and the call answers DEADLINE_EXCEEDED (504).
- * A caller that disconnects does not stop a package (see README, "Timeouts").
+ * A caller that disconnects does not stop a package (see docs/behaviour.md, "Timeouts").
  */
 export function packageProject(request: TransferRequest, deps: PublishDeps, call: CallContext): Promise<PackagePayload> {
   const { destination, source } = request;
