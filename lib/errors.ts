@@ -28,6 +28,10 @@ export const errorTable = {
   NOTHING_TO_PUBLISH: { status: 409, graphql: 'NOTHING_TO_PUBLISH', transient: false },
   /** A package or publish of the same project, start time and destination is already running. */
   PROJECT_BUSY: { status: 409, graphql: 'PROJECT_BUSY', transient: true },
+  /** The PostgreSQL schema a package would replace is recorded for another project or start time; nothing was changed. */
+  SCHEMA_OWNED_BY_ANOTHER_PROJECT: { status: 409, graphql: 'SCHEMA_OWNED_BY_ANOTHER_PROJECT', transient: false },
+  /** The PostgreSQL schema a package would replace exists but no project is recorded as its owner; nothing was changed. */
+  SCHEMA_NOT_RECORDED: { status: 409, graphql: 'SCHEMA_NOT_RECORDED', transient: false },
   /** The work did not finish within its deadline (PACKAGE_DEADLINE_MS) and was stopped. */
   DEADLINE_EXCEEDED: { status: 504, graphql: 'DEADLINE_EXCEEDED', transient: true },
   SUBGRAPH_UNAVAILABLE: { status: 502, graphql: 'SUBGRAPH_UNAVAILABLE', transient: true },

@@ -295,6 +295,9 @@ describe('the PostgreSQL destination', () => {
   const pgPublish = (startTime: string, projectName = 'Pr004') => ({ ...publishBody(startTime, projectName), destination: DEST });
   const schemaOf = (startTime: string, projectName = 'Pr004') => `${projectName}_${startTime}_public`.toLowerCase();
   const GENERIC_BUSY = /^A package or publish of project 'Pr004' \(start time \d{8}_\d{6}\) is running on this destination; this (package|publish) was not started\. Try again once it has finished\.$/;
+  /** Which call runs and since when; never where (the process and host go to the log). */
+  const PG_BUSY = /^A (package|publish) of project 'Pr004' \(start time \d{8}_\d{6}\) has been running since \d{4}-\d\d-\d\dT[\d:.]+Z on this destination; this (package|publish) was not started\. Try again once it has finished\.$/;
+  const logLines: string[] = [];
 
   /** Asserts the destination holds one complete load of the slow table in the project's schema, and no half-loaded schema. */
   async function assertCompleteLoad(startTime: string, projectName = 'Pr004'): Promise<void> {
@@ -315,7 +318,7 @@ describe('the PostgreSQL destination', () => {
     await dest.client.query(`CREATE ROLE ${pg.escapeIdentifier(role)} LOGIN`);
     opal = await startOpalDouble();
     destinationEnv = pgDestinationEnv(dest.database, role, opal);
-    tre = await startPlatform({ env: destinationEnv });
+    tre = await startPlatform({ env: destinationEnv, logStream: { write: (line: string) => void logLines.push(line) } });
     await writeSourceSecrets(tre, 'postgresql');
     await writePgDestinationSecrets(tre, 'Ro-concur-password#1', opal.password);
     await tre.writeSecret('publishserviceapikey', keys.publish);
@@ -338,7 +341,7 @@ describe('the PostgreSQL destination', () => {
     assert.deepEqual(ok!.body.payload.data_retrieved, [{ table_name: `${schemaOf(startTime)}.slow` }]);
     assert.equal(busy!.status, 409, JSON.stringify(busy!.body));
     assert.equal(busy!.body.status, 'error');
-    assert.match(busy!.body.payload.detail, BUSY);
+    assert.match(busy!.body.payload.detail, PG_BUSY);
     assert.ok(busy!.ms < ok!.ms - 500, `the second call answered at once (${busy!.ms} ms), not after the first (${ok!.ms} ms)`);
     await assertCompleteLoad(startTime);
     assert.equal(await lockSessions(), 0, 'the lock session is closed');
@@ -351,7 +354,7 @@ describe('the PostgreSQL destination', () => {
     assert.equal(await waitForCopies(1), 1);
     const early = await tre.post(tre.gateway, '/project/publish', pgPublish(startTime));
     assert.equal(early.status, 409, JSON.stringify(early.body));
-    assert.match(early.body.payload.detail, BUSY);
+    assert.match(early.body.payload.detail, PG_BUSY);
     assert.match(early.body.payload.detail, /^A package .* this publish was not started/);
     assert.deepEqual(opal.writes(), [], 'OPAL was not touched');
     assert.equal((await packaging).status, 200);
@@ -410,21 +413,27 @@ describe('the PostgreSQL destination', () => {
     const startTime = '20250303_000006';
     const answers = await Promise.all([url, tre.publish].map((base) => call(base, '/data-publish/package', pgPackage(startTime))));
     assert.deepEqual(answers.map((a) => a.status).sort(), [200, 409], JSON.stringify(answers));
-    assert.match(answers.find((a) => a.status === 409)!.body.payload.detail, BUSY);
+    assert.match(answers.find((a) => a.status === 409)!.body.payload.detail, PG_BUSY);
     await assertCompleteLoad(startTime);
 
     const killedAt = '20250303_000007';
     const dying = call(url, '/data-publish/package', pgPackage(killedAt));
     assert.equal(await waitForCopies(1), 1);
+    logLines.length = 0;
     const busy = await call(tre.publish, '/data-publish/package', pgPackage(killedAt));
     assert.equal(busy.status, 409, 'the process holds the lock while it loads');
-    assert.match(busy.body.payload.detail, new RegExp(`\\(process ${p.child.pid} on `), 'the refusal names the holding process');
+    assert.match(busy.body.payload.detail, PG_BUSY);
+    assert.ok(!busy.body.payload.detail.includes(String(p.child.pid)) && !busy.body.payload.detail.includes(os.hostname()), 'the caller is not told where it runs');
+    const refusal = logLines.map((l) => JSON.parse(l)).find((l) => l.msg === 'project busy in the PostgreSQL destination database: call refused');
+    assert.deepEqual([refusal?.refused, refusal?.holder?.action, refusal?.holder?.pid, refusal?.holder?.host], ['package', 'package', String(p.child.pid), os.hostname()], 'the log names the holding process');
     p.child.kill('SIGKILL');
     await p.exited;
     assert.equal((await dying).status, 0, 'the killed call got no answer');
     // The server ends the killed process's sessions, and with them its lock.
     for (let i = 0; i < 500 && (await lockSessions()) > 0; i++) await new Promise((r) => setTimeout(r, 10));
     assert.equal(await lockSessions(), 0, 'the killed process’s lock session is gone');
+    // Its load's transaction, registry row included, was rolled back with it.
+    assert.deepEqual((await dest.client.query('SELECT schema_name FROM cr8tor_publisher.loads WHERE schema_name = $1', [schemaOf(killedAt)])).rows, []);
     const retried = await call(tre.publish, '/data-publish/package', pgPackage(killedAt));
     assert.equal(retried.status, 200, JSON.stringify(retried.body));
     await assertCompleteLoad(killedAt);

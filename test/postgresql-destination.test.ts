@@ -4,8 +4,10 @@
  * with OPAL played by the protocol-level double. Checks every value of every
  * logical type arrives (compared in canonical form, re-extracted from the
  * destination), faithful column types, keys, atomic replacement (a failed load
- * leaves the previous tables and no temporary schema), the read-only grants as
- * a real role, readiness, and publication to OPAL.
+ * leaves the previous tables, its registry record and no temporary schema;
+ * the record is written in the load's transaction), the read-only grants as a
+ * real role, readiness (where the database is goes to the log, not the caller),
+ * and publication to OPAL of the recorded schemas only.
  */
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
@@ -23,7 +25,7 @@ import { AppError } from '../lib/errors.js';
 import type { SecretProvider } from '../lib/secrets/index.js';
 import type { Destination } from '../subgraphs/publish/src/destinations/destination.js';
 import { postgresqlDestination } from '../subgraphs/publish/src/destinations/postgresql/destination.js';
-import { likePrefix } from '../subgraphs/publish/src/destinations/postgresql/names.js';
+import { loadSchema } from '../subgraphs/publish/src/destinations/postgresql/loader.js';
 import { columnPlan, numericType, pgType } from '../subgraphs/publish/src/destinations/postgresql/pg-types.js';
 import { readPostgresqlSettings, type PostgresqlSettings } from '../subgraphs/publish/src/destinations/postgresql/settings.js';
 import { mysqlAllTypes, parseCsv, pgAllTypes, type SourceCase } from './support/all-types.js';
@@ -184,6 +186,11 @@ async function primaryKey(schema: string, table: string): Promise<string[]> {
   return found.map((r) => r.attname as string);
 }
 
+/** The registry's rows (with the load time when asked), by schema. */
+async function registryRows(withTime = false): Promise<Array<Record<string, unknown>>> {
+  return rows(`SELECT schema_name, project_key, project_name, start_time, source_schema${withTime ? ', loaded_at' : ''} FROM cr8tor_publisher.loads ORDER BY 1`);
+}
+
 async function schemas(): Promise<string[]> {
   const found = await rows(`SELECT nspname FROM pg_namespace WHERE nspname NOT LIKE 'pg\\_%' AND nspname NOT IN ('information_schema', 'public') ORDER BY 1`);
   return found.map((r) => r.nspname as string);
@@ -268,10 +275,6 @@ describe('settings and type map', () => {
     assert.equal(columnPlan({ kind: 'array', element: { kind: 'int32' } }, v15).loadAs, 'text');
     assert.equal(columnPlan({ kind: 'interval' }, v15).convert, undefined);
   });
-
-  test('LIKE wildcards in a prefix are escaped', () => {
-    assert.equal(likePrefix('pr_004_2025%x\\'), 'pr\\_004\\_2025\\%x\\\\%');
-  });
 });
 
 describe('package to PostgreSQL', () => {
@@ -305,11 +308,20 @@ describe('package to PostgreSQL', () => {
     assert.deepEqual(comments[0], { t: 'People seen', c: 'Full name' });
     const arrays = await rows(`SELECT c_int_array::text AS a, c_text_array::text AS t, c_text_array[1] AS first FROM ${TARGET}.all_types WHERE id = 1`);
     assert.deepEqual(arrays[0], { a: '{1,2,NULL}', t: '{"a,b","c\\"d",NULL,Zoë}', first: 'a,b' });
-    assert.deepEqual(await schemas(), [TARGET], 'no temporary schema is left');
-    // One transaction: create under a temporary name, COPY from STDIN, convert, key, grant, swap.
-    const shape = queries.map((q) => q.replace(/cr8tor_loading_[0-9a-f]+/g, '<tmp>').split(/[ (]/)[0]);
-    assert.equal(shape.filter((w) => w === 'BEGIN').length, 1);
-    assert.equal(shape.at(-1), 'COMMIT');
+    assert.deepEqual(await schemas(), ['cr8tor_publisher', TARGET], 'no temporary schema is left; the registry is beside the data');
+    assert.deepEqual(await registryRows(), [{ schema_name: TARGET, project_key: 'pr004', project_name: PROJECT, start_time: START, source_schema: 'public' }]);
+    // Two transactions: the first load creates the registry in a short one of its own; then the load's.
+    const begins = queries.flatMap((q, i) => (q === 'BEGIN' ? [i] : []));
+    assert.equal(begins.length, 2);
+    const registryTx = queries.slice(begins[0], queries.indexOf('COMMIT', begins[0]) + 1);
+    assert.ok(registryTx.some((q) => /^CREATE TABLE "cr8tor_publisher"\.loads/.test(q)), registryTx.join('\n'));
+    // The load: create under a temporary name, COPY from STDIN, convert, key, grant, then check the owner, swap and record.
+    const load = queries.slice(begins[1]);
+    assert.equal(load.at(-1), 'COMMIT');
+    assert.equal(load.filter((q) => q === 'COMMIT').length, 1);
+    const order = [/^SELECT pg_advisory_xact_lock/, /^SELECT project_name, .* FOR UPDATE$/, /^DROP SCHEMA/, /^ALTER SCHEMA .* RENAME/, /^INSERT INTO "cr8tor_publisher"\.loads/, /^COMMIT$/];
+    const tail = load.map((q) => order.findIndex((o) => o.test(q))).filter((i) => i >= 0);
+    assert.deepEqual(tail, [0, 1, 2, 3, 4, 5], load.slice(-8).join('\n'));
     const copies = queries.filter((q) => q.startsWith('COPY'));
     assert.equal(copies.length, 3);
     for (const copy of copies) assert.match(copy, /^COPY "cr8tor_loading_[0-9a-f]+"\."\w+" \(.+\) FROM STDIN WITH \(FORMAT csv, HEADER true\)$/);
@@ -414,7 +426,7 @@ describe('package to PostgreSQL', () => {
     });
 
     async function snapshotOfTarget() {
-      return { person: await content(TARGET, 'person'), allTypes: await content(TARGET, 'all_types'), schemas: await schemas() };
+      return { person: await content(TARGET, 'person'), allTypes: await content(TARGET, 'all_types'), schemas: await schemas(), registry: await registryRows(true) };
     }
 
     async function assertUnchanged() {
@@ -455,13 +467,32 @@ describe('package to PostgreSQL', () => {
           assert.ok(error instanceof AppError);
           assert.equal(error.code, 'DESTINATION_FAILED');
           assert.equal(error.status, 502);
-          assert.match(error.detail, /Loading schema 'pr004_20250205_010101_public' failed in the destination PostgreSQL database '.+' at .+: invalid input syntax for type bigint.*\(COPY person, line 3, column id/);
+          assert.match(error.detail, /^Loading schema 'pr004_20250205_010101_public' failed in the PostgreSQL destination database: invalid input syntax for type bigint.*\(COPY person, line 3, column id/);
           assert.ok(!error.detail.includes(DEST_PASSWORD));
+          assert.ok(!error.detail.includes(dest.database) && !error.detail.includes(`${pgSettings.host}:${pgSettings.port}`), 'where the database is stays in the log');
           return true;
         });
       } finally {
         await c.close();
       }
+      const logged = logLines.map((l) => JSON.parse(l)).find((l) => l.msg === 'PostgreSQL destination: package failed' && /invalid input syntax for type bigint/.test(l.err?.message));
+      assert.deepEqual(logged?.database, { host: pgSettings.host, port: pgSettings.port, database: dest.database, user: pgSettings.user }, 'the log says where');
+      assert.equal(logged.project, PROJECT);
+      await assertUnchanged();
+    });
+
+    test('a first load of a schema that fails records nothing in the registry', async () => {
+      const c = pgConnector(source.database);
+      const boom = new AppError('SOURCE_UNREACHABLE', 'The connection to the postgresql source was lost: injected.');
+      try {
+        await assert.rejects(
+          packageFrom(c, 'public', ['all_types', 'person'], { startTime: '20250304_000000', wrap: failing('person', () => failingStream('id,name,note\n1,a,b\n', boom)) }),
+          (error: unknown) => error === boom,
+        );
+      } finally {
+        await c.close();
+      }
+      assert.deepEqual(await rows(`SELECT * FROM cr8tor_publisher.loads WHERE schema_name = 'pr004_20250304_000000_public'`), []);
       await assertUnchanged();
     });
 
@@ -538,6 +569,22 @@ describe('package to PostgreSQL', () => {
     });
   });
 
+  test("the platform's own registry schema is never a load's target", async () => {
+    const client = new pg.Client({ ...pgSettings, database: dest.database });
+    await client.connect();
+    try {
+      const before = await registryRows(true);
+      const table = { name: 'person', description: null, columns: [{ name: 'id', nullable: true, description: null, logical: { kind: 'int32' } }] as unknown as ColumnInfo[], primaryKey: [], csv: () => textStream('id\n1\n') };
+      await assert.rejects(
+        loadSchema(client, { target: 'cr8tor_publisher', owner: { project: PROJECT, startTime: START, sourceSchema: 'public' }, readonlyRole, swapLockTimeoutMs: 1000, tables: [table] }),
+        (e: unknown) => e instanceof AppError && e.code === 'INVALID_REQUEST' && /Schema 'cr8tor_publisher' is the platform's own/.test(e.detail),
+      );
+      assert.deepEqual(await registryRows(true), before);
+    } finally {
+      await client.end();
+    }
+  });
+
   test('names PostgreSQL would cut are refused before anything is written', async () => {
     const c = pgConnector(source.database);
     try {
@@ -584,9 +631,18 @@ describe('readiness', () => {
 
   test('a database that does not exist, or OPAL refusing the password, is DESTINATION_NOT_READY naming it', async () => {
     const missing = destinationFor({ ...settings, database: { ...settings.database, database: 'no_such_db_cr8tor' } });
-    await assert.rejects(missing.checkReady(DESTINATION), (e: unknown) => e instanceof AppError && e.code === 'DESTINATION_NOT_READY' && /'no_such_db_cr8tor' at .* does not exist/.test(e.detail));
+    logLines.length = 0;
+    await assert.rejects(missing.checkReady(DESTINATION), (e: unknown) => e instanceof AppError && e.code === 'DESTINATION_NOT_READY' && e.detail === 'The PostgreSQL destination database does not exist (DESTINATION_POSTGRESQL_DATABASE).');
     const closed = destinationFor({ ...settings, database: { ...settings.database, port: 1 } });
-    await assert.rejects(closed.checkReady(DESTINATION), (e: unknown) => e instanceof AppError && e.status === 503 && /Cannot connect to the destination PostgreSQL database .*: connection refused/.test(e.detail));
+    await assert.rejects(closed.checkReady(DESTINATION), (e: unknown) => e instanceof AppError && e.status === 503 && e.detail === 'Cannot connect to the PostgreSQL destination database: connection refused.');
+    // The caller is not told where the database is; the log is.
+    const logged = logLines.map((l) => JSON.parse(l)).filter((l) => l.msg === 'PostgreSQL destination: readiness check failed');
+    assert.deepEqual(logged.map((l) => [l.level, l.database]), [
+      [40, { host: pgSettings.host, port: pgSettings.port, database: 'no_such_db_cr8tor', user: pgSettings.user }],
+      [40, { host: pgSettings.host, port: 1, database: dest.database, user: pgSettings.user }],
+    ]);
+    assert.match(logged[0].err.message, /database "no_such_db_cr8tor" does not exist/);
+    assert.match(logged[1].err.message, /ECONNREFUSED/);
     secrets.values.set('opal-wrong', 'Not-the-password#1');
     const wrong = destinationFor({ ...settings, opal: { ...settings.opal, passwordSecretName: 'opal-wrong' } });
     await assert.rejects(wrong.checkReady(DESTINATION), (e: unknown) => {
@@ -600,15 +656,16 @@ describe('readiness', () => {
 });
 
 describe('publish to OPAL', () => {
-  test('finds every table of the project schemas (LIKE wildcards escaped), provisions OPAL, and again changes nothing', async () => {
+  test("finds every table of the project's recorded schemas (not a look-alike nobody recorded), provisions OPAL, and again changes nothing", async () => {
     const c = pgConnector(source.database);
     try {
       await packageFrom(c, 'other', ['extra']);
     } finally {
       await c.close();
     }
-    // Would match if '_' were a wildcard; and a bookkeeping table the original's loader left.
+    // Schemas of the project's name shape that nobody recorded; and a bookkeeping table the original's loader left.
     await dest.client.query(`CREATE SCHEMA "pr004x20250205_010101_public"; CREATE TABLE "pr004x20250205_010101_public".decoy (x int)`);
+    await dest.client.query(`CREATE SCHEMA "pr004_20250205_010101_byhand"; CREATE TABLE "pr004_20250205_010101_byhand".decoy (x int)`);
     await dest.client.query(`CREATE TABLE ${TARGET}._dlt_loads (x int)`);
     opal.clearLog();
     logLines.length = 0;
@@ -654,7 +711,9 @@ describe('publish to OPAL', () => {
   test('a project with no tables has nothing to publish', async () => {
     await assert.rejects(
       destination.publish({ project: PROJECT, startTime: '20991231_235959', destination: DESTINATION }),
-      (e: unknown) => e instanceof AppError && e.code === 'NOTHING_TO_PUBLISH' && /No tables found in schemas starting with 'pr004_20991231_235959'/.test(e.detail),
+      (e: unknown) =>
+        e instanceof AppError && e.code === 'NOTHING_TO_PUBLISH' &&
+        e.detail === "No tables found in the schemas recorded for project 'Pr004' (start time 20991231_235959) in the PostgreSQL destination database. Nothing to publish to OPAL.",
     );
   });
 });

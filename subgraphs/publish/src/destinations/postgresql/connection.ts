@@ -4,9 +4,15 @@ import { AppError } from '../../../../../lib/errors.js';
 import type { SecretProvider } from '../../../../../lib/secrets/index.js';
 import type { PostgresqlConnectionSettings } from './settings.js';
 
-/** How the destination database is named in messages: never with a password. */
-export function describeDatabase(settings: PostgresqlConnectionSettings): string {
-  return `destination PostgreSQL database '${settings.database}' at ${settings.host}:${settings.port}`;
+/**
+ * How callers' messages name the destination database: its host, port and
+ * name are our infrastructure, so they go to the log only (destinationPlace).
+ */
+export const DESTINATION_DATABASE = 'PostgreSQL destination database';
+
+/** Where the destination database is, for the log: host, port and database (never a password). */
+export function destinationPlace(settings: PostgresqlConnectionSettings): { host: string; port: number; database: string; user: string } {
+  return { host: settings.host, port: settings.port, database: settings.database, user: settings.username };
 }
 
 /**
@@ -60,14 +66,14 @@ interface PgErrorFields {
 }
 
 function connectFailure(settings: PostgresqlConnectionSettings, error: unknown): AppError {
-  const where = describeDatabase(settings);
   const { code } = error as PgErrorFields;
   if (code === '28P01' || code === '28000') {
-    return new AppError('DESTINATION_NOT_READY', `The ${where} rejected the credentials of user '${settings.username}' (password from secret '${settings.passwordSecretName}').`, { cause: error });
+    return new AppError('DESTINATION_NOT_READY', `The ${DESTINATION_DATABASE} rejected the credentials of user '${settings.username}' (password from secret '${settings.passwordSecretName}').`, { cause: error });
   }
-  if (code === '3D000') return new AppError('DESTINATION_NOT_READY', `The ${where} does not exist.`, { cause: error });
-  const reason = networkReason(error) ?? pgMessage(error);
-  return new AppError('DESTINATION_NOT_READY', `Cannot connect to the ${where}: ${reason}.`, { cause: error });
+  if (code === '3D000') return new AppError('DESTINATION_NOT_READY', `The ${DESTINATION_DATABASE} does not exist (DESTINATION_POSTGRESQL_DATABASE).`, { cause: error });
+  // The server's own refusals (a SQLSTATE) name no host; the driver's other errors may: those go to the log only.
+  const reason = networkReason(error) ?? (/^[0-9A-Z]{5}$/.test(code ?? '') ? pgMessage(error) : 'the connection failed (the service log has the reason)');
+  return new AppError('DESTINATION_NOT_READY', `Cannot connect to the ${DESTINATION_DATABASE}: ${reason}.`, { cause: error });
 }
 
 /** A server or driver message, cut short, with anything that looks like a connection string removed. */
@@ -84,10 +90,9 @@ export function pgMessage(error: unknown): string {
  * DESTINATION_FAILED for an error while working in the destination database;
  * an AppError (a source failing mid-load, a name too long) passes unchanged.
  */
-export function destinationFailure(settings: PostgresqlConnectionSettings, action: string, error: unknown): AppError {
+export function destinationFailure(action: string, error: unknown): AppError {
   if (error instanceof AppError) return error;
-  const where = describeDatabase(settings);
   const reason = networkReason(error);
-  if (reason) return new AppError('DESTINATION_FAILED', `${action} failed: the connection to the ${where} was lost (${reason}).`, { cause: error });
-  return new AppError('DESTINATION_FAILED', `${action} failed in the ${where}: ${pgMessage(error)}.`, { cause: error });
+  if (reason) return new AppError('DESTINATION_FAILED', `${action} failed: the connection to the ${DESTINATION_DATABASE} was lost (${reason}).`, { cause: error });
+  return new AppError('DESTINATION_FAILED', `${action} failed in the ${DESTINATION_DATABASE}: ${pgMessage(error)}.`, { cause: error });
 }

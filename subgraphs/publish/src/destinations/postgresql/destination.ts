@@ -1,20 +1,26 @@
 import { AppError } from '../../../../../lib/errors.js';
 import type { SecretProvider } from '../../../../../lib/secrets/index.js';
-import type { Destination } from '../destination.js';
-import { describeDatabase, destinationFailure, withDestination } from './connection.js';
+import type { Destination, ProjectKey } from '../destination.js';
+import { DESTINATION_DATABASE, destinationFailure, destinationPlace, withDestination } from './connection.js';
 import { loadSchema, missingRole } from './loader.js';
-import { projectPrefix, targetSchemaName } from './names.js';
+import { targetSchemaName } from './names.js';
 import { OpalClient } from './opal/client.js';
 import { provisionOpal, type ProvisionLog } from './opal/provision.js';
 import { withProjectLock } from './project-lock.js';
+import { checkRegistryUsable, recordedSchemas } from './registry.js';
 import type { PostgresqlSettings } from './settings.js';
-import { projectTables } from './tables.js';
+import { schemaTables } from './tables.js';
+
+/** Where the destination reports what it does, and its failures with what callers are not told (never a password). */
+export interface DestinationLog extends ProvisionLog {
+  warn(details: object, message: string): void;
+}
 
 export interface PostgresqlDestinationOptions {
   settings: PostgresqlSettings;
   secrets: SecretProvider;
-  /** Where OPAL provisioning reports what it creates. */
-  log: ProvisionLog;
+  /** Where OPAL provisioning reports what it creates, and failures are reported with where they happened. */
+  log: DestinationLog;
   /** Called with every SQL text sent to the destination database (for debugging and tests). */
   onQuery?: (sql: string) => void;
 }
@@ -22,9 +28,13 @@ export interface PostgresqlDestinationOptions {
 /**
  * The PostgreSQL destination: package loads the dataset into schema
  * `lower("{project}_{start}_{schema}")` of the configured database, replacing
- * it atomically and granting the OPAL read-only role; publish provisions OPAL
+ * it atomically and granting the OPAL read-only role, and records it in the
+ * registry as the project's (registry.ts; a schema recorded for another
+ * project, or not recorded at all, is refused); publish provisions OPAL
  * (project, group, DataSHIELD user and permissions, one resource per table)
- * for every table of the project's schemas. The request's destination name is
+ * for every table of the schemas recorded for the project and start time.
+ * Failures are logged with the database's and OPAL's addresses, which callers
+ * are not told. The request's destination name is
  * not used: the database comes from the DESTINATION_POSTGRESQL_* settings.
  * A package or publish holds the project's advisory lock in that database
  * (project-lock.ts): a second one for the same project and start time, from
@@ -44,8 +54,20 @@ export function postgresqlDestination(options: PostgresqlDestinationOptions): De
       timeoutMs: settings.opal.requestTimeoutMs,
     });
 
+  /** Logs a failure of the destination (not a caller's conflict) with where it happened, then rethrows it. */
+  const reported = async <T>(call: string, ref: Partial<ProjectKey>, work: () => Promise<T>): Promise<T> => {
+    try {
+      return await work();
+    } catch (error) {
+      if (!(error instanceof AppError) || error.code.startsWith('DESTINATION_')) {
+        log.warn({ call, project: ref.project, start_time: ref.startTime, database: destinationPlace(db), opal: settings.opal.host, err: error }, `PostgreSQL destination: ${call} failed`);
+      }
+      throw error;
+    }
+  };
+
   return {
-    async checkReady() {
+    checkReady: () => reported('readiness check', {}, async () => {
       await withDestination(db, secrets, async (client) => {
         try {
           const { rows } = await client.query<{ ok: number; can_create: boolean; has_role: boolean }>(
@@ -56,11 +78,12 @@ export function postgresqlDestination(options: PostgresqlDestinationOptions): De
           const row = rows[0]!;
           if (!row.has_role) throw missingRole(settings.readonlyUsername);
           if (!row.can_create) {
-            throw new AppError('DESTINATION_NOT_READY', `User '${db.username}' may not create schemas in the ${describeDatabase(db)}.`);
+            throw new AppError('DESTINATION_NOT_READY', `User '${db.username}' may not create schemas in the ${DESTINATION_DATABASE}.`);
           }
+          await checkRegistryUsable((sql, values) => client.query(sql, values));
         } catch (error) {
           if (error instanceof AppError) throw error;
-          throw new AppError('DESTINATION_NOT_READY', destinationFailure(db, 'Checking the database', error).detail, { cause: error });
+          throw new AppError('DESTINATION_NOT_READY', destinationFailure('Checking the database', error).detail, { cause: error });
         }
       });
       const opal = await opalClient();
@@ -72,14 +95,15 @@ export function postgresqlDestination(options: PostgresqlDestinationOptions): De
       } finally {
         opal.close();
       }
-    },
+    }),
 
-    async package({ project, startTime, dataset, snapshot }) {
+    package: ({ project, startTime, dataset, snapshot }) => reported('package', { project, startTime }, async () => {
       const target = targetSchemaName(project, startTime, dataset.schema);
       const { warnings } = await withProjectLock(db, secrets, { project, startTime }, 'package', () => withDestination(db, secrets, async (client) => {
         try {
           return await loadSchema(client, {
             target,
+            owner: { project, startTime, sourceSchema: dataset.schema },
             readonlyRole: settings.readonlyUsername,
             swapLockTimeoutMs: settings.swapLockTimeoutMs,
             onQuery,
@@ -93,23 +117,25 @@ export function postgresqlDestination(options: PostgresqlDestinationOptions): De
             })),
           });
         } catch (error) {
-          throw destinationFailure(db, `Loading schema '${target}'`, error);
+          throw destinationFailure(`Loading schema '${target}'`, error);
         }
-      }));
+      }), log);
       return { data_retrieved: dataset.tables.map((t) => ({ table_name: `${target}.${t.name}` })), warnings };
-    },
+    }),
 
-    publish: ({ project, startTime }) => withProjectLock(db, secrets, { project, startTime }, 'publish', async () => {
-      const prefix = projectPrefix(project, startTime);
+    publish: ({ project, startTime }) => reported('publish', { project, startTime }, () => withProjectLock(db, secrets, { project, startTime }, 'publish', async () => {
       const tables = await withDestination(db, secrets, async (client) => {
         try {
-          return await projectTables(client, prefix);
+          return await schemaTables(client, await recordedSchemas((sql, values) => client.query(sql, values), { project, startTime }));
         } catch (error) {
-          throw destinationFailure(db, 'Listing the project tables', error);
+          throw destinationFailure('Listing the project tables', error);
         }
       });
       if (tables.length === 0) {
-        throw new AppError('NOTHING_TO_PUBLISH', `No tables found in schemas starting with '${prefix}' in the ${describeDatabase(db)}. Nothing to publish to OPAL.`);
+        throw new AppError(
+          'NOTHING_TO_PUBLISH',
+          `No tables found in the schemas recorded for project '${project}' (start time ${startTime}) in the ${DESTINATION_DATABASE}. Nothing to publish to OPAL.`,
+        );
       }
       const readonlyPassword = await secrets.get(settings.readonlyPasswordSecretName);
       const opal = await opalClient();
@@ -119,6 +145,6 @@ export function postgresqlDestination(options: PostgresqlDestinationOptions): De
       } finally {
         opal.close();
       }
-    }),
+    }, log)),
   };
 }

@@ -8,6 +8,7 @@ import { AppError } from '../../../../../lib/errors.js';
 import { openCsvStream } from '../filestore/csv-scan.js';
 import { checkIdentifier, qualified } from './names.js';
 import { ARRAY_FUNCTION_SQL, columnPlan, type ColumnPlan, type ServerTraits } from './pg-types.js';
+import { checkOwner, ensureRegistry, recordLoad, REGISTRY_SCHEMA, type LoadOwner, type Query } from './registry.js';
 
 /** One table to load: its confirmed columns in the requested order, and its CSV stream. */
 export interface TableLoad {
@@ -24,8 +25,10 @@ export interface TableLoad {
 }
 
 export interface LoadOptions {
-  /** The schema the tables end up in; whatever it held before is replaced. */
+  /** The schema the tables end up in; whatever it held before is replaced, if the registry says it is `owner`'s. */
   target: string;
+  /** Who loads it: recorded in the registry with the swap. */
+  owner: LoadOwner;
   /** The role granted USAGE on the schema and SELECT on its tables. */
   readonlyRole: string;
   tables: readonly TableLoad[];
@@ -47,11 +50,16 @@ const SWAP_LOCK_KEY = "hashtext('cr8tor-publisher:schema-swap')";
  * table is created, bulk-loaded with COPY … FROM STDIN straight from its CSV
  * stream (bounded memory, backpressure to the source), converted where its
  * text needs it (arrays), keyed, and granted to the read-only role; then the
- * previous target schema is dropped and the new one renamed into place, and
- * the transaction commits. Until then no other session sees anything new;
+ * previous target schema is dropped, the new one renamed into place, the load
+ * recorded in the registry (registry.ts), and the transaction commits. Until
+ * then no other session sees anything new;
  * on any failure the transaction rolls back and the previous schema is left
  * exactly as it was, with no temporary schema behind (even if this process
  * dies: the server rolls back an abandoned transaction).
+ *
+ * A target recorded for another project, or existing without a record, is
+ * refused before anything is loaded, and again, authoritatively, once the swap
+ * lock is held (another project may have loaded it meanwhile).
  *
  * All tables are created before any key is added, so the key indexes' names
  * (chosen by PostgreSQL) never collide with a table's.
@@ -65,6 +73,8 @@ export async function loadSchema(client: pg.Client, options: LoadOptions): Promi
   checkNames(options, traits.maxIdentifierBytes);
   const role = await q('SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = $1', [options.readonlyRole]);
   if (role.rowCount === 0) throw missingRole(options.readonlyRole);
+  await ensureRegistry(q, options.readonlyRole);
+  await checkOwner(q, options.target, options.owner);
 
   const warnings: string[] = [];
   const temp = `cr8tor_loading_${randomBytes(8).toString('hex')}`;
@@ -86,9 +96,11 @@ export async function loadSchema(client: pg.Client, options: LoadOptions): Promi
     await q(`GRANT SELECT ON ALL TABLES IN SCHEMA ${tempId} TO ${roleId}`);
     await q(`SET LOCAL lock_timeout = ${Math.max(1, Math.round(options.swapLockTimeoutMs))}`);
     await q(`SELECT pg_advisory_xact_lock(${SWAP_LOCK_KEY}, hashtext($1))`, [options.target]);
+    await checkOwner(q, options.target, options.owner, true);
     const targetId = pg.escapeIdentifier(options.target);
     await q(`DROP SCHEMA IF EXISTS ${targetId} CASCADE`);
     await q(`ALTER SCHEMA ${tempId} RENAME TO ${targetId}`);
+    await recordLoad(q, options.target, options.owner);
     await q('COMMIT');
   } catch (error) {
     await client.query('ROLLBACK').catch(() => undefined);
@@ -104,8 +116,6 @@ export async function loadSchema(client: pg.Client, options: LoadOptions): Promi
   return { warnings };
 }
 
-type Query = (sql: string, values?: unknown[]) => Promise<pg.QueryResult>;
-
 interface Traits extends ServerTraits {
   maxIdentifierBytes: number;
 }
@@ -119,6 +129,7 @@ async function serverTraits(client: pg.Client): Promise<Traits> {
 
 function checkNames(options: LoadOptions, maxBytes: number): void {
   checkIdentifier('schema', options.target, maxBytes);
+  if (options.target === REGISTRY_SCHEMA) throw new AppError('INVALID_REQUEST', `Schema '${options.target}' is the platform's own; nothing can be loaded into it.`);
   if (options.tables.length === 0) throw new AppError('INTERNAL', 'There are no tables to load.');
   for (const table of options.tables) {
     checkIdentifier('table', table.name, maxBytes);

@@ -9,19 +9,19 @@ import { AppError } from '../../../../../lib/errors.js';
 /** PostgreSQL's identifier limit in bytes (NAMEDATALEN - 1) unless the server says otherwise. */
 export const DEFAULT_MAX_IDENTIFIER_BYTES = 63;
 
-/** `lower("{project_name}_{project_start_time}")`: every schema of the project starts with it. */
+/** How projects are told apart: names differing only by case are one project (they load into the same schemas). */
+export function projectKey(project: string): string {
+  return project.toLowerCase();
+}
+
+/** `lower("{project_name}_{project_start_time}")`: the start of every schema name of the project (the project lock's key). */
 export function projectPrefix(project: string, startTime: string): string {
-  return `${project}_${startTime}`.toLowerCase();
+  return `${projectKey(project)}_${startTime}`;
 }
 
 /** `lower("{project_name}_{project_start_time}_{schema_name}")`: the schema a package is loaded into. */
 export function targetSchemaName(project: string, startTime: string, schema: string): string {
   return `${project}_${startTime}_${schema}`.toLowerCase();
-}
-
-/** A LIKE pattern matching every text that starts with `prefix` (with `ESCAPE '\'`): `_` and `%` are wildcards otherwise. */
-export function likePrefix(prefix: string): string {
-  return `${prefix.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
 }
 
 /** `{schema}.{table}` as the contract answers it (not quoted). */

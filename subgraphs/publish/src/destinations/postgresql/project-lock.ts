@@ -30,7 +30,11 @@ import type { PostgresqlConnectionSettings } from './settings.js';
  * vanished, once TCP keepalives (30 s idle, then 3 probes 10 s apart) give up.
  */
 
-/** Labels the lock session in pg_stat_activity, so a refused call can name the holder. */
+/**
+ * Labels the lock session in pg_stat_activity, so a refused call can name the
+ * holder's action to the caller, and its process and host to the log (and to
+ * an operator reading pg_stat_activity).
+ */
 const HOLDER = /^cr8tor-lock (package|publish) (\d+) (.*)$/;
 
 /** Keepalives for the lock session, set on the server's end (ignored on Unix-domain sockets). */
@@ -48,9 +52,15 @@ function holderLabel(action: string): string {
   return Buffer.from(label, 'utf8').subarray(0, 63).toString('utf8').replace(/\uFFFD+$/, '');
 }
 
+/** Where a refusal is reported with what the caller is not told (the holder's process and host). */
+export interface LockLog {
+  info(details: object, message: string): void;
+}
+
 /**
  * Runs `work` holding the project's lock in the destination database;
- * PROJECT_BUSY naming the running action when another session holds it, and
+ * PROJECT_BUSY naming the running action and since when it runs when another
+ * session holds it (its process and host go to `log`), and
  * DESTINATION_NOT_READY / DESTINATION_FAILED when the database cannot be reached.
  */
 export async function withProjectLock<T>(
@@ -59,6 +69,7 @@ export async function withProjectLock<T>(
   ref: ProjectKey,
   action: 'package' | 'publish',
   work: () => Promise<T>,
+  log?: LockLog,
 ): Promise<T> {
   const key = projectLockKey(ref.project, ref.startTime);
   const client = await connectDestination(settings, secrets, { applicationName: holderLabel(action), keepAlive: true });
@@ -68,9 +79,13 @@ export async function withProjectLock<T>(
       await client.query(KEEPALIVE_SQL);
       const { rows } = await client.query<{ locked: boolean }>('SELECT pg_try_advisory_lock($1::bigint) AS locked', [key]);
       locked = rows[0]?.locked === true;
-      if (!locked) throw busy(ref, action, await holderOf(client, key));
+      if (!locked) {
+        const holder = await holderOf(client, key);
+        log?.info({ project: ref.project, start_time: ref.startTime, refused: action, holder: holder ?? 'unknown' }, 'project busy in the PostgreSQL destination database: call refused');
+        throw busy(ref, action, holder);
+      }
     } catch (error) {
-      throw destinationFailure(settings, `Locking project '${ref.project}' (start time ${ref.startTime})`, error);
+      throw destinationFailure(`Locking project '${ref.project}' (start time ${ref.startTime})`, error);
     }
     return await work();
   } finally {
@@ -110,13 +125,13 @@ async function holderOf(client: pg.Client, key: string): Promise<Holder | undefi
   }
 }
 
+/** The caller learns which call runs and since when, never where (process, host). */
 function busy(ref: ProjectKey, action: string, holder: Holder | undefined): AppError {
   const project = `project '${ref.project}' (start time ${ref.startTime})`;
-  const who = holder?.pid ? ` (process ${holder.pid} on ${holder.host || 'an unknown host'})` : '';
   const running = holder?.action
     ? holder.since
-      ? `A ${holder.action} of ${project} has been running since ${holder.since.toISOString()}${who}`
-      : `A ${holder.action} of ${project} is running${who}`
+      ? `A ${holder.action} of ${project} has been running since ${holder.since.toISOString()}`
+      : `A ${holder.action} of ${project} is running`
     : `A package or publish of ${project} is running`;
   return new AppError('PROJECT_BUSY', `${running} on this destination; this ${action} was not started. Try again once it has finished.`);
 }
