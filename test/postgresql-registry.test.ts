@@ -225,7 +225,7 @@ describe('schemas nobody recorded', () => {
     assert.equal(unpublished.status, 409, JSON.stringify(unpublished.body));
     assert.match(unpublished.body.payload.detail, /^No tables found in the schemas recorded for project 'Pa' \(start time 20250505_000000\)/);
 
-    // The operator's guide's adoption, verbatim in shape.
+    // An adoption as the operator's guide (docs/deployment.md) shows it.
     await dest.client.query(
       `INSERT INTO cr8tor_publisher.loads (schema_name, project_name, start_time) VALUES ('${LEGACY}', 'Pa', '20250505_000000')`,
     );
