@@ -202,7 +202,7 @@ describe('OPAL failing mid-provisioning, through the gateway', () => {
     proxy.inject({ method: 'POST', path: new RegExp(`^/ws/project/${project}/resources$`), nth: 2, fault: 500 });
     const res = await platform.post('/project/publish', publishBody(start, PG_DEST, project));
     proxy.clear();
-    assertEnvelope(t, res, 502, /^OPAL at http:\/\/127\.0\.0\.1:\d+ failed at step 'create resource /, new RegExp(`tre_postgresql_${schema}_visit': HTTP 500`));
+    assertEnvelope(t, res, 502, /^OPAL failed at step 'create resource /, new RegExp(`tre_postgresql_${schema}_visit': HTTP 500`));
     assert.deepEqual(opal.state().resources.filter((r) => r.project === project).map((r) => r.name), [`tre_postgresql_${schema}_person`]);
 
     opal.clearLog();

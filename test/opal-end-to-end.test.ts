@@ -128,7 +128,11 @@ describe('postgresql destination through the gateway', () => {
     const failed = await platform.post(platform.gateway, '/project/publish', { ...publishRequest(other), destination: DESTINATION });
     assert.equal(failed.status, 502, JSON.stringify(failed.body));
     assert.equal(failed.body.status, 'error');
-    assert.match(failed.body.payload.detail, /^OPAL at http:\/\/127\.0\.0\.1:\d+ failed at step 'grant resources view to group Pr005_group': HTTP 500/);
+    assert.match(failed.body.payload.detail, /^OPAL failed at step 'grant resources view to group Pr005_group': HTTP 500/);
+    assert.ok(!failed.body.payload.detail.includes('127.0.0.1'), 'OPAL is named, not where it is');
+    const logged = logLines.map((l) => JSON.parse(l)).find((l) => l.msg === 'PostgreSQL destination: publish failed' && l.project === 'Pr005');
+    assert.equal(logged?.opal, opal.url, 'the log says where OPAL is');
+    assert.equal(logged.database.database, dest.database);
     const ok = await platform.post(platform.gateway, '/project/publish', { ...publishRequest(other), destination: DESTINATION });
     assert.equal(ok.status, 200, JSON.stringify(ok.body));
     assert.deepEqual(

@@ -648,7 +648,7 @@ describe('readiness', () => {
     await assert.rejects(wrong.checkReady(DESTINATION), (e: unknown) => {
       assert.ok(e instanceof AppError);
       assert.equal(e.code, 'DESTINATION_NOT_READY');
-      assert.match(e.detail, /OPAL at .* rejected the credentials of user 'administrator' \(password from secret 'opal-wrong'\) at step 'check credentials': HTTP 401/);
+      assert.match(e.detail, /^OPAL rejected the credentials of user 'administrator' \(password from secret 'opal-wrong'\) at step 'check credentials': HTTP 401/);
       assert.ok(!e.detail.includes('Not-the-password#1'));
       return true;
     });

@@ -48,9 +48,10 @@ const TLS_CODES = new Set([
  * values percent-encoded. TLS verification is on unless `noSslVerify`, and
  * then only for this client's own agent, never process-wide.
  *
- * Failures become AppErrors naming OPAL, the step and the HTTP status. No
- * message ever holds the password, the Authorization header, or any value
- * registered with {@link redact}.
+ * Failures become AppErrors naming OPAL, the step and the HTTP status, not
+ * OPAL's address (our infrastructure: the destination logs it). No message
+ * ever holds the password, the Authorization header, or any value registered
+ * with {@link redact}.
  */
 export class OpalClient {
   readonly origin: string;
@@ -62,7 +63,7 @@ export class OpalClient {
   constructor(private readonly options: OpalClientOptions) {
     this.base = new URL(options.baseUrl);
     if (this.base.protocol !== 'https:' && this.base.protocol !== 'http:') {
-      throw new AppError('DESTINATION_NOT_READY', `The OPAL address ${this.base.origin} is not an http(s) URL (DESTINATION_OPAL_HOST).`);
+      throw new AppError('DESTINATION_NOT_READY', 'The OPAL address (DESTINATION_OPAL_HOST) is not an http(s) URL.');
     }
     this.origin = `${this.base.origin}${this.base.pathname.replace(/\/+$/, '')}`;
     this.authorization = `Basic ${Buffer.from(`${options.username}:${options.password}`, 'utf8').toString('base64')}`;
@@ -123,13 +124,13 @@ export class OpalClient {
   failure(step: string, response: OpalResponse, code: ErrorCode = 'DESTINATION_FAILED'): AppError {
     const who = `user '${this.options.username}'`;
     if (response.status === 401) {
-      return new AppError(code, `OPAL at ${this.origin} rejected the credentials of ${who} (password from secret '${this.options.passwordSecretName}') at step '${step}': HTTP 401.`);
+      return new AppError(code, `OPAL rejected the credentials of ${who} (password from secret '${this.options.passwordSecretName}') at step '${step}': HTTP 401.`);
     }
     if (response.status === 403) {
-      return new AppError(code, `OPAL at ${this.origin} refused ${who} at step '${step}': HTTP 403 (the user lacks the permission).`);
+      return new AppError(code, `OPAL refused ${who} at step '${step}': HTTP 403 (the user lacks the permission).`);
     }
     const reason = this.reason(response.body);
-    return new AppError(code, `OPAL at ${this.origin} failed at step '${step}': HTTP ${response.status}${reason ? ` (${reason})` : ''}.`);
+    return new AppError(code, `OPAL failed at step '${step}': HTTP ${response.status}${reason ? ` (${reason})` : ''}.`);
   }
 
   /** Closes the client's idle connections. */
@@ -142,12 +143,13 @@ export class OpalClient {
     if (code && TLS_CODES.has(code)) {
       return new AppError(
         'DESTINATION_FAILED',
-        `OPAL at ${this.origin} could not be reached at step '${step}': its TLS certificate was not accepted (${code}). Trust its CA (NODE_EXTRA_CA_CERTS) or set DESTINATION_OPAL_NO_SSL_VERIFY=true.`,
+        `OPAL could not be reached at step '${step}': its TLS certificate was not accepted (${code}). Trust its CA (NODE_EXTRA_CA_CERTS) or set DESTINATION_OPAL_NO_SSL_VERIFY=true.`,
         { cause: error },
       );
     }
-    const why = networkReason(error) ?? this.scrub((error as Error)?.message ?? String(error)).slice(0, 200);
-    return new AppError('DESTINATION_FAILED', `OPAL at ${this.origin} could not be reached at step '${step}': ${why}.`, { cause: error });
+    // Other client errors may name the host: they go to the log (the destination logs the cause), not the caller.
+    const why = networkReason(error) ?? 'the request failed (the service log has the reason)';
+    return new AppError('DESTINATION_FAILED', `OPAL could not be reached at step '${step}': ${why}.`, { cause: error });
   }
 
   /** OPAL's reason from an error body (`{"status":"NoSuchProject","arguments":[…]}`), short and scrubbed. */
