@@ -11,8 +11,8 @@ import { randomBytes } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 import pg from 'pg';
 import { pgAllTypes } from './support/all-types.js';
-import { createPgDatabase, dropPgRole, pgSettings, type TestPgDatabase } from './support/databases.js';
-import { pgDestinationEnv, writePgDestinationSecrets } from './support/pg-destination.js';
+import { createPgDatabase, pgSettings, type TestPgDatabase } from './support/databases.js';
+import { startPgDestinationPlatform, stopPgDestinationTest } from './support/pg-destination.js';
 import { startOpalDouble, type OpalDouble } from './support/opal-double.js';
 import { startPlatform, type Platform } from './support/platform.js';
 import { accessRequest, dataset, publishRequest, sqlSource, transferRequest, writeSourceSecrets } from './support/requests.js';
@@ -40,21 +40,10 @@ before(async () => {
   await source.client.query(`CREATE TABLE person (id bigint PRIMARY KEY, name text NOT NULL); INSERT INTO person VALUES (1, 'Ann'), (2, 'Bob')`);
   await dest.client.query(`CREATE ROLE ${pg.escapeIdentifier(role)} LOGIN`);
   opal = await startOpalDouble();
-  platform = await startPlatform({
-    logStream: { write: (line: string) => void logLines.push(line) },
-    env: { ...pgDestinationEnv(dest.database, role, opal), DESTINATION_OPAL_NO_SSL_VERIFY: 'false' },
-  });
-  await writeSourceSecrets(platform, 'postgresql');
-  await writePgDestinationSecrets(platform, RO_PASSWORD, opal.password);
+  platform = await startPgDestinationPlatform({ database: dest.database, role, readonlyPassword: RO_PASSWORD, opal, logLines, env: { DESTINATION_OPAL_NO_SSL_VERIFY: 'false' } });
 });
 
-after(async () => {
-  await platform?.close();
-  await opal?.stop();
-  await source?.drop();
-  await dest?.drop();
-  await dropPgRole(role);
-});
+after(() => stopPgDestinationTest({ platform, opal, databases: [source, dest], role }));
 
 describe('postgresql destination through the gateway', () => {
   test('validate checks the destination database and OPAL', async () => {

@@ -23,9 +23,9 @@ import { AppError } from '../lib/errors.js';
 import { checkRegistryUsable, ensureRegistry, recordedSchemas } from '../subgraphs/publish/src/destinations/postgresql/registry.js';
 import { createPgDatabase, dropPgRole, pgSettings, type TestPgDatabase } from './support/databases.js';
 import { startOpalDouble, type OpalDouble } from './support/opal-double.js';
-import { pgDestinationEnv, writePgDestinationSecrets } from './support/pg-destination.js';
-import { startPlatform, type Platform } from './support/platform.js';
-import { dataset, graphqlInput, publishRequest, sqlSource, transferRequest, writeSourceSecrets } from './support/requests.js';
+import { startPgDestinationPlatform, stopPgDestinationTest } from './support/pg-destination.js';
+import type { Platform } from './support/platform.js';
+import { dataset, graphqlInput, publishRequest, sqlSource, transferRequest } from './support/requests.js';
 
 const DESTINATION = { name: 'TRE', type: 'postgresql', format: 'sql' };
 const A = { project_name: 'Pa', project_start_time: '20250101_000000' };
@@ -94,18 +94,10 @@ before(async () => {
   // A site whose read-only role is granted every new table by default must still not read the registry.
   await dest.client.query(`ALTER DEFAULT PRIVILEGES GRANT SELECT ON TABLES TO ${pg.escapeIdentifier(role)}`);
   opal = await startOpalDouble();
-  platform = await startPlatform({ logStream: { write: (line: string) => void logLines.push(line) }, env: pgDestinationEnv(dest.database, role, opal) });
-  await writeSourceSecrets(platform, 'postgresql');
-  await writePgDestinationSecrets(platform, RO_PASSWORD, opal.password);
+  platform = await startPgDestinationPlatform({ database: dest.database, role, readonlyPassword: RO_PASSWORD, opal, logLines });
 });
 
-after(async () => {
-  await platform?.close();
-  await opal?.stop();
-  await source?.drop();
-  await dest?.drop();
-  await dropPgRole(role);
-});
+after(() => stopPgDestinationTest({ platform, opal, databases: [source, dest], role }));
 
 describe('colliding project names', () => {
   test("a package whose schema is recorded for another project is refused with 409 naming the owner; the owner's rows stay", async () => {

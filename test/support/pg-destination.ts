@@ -3,7 +3,10 @@
  * an OPAL (the double, or a proxy in front of it), as a platform under test
  * is configured in the tests that load into PostgreSQL.
  */
-import { pgSettings } from './databases.js';
+import { dropPgRole, pgSettings, type TestPgDatabase } from './databases.js';
+import type { OpalDouble } from './opal-double.js';
+import { startPlatform, type Platform } from './platform.js';
+import { writeSourceSecrets } from './requests.js';
 
 /** The environment naming the destination database, its read-only role and the OPAL at `opalUrl`. */
 export function pgDestinationEnv(database: string, readonlyRole: string, opal: { url: string; username: string }): Record<string, string> {
@@ -26,4 +29,35 @@ export async function writePgDestinationSecrets(platform: { writeSecret(name: st
   await platform.writeSecret('destination-password', pgSettings.password || 'trust-auth-ignores-it');
   await platform.writeSecret('opal-readonly-password', readonlyPassword);
   await platform.writeSecret('opal-password', opalPassword);
+}
+
+/**
+ * A platform loading into `database` (read-only role `role`) and publishing to
+ * `opal`, with the PostgreSQL source secrets and the destination's three
+ * secrets written; its log lines go to `logLines` when given.
+ */
+export async function startPgDestinationPlatform(options: {
+  database: string;
+  role: string;
+  readonlyPassword: string;
+  opal: OpalDouble;
+  logLines?: string[];
+  env?: NodeJS.ProcessEnv;
+}): Promise<Platform> {
+  const { logLines } = options;
+  const platform = await startPlatform({
+    ...(logLines ? { logStream: { write: (line: string) => void logLines.push(line) } } : {}),
+    env: { ...pgDestinationEnv(options.database, options.role, options.opal), ...options.env },
+  });
+  await writeSourceSecrets(platform, 'postgresql');
+  await writePgDestinationSecrets(platform, options.readonlyPassword, options.opal.password);
+  return platform;
+}
+
+/** Stops what a PostgreSQL destination test started (whatever of it did start) and drops its databases and role. */
+export async function stopPgDestinationTest(parts: { platform?: Platform; opal?: OpalDouble; databases: Array<TestPgDatabase | undefined>; role: string }): Promise<void> {
+  await parts.platform?.close();
+  await parts.opal?.stop();
+  for (const db of parts.databases) await db?.drop();
+  await dropPgRole(parts.role);
 }
