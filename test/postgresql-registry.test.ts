@@ -253,6 +253,31 @@ describe('the registry', () => {
   });
 });
 
+describe('a registry this service cannot use', () => {
+  test('validate, package and publish answer 503 naming it, and change nothing', async () => {
+    const comment = "COMMENT ON TABLE cr8tor_publisher.loads IS 'cr8tor-publisher registry version 2: from a later release'";
+    await dest.client.query(comment);
+    try {
+      const before = await registry();
+      const answers = [
+        await platform.post(platform.gateway, '/project/validate', packageBody(A, 'x_20250202_000000_y', ['patient'])),
+        await packageAs(A, 'x_20250202_000000_y', ['patient']),
+        await publishAs(A),
+      ];
+      for (const answer of answers) {
+        assert.equal(answer.status, 503, JSON.stringify(answer.body));
+        assert.equal(
+          answer.body.payload.detail,
+          'The registry table cr8tor_publisher.loads of the PostgreSQL destination database has layout version 2; this service reads version 1.',
+        );
+      }
+      assert.deepEqual(await registry(), before);
+    } finally {
+      await dest.client.query(comment.replace(/version 2: from a later release/, 'version 1: which project and start time loaded each schema'));
+    }
+  });
+});
+
 describe('the registry, created by the loading user', () => {
   let fresh: TestPgDatabase;
   const loader = `cr8tor_reg_loader_${randomBytes(4).toString('hex')}`;

@@ -54,12 +54,12 @@ export function postgresqlDestination(options: PostgresqlDestinationOptions): De
       timeoutMs: settings.opal.requestTimeoutMs,
     });
 
-  /** Logs a failure of the destination (not a caller's conflict) with where it happened, then rethrows it. */
+  /** Logs a failure (5xx; not a caller's conflict) with where the database and OPAL are, then rethrows it. */
   const reported = async <T>(call: string, ref: Partial<ProjectKey>, work: () => Promise<T>): Promise<T> => {
     try {
       return await work();
     } catch (error) {
-      if (!(error instanceof AppError) || error.code.startsWith('DESTINATION_')) {
+      if (!(error instanceof AppError) || error.status >= 500) {
         log.warn({ call, project: ref.project, start_time: ref.startTime, database: destinationPlace(db), opal: settings.opal.host, err: error }, `PostgreSQL destination: ${call} failed`);
       }
       throw error;

@@ -141,7 +141,7 @@ function checkNames(options: LoadOptions, maxBytes: number): void {
 export function missingRole(role: string): AppError {
   return new AppError(
     'DESTINATION_NOT_READY',
-    `The read-only role '${role}' (DESTINATION_POSTGRESQL_OPAL_READONLY_USERNAME) does not exist in the destination PostgreSQL database.`,
+    `The read-only role '${role}' (DESTINATION_POSTGRESQL_OPAL_READONLY_USERNAME) does not exist in the PostgreSQL destination database.`,
   );
 }
 

@@ -43,7 +43,7 @@ export function checkIdentifier(kind: string, name: string, maxBytes = DEFAULT_M
   if (bytes > maxBytes) {
     throw new AppError(
       'INVALID_REQUEST',
-      `The ${kind} name '${name}' is ${bytes} bytes long; the destination PostgreSQL database keeps at most ${maxBytes}, so it cannot be loaded without renaming.`,
+      `The ${kind} name '${name}' is ${bytes} bytes long; the PostgreSQL destination database keeps at most ${maxBytes}, so it cannot be loaded without renaming.`,
     );
   }
 }
