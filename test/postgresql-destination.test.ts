@@ -259,6 +259,10 @@ describe('settings and type map', () => {
     assert.throws(() => readPostgresqlSettings({ ...full, DESTINATION_OPAL_HOST: '' }), (e: unknown) => e instanceof ConfigError && /DESTINATION_OPAL_HOST: is required/.test(e.message));
     assert.throws(() => readPostgresqlSettings({ ...full, DESTINATION_POSTGRESQL_PORT: 'x' }), ConfigError);
     assert.throws(() => readPostgresqlSettings({ ...full, DESTINATION_OPAL_HOST: 'not a url' }), ConfigError);
+    assert.throws(
+      () => readPostgresqlSettings({ ...full, DESTINATION_POSTGRESQL_OPAL_READONLY_USERNAME: 'loader' }),
+      (e: unknown) => e instanceof ConfigError && /DESTINATION_POSTGRESQL_OPAL_READONLY_USERNAME: must not be the loading user/.test(e.message),
+    );
   });
 
   test('decimals keep their precision and scale; older servers get a type holding every value', () => {

@@ -81,6 +81,10 @@ export function readPostgresqlSettings(env: NodeJS.ProcessEnv = process.env): Po
       throw new ConfigError(`Invalid setting ${name}: is required when DESTINATION_POSTGRESQL_HOST is set (it is not set).`);
     }
   }
+  if (s.DESTINATION_POSTGRESQL_OPAL_READONLY_USERNAME === s.DESTINATION_POSTGRESQL_USERNAME) {
+    // OPAL's credentials would then write every schema and the registry, and the registry's revokes would hit the loader.
+    throw new ConfigError('Invalid setting DESTINATION_POSTGRESQL_OPAL_READONLY_USERNAME: must not be the loading user (DESTINATION_POSTGRESQL_USERNAME).');
+  }
   return {
     database: {
       host: s.DESTINATION_POSTGRESQL_HOST,
