@@ -34,8 +34,8 @@ export interface PostgresqlDestinationOptions {
  * (project, group, DataSHIELD user and permissions, one resource per table)
  * for every table of the schemas recorded for the project and start time.
  * Failures are logged with the database's and OPAL's addresses, which callers
- * are not told. The request's destination name is
- * not used: the database comes from the DESTINATION_POSTGRESQL_* settings.
+ * are not told. The request's destination name is not used: the database
+ * comes from the DESTINATION_POSTGRESQL_* settings.
  * A package or publish holds the project's advisory lock in that database
  * (project-lock.ts): a second one for the same project and start time, from
  * this process or another, answers PROJECT_BUSY.
@@ -54,13 +54,15 @@ export function postgresqlDestination(options: PostgresqlDestinationOptions): De
       timeoutMs: settings.opal.requestTimeoutMs,
     });
 
+  // OPAL's origin only: a user name or password in the setting's URL never reaches the log.
+  const opalPlace = new URL(settings.opal.host).origin;
   /** Logs a failure (5xx; not a caller's conflict) with where the database and OPAL are, then rethrows it. */
   const reported = async <T>(call: string, ref: Partial<ProjectKey>, work: () => Promise<T>): Promise<T> => {
     try {
       return await work();
     } catch (error) {
       if (!(error instanceof AppError) || error.status >= 500) {
-        log.warn({ call, project: ref.project, start_time: ref.startTime, database: destinationPlace(db), opal: settings.opal.host, err: error }, `PostgreSQL destination: ${call} failed`);
+        log.warn({ call, project: ref.project, start_time: ref.startTime, database: destinationPlace(db), opal: opalPlace, err: error }, `PostgreSQL destination: ${call} failed`);
       }
       throw error;
     }
