@@ -26,6 +26,16 @@ export const errorTable = {
   /** A destination (database or OPAL) failed while doing the work: the upstream's failure, relayed. */
   DESTINATION_FAILED: { status: 502, graphql: 'DESTINATION_FAILED', transient: true },
   NOTHING_TO_PUBLISH: { status: 409, graphql: 'NOTHING_TO_PUBLISH', transient: false },
+  /**
+   * A path under a filestore mount is a symbolic link, or not the kind of entry expected
+   * there: refused before anything changed. Not the caller's mistake, and a retry cannot
+   * succeed until an operator removes it.
+   */
+  FILESTORE_PATH_REFUSED: { status: 409, graphql: 'FILESTORE_PATH_REFUSED', transient: false },
+  /** production/{project}/{start_time} already holds a bag, and published data is never replaced. */
+  ALREADY_PUBLISHED: { status: 409, graphql: 'ALREADY_PUBLISHED', transient: false },
+  /** The project's folder exists on the filestore under another spelling (differing only in case). */
+  PROJECT_SPELLING_CLASH: { status: 409, graphql: 'PROJECT_SPELLING_CLASH', transient: false },
   /** A package or publish of the same project, start time and destination is already running. */
   PROJECT_BUSY: { status: 409, graphql: 'PROJECT_BUSY', transient: true },
   /** The PostgreSQL schema a package would replace is recorded for another project or start time; nothing was changed. */
@@ -46,19 +56,23 @@ export class AppError extends Error {
   readonly code: ErrorCode;
   readonly status: number;
   readonly transient: boolean;
+  /** What only the service log may read (full file-system paths, OS messages); see lib/audit/track.ts. */
+  readonly logDetail: string | undefined;
 
   /**
    * @param code   the entry of the error table
    * @param detail what the caller reads; never a secret value, a stack or a password
    * @param cause  the underlying error, kept for the logs only
    * @param status overrides the table's status; only to relay the status another service answered
+   * @param logDetail what the service log gets beside the detail, never the caller
    */
-  constructor(code: ErrorCode, detail: string, options?: { cause?: unknown; status?: number }) {
+  constructor(code: ErrorCode, detail: string, options?: { cause?: unknown; status?: number; logDetail?: string }) {
     super(detail, options);
     this.name = 'AppError';
     this.code = code;
     this.status = options?.status ?? errorTable[code].status;
     this.transient = errorTable[code].transient;
+    this.logDetail = options?.logDetail;
   }
 
   get detail(): string {

@@ -16,7 +16,8 @@ import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import pg from 'pg';
 import { validateBag } from '../lib/bagit/validate.js';
-import { lockPath, withFolderLock } from '../subgraphs/publish/src/destinations/filestore/folder-lock.js';
+import { CheckedDir } from '../subgraphs/publish/src/destinations/filestore/checked-dir.js';
+import { lockName, withFolderLock, type LockCall } from '../subgraphs/publish/src/destinations/filestore/folder-lock.js';
 import { projectLockKey } from '../subgraphs/publish/src/destinations/postgresql/project-lock.js';
 import { createPgDatabase, dropPgRole, pgSettings, type TestPgDatabase } from './support/databases.js';
 import { pgDestinationEnv, writePgDestinationSecrets } from './support/pg-destination.js';
@@ -93,7 +94,10 @@ async function assertCompleteSlowPackage(mount: string, startTime: string): Prom
   assert.equal(lines[SLOW_ROWS], `${SLOW_ROWS},row ${SLOW_ROWS}`);
 }
 
-const BUSY = /^A (package|publish) of project 'Pr004' \(start time \d{8}_\d{6}\) has been running since \d{4}-\d\d-\d\dT[\d:.]+Z \(process \d+ on .+\) on this destination; this (package|publish) was not started\. Try again once it has finished\.$/;
+/** Since when and which call holds the project, never where (no process id, no host name). */
+const BUSY = /^A (package|publish) of project 'Pr004' \(start time \d{8}_\d{6}\) has been running since \d{4}-\d\d-\d\dT[\d:.]+Z \(request [\w.:-]+\) on this destination; this (package|publish) was not started\. Try again once it has finished\.$/;
+/** The PostgreSQL destination's busy answer (its lock names the holder from pg_stat_activity). */
+const PG_BUSY = /^A (package|publish) of project 'Pr004' \(start time \d{8}_\d{6}\) has been running since \d{4}-\d\d-\d\dT[\d:.]+Z \(process \d+ on .+\) on this destination; this (package|publish) was not started\. Try again once it has finished\.$/;
 
 describe('one process', () => {
   test('two packages of the same project at once: one runs, the other answers 409 at once; staging holds one complete package', async () => {
@@ -143,7 +147,8 @@ describe('one process', () => {
       assert.deepEqual(await listTree(bag), []);
     }
     if (packaged.status === 200) await assertCompleteSlowPackage(platform.mountDir, startTime);
-    else assert.match(packaged.body.payload.detail, BUSY);
+    // Busy while the publish ran, or refused after it: a published bag is never replaced.
+    else assert.match(packaged.body.payload.detail, new RegExp(`${BUSY.source}|^Destination 'LSC': production/Pr004/${startTime} already holds the published bag`));
   });
 
   test('two projects at once run in parallel: both COPYs are active on the source together', async () => {
@@ -170,49 +175,69 @@ describe('one process', () => {
 
 describe('the lock file', () => {
   let mount: string;
+  let staging: CheckedDir;
   const ref = { project: 'Pr004', startTime: '20250301_000006' };
+  const file = () => path.join(mount, 'staging', '.locks', lockName(ref));
+  const lock = (call: LockCall, options = {}) => withFolderLock(staging, ref, call, async () => 'ran', options);
 
   before(async () => {
     mount = await mkdtemp(path.join(os.tmpdir(), 'cr8tor-lock-'));
     await mkdir(path.join(mount, 'staging'));
+    staging = (await (await CheckedDir.openMount(mount)).open('staging'))!;
   });
 
   after(async () => {
+    await staging.closeAll();
     await rm(mount, { recursive: true, force: true });
   });
 
-  async function plantLock(host: string, pid: number, ageMs: number): Promise<string> {
-    const file = lockPath(mount, ref);
-    await mkdir(path.dirname(file), { recursive: true });
-    await writeFile(file, JSON.stringify({ token: 'planted', action: 'package', host, pid, instance: 'other', since: new Date(Date.now() - ageMs).toISOString() }));
+  async function plantLock(host: string, pid: number, ageMs: number, requestId?: string): Promise<string> {
+    await mkdir(path.dirname(file()), { recursive: true });
+    await writeFile(file(), JSON.stringify({ token: 'planted', action: 'package', request_id: requestId, host, pid, instance: 'other', since: new Date(Date.now() - ageMs).toISOString() }));
     const then = new Date(Date.now() - ageMs);
-    await utimes(file, then, then);
-    return file;
+    await utimes(file(), then, then);
+    return file();
   }
 
   test('a lock refreshed by a holder on another host is respected; once it is stale it is taken over', async () => {
-    await plantLock('another-host', 1, 0);
-    await assert.rejects(withFolderLock(mount, ref, 'publish', async () => 'ran', { staleMs: 1000 }), (e: any) => e.code === 'PROJECT_BUSY' && /process 1 on another-host/.test(e.detail));
+    await plantLock('another-host', 1, 0, 'req-42');
+    await assert.rejects(lock({ action: 'publish' }, { staleMs: 1000 }), (e: any) => {
+      assert.equal(e.code, 'PROJECT_BUSY');
+      assert.match(e.detail, /^A package of project 'Pr004' \(start time 20250301_000006\) has been running since [\dT:.Z-]+ \(request req-42\) on this destination; this publish was not started\./);
+      assert.doesNotMatch(e.detail, /another-host|process/, 'no host name or process id for the caller');
+      assert.match(e.logDetail, /process 1 on another-host/, 'they go to the log');
+      return true;
+    });
     await plantLock('another-host', 1, 5000);
-    assert.equal(await withFolderLock(mount, ref, 'publish', async () => 'ran', { staleMs: 1000 }), 'ran');
+    assert.equal(await lock({ action: 'publish' }, { staleMs: 1000 }), 'ran');
     assert.equal(existsSync(path.join(mount, 'staging', '.locks')), false, 'the lock and its folder are gone');
+  });
+
+  test('the lock file is named by the project lower-cased: spellings differing in case share it', async () => {
+    assert.equal(lockName(ref), 'pr004@20250301_000006.lock');
+    await plantLock('another-host', 1, 0);
+    await assert.rejects(withFolderLock(staging, { ...ref, project: 'PR004' }, { action: 'package' }, async () => 'ran'), (e: any) => e.code === 'PROJECT_BUSY');
+    await rm(file());
   });
 
   test('a lock of a process of this host that no longer runs is taken over at once', async () => {
     await plantLock(os.hostname(), 2 ** 22 + 12345, 0);
-    assert.equal(await withFolderLock(mount, ref, 'package', async () => 'ran'), 'ran');
+    assert.equal(await lock({ action: 'package' }), 'ran');
   });
 
-  test('the holder refreshes its lock while it works', async () => {
-    const file = lockPath(mount, ref);
+  test('the holder refreshes its lock while it works, and records its call', async () => {
     const mtimes: number[] = [];
-    await withFolderLock(mount, ref, 'package', async () => {
+    let holder: any;
+    await withFolderLock(staging, ref, { action: 'package', requestId: 'req-7' }, async () => {
+      holder = JSON.parse(await readFile(file(), 'utf8'));
       for (let i = 0; i < 4; i++) {
-        mtimes.push((await stat(file)).mtimeMs);
+        mtimes.push((await stat(file())).mtimeMs);
         await new Promise((r) => setTimeout(r, 120));
       }
     }, { heartbeatMs: 50 });
     assert.ok(mtimes[3]! > mtimes[0]!, `mtime advanced: ${mtimes.join(', ')}`);
+    assert.equal(holder.action, 'package');
+    assert.equal(holder.request_id, 'req-7');
   });
 });
 

@@ -54,7 +54,7 @@ function dirs(w: FaultWorkspace, startTime: string) {
     stagingProject: path.join(w.staging, 'Pr004'),
     bag: path.join(w.production, 'Pr004', startTime),
     productionProject: path.join(w.production, 'Pr004'),
-    lock: path.join(w.staging, '.locks', `Pr004@${startTime}.lock`),
+    lock: path.join(w.staging, '.locks', `pr004@${startTime}.lock`),
   };
 }
 

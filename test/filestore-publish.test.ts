@@ -2,11 +2,13 @@
  * Publishing from staging to production: the files move (or, across volumes,
  * are copied and verified), each answered with its SHA-512 and size, staging is
  * removed, and production holds a BagIt 1.0 bag that a bagit-python-equivalent
- * validator accepts, and rejects once tampered with. A publish stopped after
+ * validator accepts, and rejects once tampered with. A bag in place is never
+ * replaced: a package for its start time is refused, staged files equal to it
+ * are answered with its hashes, different ones are refused. A publish stopped after
  * its bag went into place but before it answered (its last step, settle, not
  * run) is answered in full by the repeat, from the checked bag.
  */
-import { appendFile, mkdir, readFile, rename, rm, stat, symlink, truncate, unlink, writeFile } from 'node:fs/promises';
+import { appendFile, cp, mkdir, readFile, rename, rm, stat, symlink, truncate, unlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, beforeEach, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -14,7 +16,7 @@ import { packageToStaging } from '../subgraphs/publish/src/destinations/filestor
 import { NOTHING_TO_PUBLISH_MESSAGE, PUBLISH_RECEIPT, publishToProduction, type PublishOptions } from '../subgraphs/publish/src/destinations/filestore/publish.js';
 import { AppError, publicError } from '../lib/errors.js';
 import { validateBag } from '../lib/bagit/validate.js';
-import { columns, listTree, sha512Of, tableOf, tempFolder, tempMount } from './support/filestore-fs.js';
+import { columns, listTree, sha512Of, tableOf, tempFolder, tempMount, treeState } from './support/filestore-fs.js';
 
 let mount: string;
 let cleanupMount: () => Promise<void>;
@@ -145,22 +147,82 @@ describe('publishing to production', () => {
     assert.deepEqual(await listTree(path.join(mount, 'production')), []);
   });
 
-  test('a second publish replaces the previous bag as a whole', async () => {
+  test('a package for a start time already published is refused (409 naming the bag); the bag and staging stay as they were', async () => {
     await stage('csv', [['1', 'first']]);
     await publish();
-    await packageToStaging({
-      mountRoot: mount,
-      ...project,
-      format: 'duckdb',
-      schemaName: 'public',
-      tables: [tableOf('person', person, [['1', 'second']])],
-      settings: { csv: { maxFileBytes: Infinity, gzipLevel: null }, workingDir: work },
+    const bag = await treeState(bagDir());
+    await assert.rejects(stage('duckdb', [['1', 'second']]), (e: unknown) => {
+      assert.ok(e instanceof AppError);
+      assert.equal(e.code, 'ALREADY_PUBLISHED');
+      assert.equal(e.status, 409);
+      assert.match(e.detail, /^production\/Pr004\/20250205_010101 already holds the published bag of project 'Pr004' \(start time 20250205_010101\), and published data is never replaced: nothing was changed\./);
+      return true;
     });
-    const { data_published } = await publish();
-    assert.deepEqual(data_published.map((f) => f.file_path), ['data/outputs/database.duckdb']);
-    assert.deepEqual((await listTree(path.join(bagDir(), 'data'))), ['outputs/', 'outputs/database.duckdb']);
-    assert.equal((await validateBag(bagDir())).valid, true);
-    assert.deepEqual((await listTree(path.join(mount, 'production', 'Pr004'))).filter((p) => p.startsWith('.')), []);
+    assert.deepEqual(await treeState(bagDir()), bag, 'the bag is byte-identical');
+    assert.deepEqual(await listTree(path.join(mount, 'staging')), [], 'nothing was staged');
+  });
+
+  test('staged files equal to the bag in place (paths, sizes, SHA-512): the bag\'s hashes are answered, staging cleared, the bag untouched', async () => {
+    await stage('csv');
+    const first = await publish();
+    const bag = await treeState(bagDir());
+    await cp(path.join(bagDir(), 'data'), path.join(stagingDir(), 'data'), { recursive: true });
+    const again = await publish();
+    assert.deepEqual(again.data_published, first.data_published);
+    assert.match(again.warnings.join('\n'), /equal the bag already published in production\/Pr004\/20250205_010101; its hashes were answered/);
+    assert.deepEqual(await treeState(bagDir()), bag, 'the bag is byte-identical');
+    assert.deepEqual(await listTree(path.join(mount, 'staging')), [], 'staging cleared');
+  });
+
+  test('a repeat of that publish stopped before it answered (receipt written, staging not cleared) answers the bag again', async () => {
+    await stage('csv');
+    const first = await publish();
+    await cp(path.join(bagDir(), 'data'), path.join(stagingDir(), 'data'), { recursive: true });
+    await publishUnsettled();
+    assert.ok((await listTree(stagingDir())).includes(PUBLISH_RECEIPT), 'the identical publish wrote a receipt');
+    const again = await publish();
+    assert.deepEqual(again.data_published, first.data_published);
+    assert.deepEqual(await listTree(path.join(mount, 'staging')), []);
+  });
+
+  const changes: Array<[string, (outputs: string) => Promise<void>, RegExp]> = [
+    ['a changed byte', (o) => appendFile(path.join(o, 'person.csv'), '3,Edsger\n'), /data\/outputs\/person\.csv differs/],
+    ['an extra file', (o) => writeFile(path.join(o, 'extra.csv'), 'x\n'), /data\/outputs\/extra\.csv is staged but not in the bag/],
+    ['a missing file', (o) => unlink(path.join(o, 'visit.csv')), /data\/outputs\/visit\.csv is in the bag but not staged/],
+  ];
+  for (const [what, change, difference] of changes) {
+    test(`staged files that differ from the bag in place (${what}): 409 naming the bag; nothing changes, staging keeps them`, async () => {
+      await stage('csv');
+      await publish();
+      const outputs = path.join(stagingDir(), 'data', 'outputs');
+      await cp(path.join(bagDir(), 'data'), path.join(stagingDir(), 'data'), { recursive: true });
+      await change(outputs);
+      const before = await treeState(mount);
+      await assert.rejects(publish(), (e: unknown) => {
+        assert.ok(e instanceof AppError);
+        assert.equal(e.code, 'ALREADY_PUBLISHED');
+        assert.equal(e.status, 409);
+        assert.match(e.detail, /^production\/Pr004\/20250205_010101 already holds the published bag of project 'Pr004' \(start time 20250205_010101\), and published data is never replaced: the staged files differ from it \(/);
+        assert.match(e.detail, difference);
+        assert.match(e.detail, /Nothing was changed; staging keeps them\./);
+        return true;
+      });
+      assert.deepEqual(await treeState(mount), before, 'the bag and staging are exactly as they were');
+    });
+  }
+
+  test('a mount configured through a symbolic link works (the root is resolved once; links below it are refused)', async () => {
+    const { dir, cleanup } = await tempFolder('cr8tor-via-');
+    try {
+      const via = path.join(dir, 'mount');
+      await symlink(mount, via);
+      await packageToStaging({ mountRoot: via, ...project, format: 'csv', schemaName: 'public', tables: [tableOf('person', person, [['1', 'Ada']])], settings: { csv: { maxFileBytes: Infinity, gzipLevel: null }, workingDir: work } });
+      const { data_published } = await publish({ mountRoot: via });
+      assert.deepEqual(data_published.map((f) => f.file_path), ['data/outputs/person.csv']);
+      assert.equal((await validateBag(bagDir())).valid, true);
+    } finally {
+      await cleanup();
+    }
   });
 
   test('a failure after the files moved gives them back to staging and leaves production as it was', async () => {
@@ -191,13 +253,20 @@ describe('publishing to production', () => {
     assert.equal((await validateBag(bagDir())).valid, true);
   });
 
-  test('a symbolic link in staging is refused and staging is left as it was', async () => {
+  test('a symbolic link in staging is refused (409, naming it relative to the mount) and staging is left as it was', async () => {
     await stage('csv');
     const { dir: outside, cleanup } = await tempFolder('cr8tor-outside-');
     try {
       await writeFile(path.join(outside, 'secret.txt'), 'not for publishing');
       await symlink(path.join(outside, 'secret.txt'), path.join(stagingDir(), 'data', 'outputs', 'sneaky.csv'));
-      await assert.rejects(publish(), /not a regular file/);
+      await assert.rejects(publish(), (e: unknown) => {
+        assert.ok(e instanceof AppError);
+        assert.equal(e.code, 'FILESTORE_PATH_REFUSED');
+        assert.equal(e.status, 409);
+        assert.match(e.detail, /^staging\/Pr004\/20250205_010101\/data\/outputs\/sneaky\.csv is a symbolic link; the filestore refuses links, and nothing was changed\./);
+        assert.ok(e.logDetail?.includes(outside), 'the log learns where it points');
+        return true;
+      });
       assert.deepEqual(await listTree(path.join(stagingDir(), 'data', 'outputs')), ['person.csv', 'sneaky.csv', 'visit.csv']);
       assert.deepEqual(await listTree(path.join(mount, 'production')), []);
     } finally {

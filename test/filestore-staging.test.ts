@@ -11,7 +11,7 @@ import { packageToStaging, type PackageOptions } from '../subgraphs/publish/src/
 import { insideMount } from '../subgraphs/publish/src/destinations/filestore/safe-paths.js';
 import { AppError } from '../lib/errors.js';
 import { failingStream } from './support/csv-text.js';
-import { columns, listTree, sha512Of, tableOf, tempFolder, tempMount } from './support/filestore-fs.js';
+import { columns, listTree, sha512Of, tableOf, tempFolder, tempMount, treeState } from './support/filestore-fs.js';
 
 let mount: string;
 let cleanupMount: () => Promise<void>;
@@ -118,16 +118,41 @@ describe('packaging into staging', () => {
     }
   });
 
-  test('a symbolic link planted in staging cannot redirect the package outside the mount', async () => {
+  test('a symbolic link planted in staging is refused: nothing is written where it points', async () => {
     const { dir: outside, cleanup } = await tempFolder('cr8tor-outside-');
     try {
       await symlink(outside, path.join(mount, 'staging', 'Pr004'));
-      await assert.rejects(packageToStaging(options('csv', [tableOf('person', person, personRows)])), /outside the mount|leaves the mount/);
+      await assert.rejects(packageToStaging(options('csv', [tableOf('person', person, personRows)])), (e: unknown) => {
+        assert.ok(e instanceof AppError);
+        assert.equal(e.code, 'FILESTORE_PATH_REFUSED');
+        assert.match(e.detail, /^staging\/Pr004 is a symbolic link; the filestore refuses links/);
+        return true;
+      });
       assert.deepEqual(await listTree(outside), []);
     } finally {
       await cleanup();
     }
   });
+
+  for (const area of ['staging', 'production']) {
+    test(`a project folder in ${area}/ spelt differently only in case is the same project: refused (409 naming it), nothing changed`, async () => {
+      await mkdir(path.join(mount, 'production'), { recursive: true });
+      await mkdir(path.join(mount, area, 'PR004', '20250205_010101'), { recursive: true });
+      try {
+        const before = await treeState(mount);
+        await assert.rejects(packageToStaging(options('csv', [tableOf('person', person, personRows)])), (e: unknown) => {
+          assert.ok(e instanceof AppError);
+          assert.equal(e.code, 'PROJECT_SPELLING_CLASH');
+          assert.equal(e.status, 409);
+          assert.match(e.detail, new RegExp(`^${area}/PR004 exists, a spelling of project 'Pr004' that differs only in case; .* this package was refused and nothing was changed\\.$`));
+          return true;
+        });
+        assert.deepEqual(await treeState(mount), before);
+      } finally {
+        await rm(path.join(mount, area, 'PR004'), { recursive: true, force: true });
+      }
+    });
+  }
 
   test('insideMount refuses any path that leaves the mount', () => {
     assert.equal(insideMount('/m', 'staging', 'p', 't'), path.resolve('/m/staging/p/t'));

@@ -16,6 +16,8 @@ export interface AuditEvent {
   outcome: 'success' | 'error';
   /** The error detail when the outcome is an error. */
   detail?: string;
+  /** The error's code (lib/errors.ts) when the outcome is an error: tells refusals apart. */
+  code?: string;
   duration_ms: number;
   /** Rows and bytes per table (package). */
   tables?: Array<{ name: string; rows: number | null; bytes: number | null }>;

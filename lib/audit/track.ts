@@ -69,8 +69,12 @@ export async function tracked<T>(
     const { code, detail } = publicError(error);
     obs.metrics.operationDuration.observe({ operation: action, destination_type: destinationType, outcome: 'error' }, duration);
     obs.metrics.operationFailures.inc({ operation: action, destination_type: destinationType, code });
+    // What the caller is not told (full paths, OS messages) goes to the log only.
+    if (isAppError(error) && error.logDetail) {
+      call.log[error.status >= 500 ? 'error' : 'warn']({ code, detail, log_detail: error.logDetail }, `${action} failed`);
+    }
     await obs.audit
-      .record({ ...base(), outcome: 'error', detail: isAppError(error) ? detail : 'internal error', duration_ms: Math.round(duration * 1000) })
+      .record({ ...base(), outcome: 'error', detail: isAppError(error) ? detail : 'internal error', code, duration_ms: Math.round(duration * 1000) })
       .catch((auditError: unknown) => call.log.error({ err: auditError }, 'audit event could not be written'));
     throw error;
   }

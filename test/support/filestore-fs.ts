@@ -1,6 +1,6 @@
 /** Temporary folders and small file helpers for the filestore tests. */
 import { createHash } from 'node:crypto';
-import { mkdir, mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
+import { lstat, mkdir, mkdtemp, readFile, readdir, readlink, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import type { ColumnInfo } from '../../lib/connectors/connector.js';
@@ -64,4 +64,28 @@ export function tableOf(name: string, cols: ColumnInfo[], rows: readonly (readon
     rows,
   );
   return { name, columns: cols, csv: () => chunkedStream(text, chunk) };
+}
+
+/**
+ * Every entry under `dir` as lstat sees it (links are never followed), relative and sorted:
+ * `{path} folder`, `{path} link -> {target}`, `{path} file {size} {inode} {sha512}`.
+ * Two equal states mean nothing under `dir` was added, removed, replaced or changed by a byte.
+ */
+export async function treeState(dir: string, prefix = ''): Promise<string[]> {
+  let entries;
+  try {
+    entries = await readdir(dir);
+  } catch {
+    return [];
+  }
+  const out: string[] = [];
+  for (const name of entries) {
+    const full = path.join(dir, name);
+    const rel = `${prefix}${name}`;
+    const info = await lstat(full);
+    if (info.isSymbolicLink()) out.push(`${rel} link -> ${await readlink(full)}`);
+    else if (info.isDirectory()) out.push(`${rel} folder`, ...(await treeState(full, `${rel}/`)));
+    else out.push(`${rel} file ${info.size} ${info.ino} ${await sha512Of(full)}`);
+  }
+  return out.sort();
 }

@@ -6,6 +6,8 @@ import { AppError } from '../../../../lib/errors.js';
 export interface ProjectKey {
   project: string;
   startTime: string;
+  /** The request doing the work: a concurrent call refused as busy is told which one holds the project. */
+  requestId?: string | undefined;
 }
 
 /** What packaging hands a destination: the confirmed dataset and the snapshot to read it from. */

@@ -1,8 +1,8 @@
 import { readFileSync } from 'node:fs';
-import { open, rename } from 'node:fs/promises';
-import path from 'node:path';
+import { rename } from 'node:fs/promises';
 import { createHash } from 'node:crypto';
 import { fromRoot } from '../../../../../lib/paths.js';
+import type { CheckedDir } from './checked-dir.js';
 
 /**
  * BagIt 1.0 (RFC 8493) tag files for a bag whose payload is already in place.
@@ -79,17 +79,17 @@ export function manifestText(entries: readonly { path: string; sha512: string }[
 }
 
 /** Writes a file through a temporary name and a rename, flushed to disk, so it is either whole or absent. */
-async function writeWhole(dir: string, name: string, text: string): Promise<string> {
+async function writeWhole(dir: CheckedDir, name: string, text: string): Promise<string> {
   const bytes = Buffer.from(text, 'utf8');
-  const temp = path.join(dir, `.${name}.tmp`);
-  const handle = await open(temp, 'w');
+  const temp = `.${name}.tmp`;
+  const handle = await dir.newFile(temp);
   try {
     await handle.writeFile(bytes);
     await handle.sync();
   } finally {
     await handle.close();
   }
-  await rename(temp, path.join(dir, name));
+  await rename(dir.at(temp), dir.at(name));
   return createHash('sha512').update(bytes).digest('hex');
 }
 
@@ -100,7 +100,7 @@ async function writeWhole(dir: string, name: string, text: string): Promise<stri
  * leaves a tag file cut short.
  */
 export async function writeBagTagFiles(
-  bagDir: string,
+  bagDir: CheckedDir,
   payload: readonly PayloadEntry[],
   info: BagInfoFields,
   extra: { externalIdentifier?: string; date?: Date } = {},

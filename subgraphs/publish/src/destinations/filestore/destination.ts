@@ -1,4 +1,3 @@
-import { AppError } from '../../../../../lib/errors.js';
 import type { Destination } from '../destination.js';
 import type { StorageMounts } from './mounts.js';
 import { publishToProduction } from './publish.js';
@@ -8,29 +7,20 @@ import { packageToStaging } from './staging.js';
 /**
  * The filestore destination: packages into `{mount}/staging/{project}/{start}/`
  * as CSV files or one DuckDB database, publishes to `{mount}/production/…` as a
- * BagIt bag. The mount is chosen by the destination's name.
+ * BagIt bag. The mount is chosen by the destination's name; failures name the
+ * destination and paths relative to its mount, never the mount's own path.
  */
 export function filestoreDestination(mounts: StorageMounts, settings: FilestoreSettings): Destination {
-  /** Names the destination and its mount in a storage failure, so operators know which volume to look at. */
-  const onDestination = async <T>(name: string, work: () => Promise<T>): Promise<T> => {
-    try {
-      return await work();
-    } catch (error) {
-      if (error instanceof AppError && error.code === 'DESTINATION_NOT_READY' && !error.detail.includes(`'${name}'`)) {
-        throw new AppError(error.code, `Destination '${name}' (${mounts.root(name)}): ${error.detail}`, { cause: error });
-      }
-      throw error;
-    }
-  };
   return {
     checkReady: (destination) => mounts.checkReady(destination.name),
 
-    package: ({ project, startTime, destination, dataset, snapshot }) => onDestination(destination.name, async () => {
+    package: ({ project, startTime, requestId, destination, dataset, snapshot }) => mounts.on(destination.name, async (mountRoot) => {
       const format = destination.format === 'duckdb' ? 'duckdb' : 'csv';
       const result = await packageToStaging({
-        mountRoot: mounts.root(destination.name),
+        mountRoot,
         project,
         startTime,
+        requestId,
         format,
         schemaName: dataset.schema,
         settings,
@@ -48,8 +38,8 @@ export function filestoreDestination(mounts: StorageMounts, settings: FilestoreS
       };
     }),
 
-    publish: ({ project, startTime, destination }) => onDestination(destination.name, async () => {
-      const result = await publishToProduction({ mountRoot: mounts.root(destination.name), project, startTime, bagInfo: settings.bagInfo });
+    publish: ({ project, startTime, requestId, destination }) => mounts.on(destination.name, async (mountRoot) => {
+      const result = await publishToProduction({ mountRoot, project, startTime, requestId, bagInfo: settings.bagInfo });
       return { data_published: result.data_published, warnings: result.warnings, settle: result.settle };
     }),
   };

@@ -1,4 +1,5 @@
 import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
+import { constants } from 'node:fs';
 import { access, mkdir, mkdtemp, open, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { AppError } from '../../../../../lib/errors.js';
@@ -116,7 +117,8 @@ export class DuckDbWriter implements FilestoreWriter {
       await rm(work, { recursive: true, force: true });
     }
     await checkClosed(file);
-    const handle = await open(file, 'r');
+    // DuckDB wrote it by path in the fresh hidden folder: never read back through a link planted there.
+    const handle = await open(file, constants.O_RDONLY | constants.O_NOFOLLOW);
     await handle.sync().finally(() => handle.close());
     const digest = await digestFile(file);
     return { files: [{ name: DUCKDB_FILE_NAME, table: null, ...digest }], warnings };
@@ -364,5 +366,7 @@ function duckdbError(error: unknown): AppError {
   if (error instanceof AppError) return error;
   const full = noSpace(error);
   if (full) return full;
-  return new AppError('INTERNAL', `Writing the DuckDB database failed: ${duckdbMessage(error)}`, { cause: error });
+  // A DuckDB I/O error quotes the file's full path: the caller gets its name, the log the whole message.
+  const message = duckdbMessage(error).replace(/(["'])\/[^"']*\/([^/"']+)\1/g, '$1$2$1');
+  return new AppError('INTERNAL', `Writing the DuckDB database failed: ${message}`, { cause: error, logDetail: duckdbMessage(error) });
 }

@@ -29,9 +29,10 @@ export interface FileSinkOptions {
 
 /**
  * A new file written with backpressure: bytes go through gzip (optional), then
- * a SHA-512 tee, then to disk. The file is created exclusively (never
- * overwrites) and, unless it is a temporary one, flushed to disk (fsync)
- * before {@link close} resolves.
+ * a SHA-512 tee, then to disk. The file is created exclusively (O_CREAT|O_EXCL:
+ * never over an existing entry, never through a symbolic link, even a dangling
+ * one) and, unless it is a temporary one, flushed to disk (fsync) before
+ * {@link close} resolves.
  */
 export class FileSink {
   private readonly head: Writable;

@@ -1,14 +1,16 @@
 import { randomBytes } from 'node:crypto';
-import { link, mkdir, open, readFile, rename, rmdir, stat, unlink, utimes } from 'node:fs/promises';
+import { link, lstat, lutimes, rename, rmdir, unlink } from 'node:fs/promises';
 import os from 'node:os';
-import path from 'node:path';
 import { AppError } from '../../../../../lib/errors.js';
-import { filestoreError, insideMount, type ProjectRef } from './safe-paths.js';
+import type { CheckedDir } from './checked-dir.js';
+import { filestoreError, type ProjectRef } from './safe-paths.js';
 
 /**
  * One package or publish at a time per project folder, across every process
  * that shares the mount (replicas of the service, a restarted pod): the lock
- * is a file, `staging/.locks/{project}@{start_time}.lock`, created with O_EXCL.
+ * is a file, `staging/.locks/{project, lower-cased}@{start_time}.lock`, created
+ * with O_EXCL (never through a link). Project names differing only in case
+ * share it: on a case-insensitive share (Azure Files) they are one folder.
  * A second call for the same project and start time answers PROJECT_BUSY (409)
  * at once rather than wait: it would otherwise redo hours of work the first
  * call is doing, or publish a package still being written. Calls for other
@@ -24,11 +26,20 @@ import { filestoreError, insideMount, type ProjectRef } from './safe-paths.js';
 interface Holder {
   token: string;
   action: string;
+  /** The request the holder serves: the busy answer names it. */
+  request_id?: string;
   host: string;
   pid: number;
   /** Distinguishes this process from an earlier one with the same host and pid (a restarted container). */
   instance: string;
   since: string;
+}
+
+/** The call taking the lock. */
+export interface LockCall {
+  action: 'package' | 'publish';
+  /** Its request id, written into the lock so a refused call learns which request holds it. */
+  requestId?: string | undefined;
 }
 
 export interface FolderLockOptions {
@@ -40,31 +51,28 @@ export interface FolderLockOptions {
 
 const DEFAULTS = { heartbeatMs: 15_000, staleMs: 120_000 };
 const INSTANCE = randomBytes(8).toString('hex');
+const LOCKS = '.locks';
 
-/** The lock file of a project folder. */
-export function lockPath(mountRoot: string, ref: ProjectRef): string {
-  return insideMount(mountRoot, 'staging', '.locks', `${ref.project}@${ref.startTime}.lock`);
+/** The lock file's name in `staging/.locks/`: the project lower-cased, so spellings differing in case share it. */
+export function lockName(ref: ProjectRef): string {
+  return `${ref.project.toLowerCase()}@${ref.startTime}.lock`;
 }
 
 /**
  * Runs `work` holding the project's lock; PROJECT_BUSY naming the running
- * action when another call holds it. `ref` must have been checked (checkProjectRef).
+ * action when another call holds it. `staging` is the mount's staging folder;
+ * `ref` must have been checked (checkProjectRef).
  */
-export async function withFolderLock<T>(
-  mountRoot: string,
-  ref: ProjectRef,
-  action: 'package' | 'publish',
-  work: () => Promise<T>,
-  options: FolderLockOptions = {},
-): Promise<T> {
+export async function withFolderLock<T>(staging: CheckedDir, ref: ProjectRef, call: LockCall, work: () => Promise<T>, options: FolderLockOptions = {}): Promise<T> {
   const { heartbeatMs, staleMs } = { ...DEFAULTS, ...options };
-  const file = lockPath(mountRoot, ref);
-  const mine = await acquire(file, ref, action, staleMs).catch((error: unknown) => {
+  const name = lockName(ref);
+  const { mine, locks } = await acquire(staging, name, ref, call, staleMs).catch((error: unknown) => {
     throw filestoreError('Locking the project folder', error);
   });
   const heartbeat = setInterval(() => {
     const now = new Date();
-    utimes(file, now, now).catch(() => undefined);
+    // lutimes: whatever is at the name is touched itself, never a link's target.
+    lutimes(locks.at(name), now, now).catch(() => undefined);
   }, heartbeatMs);
   heartbeat.unref();
   try {
@@ -72,59 +80,80 @@ export async function withFolderLock<T>(
   } finally {
     clearInterval(heartbeat);
     // Remove the lock only if it is still ours (it never is someone else's unless ours was judged stale).
-    const current = await readHolder(file);
-    if (current?.token === mine.token) await unlink(file).catch(() => undefined);
+    const current = await readHolder(locks, name);
+    if (current?.token === mine.token) await unlink(locks.at(name)).catch(() => undefined);
+    await locks.close();
     // Leave staging as tidy as it was; fails harmlessly while another lock is held.
-    await rmdir(path.dirname(file)).catch(() => undefined);
+    await rmdir(staging.at(LOCKS)).catch(() => undefined);
   }
 }
 
-async function acquire(file: string, ref: ProjectRef, action: string, staleMs: number): Promise<Holder> {
-  const mine: Holder = { token: randomBytes(12).toString('hex'), action, host: os.hostname(), pid: process.pid, instance: INSTANCE, since: new Date().toISOString() };
+async function acquire(staging: CheckedDir, name: string, ref: ProjectRef, call: LockCall, staleMs: number): Promise<{ mine: Holder; locks: CheckedDir }> {
+  const mine: Holder = {
+    token: randomBytes(12).toString('hex'),
+    action: call.action,
+    ...(call.requestId ? { request_id: call.requestId } : {}),
+    host: os.hostname(),
+    pid: process.pid,
+    instance: INSTANCE,
+    since: new Date().toISOString(),
+  };
   for (let attempt = 0; attempt < 5; attempt++) {
+    // The folder may have just been removed by a holder releasing the last lock: opened (or made) afresh each time.
+    const locks = (await staging.open(LOCKS, true))!;
+    let handover = false;
     try {
-      // The folder may have just been removed by a holder releasing the last lock.
-      await mkdir(path.dirname(file), { recursive: true });
-      const handle = await open(file, 'wx');
+      const handle = await locks.newFile(name);
       try {
         await handle.writeFile(JSON.stringify(mine));
         await handle.sync();
         await handle.close();
       } catch (error) {
         await handle.close().catch(() => undefined);
-        await unlink(file).catch(() => undefined);
+        await unlink(locks.at(name)).catch(() => undefined);
         throw error;
       }
-      return mine;
+      handover = true;
+      return { mine, locks };
     } catch (error) {
       const code = (error as NodeJS.ErrnoException).code;
-      if (code === 'ENOENT') continue;
-      if (code !== 'EEXIST') throw error;
+      if (code !== 'ENOENT' && code !== 'EEXIST') throw error;
+      if (code === 'EEXIST') await takeOverIfAbandoned(locks, name, ref, call, staleMs);
+    } finally {
+      if (!handover) await locks.close();
     }
-    const info = await stat(file).catch(() => undefined);
-    if (!info) continue;
-    const holder = await readHolder(file);
-    if (!isAbandoned(holder, info.mtimeMs, staleMs)) throw busy(ref, action, holder);
-    // Take the abandoned lock over: only one process can move the file aside;
-    // whoever did checks it moved the lock it judged abandoned, not a new one.
-    const aside = `${file}.stale-${randomBytes(6).toString('hex')}`;
-    try {
-      await rename(file, aside);
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === 'ENOENT') continue;
-      throw error;
-    }
-    const moved = await readHolder(aside);
-    if (moved && moved.token !== holder?.token) await link(aside, file).catch(() => undefined);
-    await unlink(aside).catch(() => undefined);
   }
-  throw busy(ref, action, await readHolder(file));
+  const locks = await staging.open(LOCKS);
+  throw busy(ref, call, locks ? await readHolder(locks, name).finally(() => locks.close()) : undefined);
+}
+
+/** The lock `name` exists: PROJECT_BUSY unless its holder is gone, in which case it is moved away (by one process only). */
+async function takeOverIfAbandoned(locks: CheckedDir, name: string, ref: ProjectRef, call: LockCall, staleMs: number): Promise<void> {
+  const info = await lstat(locks.at(name)).catch(() => undefined);
+  if (!info) return;
+  if (!info.isFile()) throw await locks.refusal(name, 'regular file');
+  const holder = await readHolder(locks, name);
+  if (!isAbandoned(holder, info.mtimeMs, staleMs)) throw busy(ref, call, holder);
+  // Only one process can move the file aside; whoever did checks it moved the lock it judged abandoned, not a new one.
+  const aside = `${name}.stale-${randomBytes(6).toString('hex')}`;
+  try {
+    await rename(locks.at(name), locks.at(aside));
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return;
+    throw error;
+  }
+  const moved = await readHolder(locks, aside);
+  if (moved && moved.token !== holder?.token) await link(locks.at(aside), locks.at(name)).catch(() => undefined);
+  await unlink(locks.at(aside)).catch(() => undefined);
 }
 
 /** The holder written in a lock file, or undefined when it is gone or unreadable (being written, or cut short by a crash). */
-async function readHolder(file: string): Promise<Holder | undefined> {
+async function readHolder(locks: CheckedDir, name: string): Promise<Holder | undefined> {
   try {
-    const parsed = JSON.parse(await readFile(file, 'utf8')) as Partial<Holder>;
+    const handle = await locks.readFile(name);
+    if (!handle) return undefined;
+    const text = await handle.readFile('utf8').finally(() => handle.close());
+    const parsed = JSON.parse(text) as Partial<Holder>;
     return typeof parsed.token === 'string' ? (parsed as Holder) : undefined;
   } catch {
     return undefined;
@@ -146,7 +175,13 @@ function isAbandoned(holder: Holder | undefined, mtimeMs: number, staleMs: numbe
   }
 }
 
-function busy(ref: ProjectRef, action: string, holder: Holder | undefined): AppError {
-  const running = holder ? `A ${holder.action} of project '${ref.project}' (start time ${ref.startTime}) has been running since ${holder.since} (process ${holder.pid} on ${holder.host})` : `A package or publish of project '${ref.project}' (start time ${ref.startTime}) is running`;
-  return new AppError('PROJECT_BUSY', `${running} on this destination; this ${action} was not started. Try again once it has finished.`);
+/** PROJECT_BUSY: which call holds the project and since when; never where (no host or process id). */
+function busy(ref: ProjectRef, call: LockCall, holder: Holder | undefined): AppError {
+  const request = holder?.request_id ? ` (request ${holder.request_id})` : '';
+  const running = holder
+    ? `A ${holder.action} of project '${ref.project}' (start time ${ref.startTime}) has been running since ${holder.since}${request}`
+    : `A package or publish of project '${ref.project}' (start time ${ref.startTime}) is running`;
+  return new AppError('PROJECT_BUSY', `${running} on this destination; this ${call.action} was not started. Try again once it has finished.`, {
+    ...(holder ? { logDetail: `the lock is held by process ${holder.pid} on ${holder.host}` } : {}),
+  });
 }

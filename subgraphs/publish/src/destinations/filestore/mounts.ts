@@ -1,9 +1,13 @@
 import { constants } from 'node:fs';
-import { access, stat } from 'node:fs/promises';
+import { access } from 'node:fs/promises';
 import path from 'node:path';
 import { AppError } from '../../../../../lib/errors.js';
+import { openMount } from './project-folders.js';
 
 const MOUNT_VARIABLE = /^TARGET_STORAGE_ACCOUNT_([A-Za-z0-9_]+)_SDE_MNT_PATH$/;
+
+/** Codes of failures a filestore names a path of its mount in (relative): they are prefixed with the destination's name. */
+const ABOUT_THE_MOUNT = new Set(['DESTINATION_NOT_READY', 'FILESTORE_PATH_REFUSED', 'ALREADY_PUBLISHED', 'PROJECT_SPELLING_CLASH']);
 
 /** The variable that names a destination's mount: LSC → TARGET_STORAGE_ACCOUNT_LSC_SDE_MNT_PATH. */
 export function mountVariable(destinationName: string): string {
@@ -43,27 +47,43 @@ export class StorageMounts {
     return root;
   }
 
-  /** Throws DESTINATION_NOT_READY unless the mount's staging/ and production/ folders exist and are writable. */
-  async checkReady(destinationName: string): Promise<void> {
+  /**
+   * Runs `work` on a destination's mount; a failure about the mount is
+   * prefixed with the destination's name for the caller (the paths in it are
+   * relative to the mount), and its mount folder for the log.
+   */
+  async on<T>(destinationName: string, work: (root: string) => Promise<T>): Promise<T> {
     const root = this.root(destinationName);
-    for (const area of ['staging', 'production']) {
-      const dir = path.join(root, area);
-      const problem = await folderProblem(dir);
-      if (problem) throw new AppError('DESTINATION_NOT_READY', `The ${area} folder of destination '${destinationName}' (${dir}) ${problem}.`);
+    try {
+      return await work(root);
+    } catch (error) {
+      if (error instanceof AppError && ABOUT_THE_MOUNT.has(error.code)) {
+        throw new AppError(error.code, `Destination '${destinationName}': ${error.detail}`, {
+          cause: error,
+          logDetail: `mount ${root}${error.logDetail ? `: ${error.logDetail}` : ''}`,
+        });
+      }
+      throw error;
     }
   }
-}
 
-async function folderProblem(dir: string): Promise<string | undefined> {
-  try {
-    if (!(await stat(dir)).isDirectory()) return 'is not a folder';
-  } catch {
-    return 'does not exist';
+  /**
+   * Throws unless the mount's staging/ and production/ folders exist (not
+   * through a link: FILESTORE_PATH_REFUSED) and are writable
+   * (DESTINATION_NOT_READY).
+   */
+  checkReady(destinationName: string): Promise<void> {
+    return this.on(destinationName, async (root) => {
+      const { root: dir, staging, production } = await openMount(root);
+      try {
+        for (const area of [staging, production]) {
+          await access(area.path, constants.R_OK | constants.W_OK | constants.X_OK).catch((error: unknown) => {
+            throw new AppError('DESTINATION_NOT_READY', `The ${area.rel}/ folder is not writable by this service.`, { cause: error, logDetail: `${area.abs} is not writable` });
+          });
+        }
+      } finally {
+        await dir.closeAll();
+      }
+    });
   }
-  try {
-    await access(dir, constants.R_OK | constants.W_OK | constants.X_OK);
-  } catch {
-    return 'is not writable by this service';
-  }
-  return undefined;
 }

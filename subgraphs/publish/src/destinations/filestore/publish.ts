@@ -1,21 +1,13 @@
-import { lstat, mkdir, open, readFile, readdir, rename, rm, rmdir, unlink } from 'node:fs/promises';
-import path from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { rename, rmdir, unlink } from 'node:fs/promises';
 import { AppError } from '../../../../../lib/errors.js';
+import { FolderCache, listPayload, readBag, summarise, tagManifestDigest } from './bag-read.js';
 import { writeBagTagFiles, type BagInfoFields, type PayloadEntry } from './bagit.js';
+import type { CheckedDir } from './checked-dir.js';
 import { copyFileWithDigest, digestFile, type FileDigest } from './digest.js';
-import { withFolderLock } from './folder-lock.js';
-import {
-  assertRealInside,
-  checkProjectRef,
-  filestoreError,
-  fsyncDir,
-  hiddenSibling,
-  insideMount,
-  removeLeftovers,
-  requireArea,
-  type ProjectRef,
-} from './safe-paths.js';
-import { OUTPUTS_PATH } from './staging.js';
+import { withProjectFolders, type MountFolders } from './project-folders.js';
+import { filestoreError, hiddenSibling, isHiddenSibling, type ProjectRef } from './safe-paths.js';
+import { OUTPUTS_PATH, refuseIfPublished } from './staging.js';
 
 /** The contract's message when staging holds nothing for the project. */
 export const NOTHING_TO_PUBLISH_MESSAGE = 'No files found in Staging. Nothing to publish to Production.';
@@ -43,6 +35,8 @@ export interface PublishOptions extends ProjectRef {
   forceCopy?: boolean;
   /** The Bagging-Date; now by default. */
   now?: Date;
+  /** The request publishing: a call refused as busy is told which one holds the project. */
+  requestId?: string | undefined;
 }
 
 /** One published file, as the contract answers it. */
@@ -56,7 +50,7 @@ export interface PublishedFile {
 
 export interface PublishResult {
   data_published: PublishedFile[];
-  /** What the service log should know (an answer repeated from the bag of an interrupted publish). */
+  /** What the service log should know (an answer repeated from a bag already in place). */
   warnings: string[];
   /**
    * The publish's last step, to run once its outcome is recorded and just
@@ -79,255 +73,295 @@ export interface PublishResult {
  * read back and compared, and its staging copy removed only once the bag is in
  * place. The tag files go in last, then the receipt ({@link PUBLISH_RECEIPT})
  * into staging, then the folder is renamed to `{start_time}`: a bag appears
- * complete or not at all.
+ * complete or not at all. On failure before it is in place, renamed files go
+ * back to staging.
  *
- * A previous publish of the same project and start time is replaced: the old
- * bag is renamed aside, the new one into place, then the old one deleted (a bag
- * cannot keep files its manifest does not list, and re-publishing after a
- * re-package is how a project corrects its data). On failure before the new bag
- * is in place, renamed files go back to staging and the old bag stays.
- *
- * Staging (`staging/{project}/{start_time}/`) is removed by `settle()`, the last
- * step before the call answers. What a publish finds decides what it does:
- * - staged files: publish them (files a killed publish left in its hidden
- *   folder are taken back first, recoverInterrupted);
- * - a receipt matching the bag in production: the publish that put the bag
- *   there was stopped before it answered (killed, or its last steps failed).
- *   The bag is checked against its manifests, every payload byte hashed again,
- *   and answered as that publish would have answered; nothing is moved or
- *   written again. A bag that does not check out is NOTHING_TO_PUBLISH naming
- *   what is wrong;
- * - nothing staged and no such receipt (never packaged, or published and
- *   answered already): NOTHING_TO_PUBLISH with the contract's message, bag or not.
+ * A bag in production is never replaced or deleted. Staging
+ * (`staging/{project}/{start_time}/`) is removed by `settle()`, the last step
+ * before the call answers. What a publish finds decides what it does:
+ * - no bag, staged files: publish them (files a killed publish left in its
+ *   hidden folder are taken back first, recoverInterrupted);
+ * - a bag, and a receipt naming it: the publish that put the bag there was
+ *   stopped before it answered. The bag is checked against its manifests,
+ *   every payload byte hashed again, and answered as that publish would have
+ *   answered; nothing is moved or written. A bag that does not check out is
+ *   NOTHING_TO_PUBLISH naming what is wrong;
+ * - a bag, and staged files equal to its payload (same paths, sizes, SHA-512):
+ *   answered with the bag's hashes, and staging cleared (an idempotent retry);
+ * - a bag, and staged files that differ: ALREADY_PUBLISHED naming the bag;
+ *   nothing changes, staging keeps the files;
+ * - nothing staged, no receipt naming the bag in place (never packaged, or
+ *   published and answered already): NOTHING_TO_PUBLISH with the contract's message.
+ * Every folder and file on the way is opened without following links (checked-dir.ts).
  */
 export async function publishToProduction(options: PublishOptions): Promise<PublishResult> {
-  checkProjectRef(options);
   const { mountRoot, project, startTime } = options;
-  await requireArea(mountRoot, 'staging');
-  await requireArea(mountRoot, 'production');
-  const stagingDir = insideMount(mountRoot, 'staging', project, startTime);
-  const receiptFile = path.join(stagingDir, PUBLISH_RECEIPT);
-  const done = await withFolderLock(mountRoot, options, 'publish', async (): Promise<{ receipt: string; payload: PayloadEntry[]; repeated: boolean }> => {
-    const outputsDir = path.join(stagingDir, ...OUTPUTS_PATH);
-    const productionProject = insideMount(mountRoot, 'production', project);
-    const bagDir = insideMount(mountRoot, 'production', project, startTime);
-    const tempBag = insideMount(mountRoot, 'production', project, hiddenSibling(startTime, 'partial'));
-
-    let files: string[];
-    let receipt: string | undefined;
+  const call = { action: 'publish' as const, requestId: options.requestId };
+  const done = await withProjectFolders(mountRoot, options, call, async (folders): Promise<Outcome> => {
+    let found: Found;
     try {
-      await assertRealInside(mountRoot, outputsDir);
-      await assertRealInside(mountRoot, bagDir);
-      await recoverInterrupted(productionProject, startTime, outputsDir);
-      receipt = await readReceipt(receiptFile);
-      files = await listPayload(outputsDir);
+      found = await inspect(folders, options);
     } catch (error) {
       throw filestoreError('Reading the staging folder', error);
     }
-
-    if (receipt !== undefined) {
-      let inPlace: string | undefined;
-      try {
-        inPlace = await tagManifestDigest(bagDir);
-      } catch (error) {
-        throw filestoreError('Reading the bag in production', error);
-      }
-      if (inPlace === receipt) {
-        const payload = await verifiedPayload(bagDir, options);
-        // Hidden folders the stopped publish may have left beside the bag (a previous bag renamed aside).
-        await removeLeftovers(productionProject, startTime).catch(() => undefined);
-        return { receipt, payload, repeated: true };
-      }
-      // The receipt of a publish stopped before its bag went into place: its files were taken back above.
-      try {
-        await unlink(receiptFile);
-      } catch (error) {
-        if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw filestoreError('Reading the staging folder', error);
-      }
-    }
-
-    if (files.length === 0) {
-      // A publish of an earlier version, killed after its bag was in place but before staging was
-      // removed, left the emptied staging folder without a receipt: clear it, so staging holds nothing of the project.
-      await rm(stagingDir, { recursive: true, force: true }).catch(() => undefined);
-      await rmdir(path.dirname(stagingDir)).catch(() => undefined);
-      throw new AppError('NOTHING_TO_PUBLISH', NOTHING_TO_PUBLISH_MESSAGE);
-    }
-
-    const renamed: { from: string; to: string }[] = [];
-    const payload: PayloadEntry[] = [];
-    let inPlace = false;
-    try {
-      await mkdir(productionProject, { recursive: true });
-      await removeLeftovers(productionProject, startTime);
-      const tempOutputs = path.join(tempBag, ...OUTPUTS_PATH);
-      await mkdir(tempOutputs, { recursive: true });
-      for (const rel of files) {
-        const from = path.join(outputsDir, ...rel.split('/'));
-        const to = path.join(tempOutputs, ...rel.split('/'));
-        await mkdir(path.dirname(to), { recursive: true });
-        const digest = await moveOrCopy(from, to, options.forceCopy ?? false, renamed);
-        payload.push({ path: [...OUTPUTS_PATH, rel].join('/'), ...digest });
-      }
-      await writeBagTagFiles(tempBag, payload, options.bagInfo ?? {}, { externalIdentifier: `${project}/${startTime}`, date: options.now });
-      for (const dir of foldersOf(tempOutputs, files)) await fsyncDir(dir);
-      await fsyncDir(path.join(tempBag, 'data'));
-      await fsyncDir(tempBag);
-      const digest = (await tagManifestDigest(tempBag))!;
-      await writeReceipt(receiptFile, digest);
-      await swapInto(tempBag, bagDir, productionProject, startTime, () => (inPlace = true));
-      return { receipt: digest, payload, repeated: false };
-    } catch (error) {
-      // Once the bag is in place its files stay there, and the receipt lets a repeat answer it.
-      if (!inPlace) {
-        for (const { from, to } of renamed.reverse()) await rename(to, from).catch(() => undefined);
-        await rm(tempBag, { recursive: true, force: true }).catch(() => undefined);
-        await unlink(receiptFile).catch(() => undefined);
-      }
-      throw filestoreError('Publishing to production', error);
-    }
+    return found.bag ? answerPublished(folders, { ...found, bag: found.bag }, options) : publishNew(folders, found, options);
   });
 
   const settle = async (): Promise<string[]> => {
     try {
-      await withFolderLock(mountRoot, options, 'publish', async () => {
+      await withProjectFolders(mountRoot, options, call, async ({ staging }) => {
+        const stagingProject = await staging.open(project);
+        const staged = await stagingProject?.open(startTime);
         // A package since has replaced the staging folder (and the receipt with it): it is not ours to remove.
-        if ((await readReceipt(receiptFile)) !== done.receipt) return;
-        await rm(stagingDir, { recursive: true, force: true });
-        await rmdir(path.dirname(stagingDir)).catch(() => undefined);
+        if (!stagingProject || !staged || (await readReceipt(staged)) !== done.receipt) return;
+        await stagingProject.removeTree(startTime);
+        await rmdir(staging.at(project)).catch(() => undefined);
       });
       return [];
     } catch (error) {
       const why = error instanceof AppError ? error.detail : (error as Error).message;
-      return [`The staging folder ${stagingDir} could not be removed after publishing (${why}); a repeat of this publish answers the same bag until it is.`];
+      return [`The staging folder staging/${project}/${startTime} could not be removed after publishing (${why}); a repeat of this publish answers the same bag until it is.`];
     }
+  };
+  const where = `production/${project}/${startTime}`;
+  const warnings = {
+    new: [],
+    repeated: [`A publish of project '${project}' (start time ${startTime}) put its bag in production and stopped before it answered; the bag was checked against its manifests and answered again.`],
+    identical: [`The files staged for project '${project}' (start time ${startTime}) equal the bag already published in ${where}; its hashes were answered and staging is cleared.`],
   };
   return {
     data_published: done.payload.map((p) => ({ file_path: p.path, hash_value: p.sha512, total_bytes: p.bytes })),
-    warnings: done.repeated
-      ? [`A publish of project '${project}' (start time ${startTime}) put its bag in production and stopped before it answered; the bag was checked against its manifests and answered again.`]
-      : [],
+    warnings: warnings[done.how],
     settle,
   };
 }
 
-/** The receipt in a staging folder (trimmed), or undefined when there is none. */
-async function readReceipt(file: string): Promise<string | undefined> {
+/** What a publish put in place or answered, and how. */
+interface Outcome {
+  /** The digest the receipt in staging holds, which settle() checks before removing staging. */
+  receipt: string;
+  payload: PayloadEntry[];
+  how: 'new' | 'repeated' | 'identical';
+}
+
+/** What a publish found of its project on the mount, every part checked for links. */
+interface Found {
+  stagingProject: CheckedDir | undefined;
+  /** `staging/{project}/{start_time}/`. */
+  staged: CheckedDir | undefined;
+  /** Its `data/outputs/`. */
+  outputs: CheckedDir | undefined;
+  productionProject: CheckedDir | undefined;
+  /** `production/{project}/{start_time}/`: the bag. */
+  bag: CheckedDir | undefined;
+  /** Hidden bag folders (`.{start_time}.partial-*`) left in production by interrupted publishes. */
+  partials: string[];
+  receipt: string | undefined;
+  /** The staged payload, relative to `data/outputs/`. */
+  files: string[];
+}
+
+async function inspect({ staging, production }: MountFolders, { project, startTime }: ProjectRef): Promise<Found> {
+  const stagingProject = await staging.open(project);
+  const staged = await stagingProject?.open(startTime);
+  const productionProject = await production.open(project);
+  const bag = await productionProject?.open(startTime);
+  const partials = productionProject ? (await productionProject.list()).filter((n) => isHiddenSibling(n, startTime)) : [];
+  for (const name of partials) await productionProject!.checkTree(name);
+  const receipt = staged ? await readReceipt(staged) : undefined;
+  const outputs = await staged?.openPath(OUTPUTS_PATH);
+  const files = outputs ? await listPayload(outputs) : [];
+  return { stagingProject, staged, outputs, productionProject, bag, partials, receipt, files };
+}
+
+/** A bag is in place: answer it again (a stopped publish, or the same files staged), or refuse. Nothing in production changes. */
+async function answerPublished(folders: MountFolders, found: Found & { bag: CheckedDir }, ref: ProjectRef): Promise<Outcome> {
+  const where = found.bag.rel;
+  let inPlace: string | undefined;
+  const read = async () => {
+    try {
+      return await readBag(found.bag);
+    } catch (error) {
+      throw filestoreError('Reading the bag in production', error);
+    }
+  };
   try {
-    return (await readFile(file, 'utf8')).trim();
+    inPlace = await tagManifestDigest(found.bag);
   } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT' || code === 'ENOTDIR') return undefined;
-    throw error;
+    throw filestoreError('Reading the bag in production', error);
+  }
+  if (found.receipt !== undefined && found.receipt === inPlace) {
+    const { payload, problems } = await read();
+    if (problems.length > 0) {
+      throw new AppError(
+        'NOTHING_TO_PUBLISH',
+        `Staging holds nothing to publish for project '${ref.project}' (start time ${ref.startTime}): its files went into the bag ${where} by a publish that stopped before it answered, and that bag is not complete: ${summarise(problems)}. Package the project again, then publish.`,
+      );
+    }
+    await removePartials(found);
+    return { receipt: found.receipt, payload, how: 'repeated' };
+  }
+  if (found.files.length === 0) {
+    // A publish killed after its bag was in place but before staging was removed, by an earlier version,
+    // left the emptied staging folder without a receipt: clear it, so staging holds nothing of the project.
+    await clearStaging(folders, found, ref).catch(() => undefined);
+    throw new AppError('NOTHING_TO_PUBLISH', NOTHING_TO_PUBLISH_MESSAGE);
+  }
+  const { payload, problems } = await read();
+  const never = `${where} already holds the published bag of project '${ref.project}' (start time ${ref.startTime}), and published data is never replaced`;
+  if (problems.length > 0) {
+    throw new AppError('ALREADY_PUBLISHED', `${never}; that bag does not check out (${summarise(problems)}), so an operator must look at it. Nothing was changed; staging keeps its files.`);
+  }
+  let differences: string[];
+  try {
+    differences = await compareStaged(found.outputs!, found.files, payload);
+    if (differences.length === 0) await writeReceipt(found.staged!, inPlace!);
+  } catch (error) {
+    throw filestoreError('Comparing the staged files with the bag', error);
+  }
+  if (differences.length > 0) {
+    throw new AppError('ALREADY_PUBLISHED', `${never}: the staged files differ from it (${summarise(differences)}). Nothing was changed; staging keeps them. Package the project under a new start time to publish different data.`);
+  }
+  await removePartials(found);
+  return { receipt: inPlace!, payload, how: 'identical' };
+}
+
+/** How the staged files differ from a bag's payload (paths, sizes, SHA-512); none when they are the same. */
+async function compareStaged(outputs: CheckedDir, files: readonly string[], payload: readonly PayloadEntry[]): Promise<string[]> {
+  const inBag = new Map(payload.map((p) => [p.path, p]));
+  const staged = new Set(files.map((rel) => [...OUTPUTS_PATH, rel].join('/')));
+  const differences = [...inBag.keys()].filter((p) => !staged.has(p)).map((p) => `${p} is in the bag but not staged`);
+  const cache = new FolderCache(outputs);
+  for (const rel of files) {
+    const p = [...OUTPUTS_PATH, rel].join('/');
+    const expected = inBag.get(p);
+    if (!expected) {
+      differences.push(`${p} is staged but not in the bag`);
+      continue;
+    }
+    const digest = await cache.digest(rel);
+    if (digest?.bytes !== expected.bytes || digest.sha512 !== expected.sha512) differences.push(`${p} differs`);
+  }
+  return differences;
+}
+
+/** No bag in place: move the staged files into a new one. */
+async function publishNew(folders: MountFolders, found: Found, options: PublishOptions): Promise<Outcome> {
+  const { project, startTime } = options;
+  let { staged, outputs, files } = found;
+  try {
+    if (found.partials.length > 0) {
+      ({ staged, outputs } = await recoverInterrupted(folders.staging, found, options));
+      files = await listPayload(outputs);
+    }
+    // The receipt of a publish stopped before its bag went into place: its files were taken back above.
+    if (staged && found.receipt !== undefined) await unlink(staged.at(PUBLISH_RECEIPT));
+  } catch (error) {
+    throw filestoreError('Reading the staging folder', error);
+  }
+  if (!staged || !outputs || files.length === 0) {
+    // An emptied staging folder (a publish of an earlier version, killed after its bag was in place but
+    // before staging was removed, left one without a receipt): clear it, so staging holds nothing of the project.
+    await clearStaging(folders, found, options).catch(() => undefined);
+    throw new AppError('NOTHING_TO_PUBLISH', NOTHING_TO_PUBLISH_MESSAGE);
+  }
+
+  const renamed: Move[] = [];
+  const payload: PayloadEntry[] = [];
+  const tempName = hiddenSibling(startTime);
+  let productionProject: CheckedDir | undefined;
+  let inPlace = false;
+  try {
+    productionProject = found.productionProject ?? (await folders.production.open(project, true))!;
+    for (const name of found.partials) await productionProject.removeTree(name);
+    const temp = await productionProject.create(tempName);
+    const data = await temp.create(OUTPUTS_PATH[0]);
+    const from = new FolderCache(outputs);
+    const to = new FolderCache(await data.create(OUTPUTS_PATH[1]));
+    for (const rel of files) {
+      const source = await from.parentOf(rel);
+      const target = await to.parentOf(rel, true);
+      const digest = await moveOrCopy(source.dir!, target.dir!, source.name, options.forceCopy ?? false, renamed);
+      payload.push({ path: [...OUTPUTS_PATH, rel].join('/'), ...digest });
+    }
+    await writeBagTagFiles(temp, payload, options.bagInfo ?? {}, { externalIdentifier: `${project}/${startTime}`, date: options.now });
+    await to.syncAll();
+    await data.sync();
+    await temp.sync();
+    const digest = (await tagManifestDigest(temp))!;
+    await writeReceipt(staged, digest);
+    // Never over anything (rename would replace an empty folder): under the lock nothing else puts a bag here.
+    await refuseIfPublished(productionProject, options);
+    await rename(productionProject.at(tempName), productionProject.at(startTime));
+    inPlace = true;
+    await productionProject.sync();
+    return { receipt: digest, payload, how: 'new' };
+  } catch (error) {
+    // Once the bag is in place its files stay there, and the receipt lets a repeat answer it.
+    if (!inPlace) {
+      for (const { from, to, name } of renamed.reverse()) await rename(to.at(name), from.at(name)).catch(() => undefined);
+      await productionProject?.removeTree(tempName).catch(() => undefined);
+      await unlink(staged.at(PUBLISH_RECEIPT)).catch(() => undefined);
+    }
+    throw filestoreError('Publishing to production', error);
   }
 }
 
-/** Writes the receipt durably (file and folder entry flushed) before the bag goes into place. */
-async function writeReceipt(file: string, digest: string): Promise<void> {
-  const handle = await open(file, 'w');
+/** The receipt in a staging folder (trimmed), or undefined when there is none; a link there is refused. */
+async function readReceipt(staged: CheckedDir): Promise<string | undefined> {
+  const handle = await staged.readFile(PUBLISH_RECEIPT);
+  if (!handle) return undefined;
+  return (await handle.readFile('utf8').finally(() => handle.close())).trim();
+}
+
+/** Writes the receipt durably (through a fresh name renamed over it, file and folder entry flushed). */
+async function writeReceipt(staged: CheckedDir, digest: string): Promise<void> {
+  const temp = `${PUBLISH_RECEIPT}.tmp-${randomBytes(6).toString('hex')}`;
+  const handle = await staged.newFile(temp);
   try {
     await handle.writeFile(`${digest}\n`);
     await handle.sync();
   } finally {
     await handle.close();
   }
-  await fsyncDir(path.dirname(file));
+  await rename(staged.at(temp), staged.at(PUBLISH_RECEIPT));
+  await staged.sync();
 }
 
-/** SHA-512 of a bag's tagmanifest-sha512.txt, or undefined when the bag (or that file) is not there. */
-async function tagManifestDigest(bagDir: string): Promise<string | undefined> {
-  try {
-    return (await digestFile(path.join(bagDir, 'tagmanifest-sha512.txt'))).sha512;
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT' || code === 'ENOTDIR') return undefined;
-    throw error;
-  }
+/** Removes the project's staging folder for this start time, and the project folder when that leaves it empty. */
+async function clearStaging({ staging }: MountFolders, found: Found, ref: ProjectRef): Promise<void> {
+  if (!found.stagingProject) return;
+  await found.stagingProject.removeTree(ref.startTime);
+  await rmdir(staging.at(ref.project)).catch(() => undefined);
 }
 
-/** The `{hash}  {path}` lines of a manifest this service wrote (paths decoded as encodeManifestPath encoded them). */
-function parseManifest(text: string, name: string, problems: string[]): { path: string; sha512: string }[] {
-  const entries: { path: string; sha512: string }[] = [];
-  for (const line of text.split('\n')) {
-    if (line === '') continue;
-    const match = /^([0-9a-f]{128}) {2}(.+)$/.exec(line);
-    if (!match) {
-      problems.push(`${name} has a line that is not '{sha512}  {path}': ${JSON.stringify(line.slice(0, 200))}`);
-      continue;
-    }
-    const entry = match[2]!.replace(/%0D/g, '\r').replace(/%0A/g, '\n').replace(/%25/g, '%');
-    if (path.posix.normalize(entry) !== entry || entry.startsWith('/') || entry.startsWith('../')) {
-      problems.push(`${name} lists an unsafe path ${JSON.stringify(entry)}`);
-      continue;
-    }
-    entries.push({ path: entry, sha512: match[1]! });
-  }
-  return entries;
+/** Removes hidden bag folders an interrupted publish left beside a bag that is complete (best effort). */
+async function removePartials(found: Found): Promise<void> {
+  for (const name of found.partials) await found.productionProject?.removeTree(name).catch(() => undefined);
 }
 
-/**
- * The payload of a bag this service put in place, checked as a BagIt validator
- * would check it: every tag file against tagmanifest-sha512.txt, the payload
- * files under data/ exactly those manifest-sha512.txt lists, each one's
- * SHA-512 recomputed (1 MiB reads), and Payload-Oxum. Anything wrong is
- * NOTHING_TO_PUBLISH naming it: the bag cannot be answered as published.
- */
-async function verifiedPayload(bagDir: string, ref: ProjectRef): Promise<PayloadEntry[]> {
-  const problems: string[] = [];
-  const payload: PayloadEntry[] = [];
-  try {
-    const tags = parseManifest(await readFile(path.join(bagDir, 'tagmanifest-sha512.txt'), 'utf8'), 'tagmanifest-sha512.txt', problems);
-    for (const name of ['bagit.txt', 'bag-info.txt', 'manifest-sha512.txt']) {
-      const listed = tags.find((t) => t.path === name);
-      if (!listed) problems.push(`tagmanifest-sha512.txt does not list ${name}`);
-      else if ((await digestFile(path.join(bagDir, name)).catch(() => undefined))?.sha512 !== listed.sha512) problems.push(`${name} is missing or does not match tagmanifest-sha512.txt`);
-    }
-    const listed = parseManifest(await readFile(path.join(bagDir, 'manifest-sha512.txt'), 'utf8'), 'manifest-sha512.txt', problems);
-    const onDisk = (await listPayload(path.join(bagDir, 'data'), 'The bag')).map((rel) => `data/${rel}`);
-    const present = new Set(onDisk);
-    const inManifest = new Set(listed.map((e) => e.path));
-    for (const p of onDisk) if (!inManifest.has(p)) problems.push(`${p} is in the bag but not in manifest-sha512.txt`);
-    for (const entry of listed) {
-      if (!present.has(entry.path)) {
-        problems.push(`${entry.path} is listed in manifest-sha512.txt but missing`);
-        continue;
-      }
-      const digest = await digestFile(path.join(bagDir, ...entry.path.split('/')));
-      if (digest.sha512 !== entry.sha512) problems.push(`${entry.path} does not match its SHA-512 in manifest-sha512.txt`);
-      payload.push({ path: entry.path, bytes: digest.bytes, sha512: digest.sha512 });
-    }
-    const oxum = /^Payload-Oxum: (\d+)\.(\d+)$/m.exec(await readFile(path.join(bagDir, 'bag-info.txt'), 'utf8'));
-    const octets = payload.reduce((n, p) => n + p.bytes, 0);
-    if (!oxum) problems.push('bag-info.txt has no Payload-Oxum');
-    else if (Number(oxum[1]) !== octets || Number(oxum[2]) !== payload.length) problems.push(`Payload-Oxum ${oxum[1]}.${oxum[2]} does not match the payload (${octets}.${payload.length})`);
-  } catch (error) {
-    problems.push(error instanceof AppError ? error.detail : (error as Error).message);
-  }
-  if (problems.length > 0) {
-    const shown = problems.slice(0, 5).join('; ') + (problems.length > 5 ? `; and ${problems.length - 5} more` : '');
-    throw new AppError(
-      'NOTHING_TO_PUBLISH',
-      `Staging holds nothing to publish for project '${ref.project}' (start time ${ref.startTime}): its files went into the bag production/${ref.project}/${ref.startTime} by a publish that stopped before it answered, and that bag is not complete: ${shown}. Package the project again, then publish.`,
-    );
-  }
-  return payload;
+/** A file renamed into the bag: where it came from, for putting it back. */
+interface Move {
+  from: CheckedDir;
+  to: CheckedDir;
+  name: string;
 }
 
 /** Moves one file into the bag and answers its digest, reading every byte once (plus once more to verify a copy). */
-async function moveOrCopy(from: string, to: string, forceCopy: boolean, renamed: { from: string; to: string }[]): Promise<FileDigest> {
+async function moveOrCopy(from: CheckedDir, to: CheckedDir, name: string, forceCopy: boolean, renamed: Move[]): Promise<FileDigest> {
   if (!forceCopy) {
     try {
-      await rename(from, to);
-      renamed.push({ from, to });
-      return await digestFile(to);
+      await rename(from.at(name), to.at(name));
+      renamed.push({ from, to, name });
+      return await digestFile(to.at(name));
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== 'EXDEV') throw error;
     }
   }
-  const copied = await copyFileWithDigest(from, to);
-  const check = await digestFile(to);
+  const copied = await copyFileWithDigest(from.at(name), to.at(name));
+  const check = await digestFile(to.at(name));
   if (check.sha512 !== copied.sha512 || check.bytes !== copied.bytes) {
-    throw new AppError('INTERNAL', `The copy of ${path.basename(from)} in production does not match its staging file (SHA-512 differs after the copy).`);
+    throw new AppError('INTERNAL', `The copy of ${name} in production does not match its staging file (SHA-512 differs after the copy).`);
   }
   return copied;
 }
@@ -338,81 +372,22 @@ async function moveOrCopy(from: string, to: string, forceCopy: boolean, renamed:
  * every file staging lacks, so this publish includes them. (Copies, made across
  * volumes, have their original still in staging and are simply dropped.)
  */
-async function recoverInterrupted(productionProject: string, startTime: string, outputsDir: string): Promise<void> {
-  const entries = await readdir(productionProject).catch(() => [] as string[]);
-  for (const entry of entries.filter((e) => e.startsWith(`.${startTime}.partial-`))) {
-    const leftOutputs = path.join(productionProject, entry, ...OUTPUTS_PATH);
-    for (const rel of await listPayload(leftOutputs).catch(() => [] as string[])) {
-      const back = path.join(outputsDir, ...rel.split('/'));
-      const present = await lstat(back).then(
-        () => true,
-        () => false,
-      );
-      if (present) continue;
-      await mkdir(path.dirname(back), { recursive: true });
-      await rename(path.join(leftOutputs, ...rel.split('/')), back);
+async function recoverInterrupted(staging: CheckedDir, found: Found, ref: ProjectRef): Promise<{ staged: CheckedDir; outputs: CheckedDir }> {
+  const staged = found.staged ?? (await staging.openPath([ref.project, ref.startTime], true))!;
+  const outputs = found.outputs ?? (await staged.openPath(OUTPUTS_PATH, true))!;
+  const present = new Set(found.files);
+  const back = new FolderCache(outputs);
+  for (const partial of found.partials) {
+    const left = await found.productionProject!.openPath([partial, ...OUTPUTS_PATH]);
+    if (!left) continue;
+    const from = new FolderCache(left);
+    for (const rel of await listPayload(left, 'A hidden bag folder')) {
+      if (present.has(rel)) continue;
+      const source = await from.parentOf(rel);
+      const target = await back.parentOf(rel, true);
+      await rename(source.dir!.at(source.name), target.dir!.at(target.name));
+      present.add(rel);
     }
   }
-}
-
-/** Puts the finished bag in place of any previous one; `swapped` is called the moment it is. */
-async function swapInto(tempBag: string, bagDir: string, parent: string, startTime: string, swapped: () => void): Promise<void> {
-  const previous = await lstat(bagDir).then(
-    () => true,
-    (error: NodeJS.ErrnoException) => {
-      if (error.code === 'ENOENT') return false;
-      throw error;
-    },
-  );
-  const aside = path.join(parent, hiddenSibling(startTime, 'replaced'));
-  if (previous) await rename(bagDir, aside);
-  try {
-    await rename(tempBag, bagDir);
-  } catch (error) {
-    if (previous) await rename(aside, bagDir).catch(() => undefined);
-    throw error;
-  }
-  swapped();
-  await fsyncDir(parent);
-  if (previous) await rm(aside, { recursive: true, force: true });
-}
-
-/**
- * The files under `dir`, as '/'-separated paths relative to it, sorted; none
- * when it does not exist. Anything but folders and regular files (a symbolic
- * link could point outside the mount) fails, as does a name BagIt tools
- * cannot round-trip (`%`, CR, LF).
- */
-async function listPayload(dir: string, where = 'Staging', prefix = ''): Promise<string[]> {
-  let entries;
-  try {
-    entries = await readdir(dir, { withFileTypes: true });
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
-    throw error;
-  }
-  const found: string[] = [];
-  for (const entry of entries) {
-    const rel = prefix ? `${prefix}/${entry.name}` : entry.name;
-    if (/[%\r\n]/.test(entry.name)) {
-      throw new AppError('INTERNAL', `${where} holds ${JSON.stringify(rel)}, whose name BagIt tools cannot list ('%', CR or LF); rename or remove it and publish again.`);
-    }
-    if (entry.isDirectory()) found.push(...(await listPayload(path.join(dir, entry.name), where, rel)));
-    else if (entry.isFile()) found.push(rel);
-    else throw new AppError('INTERNAL', `${where} holds ${JSON.stringify(rel)}, which is not a regular file or folder; only regular files are published.`);
-  }
-  return found.sort();
-}
-
-/** Every folder holding one of `files` (relative to `root`), deepest first, `root` included. */
-function foldersOf(root: string, files: readonly string[]): string[] {
-  const dirs = new Set<string>([root]);
-  for (const rel of files) {
-    let dir = path.dirname(path.join(root, ...rel.split('/')));
-    while (dir.length > root.length) {
-      dirs.add(dir);
-      dir = path.dirname(dir);
-    }
-  }
-  return [...dirs].sort((a, b) => b.length - a.length);
+  return { staged, outputs };
 }

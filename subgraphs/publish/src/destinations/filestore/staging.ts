@@ -1,19 +1,10 @@
-import { mkdir, readdir, rename, rm } from 'node:fs/promises';
-import path from 'node:path';
+import { rename } from 'node:fs/promises';
+import { AppError } from '../../../../../lib/errors.js';
+import type { CheckedDir } from './checked-dir.js';
 import { CsvWriter } from './csv-writer.js';
 import type { FilestoreFormat, FilestoreWriter, TableExtract } from './extract.js';
-import { withFolderLock } from './folder-lock.js';
-import {
-  assertRealInside,
-  checkProjectRef,
-  filestoreError,
-  fsyncDir,
-  hiddenSibling,
-  insideMount,
-  removeLeftovers,
-  requireArea,
-  type ProjectRef,
-} from './safe-paths.js';
+import { withProjectFolders } from './project-folders.js';
+import { filestoreError, hiddenSibling, isHiddenSibling, type ProjectRef } from './safe-paths.js';
 import type { FilestoreSettings } from './settings.js';
 
 /** Where payload files live inside a project folder, in staging and production alike (the BagIt payload). */
@@ -28,6 +19,8 @@ export interface PackageOptions extends ProjectRef {
   schemaName: string;
   tables: readonly TableExtract[];
   settings: WriterSettings;
+  /** The request packaging: a call refused as busy is told which one holds the project. */
+  requestId?: string | undefined;
 }
 
 /** One packaged file. */
@@ -57,60 +50,68 @@ export async function writerFor(format: FilestoreFormat, schemaName: string, set
   return new DuckDbWriter({ schemaName, workingDir: settings.workingDir, memoryLimit: settings.duckdbMemoryLimit });
 }
 
-/** Removes the hidden bag folders (`.{start_time}.partial-*`) an interrupted publish left in production. */
-async function removeInterruptedPublish(productionProject: string, startTime: string): Promise<void> {
-  const entries = await readdir(productionProject).catch(() => [] as string[]);
-  const prefix = `.${startTime}.partial-`;
-  await Promise.all(entries.filter((e) => e.startsWith(prefix)).map((e) => rm(path.join(productionProject, e), { recursive: true, force: true })));
-}
-
 /**
  * Packages tables into `{mount}/staging/{project}/{start_time}/data/outputs/`.
  *
- * The project's staging folder is cleared first (as the original did), then
- * everything is written into a hidden folder beside it,
+ * Refused with ALREADY_PUBLISHED when production already holds the project's
+ * bag for this start time: published data is never replaced, so such a
+ * package could never be published. Everything the package would clear (the
+ * staging folder, hidden folders a crashed run left in staging and production)
+ * is checked for links first; then the project's staging folder is cleared (as
+ * the original did), everything written into a hidden folder beside it,
  * `staging/{project}/.{start_time}.partial-{random}/`, every file fsynced, and
  * the folder renamed into place only when every table is complete. On any
  * error the hidden folder is removed: staging then holds no folder for this
- * project and start time, so publish finds nothing to publish. Hidden folders
- * left by a crashed run are removed by the next package of the same project.
+ * project and start time, so publish finds nothing to publish.
  */
 export async function packageToStaging(options: PackageOptions): Promise<PackageResult> {
-  checkProjectRef(options);
-  const { mountRoot, project, startTime } = options;
-  await requireArea(mountRoot, 'staging');
-  return withFolderLock(mountRoot, options, 'package', async () => {
-    const projectDir = insideMount(mountRoot, 'staging', project);
-    const finalDir = insideMount(mountRoot, 'staging', project, startTime);
-    const tempDir = insideMount(mountRoot, 'staging', project, hiddenSibling(startTime, 'partial'));
-    const outputsDir = path.join(tempDir, ...OUTPUTS_PATH);
+  const { project, startTime } = options;
+  return withProjectFolders(options.mountRoot, options, { action: 'package', requestId: options.requestId }, async ({ staging, production }) => {
+    let projectDir: CheckedDir;
+    let temp: { name: string; data: CheckedDir; outputs: CheckedDir; dir: CheckedDir };
     try {
-      await assertRealInside(mountRoot, finalDir);
-      await rm(finalDir, { recursive: true, force: true });
-      await mkdir(projectDir, { recursive: true });
-      await removeLeftovers(projectDir, startTime);
-      // A publish killed mid-move left files of the previous package in its hidden
-      // production folder; this package supersedes them, so they must never be
-      // taken back into a later publish.
-      await removeInterruptedPublish(insideMount(mountRoot, 'production', project), startTime);
-      await mkdir(outputsDir, { recursive: true });
+      const productionProject = await production.open(project);
+      if (productionProject) await refuseIfPublished(productionProject, options);
+      const stagingProject = await staging.open(project);
+      // A publish killed mid-move left files of the previous package in its hidden production
+      // folder; this package supersedes them, so they must never be taken back into a later publish.
+      const clear: [CheckedDir, string[]][] = [
+        [stagingProject, stagingProject ? (await stagingProject.list()).filter((n) => n === startTime || isHiddenSibling(n, startTime)) : []],
+        [productionProject, productionProject ? (await productionProject.list()).filter((n) => isHiddenSibling(n, startTime)) : []],
+      ].filter((c): c is [CheckedDir, string[]] => c[0] !== undefined);
+      for (const [dir, names] of clear) for (const name of names) await dir.checkTree(name);
+      for (const [dir, names] of clear) for (const name of names) await dir.removeTree(name);
+      projectDir = stagingProject ?? (await staging.open(project, true))!;
+      const name = hiddenSibling(startTime);
+      const dir = await projectDir.create(name);
+      const data = await dir.create(OUTPUTS_PATH[0]);
+      temp = { name, dir, data, outputs: await data.create(OUTPUTS_PATH[1]) };
     } catch (error) {
       throw filestoreError('Preparing the staging folder', error);
     }
     try {
-      const output = await (await writerFor(options.format, options.schemaName, options.settings)).write(options.tables, outputsDir);
-      await fsyncDir(outputsDir);
-      await fsyncDir(path.dirname(outputsDir));
-      await fsyncDir(tempDir);
-      await rename(tempDir, finalDir);
-      await fsyncDir(projectDir);
+      const output = await (await writerFor(options.format, options.schemaName, options.settings)).write(options.tables, temp.outputs.path);
+      for (const dir of [temp.outputs, temp.data, temp.dir]) await dir.sync();
+      await rename(projectDir.at(temp.name), projectDir.at(startTime));
+      await projectDir.sync();
       return {
         files: output.files.map((f) => ({ file_path: [...OUTPUTS_PATH, f.name].join('/'), table: f.table, bytes: f.bytes, sha512: f.sha512 })),
         warnings: output.warnings,
       };
     } catch (error) {
-      await rm(tempDir, { recursive: true, force: true }).catch(() => undefined);
+      await projectDir.removeTree(temp.name).catch(() => undefined);
       throw filestoreError('Packaging into staging', error);
     }
   });
+}
+
+/** ALREADY_PUBLISHED when `production/{project}/{start_time}` exists (a bag appears whole or not at all). */
+export async function refuseIfPublished(productionProject: CheckedDir, ref: ProjectRef): Promise<void> {
+  const kind = await productionProject.kind(ref.startTime);
+  if (kind === 'missing') return;
+  if (kind !== 'folder') throw await productionProject.refusal(ref.startTime, 'folder');
+  throw new AppError(
+    'ALREADY_PUBLISHED',
+    `${productionProject.relOf(ref.startTime)} already holds the published bag of project '${ref.project}' (start time ${ref.startTime}), and published data is never replaced: nothing was changed. Package the project under a new start time to publish different data.`,
+  );
 }
