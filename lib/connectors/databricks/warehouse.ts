@@ -268,7 +268,7 @@ export class Warehouse {
     while (!status || IN_PROGRESS.has(status.operationState ?? OPERATION_STATE.UNKNOWN)) {
       if (status) {
         await sleep(pause);
-        pause = Math.min(pause * 2, 2_000);
+        pause = Math.min(pause * 1.5, 1_000);
       }
       status = this.checked(await this.call((d) => d.getOperationStatus({ operationHandle: handle })), 'GetOperationStatus');
     }

@@ -189,9 +189,10 @@ export interface CloudFetchOptions {
    * Links that go wrong, by file index: `expires-soon` is issued with 50 ms
    * to live (it expires while earlier files are read); `refused` claims the
    * usual lifetime but storage already refuses it (a clock that disagrees).
-   * Only the first link of a file is affected; fresh ones are good.
+   * Only the first link of a file is affected, fresh ones are good; with
+   * `always-refused` every link of the file is refused.
    */
-  linkFaults?: Record<number, 'expires-soon' | 'refused'>;
+  linkFaults?: Record<number, 'expires-soon' | 'refused' | 'always-refused'>;
   /** Files that fail when downloaded, by index (storage.ts). */
   fileFaults?: Record<number, FileFault>;
 }
@@ -338,10 +339,10 @@ export class WarehouseService {
       const issued = op.linksIssued.get(file) ?? 0;
       op.linksIssued.set(file, issued + 1);
       const lifetime = cf.linkLifetimeMs ?? 15 * 60_000;
-      const linkFault = issued === 0 ? cf.linkFaults?.[file] : undefined;
+      const linkFault = issued === 0 || cf.linkFaults?.[file] === 'always-refused' ? cf.linkFaults?.[file] : undefined;
       const expiry = Date.now() + (linkFault === 'expires-soon' ? 50 : lifetime);
       links.push({
-        fileLink: this.storage.link(name, linkFault === 'refused' ? Date.now() - 1000 : expiry),
+        fileLink: this.storage.link(name, linkFault === 'refused' || linkFault === 'always-refused' ? Date.now() - 1000 : expiry),
         expiryTime: int64(expiry),
         startRowOffset: int64(from),
         rowCount: int64(count),
@@ -395,7 +396,7 @@ export class WarehouseService {
       const call: ThriftCall = {
         method: 'ExecuteStatement', statement, runAsync: req?.runAsync,
         canReadArrow: req?.canReadArrowResult === true, canDownload: req?.canDownloadResult === true, canLz4: req?.canDecompressLZ4Result === true,
-        ...(req?.useArrowNativeTypes ? { nativeTypes: { ...req.useArrowNativeTypes } } : {}),
+        ...(req?.useArrowNativeTypes ? { nativeTypes: Object.fromEntries(Object.entries(req.useArrowNativeTypes).filter(([, v]) => v !== null && v !== undefined)) as Record<string, boolean> } : {}),
       };
       if (direct?.maxRows !== undefined) call.maxRows = num(direct.maxRows);
       this.calls.push(call);
