@@ -104,10 +104,30 @@ function arrowSchema(columns: ResultColumn[]): { schema: any; message: Buffer } 
   return { schema, message: stream.subarray(0, stream.length - EOS) };
 }
 
+/** A Utf8 column built directly (offsets, bytes, validity): apache-arrow's generic builder is slow for large results. */
+function utf8Data(values: unknown[]): unknown {
+  const texts = values.map((v) => (v == null ? '' : String(v)));
+  const bytes = Buffer.from(texts.join(''), 'utf8');
+  const offsets = new Int32Array(values.length + 1);
+  const validity = new Uint8Array(Math.ceil(values.length / 8));
+  let nulls = 0;
+  for (let i = 0; i < values.length; i++) {
+    offsets[i + 1] = offsets[i]! + Buffer.byteLength(texts[i]!, 'utf8');
+    if (values[i] == null) nulls++;
+    else validity[i >> 3]! |= 1 << (i % 8);
+  }
+  return Arrow.makeData({ type: new Arrow.Utf8(), length: values.length, nullCount: nulls, nullBitmap: validity, valueOffsets: offsets, data: bytes });
+}
+
+/** One column of a record batch. */
+function arrowData(type: ResultType, values: unknown[]): unknown {
+  return arrowType(type) instanceof Arrow.Utf8 ? utf8Data(values) : Arrow.vectorFromArray(values, arrowType(type)).data[0];
+}
+
 /** One record batch of rows as its IPC message (what TRowSet.arrowBatches carries). */
 function batchMessage(columns: ResultColumn[], rows: unknown[][]): Buffer {
   const { schema, message } = arrowSchema(columns);
-  const children = columns.map((c, i) => Arrow.vectorFromArray(rows.map((r) => r[i] ?? null), arrowType(c.type)).data[0]);
+  const children = columns.map((c, i) => arrowData(c.type, rows.map((r) => r[i] ?? null)));
   const batch = new Arrow.RecordBatch(schema, Arrow.makeData({ type: new Arrow.Struct(schema.fields), length: rows.length, nullCount: 0, children }));
   const full = Buffer.from(Arrow.tableToIPC(new Arrow.Table(schema, [batch]), 'stream'));
   return full.subarray(message.length, full.length - EOS);
