@@ -21,7 +21,7 @@ import { lookup } from 'node:dns/promises';
 import net from 'node:net';
 import os from 'node:os';
 import type { Readable } from 'node:stream';
-import { AppError } from '../lib/errors.js';
+import { failure } from './support/app-error.js';
 import { datasetSchema, sourceSchema, type DatabricksSourceConfig } from '../lib/contract/index.js';
 import type { ConnectorOptions } from '../lib/connectors/connector.js';
 import { resolveDataset } from '../lib/connectors/index.js';
@@ -70,16 +70,6 @@ async function readAll(stream: Readable): Promise<string> {
   const chunks: Buffer[] = [];
   for await (const chunk of stream) chunks.push(Buffer.from(chunk as Buffer));
   return Buffer.concat(chunks).toString('utf8');
-}
-
-async function failure(promise: Promise<unknown>): Promise<AppError> {
-  try {
-    await promise;
-  } catch (error) {
-    assert.ok(error instanceof AppError, `an AppError, got ${String(error)}`);
-    return error;
-  }
-  assert.fail('expected a failure');
 }
 
 before(async () => {

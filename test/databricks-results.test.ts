@@ -12,7 +12,7 @@
 import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Readable } from 'node:stream';
-import { AppError } from '../lib/errors.js';
+import { failure } from './support/app-error.js';
 import { sourceSchema, type DatabricksSourceConfig } from '../lib/contract/index.js';
 import { DatabricksConnector } from '../lib/connectors/databricks/connector.js';
 import { agentFor } from '../lib/connectors/databricks/cloud-fetch.js';
@@ -100,16 +100,6 @@ async function withWarehouse<T>(d: DatabricksDouble, settings: DatabricksSetting
     await w.close();
     storageAgent.destroy();
   }
-}
-
-async function failure(promise: Promise<unknown>): Promise<AppError> {
-  try {
-    await promise;
-  } catch (error) {
-    assert.ok(error instanceof AppError, `an AppError, got ${String(error)}`);
-    return error;
-  }
-  assert.fail('expected a failure');
 }
 
 describe('result formats are asked for explicitly', () => {
