@@ -240,6 +240,20 @@ describe('failures answer an envelope naming the source, never a secret', () => 
     }
   });
 
+  test('a CloudFetch file cut short while packaging: an envelope naming the source and the rows, never the signed link', async () => {
+    double.warehouse.options.cloudFetch = { minRows: 0, fileRows: 1, fileFaults: { 1: 'truncated' } };
+    try {
+      const res = await platform.post(platform.gateway, '/project/package', body(databricksSource(double, 'research'), dataset('cohort', ['person']), { project_start_time: '20250501_000059' }, 'csv'));
+      assert.equal(res.status, 502, JSON.stringify(res.body));
+      assert.equal(res.body.status, 'error');
+      assert.match(res.body.payload.detail, /Downloading the CloudFetch file of rows 1–1 \(from 127\.0\.0\.1:\d+\) for the databrickssql source https:\/\/127\.0\.0\.1 \(catalog research\) failed: the file was cut short/);
+      assert.doesNotMatch(JSON.stringify(res.body), /sig=|\/results\//);
+      assertNoSecret(res.body);
+    } finally {
+      delete double.warehouse.options.cloudFetch;
+    }
+  });
+
   test('a secret that is not there', async () => {
     const res = await platform.post(platform.metadata, '/metadata/project', body(databricksSource(double, 'research', { clientIdKey: 'dbx-no-such-secret' }), dataset('cohort', [])));
     assert.equal(res.status, 404, JSON.stringify(res.body));

@@ -3,7 +3,10 @@
  * type the four sources have in common is loaded into PostgreSQL and MariaDB
  * (real servers), the SQL Server double (real `tedious` on the wire) and the
  * Databricks double (real `@databricks/sql`), then packaged from each through
- * the gateway as CSV and as DuckDB. The CSV files are byte for byte the same
+ * the gateway as CSV and as DuckDB. Databricks is read twice: its rows
+ * arriving as CloudFetch files (LZ4-compressed Arrow, several per table, from
+ * the storage double) and as inline Arrow batches from a protocol-V5
+ * warehouse (uncompressed). The CSV files are byte for byte the same
  * and the DuckDB tables hold the same values in the same types — apart from
  * the differences between the sources listed in {@link DIFFERENCES}, which
  * are the only ones allowed.
@@ -19,10 +22,13 @@ import { createMysqlDatabase, createPgDatabase, type TestMysqlDatabase, type Tes
 import { startPlatform, type Platform } from './support/platform.js';
 import { dataset, sqlSource, transferRequest, writeSourceSecrets, type SqlSourceBody } from './support/requests.js';
 import { MSSQL_LOGIN, mssqlSource, startTdsDouble, type StartedTds } from './support/tds/index.js';
-import { DatabricksDouble, SERVICE_PRINCIPAL, databricksSource } from './support/databricks/index.js';
+import { DatabricksDouble, PROTOCOL, SERVICE_PRINCIPAL, databricksSource } from './support/databricks/index.js';
 
-type Source = 'postgresql' | 'mariadb' | 'mssql' | 'databrickssql';
-const SOURCES: Source[] = ['postgresql', 'mariadb', 'mssql', 'databrickssql'];
+type Source = 'postgresql' | 'mariadb' | 'mssql' | 'databrickssql' | 'databrickssql-inline';
+const SOURCES: Source[] = ['postgresql', 'mariadb', 'mssql', 'databrickssql', 'databrickssql-inline'];
+/** The column types and documented differences of a source: both Databricks reads share Databricks'. */
+type Kind = Exclude<Source, 'databrickssql-inline'>;
+const kindOf = (source: Source): Kind => (source === 'databrickssql-inline' ? 'databrickssql' : source);
 
 const TRICKY_TEXT = 'Zoë 🚀 ñ, "quoted"\nnew line\r\nand, commas';
 
@@ -34,7 +40,7 @@ const TRICKY_TEXT = 'Zoë 🚀 ñ, "quoted"\nnew line\r\nand, commas';
  */
 interface SharedColumn {
   name: string;
-  types: Partial<Record<Source, string>>;
+  types: Partial<Record<Kind, string>>;
   /** Databricks type_name for the double. */
   dbxTypeName?: string;
   rows: Array<{ text: string | null; pg: string; my: string; mssql: unknown; dbx: unknown }>;
@@ -139,7 +145,7 @@ const COLUMNS: SharedColumn[] = [
  * the shared table may differ from PostgreSQL's. Everything not listed here
  * must be identical, in the CSV bytes and in the DuckDB types and values.
  */
-const DIFFERENCES: Array<{ source: Source; column: string; csv?: 'absent' | Array<string | null>; duckdb?: string | 'absent'; why: string }> = [
+const DIFFERENCES: Array<{ source: Kind; column: string; csv?: 'absent' | Array<string | null>; duckdb?: string | 'absent'; why: string }> = [
   { source: 'postgresql', column: 'c_tinyint', duckdb: 'SMALLINT', why: 'PostgreSQL has no 1-byte integer: the column is smallint (int16)' },
   { source: 'mssql', column: 'c_tinyint', duckdb: 'UTINYINT', why: "SQL Server's tinyint is unsigned (0–255): uint8" },
   { source: 'mariadb', column: 'c_char', csv: ['ab', 'Zoë', null, ''], why: 'MySQL and MariaDB strip the trailing spaces of CHAR(n) when read' },
@@ -148,12 +154,12 @@ const DIFFERENCES: Array<{ source: Source; column: string; csv?: 'absent' | Arra
 ];
 
 function difference(source: Source, column: string) {
-  return DIFFERENCES.find((d) => d.source === source && d.column === column);
+  return DIFFERENCES.find((d) => d.source === kindOf(source) && d.column === column);
 }
 
 /** The columns a source has, in order. */
 function columnsOf(source: Source): SharedColumn[] {
-  return COLUMNS.filter((c) => c.types[source] !== undefined);
+  return COLUMNS.filter((c) => c.types[kindOf(source)] !== undefined);
 }
 
 /** The CSV every source must produce, apart from its documented differences. */
@@ -182,6 +188,7 @@ let pgDb: TestPgDatabase;
 let myDb: TestMysqlDatabase;
 let tds: StartedTds;
 let dbx: DatabricksDouble;
+let dbxInline: DatabricksDouble;
 
 before(async () => {
   pgDb = await createPgDatabase('four');
@@ -201,27 +208,29 @@ before(async () => {
       },
     },
   ]);
-  dbx = await new DatabricksDouble({
-    clients: { [SERVICE_PRINCIPAL.clientId]: SERVICE_PRINCIPAL.clientSecret },
-    catalogs: [
-      {
-        name: 'research',
-        schemas: {
-          cohort: {
-            tables: [{
-              name: TABLE,
-              columns: columnsOf('databrickssql').map((c) => ({ name: c.name, typeName: c.dbxTypeName!, typeText: c.types.databrickssql! })),
-              primaryKey: ['id'],
-              rows: [0, 1, 2, 3].map((r) => columnsOf('databrickssql').map((c) => c.rows[r]!.dbx)),
-            }],
-          },
+  const catalogs = [
+    {
+      name: 'research',
+      schemas: {
+        cohort: {
+          tables: [{
+            name: TABLE,
+            columns: columnsOf('databrickssql').map((c) => ({ name: c.name, typeName: c.dbxTypeName!, typeText: c.types.databrickssql! })),
+            primaryKey: ['id'],
+            rows: [0, 1, 2, 3].map((r) => columnsOf('databrickssql').map((c) => c.rows[r]!.dbx)),
+          }],
         },
       },
-    ],
-  }).start();
+    },
+  ];
+  const clients = { [SERVICE_PRINCIPAL.clientId]: SERVICE_PRINCIPAL.clientSecret };
+  // Every table read by CloudFetch: files of one row, two links per page; statements PENDING/RUNNING for a while.
+  dbx = await new DatabricksDouble({ clients, catalogs, cloudFetch: { minRows: 0, fileRows: 1, linksPerPage: 2 }, runningPolls: 2 }).start();
+  // An older warehouse: Arrow without LZ4, inline batches of one row.
+  dbxInline = await new DatabricksDouble({ clients, catalogs, protocolVersion: PROTOCOL.V5, inlineBatchRows: 1 }).start();
 
   // Both doubles' CAs, as one PEM bundle (what SOURCE_TLS_CA_FILE would hold).
-  const connectorOptions: SourceConnectorOptions = { tlsCa: `${tds.ca}\n${dbx.ca}`, connectTimeoutMs: 3000 };
+  const connectorOptions: SourceConnectorOptions = { tlsCa: `${tds.ca}\n${dbx.ca}`, connectTimeoutMs: 3000, databricks: { fetchRows: 2 } };
   platform = await startPlatform({ connectorOptions });
   await writeSourceSecrets(platform, 'postgresql');
   await writeSourceSecrets(platform, 'mysql');
@@ -239,10 +248,17 @@ after(async () => {
     assert.deepEqual(tds.double.unexpected, []);
     await tds.double.close();
   }
-  if (dbx) {
-    assert.deepEqual(dbx.unexpected, []);
-    await dbx.close();
+  for (const d of [dbx, dbxInline]) {
+    if (!d) continue;
+    assert.deepEqual(d.unexpected, []);
+    assert.deepEqual(d.warehouse.unexpected, []);
+    await d.close();
   }
+  // The two Databricks reads went the ways they are named for.
+  const formats = (d: DatabricksDouble) => [...new Set(d.warehouse.calls.filter((c) => c.statement?.startsWith('SELECT') && c.statement.includes(TABLE)).map((c) => `${c.format}${c.lz4 ? '+lz4' : ''}`))];
+  assert.deepEqual(formats(dbx), ['url+lz4']);
+  assert.ok(dbx.storage.requests.filter((r) => r.status === 200).length >= 8, 'several CloudFetch files per table');
+  assert.deepEqual(formats(dbxInline), ['arrow']);
 });
 
 /** The request body and DuckDB schema of each source. */
@@ -256,6 +272,8 @@ function target(source: Source): { body: SqlSourceBody; schema: string } {
       return { body: mssqlSource(tds.double, 'research'), schema: 'dbo' };
     case 'databrickssql':
       return { body: databricksSource(dbx, 'research') as unknown as SqlSourceBody, schema: 'cohort' };
+    case 'databrickssql-inline':
+      return { body: databricksSource(dbxInline, 'research') as unknown as SqlSourceBody, schema: 'cohort' };
   }
 }
 
@@ -356,6 +374,6 @@ describe('DuckDB: the same types and values from every source', () => {
       }
     }
     // The tinyint differences, spelled out: the same numbers in three integer types.
-    assert.deepEqual(SOURCES.map((s) => tables.get(s)!.types.get('c_tinyint')), ['SMALLINT', 'TINYINT', 'UTINYINT', 'TINYINT']);
+    assert.deepEqual(SOURCES.map((s) => tables.get(s)!.types.get('c_tinyint')), ['SMALLINT', 'TINYINT', 'UTINYINT', 'TINYINT', 'TINYINT']);
   });
 });

@@ -16,6 +16,14 @@ export const connectorSettings = {
   SOURCE_DATABRICKS_WAREHOUSE_START_TIMEOUT_MS: setting.positiveInt(300_000),
   /** Databricks: rows per fetch (and at most in memory per table). */
   SOURCE_DATABRICKS_FETCH_ROWS: setting.positiveInt(10_000),
+  /** Databricks: ask the warehouse for Arrow results (column-based Thrift rows when off). */
+  SOURCE_DATABRICKS_ARROW: setting.bool(true),
+  /** Databricks: ask for LZ4-compressed Arrow results. */
+  SOURCE_DATABRICKS_LZ4: setting.bool(true),
+  /** Databricks: let large results come as CloudFetch files from cloud storage. */
+  SOURCE_DATABRICKS_CLOUD_FETCH: setting.bool(true),
+  /** Databricks: CloudFetch files downloaded ahead at once (each held whole until read). */
+  SOURCE_DATABRICKS_CLOUD_FETCH_CONCURRENCY: setting.positiveInt(2),
 };
 
 export function connectorOptionsFromEnv(env: NodeJS.ProcessEnv = process.env): SourceConnectorOptions {
@@ -33,7 +41,14 @@ export function connectorOptionsFromEnv(env: NodeJS.ProcessEnv = process.env): S
     connectTimeoutMs: s.SOURCE_CONNECT_TIMEOUT_MS,
     statementTimeoutMs: s.SOURCE_STATEMENT_TIMEOUT_MS,
     mssql: { encrypt: s.SOURCE_MSSQL_ENCRYPT, trustServerCertificate: s.SOURCE_MSSQL_TRUST_SERVER_CERTIFICATE },
-    databricks: { warehouseStartTimeoutMs: s.SOURCE_DATABRICKS_WAREHOUSE_START_TIMEOUT_MS, fetchRows: s.SOURCE_DATABRICKS_FETCH_ROWS },
+    databricks: {
+      warehouseStartTimeoutMs: s.SOURCE_DATABRICKS_WAREHOUSE_START_TIMEOUT_MS,
+      fetchRows: s.SOURCE_DATABRICKS_FETCH_ROWS,
+      arrow: s.SOURCE_DATABRICKS_ARROW,
+      lz4: s.SOURCE_DATABRICKS_LZ4,
+      cloudFetch: s.SOURCE_DATABRICKS_CLOUD_FETCH,
+      cloudFetchConcurrency: s.SOURCE_DATABRICKS_CLOUD_FETCH_CONCURRENCY,
+    },
     ...(tlsCa ? { tlsCa } : {}),
   };
 }

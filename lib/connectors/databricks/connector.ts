@@ -1,6 +1,8 @@
 import { describeSource, type DatabricksSourceConfig } from '../../contract/index.js';
 import type { ColumnInfo, ConnectorOptions, SourceConnector, SourceSnapshot, TableInfo } from '../connector.js';
-import { DEFAULT_FETCH_ROWS, DEFAULT_WAREHOUSE_START_TIMEOUT_MS, type DatabricksSettings } from './settings.js';
+import type https from 'node:https';
+import { agentFor } from './cloud-fetch.js';
+import { databricksSettings, type DatabricksSettings } from './settings.js';
 import { DatabricksSnapshot } from './snapshot.js';
 import { TokenSource, type ServicePrincipal } from './token.js';
 import { databricksLogicalType } from './types.js';
@@ -29,6 +31,7 @@ export class DatabricksConnector implements SourceConnector {
   private readonly unityCatalog: UnityCatalog;
   private readonly warehouse: Warehouse;
   private readonly fetchRows: number;
+  private readonly storageAgent: https.Agent;
   /** Tables listed so far, by `schema\0table`: their type and storage format decide how they are read. */
   private readonly listed = new Map<string, UcTable>();
   private readonly snapshots = new Set<SourceSnapshot>();
@@ -42,6 +45,8 @@ export class DatabricksConnector implements SourceConnector {
     const timeoutMs = options.connectTimeoutMs ?? 10_000;
     const tokens = new TokenSource({ origin, where, clientIdSecret: source.credentials.spn_clientid, tlsCa, timeoutMs }, principal);
     this.unityCatalog = new UnityCatalog({ origin, where, tlsCa, timeoutMs, onRequest: options.onQuery && ((path) => options.onQuery!(`GET ${path}`)) }, tokens);
+    const s = databricksSettings(settings);
+    this.storageAgent = agentFor({ where }, { tlsCa, maxSockets: s.cloudFetchConcurrency });
     this.warehouse = new Warehouse({
       host: url.hostname,
       port,
@@ -50,11 +55,13 @@ export class DatabricksConnector implements SourceConnector {
       where,
       tlsCa,
       tokens,
-      startTimeoutMs: settings.warehouseStartTimeoutMs ?? DEFAULT_WAREHOUSE_START_TIMEOUT_MS,
+      startTimeoutMs: s.warehouseStartTimeoutMs,
       socketTimeoutMs: options.statementTimeoutMs ?? 3_600_000,
+      settings: s,
+      storageAgent: this.storageAgent,
       onQuery: options.onQuery,
     });
-    this.fetchRows = settings.fetchRows ?? DEFAULT_FETCH_ROWS;
+    this.fetchRows = s.fetchRows;
   }
 
   private get where(): string {
@@ -136,5 +143,6 @@ export class DatabricksConnector implements SourceConnector {
     await Promise.all([...this.snapshots].map((s) => s.close()));
     this.snapshots.clear();
     await this.warehouse.close();
+    this.storageAgent.destroy();
   }
 }

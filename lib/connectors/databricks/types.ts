@@ -17,11 +17,17 @@
  * | TIMESTAMP (an instant)                 | timestamptz          | unix_micros(…) as text, printed in UTC with `+00:00` |
  * | TIMESTAMP_NTZ                          | timestamp            | CAST(… AS STRING), `T` between date and time         |
  * | BINARY                                 | binary               | lower(hex(…)) after `\x`                             |
- * | ARRAY<integer, string or boolean>      | array of that        | to_json(…)                                           |
- * | other ARRAY, MAP, STRUCT               | json                 | to_json(…)                                           |
- * | VARIANT                                | json                 | to_json(…)                                           |
+ * | ARRAY<integer, string or boolean>      | array of that        | to_json(…) keeping NULL struct fields (see below)    |
+ * | other ARRAY, MAP, STRUCT               | json                 | to_json(…) keeping NULL struct fields                |
+ * | VARIANT                                | json                 | to_json(…) keeping NULL struct fields                |
  * | INTERVAL (year-month or day-time)      | interval             | CAST(… AS STRING) `INTERVAL '1-2' YEAR TO MONTH` → ISO 8601 `P1Y2M` |
  * | GEOGRAPHY, GEOMETRY, NULL, USER_DEFINED_TYPE, anything else | none: the catalog refuses the table |            |
+ *
+ * Spark's to_json leaves out struct fields that are NULL unless told
+ * otherwise (`spark.sql.jsonGenerator.ignoreNullFields`, which a SQL
+ * warehouse session cannot set), so every to_json carries the option itself.
+ * CAST(decimal AS STRING) prints plain digits only under ANSI mode: the
+ * session sets ANSI_MODE (warehouse.ts, SESSION_CONFIGURATION).
  */
 import type { LogicalType } from '../../types/logical.js';
 import { formatFloat32, formatFloat64, isoTimestamp, trimFraction, nullable, type Formatter } from '../../types/canonical.js';
@@ -119,7 +125,7 @@ export function databricksSelectExpression(column: string, logical: LogicalType)
       return `lower(hex(${column}))`;
     case 'array':
     case 'json':
-      return `to_json(${column})`;
+      return `to_json(${column}, map('ignoreNullFields', 'false'))`;
     default:
       return column;
   }

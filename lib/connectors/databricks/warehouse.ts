@@ -1,6 +1,14 @@
+import type https from 'node:https';
 import { DBSQLClient } from '@databricks/sql';
 import { AppError } from '../../errors.js';
 import { driverMessage, networkReason, unreachable } from '../failures.js';
+import { cloudFetchRows, linkOf, type CloudFetchLink } from './cloud-fetch.js';
+import { arrowRows, columnRows, lz4Decompress, ResultFormatError, unreadable, type ResultRow } from './rows.js';
+import type { DatabricksSettings } from './settings.js';
+import {
+  FETCH, OPERATION_STATE, PROTOCOL, ROW_SET, int64, succeeded,
+  type TFetchResults, type TOperationHandle, type TOperationStatus, type TResultMetadata, type TSessionHandle, type TStatus, type ThriftDriver,
+} from './thrift.js';
 import type { TokenSource } from './token.js';
 
 /** One SQL warehouse of a workspace, reached with the service principal's token. */
@@ -15,13 +23,52 @@ export interface WarehouseTarget {
   tokens: TokenSource;
   /** How long to retry opening a session while the warehouse starts (HTTP 503). */
   startTimeoutMs: number;
-  /** Socket timeout of one Thrift call. */
+  /** Socket timeout of one Thrift call or CloudFetch download. */
   socketTimeoutMs: number;
+  /** Result formats asked for (every one explicit: the driver's defaults are not used). */
+  settings: Required<Pick<DatabricksSettings, 'arrow' | 'lz4' | 'cloudFetch' | 'cloudFetchConcurrency'>>;
+  /** The agent CloudFetch downloads go through (see cloud-fetch.ts, agentFor). */
+  storageAgent: https.Agent;
   onQuery?: ((sql: string) => void) | undefined;
 }
 
-type IDBSQLSession = Awaited<ReturnType<DBSQLClient['openSession']>>;
-type IOperation = Awaited<ReturnType<IDBSQLSession['executeStatement']>>;
+/**
+ * Session parameters the output depends on. A SQL warehouse lets a session
+ * set only its documented parameters (ANSI_MODE, TIMEZONE, …; "Databricks SQL
+ * does not support setting Spark configurations that aren't listed"), and an
+ * administrator may change their defaults, so the connector sets them:
+ * ANSI_MODE makes CAST(decimal AS STRING) print plain digits (0.0000000000,
+ * not 0E-10). The rest of the output does not depend on the session: JSON
+ * keeps NULL struct fields through to_json's own option, and instants are
+ * read as epoch microseconds, whatever TIMEZONE is.
+ */
+export const SESSION_CONFIGURATION: Readonly<Record<string, string>> = { ANSI_MODE: 'true' };
+
+type ConnectionOptions = Parameters<DBSQLClient['connect']>[0];
+
+/**
+ * The @databricks/sql connection options: how the warehouse's host is
+ * dialled (HTTPS, TLS trust, timeouts, retries, no telemetry) and how each
+ * Thrift call is authorised, in one place.
+ */
+export function driverOptions(target: WarehouseTarget, authorization: () => Promise<string>): ConnectionOptions {
+  return {
+    host: target.host,
+    port: target.port,
+    path: target.path,
+    authType: 'custom',
+    provider: { authenticate: async () => ({ Authorization: await authorization() }) },
+    telemetryEnabled: false,
+    userAgentEntry: 'cr8tor-publisher',
+    socketTimeout: target.socketTimeoutMs,
+    // The driver retries 429/503 of idempotent calls (status, metadata, close) on its own.
+    retryMaxAttempts: 3,
+    retryDelayMin: 1_000,
+    retryDelayMax: 10_000,
+    retriesTimeout: 60_000,
+    ...(target.tlsCa ? { customCaCert: target.tlsCa } : {}),
+  };
+}
 
 /** The driver logs nothing (failures reach the caller as errors). */
 const quiet = { log: () => undefined };
@@ -33,9 +80,13 @@ function httpStatus(error: unknown): number | undefined {
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
+const IN_PROGRESS = new Set<number>([OPERATION_STATE.INITIALIZED, OPERATION_STATE.PENDING, OPERATION_STATE.RUNNING]);
+const STATE_NAMES: Record<number, string> = { 3: 'was cancelled', 4: 'was closed', 6: 'is in an unknown state', 8: 'timed out' };
+
 /** Maps an @databricks/sql failure to the error table, naming the source and never a token. */
 export function translateWarehouse(error: unknown, target: Pick<WarehouseTarget, 'where' | 'path'>): AppError {
   if (error instanceof AppError) return error;
+  if (error instanceof ResultFormatError) return unreadable(target.where, error);
   const status = httpStatus(error);
   const warehouse = `SQL warehouse ${target.path} of the ${target.where}`;
   if (status === 401 || status === 403) return new AppError('SOURCE_AUTH_FAILED', `The ${warehouse} refused the service principal's OAuth token (HTTP ${status}).`, { cause: error });
@@ -47,49 +98,66 @@ export function translateWarehouse(error: unknown, target: Pick<WarehouseTarget,
   return new AppError('SOURCE_QUERY_FAILED', `The ${warehouse} failed: ${driverMessage(error)}.`, { cause: error });
 }
 
+interface Session {
+  handle: TSessionHandle;
+  /** serverProtocolVersion: what the warehouse lets this session ask for. */
+  protocol: number;
+}
+
 /**
- * A session on a SQL warehouse through @databricks/sql (Thrift over HTTPS,
- * telemetry off). The token comes from {@link TokenSource} before every
- * Thrift call; a 401 drops it and the call is retried once with a new one. A
- * warehouse that answers 503 or 429 while it starts is asked again, with
- * growing pauses, until `startTimeoutMs` has passed.
+ * A session on a SQL warehouse. @databricks/sql carries the Thrift calls
+ * (HTTPS, the token from {@link TokenSource} on every call); the connector
+ * builds each request itself, so every result format is asked for explicitly,
+ * and reads the results itself (rows.ts, cloud-fetch.ts), so at most
+ * `maxRows` rows become values at a time whatever the warehouse sends. A 401
+ * drops the token and the call is made once more with a new one; a warehouse
+ * that answers 503 or 429 while it starts is asked again, with growing
+ * pauses, until `startTimeoutMs` has passed.
  */
 export class Warehouse {
   private client: DBSQLClient | undefined;
-  private opening: Promise<IDBSQLSession> | undefined;
-  private session: IDBSQLSession | undefined;
+  private opening: Promise<Session> | undefined;
+  private session: Session | undefined;
   /** The token the last Thrift call carried. */
   private lastToken: string | undefined;
 
   constructor(private readonly target: WarehouseTarget) {}
 
-  private async connect(): Promise<DBSQLClient> {
-    if (this.client) return this.client;
-    const client = new DBSQLClient({ logger: quiet as never });
-    client.on('error', () => undefined);
-    await client.connect({
-      host: this.target.host,
-      port: this.target.port,
-      path: this.target.path,
-      authType: 'custom',
-      provider: {
-        authenticate: async () => {
-          this.lastToken = await this.target.tokens.get();
-          return { Authorization: `Bearer ${this.lastToken}` };
-        },
-      },
-      telemetryEnabled: false,
-      userAgentEntry: 'cr8tor-publisher',
-      socketTimeout: this.target.socketTimeoutMs,
-      ...(this.target.tlsCa ? { customCaCert: this.target.tlsCa } : {}),
-    });
-    this.client = client;
-    return client;
+  private async driver(): Promise<ThriftDriver> {
+    if (!this.client) {
+      const client = new DBSQLClient({ logger: quiet as never });
+      client.on('error', () => undefined);
+      await client.connect(driverOptions(this.target, async () => `Bearer ${(this.lastToken = await this.target.tokens.get())}`));
+      this.client = client;
+    }
+    return (await this.client.getDriver()) as unknown as ThriftDriver;
   }
 
-  /** The open session, opening one on first use. */
-  async open(): Promise<IDBSQLSession> {
-    if (this.session) return this.session;
+  /** One Thrift call; a 401 drops the token and the call is made once more. */
+  private async call<T>(run: (driver: ThriftDriver) => Promise<T>): Promise<T> {
+    const driver = await this.driver();
+    try {
+      return await run(driver);
+    } catch (error) {
+      if (httpStatus(error) !== 401 || !this.lastToken) throw error;
+      this.target.tokens.invalidate(this.lastToken);
+      return await run(driver);
+    }
+  }
+
+  private failed(status: { sqlState?: string | null; displayMessage?: string | null; errorMessage?: string | null }, fallback: string): AppError {
+    const message = status.displayMessage || status.errorMessage || fallback;
+    return new AppError('SOURCE_QUERY_FAILED', `The SQL warehouse ${this.target.path} of the ${this.target.where} failed: ${driverMessage(message).replace(/\.$/, '')}.`);
+  }
+
+  private checked<T extends { status: TStatus }>(response: T, what: string): T {
+    if (!succeeded(response.status)) throw this.failed(response.status, `${what} failed`);
+    return response;
+  }
+
+  /** Opens a session (starting the warehouse if it is stopped and allowed to start). */
+  async open(): Promise<void> {
+    if (this.session) return;
     this.opening ??= this.openSession().then(
       (s) => (this.session = s),
       (error: unknown) => {
@@ -97,24 +165,29 @@ export class Warehouse {
         throw error;
       },
     );
-    return this.opening;
+    await this.opening;
   }
 
-  private async openSession(): Promise<IDBSQLSession> {
-    const client = await this.connect();
+  private async openSession(): Promise<Session> {
     const started = Date.now();
     let pause = 500;
-    let refreshed = false;
     for (;;) {
       try {
-        return await client.openSession({ initialCatalog: this.target.catalog });
+        const response = this.checked(
+          await this.call((d) =>
+            d.openSession({
+              client_protocol_i64: PROTOCOL.V8,
+              initialNamespace: { catalogName: this.target.catalog },
+              configuration: { ...SESSION_CONFIGURATION },
+              canUseMultipleCatalogs: true,
+            }),
+          ),
+          'OpenSession',
+        );
+        if (!response.sessionHandle) throw new AppError('SOURCE_QUERY_FAILED', `The SQL warehouse ${this.target.path} of the ${this.target.where} opened no session.`);
+        return { handle: response.sessionHandle, protocol: response.serverProtocolVersion };
       } catch (error) {
         const status = httpStatus(error);
-        if (status === 401 && !refreshed && this.lastToken) {
-          refreshed = true;
-          this.target.tokens.invalidate(this.lastToken);
-          continue;
-        }
         const waited = Date.now() - started;
         if ((status === 503 || status === 429) && waited + pause <= this.target.startTimeoutMs) {
           await sleep(pause);
@@ -130,61 +203,150 @@ export class Warehouse {
     }
   }
 
-  /** Starts a statement; a 401 on the way drops the token and starts it once more. */
-  async execute(sql: string, maxRows: number): Promise<IOperation> {
-    const session = await this.open();
-    this.target.onQuery?.(sql);
-    try {
-      return await session.executeStatement(sql, { maxRows });
-    } catch (error) {
-      if (httpStatus(error) === 401 && this.lastToken) {
-        this.target.tokens.invalidate(this.lastToken);
-        try {
-          return await session.executeStatement(sql, { maxRows });
-        } catch (again) {
-          throw translateWarehouse(again, this.target);
-        }
-      }
-      throw translateWarehouse(error, this.target);
-    }
-  }
-
-  /** Runs a statement whose result is small and returns its rows. */
-  async query(sql: string): Promise<Array<Record<string, unknown>>> {
-    const operation = await this.execute(sql, 1000);
-    try {
-      return (await operation.fetchAll()) as Array<Record<string, unknown>>;
-    } catch (error) {
-      throw translateWarehouse(error, this.target);
-    } finally {
-      await operation.close().catch(() => undefined);
-    }
+  /** Runs a statement whose result is small (always inline) and returns its rows. */
+  async query(sql: string): Promise<ResultRow[]> {
+    const rows: ResultRow[] = [];
+    for await (const batch of this.rows(sql, 1000, false)) rows.push(...batch);
+    return rows;
   }
 
   /**
-   * The rows of a statement in batches of at most `maxRows`, each fetched
-   * only when the previous one was taken (bounded memory). A 401 between
-   * batches drops the token and repeats the fetch once.
+   * The rows of a statement in batches of at most `maxRows`, each read only
+   * when the previous one was taken; large results may come by CloudFetch.
    */
-  async *batches(sql: string, maxRows: number): AsyncGenerator<Array<Record<string, unknown>>> {
-    const operation = await this.execute(sql, maxRows);
+  batches(sql: string, maxRows: number): AsyncGenerator<ResultRow[]> {
+    return this.rows(sql, maxRows, this.target.settings.cloudFetch);
+  }
+
+  private async *rows(sql: string, maxRows: number, cloudFetch: boolean): AsyncGenerator<ResultRow[]> {
     try {
-      do {
-        let chunk: object[];
-        try {
-          chunk = await operation.fetchChunk({ maxRows, disableBuffering: true });
-        } catch (error) {
-          if (httpStatus(error) !== 401 || !this.lastToken) throw error;
-          this.target.tokens.invalidate(this.lastToken);
-          chunk = await operation.fetchChunk({ maxRows, disableBuffering: true });
-        }
-        if (chunk.length > 0) yield chunk as Array<Record<string, unknown>>;
-      } while (await operation.hasMoreRows());
+      yield* this.statement(sql, maxRows, cloudFetch);
     } catch (error) {
       throw translateWarehouse(error, this.target);
-    } finally {
-      await operation.close().catch(() => undefined);
     }
+  }
+
+  /** The ExecuteStatement request: every result format asked for or refused explicitly, within what the server's protocol allows. */
+  private request(session: Session, sql: string, maxRows: number, cloudFetch: boolean): object {
+    const { settings } = this.target;
+    const arrow = settings.arrow && session.protocol >= PROTOCOL.V5;
+    return {
+      sessionHandle: session.handle,
+      statement: sql,
+      runAsync: true,
+      getDirectResults: { maxRows },
+      canReadArrowResult: arrow,
+      // Values the output depends on are turned into text by the statement itself; Arrow carries them as text too.
+      ...(arrow ? { useArrowNativeTypes: { timestampAsArrow: false, decimalAsArrow: false, complexTypesAsArrow: false, intervalTypesAsArrow: false } } : {}),
+      ...(session.protocol >= PROTOCOL.V3 ? { canDownloadResult: arrow && cloudFetch } : {}),
+      ...(session.protocol >= PROTOCOL.V6 ? { canDecompressLZ4Result: arrow && settings.lz4 } : {}),
+    };
+  }
+
+  private async *statement(sql: string, maxRows: number, cloudFetch: boolean): AsyncGenerator<ResultRow[]> {
+    await this.open();
+    const session = this.session!;
+    this.target.onQuery?.(sql);
+    const response = this.checked(await this.call((d) => d.executeStatement(this.request(session, sql, maxRows, cloudFetch))), 'ExecuteStatement');
+    const handle = response.operationHandle;
+    if (!handle) throw new AppError('SOURCE_QUERY_FAILED', `The SQL warehouse ${this.target.path} of the ${this.target.where} started no operation.`);
+    const direct = response.directResults ?? undefined;
+    try {
+      await this.finished(handle, direct?.operationStatus ?? undefined);
+      if (!handle.hasResultSet) return;
+      const metadata = direct?.resultSetMetadata ?? this.checked(await this.call((d) => d.getResultSetMetadata({ operationHandle: handle })), 'GetResultSetMetadata');
+      yield* this.result(handle, metadata, direct?.resultSet ?? undefined, maxRows);
+    } finally {
+      if (!direct?.closeOperation) await this.call((d) => d.closeOperation({ operationHandle: handle })).catch(() => undefined);
+    }
+  }
+
+  /** Polls the operation until it has finished (PENDING and RUNNING may last a while), or fails as the warehouse says. */
+  private async finished(handle: TOperationHandle, first: TOperationStatus | undefined): Promise<void> {
+    let status = first;
+    let pause = 100;
+    while (!status || IN_PROGRESS.has(status.operationState ?? OPERATION_STATE.UNKNOWN)) {
+      if (status) {
+        await sleep(pause);
+        pause = Math.min(pause * 1.5, 1_000);
+      }
+      status = this.checked(await this.call((d) => d.getOperationStatus({ operationHandle: handle })), 'GetOperationStatus');
+    }
+    const state = status.operationState ?? OPERATION_STATE.UNKNOWN;
+    if (state === OPERATION_STATE.ERROR) throw this.failed(status, 'the statement failed');
+    if (state !== OPERATION_STATE.FINISHED) throw this.failed(status, `the statement ${STATE_NAMES[state] ?? `ended in state ${state}`}`);
+  }
+
+  /** Fetches pages until the warehouse has no more, the first from the direct results if they came. */
+  private async *pages(handle: TOperationHandle, first: TFetchResults | undefined, maxRows: number, nextRow: () => number | undefined): AsyncGenerator<TFetchResults> {
+    let page = first;
+    if (page) yield this.checked(page, 'FetchResults');
+    while (!page || page.hasMoreRows) {
+      const startRowOffset = page ? nextRow() : undefined;
+      page = this.checked(
+        await this.call((d) => d.fetchResults({ operationHandle: handle, orientation: page ? FETCH.NEXT : FETCH.FIRST, maxRows, ...(startRowOffset === undefined ? {} : { startRowOffset }) })),
+        'FetchResults',
+      );
+      yield page;
+    }
+  }
+
+  private async *result(handle: TOperationHandle, metadata: TResultMetadata, first: TFetchResults | undefined, maxRows: number): AsyncGenerator<ResultRow[]> {
+    const names = [...(metadata.schema?.columns ?? [])].sort((a, b) => a.position - b.position).map((c) => c.columnName);
+    const lz4 = metadata.lz4Compressed === true;
+    switch (metadata.resultFormat) {
+      case ROW_SET.COLUMN:
+        for await (const page of this.pages(handle, first, maxRows, () => undefined)) {
+          const rows = columnRows(page.results?.columns ?? [], names);
+          for (let i = 0; i < rows.length; i += maxRows) yield rows.slice(i, i + maxRows);
+        }
+        return;
+      case ROW_SET.ARROW: {
+        const schema = metadata.arrowSchema;
+        if (!schema) throw new ResultFormatError('an Arrow result without its Arrow schema');
+        for await (const page of this.pages(handle, first, maxRows, () => undefined)) {
+          for (const [i, b] of (page.results?.arrowBatches ?? []).entries()) {
+            const what = `Arrow batch ${i + 1} of rows from ${int64(page.results?.startRowOffset)}`;
+            yield* arrowRows([schema, lz4 ? lz4Decompress(b.batch, what) : b.batch], maxRows, what);
+          }
+        }
+        return;
+      }
+      case ROW_SET.URL: {
+        let next = 0;
+        const pages = this.pages(handle, first, maxRows, () => next);
+        const links = (async function* () {
+          for await (const page of pages) {
+            const found = (page.results?.resultLinks ?? []).map(linkOf).sort((a, b) => a.startRow - b.startRow);
+            for (const link of found) {
+              next = Math.max(next, link.startRow + link.rowCount);
+              yield link;
+            }
+          }
+        })();
+        yield* cloudFetchRows(links, {
+          agent: this.target.storageAgent,
+          where: this.target.where,
+          timeoutMs: this.target.socketTimeoutMs,
+          concurrency: this.target.settings.cloudFetchConcurrency,
+          lz4,
+          maxRows,
+          refresh: (startRow) => this.freshLink(handle, startRow, maxRows),
+        });
+        return;
+      }
+      default:
+        throw new ResultFormatError(`a result in format ${metadata.resultFormat} (neither column-based, Arrow nor CloudFetch)`);
+    }
+  }
+
+  /** A new link for the CloudFetch file whose rows start at `startRow` (FETCH_ABSOLUTE at that offset). */
+  private async freshLink(handle: TOperationHandle, startRow: number, maxRows: number): Promise<CloudFetchLink | undefined> {
+    const page = this.checked(
+      await this.call((d) => d.fetchResults({ operationHandle: handle, orientation: FETCH.ABSOLUTE, startRowOffset: startRow, maxRows })),
+      'FetchResults',
+    );
+    return (page.results?.resultLinks ?? []).map(linkOf).find((l) => l.startRow === startRow);
   }
 
   async close(): Promise<void> {
@@ -192,7 +354,10 @@ export class Warehouse {
     this.session = undefined;
     this.opening = undefined;
     this.client = undefined;
-    if (session) await session.close().catch(() => undefined);
+    if (session && client) {
+      const driver = (await client.getDriver().catch(() => undefined)) as unknown as ThriftDriver | undefined;
+      await driver?.closeSession({ sessionHandle: session.handle }).catch(() => undefined);
+    }
     if (client) await client.close().catch(() => undefined);
   }
 }

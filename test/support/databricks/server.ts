@@ -12,9 +12,12 @@
  *   primary-key constraint), with Databricks' `{error_code, message}` errors;
  * - the SQL warehouse at its http_path: Thrift TCLIService in TBinaryProtocol
  *   over HTTP POST, served by the `Processor` @databricks/sql ships (see
- *   thrift-service.ts), column-based (protocol V4, the default) or Arrow (V8
- *   with `arrow: true`); a stopped warehouse answers HTTP 503, as Databricks
- *   does while a warehouse starts.
+ *   thrift-service.ts: protocol V8, statements checked with a Spark grammar,
+ *   column-based rows, inline Arrow or CloudFetch, LZ4, PENDING/RUNNING
+ *   operations, Spark's session-dependent output); a stopped warehouse
+ *   answers HTTP 503, as Databricks does while a warehouse starts;
+ * - beside it, on a port of its own, the cloud storage CloudFetch links point
+ *   to (storage.ts: presigned URLs that expire, 403 when they have).
  * Every request is recorded (method, path, query, which credentials it
  * carried); anything else — another path, method or query parameter, the
  * driver's telemetry or feature-flag calls — is answered 400/404 and recorded
@@ -35,6 +38,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { DbxModel, type DbxCatalog, type DbxTable } from './model.js';
+import { StorageDouble } from './storage.js';
 import { TCLIService, WarehouseService, type WarehouseOptions } from './thrift-service.js';
 
 const run = promisify(execFile);
@@ -111,6 +115,8 @@ export class DatabricksDouble {
   readonly unexpected: string[] = [];
   readonly model: DbxModel;
   readonly warehouse: WarehouseService;
+  /** The cloud storage CloudFetch links point to. */
+  readonly storage = new StorageDouble();
   readonly warehousePath: string;
   /** RUNNING, or STOPPED (every warehouse call answers 503); `startAfter` 503s then RUNNING again, as a warehouse that starts. */
   warehouseState: { state: 'RUNNING' | 'STOPPED'; startAfter?: number } = { state: 'RUNNING' };
@@ -122,13 +128,14 @@ export class DatabricksDouble {
 
   constructor(readonly options: DatabricksDoubleOptions) {
     this.model = new DbxModel(options.catalogs);
-    this.warehouse = new WarehouseService(this.model, options);
+    this.warehouse = new WarehouseService(this.model, options, this.storage);
     this.warehousePath = options.warehousePath ?? '/sql/1.0/warehouses/double01';
   }
 
   async start(): Promise<this> {
     const tls = await doubleTls();
     this.ca = tls.ca;
+    await this.storage.start(tls);
     this.server = https.createServer({ cert: tls.cert, key: tls.key }, (req, res) => {
       const chunks: Buffer[] = [];
       req.on('data', (c: Buffer) => chunks.push(c));
@@ -149,6 +156,7 @@ export class DatabricksDouble {
 
   async close(): Promise<void> {
     if (this.server) await stopHttpServer(this.server);
+    await this.storage.close();
   }
 
   /** Revokes every token issued so far: the next call carrying one gets 401, as with an expired token. */
