@@ -96,8 +96,6 @@ async function assertCompleteSlowPackage(mount: string, startTime: string): Prom
 
 /** Since when and which call holds the project, never where (no process id, no host name). */
 const BUSY = /^A (package|publish) of project 'Pr004' \(start time \d{8}_\d{6}\) has been running since \d{4}-\d\d-\d\dT[\d:.]+Z \(request [\w.:-]+\) on this destination; this (package|publish) was not started\. Try again once it has finished\.$/;
-/** The PostgreSQL destination's busy answer (its lock names the holder from pg_stat_activity). */
-const PG_BUSY = /^A (package|publish) of project 'Pr004' \(start time \d{8}_\d{6}\) has been running since \d{4}-\d\d-\d\dT[\d:.]+Z \(process \d+ on .+\) on this destination; this (package|publish) was not started\. Try again once it has finished\.$/;
 
 describe('one process', () => {
   test('two packages of the same project at once: one runs, the other answers 409 at once; staging holds one complete package', async () => {
