@@ -4,6 +4,7 @@ import type { GraphQLFormattedError } from 'graphql';
 import { AppError, errorTable } from '../errors.js';
 import type { CallContext } from '../http/service.js';
 import type { Logger } from '../logging/logger.js';
+import { clip } from '../text.js';
 
 /** GraphQL error codes that are the caller's mistake, with the HTTP status a REST shim answers for them. */
 const CLIENT_CODES: Record<string, number> = {
@@ -24,6 +25,9 @@ const CLEAR_MESSAGES: Record<string, string> = {
 };
 
 const INTERNAL_DETAIL = 'Internal error; the service log has the details.';
+
+/** Longest detail answered and logged: graphql-js repeats names from the document, which may be megabytes long. */
+const MAX_DETAIL = 1000;
 
 /** How an error is answered and logged: a caller's mistake, a failure we relay, or a fault of ours. */
 type Verdict = { kind: 'client' | 'relayed'; code: string; status: number; detail: string } | { kind: 'fault' };
@@ -51,7 +55,7 @@ function verdict(error: unknown, formatted: GraphQLFormattedError): Verdict {
   if ((code && code in CLIENT_CODES) || clientHttp) {
     // Apollo Server gives a code to most of its refusals; one without (an unsupported persisted-query version) is a bad request.
     const known = code && code in CLIENT_CODES ? code : 'BAD_REQUEST';
-    return { kind: 'client', code: known, status: clientHttp ?? CLIENT_CODES[known]!, detail: CLEAR_MESSAGES[known] ?? formatted.message };
+    return { kind: 'client', code: known, status: clientHttp ?? CLIENT_CODES[known]!, detail: CLEAR_MESSAGES[known] ?? clip(formatted.message, MAX_DETAIL) };
   }
   return { kind: 'fault' };
 }
