@@ -1,33 +1,75 @@
+import { z } from 'zod';
+import { ByteLru } from './byte-lru.js';
+import { readEnv } from './config/env.js';
+
+/** How much a {@link ProjectLog} keeps. */
+export interface ProjectLogLimits {
+  /** Most bytes of records (UTF-8 JSON, keys included) the service keeps, all projects together. */
+  maxBytes: number;
+  /** Most records kept per project; the oldest go first. */
+  perProject: number;
+}
+
+/** Records kept per project (and start time). */
+export const RECORDS_PER_PROJECT = 20;
+
+/** The setting behind {@link ProjectLogLimits.maxBytes}. */
+export const projectLogSettings = {
+  PROJECT_RECORDS_MAX_BYTES: z.coerce
+    .number({ message: 'must be a number of bytes' })
+    .int('must be a whole number')
+    .min(0, 'must be 0 (keep nothing) or more')
+    .default(16 * 1024 * 1024),
+};
+
+/** Reads the limits from the environment; a bad value throws a ConfigError naming the variable. */
+export function readProjectLogLimits(env: NodeJS.ProcessEnv = process.env): ProjectLogLimits {
+  return { maxBytes: readEnv(projectLogSettings, env).PROJECT_RECORDS_MAX_BYTES, perProject: RECORDS_PER_PROJECT };
+}
+
+/** Bookkeeping a record costs beyond its JSON (the array slot, the string header). */
+const PER_RECORD_BYTES = 32;
+
 /**
  * A bounded, in-process record of what a service did for each project, newest
- * first, served on the federated `Project` entity. It holds at most
- * `maxProjects` projects (the least recently touched are dropped) and
- * `perProject` entries each; it is lost when the process restarts. Durable
- * records of data access are the audit log's job, not this one's.
+ * first, served on the federated `Project` entity. Records are kept as JSON
+ * text, so the bytes counted are the bytes held: at most `maxBytes` for all
+ * projects together (the least recently written projects are dropped first)
+ * and `perProject` records each. Callers store summaries, not whole reports.
+ * Reading never adds anything, whatever project it names. It is lost when the
+ * process restarts: durable records of data access are the audit log's job.
  */
 export class ProjectLog<T> {
-  private readonly entries = new Map<string, T[]>();
+  private readonly projects: ByteLru<readonly string[]>;
 
-  constructor(
-    private readonly maxProjects = 1000,
-    private readonly perProject = 20,
-  ) {}
+  constructor(private readonly limits: ProjectLogLimits = readProjectLogLimits()) {
+    this.projects = new ByteLru(limits.maxBytes, ProjectLog.sizeOf);
+  }
+
+  private static sizeOf(key: string, records: readonly string[]): number {
+    return Buffer.byteLength(key) + records.reduce((n, r) => n + Buffer.byteLength(r) + PER_RECORD_BYTES, 0);
+  }
 
   private static key(projectName: string, projectStartTime: string): string {
     return `${projectName}\u0000${projectStartTime}`;
   }
 
+  /** Records `entry` as the project's newest. */
   add(projectName: string, projectStartTime: string, entry: T): void {
     const key = ProjectLog.key(projectName, projectStartTime);
-    const list = this.entries.get(key) ?? [];
-    this.entries.delete(key);
-    list.unshift(entry);
-    if (list.length > this.perProject) list.length = this.perProject;
-    this.entries.set(key, list);
-    if (this.entries.size > this.maxProjects) this.entries.delete(this.entries.keys().next().value as string);
+    const records = [JSON.stringify(entry), ...(this.projects.peek(key) ?? [])].slice(0, this.limits.perProject);
+    // A project alone over the budget keeps its newest records that fit.
+    while (records.length > 1 && ProjectLog.sizeOf(key, records) > this.limits.maxBytes) records.pop();
+    this.projects.set(key, records);
   }
 
-  list(projectName: string, projectStartTime: string): readonly T[] {
-    return this.entries.get(ProjectLog.key(projectName, projectStartTime)) ?? [];
+  /** The project's records, newest first; empty for a project with none. */
+  list(projectName: string, projectStartTime: string): T[] {
+    return (this.projects.peek(ProjectLog.key(projectName, projectStartTime)) ?? []).map((r) => JSON.parse(r) as T);
+  }
+
+  /** The bytes held, as counted against `maxBytes`. */
+  get bytes(): number {
+    return this.projects.bytes;
   }
 }

@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import type { ApiKeyVerifier } from '../../lib/auth/api-key.js';
 import { AppError } from '../../lib/errors.js';
 import { readGraphQLLimits, type GraphQLLimits } from '../../lib/graphql/limits.js';
+import { readKnownOperationNames } from '../../lib/graphql/operation-names.js';
 import { mountGraphQL } from '../../lib/graphql/route.js';
 import { createHttpService } from '../../lib/http/service.js';
 import type { Logger } from '../../lib/logging/logger.js';
@@ -16,6 +17,8 @@ export interface GatewayAppOptions {
   metrics?: ServiceMetrics;
   /** How large a GraphQL operation may be; from GRAPHQL_MAX_* when absent. */
   graphqlLimits?: GraphQLLimits;
+  /** Operation names counted by name in the metrics; the REST shims' and GRAPHQL_METRICS_OPERATION_NAMES when absent. */
+  knownOperations?: ReadonlySet<string>;
 }
 
 /** The approval service: the federated graph at `/graphql` and the CLI's `/project/*` REST shims. */
@@ -29,7 +32,7 @@ export async function buildGatewayApp(options: GatewayAppOptions): Promise<Fasti
     apiKey: options.apiKey,
     readiness: (['metadata', 'publish'] as const).map((name) => () => subgraphReady(name, options.subgraphs[name].url)),
   });
-  const graph = await createGatewayServer(options.subgraphs, options.log, metrics, options.graphqlLimits ?? readGraphQLLimits());
+  const graph = await createGatewayServer(options.subgraphs, options.log, metrics, options.graphqlLimits ?? readGraphQLLimits(), options.knownOperations ?? readKnownOperationNames());
   app.addHook('onClose', async () => graph.stop());
   projectRoutes(app, graph);
   mountGraphQL(app, graph, async (request) => request.call);

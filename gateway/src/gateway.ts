@@ -3,11 +3,13 @@ import { ApolloGateway } from '@apollo/gateway';
 import { ApolloServer } from '@apollo/server';
 import { offlinePlugins } from '../../lib/graphql/apollo-plugins.js';
 import { SUPERGRAPH_PATH } from '../../lib/graphql/compose.js';
-import { formatGraphQLError } from '../../lib/graphql/errors.js';
+import { apolloCaches, QUERY_PLAN_CACHE_MIB } from '../../lib/graphql/caches.js';
+import { errorLogPlugin, formatGraphQLError } from '../../lib/graphql/errors.js';
 import { graphqlLimitsPlugin, parseOptions, type GraphQLLimits } from '../../lib/graphql/limits.js';
 import type { Logger } from '../../lib/logging/logger.js';
 import type { ServiceMetrics } from '../../lib/metrics/metrics.js';
 import { metricsPlugin } from '../../lib/graphql/metrics-plugin.js';
+import { operationCheckPlugin } from '../../lib/graphql/operation-check.js';
 import type { GatewayContext } from './context.js';
 import { subgraphFetcher } from './subgraph-fetcher.js';
 import { SubgraphSource } from './subgraph-source.js';
@@ -24,13 +26,15 @@ export interface SubgraphEndpoints {
  * than the placeholders composed into the file. Apollo's anonymous usage
  * telemetry is switched off here, in code: nothing leaves a secure environment.
  * Operations beyond `limits` are refused before they are planned (the REST
- * shims' operations fit the smallest limits the settings allow).
+ * shims' operations fit the smallest limits the settings allow). Operations are
+ * counted by name only when `knownOperations` names them.
  */
 export async function createGatewayServer(
   endpoints: SubgraphEndpoints,
   log: Logger,
   metrics: ServiceMetrics,
   limits: GraphQLLimits,
+  knownOperations: ReadonlySet<string>,
 ): Promise<ApolloServer<GatewayContext>> {
   process.env.APOLLO_TELEMETRY_DISABLED = '1';
   const fetcher = subgraphFetcher();
@@ -42,16 +46,20 @@ export async function createGatewayServer(
       return new SubgraphSource(name, endpoint.url, endpoint.apiKey, fetcher);
     },
     logger: log,
+    experimental_approximateQueryPlanStoreMiB: QUERY_PLAN_CACHE_MIB,
   });
   const server = new ApolloServer<GatewayContext>({
     gateway,
     formatError: formatGraphQLError(log),
     includeStacktraceInErrorResponses: false,
     parseOptions: parseOptions(limits),
+    ...apolloCaches(),
     plugins: [
       ...offlinePlugins(),
+      operationCheckPlugin(),
       graphqlLimitsPlugin(limits),
-      metricsPlugin(metrics),
+      metricsPlugin(metrics, knownOperations),
+      errorLogPlugin(log),
       // The subgraph connections close with the server (after in-flight calls have drained).
       { serverWillStart: async () => ({ serverWillStop: async () => fetcher.close() }) },
     ],

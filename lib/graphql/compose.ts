@@ -1,6 +1,6 @@
 import { composeServices } from '@apollo/composition';
 import { fromRoot } from '../paths.js';
-import { subgraphTypeDefs, type SubgraphName } from './sdl.js';
+import { SUBGRAPH_NAMES, subgraphTypeDefs, type SubgraphName } from './sdl.js';
 
 /** Where the checked-in supergraph lives. */
 export const SUPERGRAPH_PATH = fromRoot('schema', 'supergraph.graphql');
@@ -16,8 +16,7 @@ const PLACEHOLDER_URLS: Record<SubgraphName, string> = {
 
 /** Composes the subgraph SDL files into the supergraph SDL; throws listing every composition error. */
 export function composeSupergraph(): string {
-  const names: SubgraphName[] = ['metadata', 'publish'];
-  const result = composeServices(names.map((name) => ({ name, typeDefs: subgraphTypeDefs(name), url: PLACEHOLDER_URLS[name] })));
+  const result = composeServices(SUBGRAPH_NAMES.map((name) => ({ name, typeDefs: subgraphTypeDefs(name), url: PLACEHOLDER_URLS[name] })));
   if (result.errors) {
     throw new Error(`Composition failed:\n${result.errors.map((e) => `- ${e.message}`).join('\n')}`);
   }

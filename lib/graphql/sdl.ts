@@ -2,7 +2,10 @@ import { readFileSync } from 'node:fs';
 import { parse, type DocumentNode } from 'graphql';
 import { fromRoot } from '../paths.js';
 
-export type SubgraphName = 'metadata' | 'publish';
+/** The subgraphs of the federated graph. */
+export const SUBGRAPH_NAMES = ['metadata', 'publish'] as const;
+
+export type SubgraphName = (typeof SUBGRAPH_NAMES)[number];
 
 /** The SDL text of a subgraph: its own file in schema/ with the shared input types appended. */
 export function subgraphSdl(name: SubgraphName): string {

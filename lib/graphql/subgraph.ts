@@ -8,8 +8,11 @@ import type { Logger } from '../logging/logger.js';
 import type { ServiceMetrics } from '../metrics/metrics.js';
 import { metricsPlugin } from './metrics-plugin.js';
 import { offlinePlugins } from './apollo-plugins.js';
-import { formatGraphQLError } from './errors.js';
+import { apolloCaches } from './caches.js';
+import { errorLogPlugin, formatGraphQLError } from './errors.js';
 import { graphqlLimitsPlugin, parseOptions, readGraphQLLimits, subgraphLimits, type GraphQLLimits } from './limits.js';
+import { operationCheckPlugin } from './operation-check.js';
+import { readKnownOperationNames } from './operation-names.js';
 import { mountGraphQL } from './route.js';
 import { subgraphTypeDefs, type SubgraphName } from './sdl.js';
 
@@ -24,7 +27,9 @@ export type Resolvers = Record<string, object>;
  * from schema/, the given resolvers, our error formatting, nothing phoning home.
  * The `x-api-key` check of the HTTP layer applies to it like to any route.
  * Operations beyond `limits` (from GRAPHQL_MAX_* when absent; see
- * {@link subgraphLimits}) are refused before they run.
+ * {@link subgraphLimits}) are refused before they run. Operations are counted
+ * by name only when `knownOperations` (from GRAPHQL_METRICS_OPERATION_NAMES and
+ * the REST shims' when absent) names them.
  */
 export async function mountSubgraph(
   app: FastifyInstance,
@@ -33,6 +38,7 @@ export async function mountSubgraph(
   log: Logger,
   metrics: ServiceMetrics,
   limits: GraphQLLimits = readGraphQLLimits(),
+  knownOperations: ReadonlySet<string> = readKnownOperationNames(),
 ): Promise<ApolloServer<SubgraphContext>> {
   const allowed = subgraphLimits(limits);
   const apollo = new ApolloServer<SubgraphContext>({
@@ -40,7 +46,16 @@ export async function mountSubgraph(
     formatError: formatGraphQLError(log),
     includeStacktraceInErrorResponses: false,
     parseOptions: parseOptions(allowed),
-    plugins: [...offlinePlugins(), ApolloServerPluginInlineTraceDisabled(), graphqlLimitsPlugin(allowed), metricsPlugin(metrics), fastifyApolloDrainPlugin(app)],
+    ...apolloCaches(),
+    plugins: [
+      ...offlinePlugins(),
+      ApolloServerPluginInlineTraceDisabled(),
+      operationCheckPlugin(),
+      graphqlLimitsPlugin(allowed),
+      metricsPlugin(metrics, knownOperations),
+      errorLogPlugin(log),
+      fastifyApolloDrainPlugin(app),
+    ],
   });
   await apollo.start();
   mountGraphQL(app, apollo, async (request) => request.call);

@@ -1,65 +1,125 @@
+import { METHODS } from 'node:http';
 import { collectDefaultMetrics, Counter, Histogram, Registry } from 'prom-client';
+import type { AuditEvent } from '../audit/audit-log.js';
+import { DESTINATION_TYPES } from '../contract/destination.js';
+import { SOURCE_TYPES } from '../contract/source.js';
+import { errorTable } from '../errors.js';
+import { boundLabels, firstSeen, oneOf, type LabelBound } from './label-bounds.js';
+
+/** What one of our metrics is: its name, help, and the bound of each of its labels. */
+interface MetricSpec<L extends string> {
+  name: string;
+  help: string;
+  labels: Record<L, LabelBound>;
+  registry: Registry;
+}
+
+/** A counter whose label values are bounded (see label-bounds.ts). */
+export class BoundedCounter<L extends string> {
+  private readonly counter: Counter<L>;
+  readonly labelBounds: Record<L, LabelBound>;
+
+  constructor(spec: MetricSpec<L>) {
+    this.labelBounds = spec.labels;
+    this.counter = new Counter({ name: spec.name, help: spec.help, labelNames: Object.keys(spec.labels) as L[], registers: [spec.registry] });
+  }
+
+  inc(labels: Record<L, string | number>, value?: number): void {
+    this.counter.inc(boundLabels(this.labelBounds, labels), value);
+  }
+}
+
+/** A histogram whose label values are bounded (see label-bounds.ts). */
+export class BoundedHistogram<L extends string> {
+  private readonly histogram: Histogram<L>;
+  readonly labelBounds: Record<L, LabelBound>;
+
+  constructor(spec: MetricSpec<L> & { buckets: number[] }) {
+    this.labelBounds = spec.labels;
+    this.histogram = new Histogram({ name: spec.name, help: spec.help, labelNames: Object.keys(spec.labels) as L[], buckets: spec.buckets, registers: [spec.registry] });
+  }
+
+  observe(labels: Record<L, string | number>, value: number): void {
+    this.histogram.observe(boundLabels(this.labelBounds, labels), value);
+  }
+}
+
+const HTTP_STATUSES = Array.from({ length: 500 }, (_, i) => String(100 + i));
+const DATA_OPERATIONS = ['metadata', 'validate', 'package', 'publish'] satisfies Array<AuditEvent['action']>;
 
 /**
  * The Prometheus metrics of one service, served at `/metrics`. Each service
  * process has its own registry (tests run several services in one process).
+ * Every label is bounded: a known set of values, anything else `other`.
  */
 export class ServiceMetrics {
   readonly registry = new Registry();
 
+  private readonly http = {
+    // Route templates come from our own routes (unmatched requests are `unmatched`); methods are Node's.
+    route: firstSeen(100),
+    method: oneOf(METHODS),
+    status: oneOf(HTTP_STATUSES),
+  };
+
   /** HTTP requests by route template, method and status. */
-  readonly httpRequests = new Counter({
+  readonly httpRequests = new BoundedCounter({
     name: 'cr8tor_http_requests_total',
     help: 'HTTP requests served, by route template, method and status code.',
-    labelNames: ['route', 'method', 'status'] as const,
-    registers: [this.registry],
+    labels: this.http,
+    registry: this.registry,
   });
 
-  readonly httpDuration = new Histogram({
+  readonly httpDuration = new BoundedHistogram({
     name: 'cr8tor_http_request_duration_seconds',
     help: 'HTTP request latency, by route template, method and status code.',
-    labelNames: ['route', 'method', 'status'] as const,
+    labels: this.http,
     buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 1800, 3600],
-    registers: [this.registry],
+    registry: this.registry,
   });
 
-  /** GraphQL operations by operation name and outcome. */
-  readonly graphqlOperations = new Counter({
+  /** GraphQL operations by operation name (known names only: see lib/graphql/operation-names.ts) and outcome. */
+  readonly graphqlOperations = new BoundedCounter({
     name: 'cr8tor_graphql_operations_total',
-    help: 'GraphQL operations executed, by operation name and outcome (success or error).',
-    labelNames: ['operation', 'outcome'] as const,
-    registers: [this.registry],
+    help: 'GraphQL operations executed, by operation name (known operations; anonymous; other) and outcome (success or error).',
+    labels: { operation: firstSeen(100), outcome: oneOf(['success', 'error']) },
+    registry: this.registry,
   });
+
+  private readonly extraction = { source_type: oneOf(SOURCE_TYPES), destination_type: oneOf(DESTINATION_TYPES) };
 
   /** Rows and bytes extracted from sources into destinations. */
-  readonly rowsExtracted = new Counter({
+  readonly rowsExtracted = new BoundedCounter({
     name: 'cr8tor_rows_extracted_total',
     help: 'Rows read from sources and written to destinations, by source and destination type.',
-    labelNames: ['source_type', 'destination_type'] as const,
-    registers: [this.registry],
+    labels: this.extraction,
+    registry: this.registry,
   });
 
-  readonly bytesExtracted = new Counter({
+  readonly bytesExtracted = new BoundedCounter({
     name: 'cr8tor_bytes_extracted_total',
     help: 'Bytes of packaged output written, by source and destination type.',
-    labelNames: ['source_type', 'destination_type'] as const,
-    registers: [this.registry],
+    labels: this.extraction,
+    registry: this.registry,
   });
+
+  private readonly operation = oneOf(DATA_OPERATIONS);
+  private readonly destinationOrNone = oneOf([...DESTINATION_TYPES, 'none']);
 
   /** Data operations (metadata, validate, package, publish): duration by outcome. */
-  readonly operationDuration = new Histogram({
+  readonly operationDuration = new BoundedHistogram({
     name: 'cr8tor_operation_duration_seconds',
     help: 'Duration of data operations (metadata, validate, package, publish), by operation, destination type and outcome.',
-    labelNames: ['operation', 'destination_type', 'outcome'] as const,
+    labels: { operation: this.operation, destination_type: this.destinationOrNone, outcome: oneOf(['success', 'error']) },
     buckets: [0.01, 0.05, 0.1, 0.5, 1, 5, 10, 30, 60, 300, 900, 1800, 3600],
-    registers: [this.registry],
+    registry: this.registry,
   });
 
-  readonly operationFailures = new Counter({
+  readonly operationFailures = new BoundedCounter({
     name: 'cr8tor_operation_failures_total',
     help: 'Failed data operations, by operation, destination type and error code.',
-    labelNames: ['operation', 'destination_type', 'code'] as const,
-    registers: [this.registry],
+    labels: { operation: this.operation, destination_type: this.destinationOrNone, code: oneOf(Object.keys(errorTable)) },
+    registry: this.registry,
   });
 
   constructor(service: string) {

@@ -58,6 +58,23 @@ export function keyFor(base: string, p: Pick<Platform, 'gateway' | 'metadata' | 
   return base === p.gateway ? keys.approval : base === p.metadata ? keys.metadata : keys.publish;
 }
 
+/** POSTs JSON (or the given text) with `key`; gives the status and the parsed body (the text when not JSON). */
+export async function postJson(url: string, body: unknown, key: string): Promise<{ status: number; body: any }> {
+  const res = await fetch(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', 'x-api-key': key },
+    body: typeof body === 'string' ? body : JSON.stringify(body),
+  });
+  const text = await res.text();
+  let parsed: unknown = text;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    // not JSON; keep the text
+  }
+  return { status: res.status, body: parsed as any };
+}
+
 export async function startPlatform(options: PlatformOptions = {}): Promise<Platform> {
   const root = await mkdtemp(path.join(os.tmpdir(), 'cr8tor-platform-'));
   const secretsDir = path.join(root, 'secrets');
@@ -85,21 +102,7 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Plat
   const gateway = await listen(gatewayApp);
   const bases = { gateway, metadata, publish };
 
-  const request = async (base: string, route: string, body: unknown, key?: string) => {
-    const res = await fetch(`${base}${route}`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', 'x-api-key': key ?? keyFor(base, bases) },
-      body: typeof body === 'string' ? body : JSON.stringify(body),
-    });
-    const text = await res.text();
-    let parsed: unknown = text;
-    try {
-      parsed = JSON.parse(text);
-    } catch {
-      // not JSON; keep the text
-    }
-    return { status: res.status, body: parsed as any };
-  };
+  const request = (base: string, route: string, body: unknown, key?: string) => postJson(`${base}${route}`, body, key ?? keyFor(base, bases));
 
   return {
     ...bases,

@@ -4,6 +4,8 @@ import type { CallContext } from '../../../lib/http/service.js';
 import { resolveDataset, withConnector, type ConnectorOptions } from '../../../lib/connectors/index.js';
 import type { ProjectLog } from '../../../lib/project-log.js';
 import type { SecretProvider } from '../../../lib/secrets/index.js';
+import { clip } from '../../../lib/text.js';
+import { summariseMetadata, SUMMARY_MAX_TEXT, type DatasetSummary } from './report-summary.js';
 
 /** A column as this service reports it (the REST contract shows name, description and datatype). */
 export interface ReportedColumn {
@@ -22,10 +24,11 @@ export interface ReportedMetadata {
   tables: Array<{ name: string; description: string | null; columns: ReportedColumn[] }>;
 }
 
+/** One report kept on a project: a summary of what was reported (see report-summary.ts). */
 export interface MetadataReport {
   reported_at: string;
   source: string;
-  metadata: ReportedMetadata;
+  metadata: DatasetSummary;
 }
 
 export interface MetadataDeps {
@@ -38,7 +41,7 @@ export interface MetadataDeps {
 /**
  * Reads the catalog of the requested dataset: tables and columns with their
  * comments and source type names, never rows. When the request names a project,
- * the report is kept on the project.
+ * a summary of the report is kept on the project.
  */
 export function describeDataset(request: MetadataRequest, deps: MetadataDeps, call: CallContext): Promise<ReportedMetadata> {
   return tracked(deps.obs, call, 'metadata', { project: request, source: request.source, dataset: request.dataset }, async () => {
@@ -66,8 +69,8 @@ async function readMetadata(request: MetadataRequest, deps: MetadataDeps): Promi
   if (request.project_name && request.project_start_time) {
     deps.reports.add(request.project_name, request.project_start_time, {
       reported_at: new Date().toISOString(),
-      source: describeSource(request.source),
-      metadata,
+      source: clip(describeSource(request.source), SUMMARY_MAX_TEXT),
+      metadata: summariseMetadata(metadata),
     });
   }
   return metadata;
