@@ -24,36 +24,9 @@ import { tediousPackage } from '../lib/connectors/mssql/driver.js';
 import { selectStatement } from '../lib/connectors/mssql/snapshot.js';
 import { mssqlDatatype, mssqlLogicalType } from '../lib/connectors/mssql/types.js';
 import { parseCsv, toCsv } from './support/csv-text.js';
-import { MSSQL_LOGIN, mssqlSource, startTdsDouble, type StartedTds, type SqlServerDatabase } from './support/tds/index.js';
+import { MSSQL_LOGIN, mssqlSource, startTdsDouble, type StartedTds } from './support/tds/index.js';
 import { MSSQL_ALL_TYPES_COLUMNS, MSSQL_ALL_TYPES_CSV, mssqlAllTypesTable } from './support/tds/all-types.js';
-
-const BIG_ROWS = 20_000;
-
-function database(name: string, snapshotIsolation: boolean): SqlServerDatabase {
-  return {
-    name,
-    snapshotIsolation,
-    schemas: {
-      dbo: [
-        mssqlAllTypesTable(),
-        { name: 'person', description: 'People in the cohort', columns: [{ name: 'id', type: 'bigint', nullable: false }, { name: 'note', type: 'nvarchar(max)' }], primaryKey: ['id'], rows: [[1n, 'a'], [2n, null]] },
-        { name: 'we]ird table', columns: [{ name: 'a ]b]', type: 'int' }, { name: 'select', type: 'nvarchar(10)' }, { name: 'x,y', type: 'nvarchar(10)' }], rows: [[1, 'k', 'v']] },
-        { name: 'lone', columns: [{ name: 'v', type: 'nvarchar(10)' }], rows: [['\\.'], [''], [null]] },
-        { name: 'odd_types', columns: [{ name: 'id', type: 'int' }, { name: 'v', type: 'sql_variant' }], rows: [[1, 'x']] },
-        {
-          name: 'big',
-          columns: [{ name: 'id', type: 'int', nullable: false }, { name: 'pad', type: 'nvarchar(1000)' }],
-          primaryKey: ['id'],
-          rows: function* () {
-            for (let i = 1; i <= BIG_ROWS; i++) yield [i, 'x'.repeat(1000)];
-          },
-        },
-        ...Array.from({ length: 12 }, (_, i) => ({ name: `t${String(i + 1).padStart(2, '0')}`, columns: [{ name: 'id', type: 'int' }], rows: [] })),
-      ],
-      audit: [{ name: 'events', columns: [{ name: 'id', type: 'int' }], rows: [] }],
-    },
-  };
-}
+import { BIG_ROWS, researchDatabase } from './support/tds/research-db.js';
 
 function source(started: StartedTds, db: string): SqlSourceConfig {
   return sourceSchema.parse(mssqlSource(started.double, db)) as SqlSourceConfig;
@@ -121,7 +94,7 @@ describe('SQL Server connector against the TDS double', () => {
   let started: StartedTds;
 
   before(async () => {
-    started = await startTdsDouble([database('research', true), database('locked', false)]);
+    started = await startTdsDouble([researchDatabase('research', true), researchDatabase('locked', false)]);
   });
 
   after(async () => {
@@ -146,22 +119,32 @@ describe('SQL Server connector against the TDS double', () => {
     try {
       assert.equal(await c.schemaExists('dbo'), true);
       assert.equal(await c.schemaExists('DBO'), true, 'names compare under the (case-insensitive) collation');
+      assert.equal(await c.schemaExists('audit'), true);
       assert.equal(await c.schemaExists('nope'), false);
-      const tables = await c.listTables('dbo');
-      assert.deepEqual(tables.map((t) => t.name).slice(0, 4), ['all_types', 'big', 'lone', 'odd_types']);
-      assert.deepEqual(tables.find((t) => t.name === 'person'), { name: 'person', description: 'People in the cohort' });
-      const columns = await c.getColumns('dbo', ['all_types', 'person']);
+      assert.equal(await c.schemaExists('cr8tor_reader'), false, 'a schema, not its owner');
+      const described: Record<string, string> = { all_types: 'Every SQL Server type the publisher maps', person: 'People in the cohort', visit: 'Visits, keyed by person and number' };
+      const names = ['Zeta', 'all_types', 'big', 'lone', 'odd_types', 'person', ...Array.from({ length: 12 }, (_, i) => `t${String(i + 1).padStart(2, '0')}`), 'visit', 'we]ird table'];
+      assert.deepEqual(await c.listTables('dbo'), names.map((name) => ({ name, description: described[name] ?? null })), 'every table of the schema, by code point (binary collation), each with its MS_Description');
+      assert.deepEqual(await c.listTables('audit'), [{ name: 'events', description: null }, { name: 'person', description: 'Audit copy' }]);
+      const columns = await c.getColumns('dbo', ['all_types', 'person', 'visit']);
+      assert.deepEqual([...columns.keys()], ['all_types', 'person', 'visit']);
       const all = columns.get('all_types')!;
       assert.deepEqual(all.map((x) => x.name), MSSQL_ALL_TYPES_COLUMNS.map((x) => x.name));
       for (const [i, expected] of MSSQL_ALL_TYPES_COLUMNS.entries()) {
         assert.equal(all[i]!.datatype, expected.datatype, expected.name);
         assert.deepEqual(all[i]!.logical, expected.logical, expected.name);
         assert.equal(all[i]!.position, i + 1);
+        if (i > 0) assert.deepEqual([all[i]!.description, all[i]!.nullable, all[i]!.primaryKey], [null, true, null], expected.name);
       }
       assert.deepEqual(all[0], { name: 'id', description: 'Row key', datatype: 'int', nullable: false, position: 1, logical: { kind: 'int32' }, primaryKey: 1 });
-      assert.equal(all[1]!.nullable, true);
-      assert.equal(all[1]!.primaryKey, null);
-      assert.deepEqual(columns.get('person')!.map((x) => [x.name, x.datatype, x.primaryKey]), [['id', 'bigint', 1], ['note', 'nvarchar(max)', null]]);
+      assert.deepEqual(columns.get('person')!.map((x) => [x.name, x.datatype, x.primaryKey, x.nullable, x.description]), [['id', 'bigint', 1, false, null], ['note', 'nvarchar(max)', null, true, null]]);
+      assert.deepEqual(columns.get('visit')!.map((x) => [x.name, x.datatype, x.position, x.primaryKey, x.nullable, x.description]), [
+        ['code', 'nvarchar(20)', 1, null, false, 'Booking code'],
+        ['visit_no', 'int', 2, 2, false, null],
+        ['person_id', 'bigint', 3, 1, false, 'Who came'],
+        ['site', 'nvarchar(40)', 4, null, true, null],
+      ], 'a composite primary key by position; UNIQUE constraints are not the key');
+      assert.deepEqual([...(await c.getColumns('audit', ['person'])).get('person')!.map((x) => [x.name, x.primaryKey])], [['id', 1], ['seen', null]]);
     } finally {
       await c.close();
     }
@@ -415,7 +398,7 @@ describe('SQL Server connector against the TDS double', () => {
 
 describe('SQL Server TLS', () => {
   test('a server that does not offer TLS is refused unless encryption is switched off', async () => {
-    const plain = await startTdsDouble([database('research', true)], { tls: false });
+    const plain = await startTdsDouble([researchDatabase('research', true)], { tls: false });
     try {
       const refused = connector(plain);
       const error = await failure(refused.ping());
@@ -432,7 +415,7 @@ describe('SQL Server TLS', () => {
   });
 
   test('TLS switched off for a server that requires it (Force Encryption) is refused, naming the setting', async () => {
-    const tls = await startTdsDouble([database('research', true)], { tls: 'forced' });
+    const tls = await startTdsDouble([researchDatabase('research', true)], { tls: 'forced' });
     try {
       const off = connector(tls, { settings: { encrypt: false } });
       const error = await failure(off.ping());
@@ -450,7 +433,7 @@ describe('SQL Server TLS', () => {
     assert.equal(tediousPackage('20.20.2'), 'tedious');
     assert.equal(tediousPackage('22.0.0'), 'tedious20');
     assert.equal(tediousPackage('26.12.1'), 'tedious20');
-    const tls = await startTdsDouble([database('research', true)]);
+    const tls = await startTdsDouble([researchDatabase('research', true)]);
     try {
       const byAddress = connector(tls);
       await byAddress.ping();
@@ -467,7 +450,7 @@ describe('SQL Server TLS', () => {
   });
 
   test('the server certificate is verified: untrusted is refused, trusted by CA or on purpose is accepted', async () => {
-    const tls = await startTdsDouble([database('research', true)]);
+    const tls = await startTdsDouble([researchDatabase('research', true)]);
     try {
       const untrusted = connector(tls, { trustCa: false });
       const error = await failure(untrusted.ping());

@@ -6,8 +6,9 @@
  * index_columns, key_constraints, extended_properties), each with the column
  * names and types SQL Server gives it, plus the user tables themselves.
  *
- * Rows come in object-id order (the order the test declared them), never
- * sorted: a statement that needs an order must ask for it.
+ * SQL Server promises no order without ORDER BY: the catalog views give
+ * their rows in reverse declaration order (neither sorted by name nor by
+ * position), so a statement that forgets to ask for an order is caught.
  */
 import { collation } from './collations.js';
 import { parseType, type SqlType } from './sql-types.js';
@@ -197,7 +198,7 @@ export class Catalog {
 
   private define(schema: string, name: string, columns: Array<[string, SqlType]>, rows: () => unknown[][]): void {
     let cached: unknown[][] | undefined;
-    this.views.set(`${schema.toLowerCase()}.${name.toLowerCase()}`, { columns: columns.map(([n, type]) => ({ name: n, type })), rows: () => (cached ??= rows()) });
+    this.views.set(`${schema.toLowerCase()}.${name.toLowerCase()}`, { columns: columns.map(([n, type]) => ({ name: n, type })), rows: () => (cached ??= rows().reverse()) });
   }
 
   private defineViews(): void {

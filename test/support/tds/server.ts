@@ -102,6 +102,8 @@ export class TdsDouble {
   /** For each login inside TLS, the server name its ClientHello carried (SNI), false for none. */
   readonly tlsServerNames: Array<string | false> = [];
   readonly faults: Fault[] = [];
+  /** Rewrites each statement's text before it runs (a test breaking the SQL the client sent); requests keep the original. */
+  rewriteSql: ((sql: string) => string) | undefined;
   private readonly channels: TdsChannel[] = [];
   private server: net.Server | undefined;
   private readonly sockets = new Set<net.Socket>();
@@ -226,6 +228,7 @@ export class TdsDouble {
       return;
     }
     this.requests.push({ ...request, session: session.id, user: session.user, database: session.database, encrypted: channel.encrypted, inTransaction: session.transaction && { ...session.transaction } });
+    if (this.rewriteSql) request = { ...request, sql: this.rewriteSql(request.sql) };
     const fault = this.takeFault(request.sql);
     let outcomes: Outcome[];
     if (fault && 'error' in fault && fault.afterRows === undefined) {
