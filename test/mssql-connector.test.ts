@@ -2,14 +2,15 @@
  * The SQL Server connector through the real `tedious` driver against a
  * protocol-level TDS double (test/support/tds/): type mapping, catalog
  * queries, streaming extraction in canonical text, one transaction per
- * snapshot, TLS, and failures named after the source.
+ * snapshot, TLS, text in other code pages, and failures named after the
+ * source.
  *
  * What the double verifies: the TDS conversation (PRELOGIN, TLS inside
  * PRELOGIN, LOGIN7, RPC/SQL batch, tokens, ATTENTION), the SQL the connector
- * generates (routed by pattern; anything else is an ERROR token and recorded),
- * transaction descriptors and isolation. What it does not verify: SQL
- * Server's own semantics — catalog views, conversions and their output styles
- * are emulated from the documentation, not executed.
+ * generates (parsed with a T-SQL grammar and evaluated against catalog views
+ * built from the tables below; what it does not emulate is an ERROR token and
+ * recorded), transaction descriptors and isolation, collations. What it does
+ * not model is listed in docs/development.md.
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
