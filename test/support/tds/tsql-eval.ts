@@ -100,14 +100,12 @@ function compareText(a: string, b: string, collationName: string): number {
 }
 
 function compareNumbers(a: Typed, b: Typed): number {
-  const text = (v: Typed) => (v.type.base === 'bit' ? (v.value ? '1' : '0') : typeof v.value === 'number' && !Number.isInteger(v.value) ? String(v.value) : String(v.value));
-  if (v0IsFloat(a) || v0IsFloat(b)) return Number(text(a)) - Number(text(b));
-  const scale = 38;
-  const x = BigInt(rescale(text(a), scale).replace('.', ''));
-  const y = BigInt(rescale(text(b), scale).replace('.', ''));
+  const text = (v: Typed) => (v.type.base === 'bit' ? (v.value ? '1' : '0') : String(v.value));
+  if ([a, b].some((v) => v.type.base === 'float' || v.type.base === 'real')) return Number(text(a)) - Number(text(b));
+  const x = BigInt(rescale(text(a), 38).replace('.', ''));
+  const y = BigInt(rescale(text(b), 38).replace('.', ''));
   return x === y ? 0 : x < y ? -1 : 1;
 }
-const v0IsFloat = (v: Typed) => v.type.base === 'float' || v.type.base === 'real';
 
 /** Compares two non-NULL values with SQL Server's implicit conversions for the cases the double meets. */
 function compare(a: Typed, b: Typed, ctx: ConvertContext, collationName?: string): number {
@@ -410,7 +408,7 @@ class Compiler {
       case 'DB_NAME': {
         arity(0, 1);
         const [value] = compiled();
-        return { type: NVARCHAR(128), eval: (env) => (value === undefined ? catalog.database.name : null) ?? (value!.eval(env) === catalog.databaseId ? catalog.database.name : null) };
+        return { type: NVARCHAR(128), eval: (env) => (value === undefined || Number(value.eval(env)) === catalog.databaseId ? catalog.database.name : null) };
       }
       case 'ISNULL': {
         arity(2);
