@@ -259,14 +259,13 @@ after(async () => {
   await platform?.close();
   await pgDb?.drop();
   await myDb?.drop();
-  if (tds) {
-    assert.deepEqual(tds.double.unexpected, []);
-    await tds.double.close();
-  }
+  // Closed before asserting: a failing assertion must not leave the server holding the process open.
+  await tds?.double.close();
   if (dbx) {
     assert.deepEqual(dbx.unexpected, []);
     await dbx.close();
   }
+  if (tds) assert.deepEqual(tds.double.unexpected, []);
 });
 
 /** The request body and DuckDB schema of each source. */

@@ -100,8 +100,9 @@ describe('SQL Server connector against the TDS double', () => {
   });
 
   after(async () => {
-    assert.deepEqual(started.double.unexpected, [], 'the double understood every statement');
+    // Closed first: a failing assertion must not leave the server holding the process open.
     await started.double.close();
+    assert.deepEqual(started.double.unexpected, [], 'the double understood every statement');
   });
 
   test('ping logs in over TLS as the configured login and runs SELECT 1', async () => {

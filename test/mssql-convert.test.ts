@@ -106,8 +106,8 @@ before(async () => {
 
 after(async () => {
   await closeConnection(connection);
-  assert.deepEqual(started.double.unexpected, [], 'every conversion is one the double emulates');
   await started.double.close();
+  assert.deepEqual(started.double.unexpected, [], 'every conversion is one the double emulates');
 });
 
 describe('CONVERT and CAST give the forms Microsoft documents', () => {

@@ -80,8 +80,8 @@ before(async () => {
 
 after(async () => {
   await platform?.close();
-  assert.deepEqual(started.double.unexpected, [], 'the double understood every statement');
   await started?.double.close();
+  assert.deepEqual(started.double.unexpected, [], 'the double understood every statement');
 });
 
 function sha512(bytes: Buffer): string {
