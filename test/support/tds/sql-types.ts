@@ -18,6 +18,7 @@
 import { collation, stored, encode } from './collations.js';
 import { bindError, runError } from './sqlserver-errors.js';
 
+/** A SQL Server type as declared or computed. */
 export interface SqlType {
   base: string;
   /** Length (or 'max'), or precision and scale, as declared. */
@@ -26,6 +27,7 @@ export interface SqlType {
   collation?: string | undefined;
 }
 
+/** A value with its type. */
 export interface Typed {
   type: SqlType;
   value: unknown;
@@ -47,7 +49,7 @@ export const SYSTEM_TYPES = [
 
 const INTEGER = new Set(['tinyint', 'smallint', 'int', 'bigint']);
 const EXACT = new Set(['decimal', 'numeric', 'money', 'smallmoney']);
-export const CHARACTER = new Set(['char', 'varchar', 'nchar', 'nvarchar', 'text', 'ntext', 'sysname']);
+const CHARACTER = new Set(['char', 'varchar', 'nchar', 'nvarchar', 'text', 'ntext', 'sysname']);
 const BINARY = new Set(['binary', 'varbinary', 'image', 'timestamp', 'rowversion']);
 const LARGE_TEXT = new Set(['text', 'ntext', 'xml', 'json', 'sql_variant', 'hierarchyid', 'geography', 'geometry']);
 
@@ -67,7 +69,9 @@ export function systemType(name: string, args: Array<number | 'max'>): SqlType {
   return base === 'sysname' ? { base: 'nvarchar', args: [128] } : { base, args };
 }
 
+/** Whether a type holds character data. */
 export const isCharacter = (t: SqlType) => CHARACTER.has(t.base);
+/** Whether a type is numeric (bit included). */
 export const isNumeric = (t: SqlType) => INTEGER.has(t.base) || EXACT.has(t.base) || t.base === 'float' || t.base === 'real' || t.base === 'bit';
 /** Unicode (UTF-16) character types, as opposed to the code-page ones. */
 export const isUnicode = (t: SqlType) => t.base === 'nchar' || t.base === 'nvarchar' || t.base === 'ntext';

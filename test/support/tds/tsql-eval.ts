@@ -21,12 +21,14 @@ import { asText, convert, isCharacter, isNumeric, isUnicode, rescale, switchOffs
 import { bindError, runError, SqlError } from './sqlserver-errors.js';
 import type { Node } from './tsql-parse.js';
 
+/** What a statement runs against: the session's database catalog and its parameters. */
 export interface EvalContext {
   catalog: Catalog;
   /** sp_executesql parameters by name, without the `@`. */
   params: Record<string, unknown>;
 }
 
+/** A column of a result: its name (from the select list) and SQL type. */
 export interface ResultColumn {
   name: string;
   type: SqlType;

@@ -20,6 +20,7 @@ import { bindError, type SqlError } from './sqlserver-errors.js';
 /** A node of node-sql-parser's tree, read defensively. */
 export type Node = Record<string, unknown>;
 
+/** A statement the double runs. */
 export type Statement =
   | { kind: 'select'; ast: Node }
   | { kind: 'isolation'; level: string }
