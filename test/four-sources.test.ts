@@ -44,6 +44,8 @@ interface SharedColumn {
   /** Databricks type_name for the double. */
   dbxTypeName?: string;
   rows: Array<{ text: string | null; pg: string; my: string; mssql: unknown; dbx: unknown }>;
+  /** The SQL Server column's collation, when not the database default. */
+  mssqlCollation?: string;
 }
 
 const NULL = { text: null, pg: 'NULL', my: 'NULL', mssql: null, dbx: null };
@@ -81,11 +83,11 @@ const COLUMNS: SharedColumn[] = [
     rows: [same('ab   ', "'ab'", 'ab   '), same('Zoë  ', "'Zoë'", 'Zoë  '), NULL, same('     ', "''", '     ')],
   },
   {
-    name: 'c_varchar', types: { postgresql: 'varchar(20)', mariadb: 'varchar(20)', mssql: 'nvarchar(20)', databrickssql: 'varchar(20)' }, dbxTypeName: 'STRING',
+    name: 'c_varchar', types: { postgresql: 'varchar(20)', mariadb: 'varchar(20)', mssql: 'varchar(20)', databrickssql: 'varchar(20)' }, dbxTypeName: 'STRING',
     rows: [same('a,b', "'a,b'", 'a,b'), { text: "it's ; tab\there", pg: "E'it''s ; tab\\there'", my: "'it''s ; tab\\there'", mssql: "it's ; tab\there", dbx: "it's ; tab\there" }, NULL, same('', "''", '')],
   },
   {
-    name: 'c_text', types: { postgresql: 'text', mariadb: 'text', mssql: 'nvarchar(max)', databrickssql: 'string' }, dbxTypeName: 'STRING',
+    name: 'c_text', types: { postgresql: 'text', mariadb: 'text', mssql: 'varchar(max)', databrickssql: 'string' }, dbxTypeName: 'STRING', mssqlCollation: 'Latin1_General_100_CI_AS_SC_UTF8',
     rows: [
       same('plain', "'plain'", 'plain'),
       {
@@ -99,6 +101,18 @@ const COLUMNS: SharedColumn[] = [
       same('', "''", ''),
     ],
   },
+  ...([
+    ['c_cyrillic', undefined, ['Съешь же ещё этих мягких французских булок', 'Ёё № «кавычки», Ђђ']],
+    ['c_chinese', 'Chinese_PRC_CI_AS', ['中文数据，测试', '北京 上海 “引号”']],
+    ['c_japanese', 'Japanese_CI_AS', ['日本語のテキスト', 'ｶﾀｶﾅ 半角、全角']],
+    ['c_greek', 'Greek_CI_AS', ['Ελληνικά κείμενα', 'ΑΒΓ αβγ ΩΨ; «»']],
+  ] as const).map(([name, collation, [a, b]]): SharedColumn => ({
+    name,
+    types: { postgresql: 'text', mariadb: 'varchar(60)', mssql: 'varchar(60)', databrickssql: 'string' },
+    dbxTypeName: 'STRING',
+    ...(collation ? { mssqlCollation: collation } : {}),
+    rows: [same(a, `'${a}'`), same(b, `'${b}'`), NULL, same('', "''")],
+  })),
   { name: 'c_date', types: { postgresql: 'date', mariadb: 'date', mssql: 'date', databrickssql: 'date' }, dbxTypeName: 'DATE', rows: [same('2024-02-29', "'2024-02-29'", '2024-02-29'), same('1000-01-01', "'1000-01-01'", '1000-01-01'), NULL, same('9999-12-31', "'9999-12-31'", '9999-12-31')] },
   { name: 'c_time', types: { postgresql: 'time', mariadb: 'time(6)', mssql: 'time(6)' }, rows: [same('13:45:10', "'13:45:10'", '13:45:10'), same('23:59:59.999999', "'23:59:59.999999'", '23:59:59.999999'), NULL, same('00:00:00', "'00:00:00'", '00:00:00')] },
   {
@@ -203,8 +217,16 @@ before(async () => {
     {
       name: 'research',
       snapshotIsolation: true,
+      // Not Latin-1: text columns are varchar in code pages 1251 (this default), 936, 932, 1253 and UTF-8,
+      // which the double sends with each column's collation, in its code page, for tedious to decode.
+      collation: 'Cyrillic_General_CI_AS',
       schemas: {
-        dbo: [{ name: TABLE, columns: columnsOf('mssql').map((c) => ({ name: c.name, type: c.types.mssql! })), primaryKey: ['id'], rows: [0, 1, 2, 3].map((r) => columnsOf('mssql').map((c) => c.rows[r]!.mssql)) }],
+        dbo: [{
+          name: TABLE,
+          columns: columnsOf('mssql').map((c) => ({ name: c.name, type: c.types.mssql!, ...(c.mssqlCollation ? { collation: c.mssqlCollation } : {}) })),
+          primaryKey: ['id'],
+          rows: [0, 1, 2, 3].map((r) => columnsOf('mssql').map((c) => c.rows[r]!.mssql)),
+        }],
       },
     },
   ]);

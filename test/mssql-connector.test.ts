@@ -2,14 +2,15 @@
  * The SQL Server connector through the real `tedious` driver against a
  * protocol-level TDS double (test/support/tds/): type mapping, catalog
  * queries, streaming extraction in canonical text, one transaction per
- * snapshot, TLS, and failures named after the source.
+ * snapshot, TLS, text in other code pages, and failures named after the
+ * source.
  *
  * What the double verifies: the TDS conversation (PRELOGIN, TLS inside
  * PRELOGIN, LOGIN7, RPC/SQL batch, tokens, ATTENTION), the SQL the connector
- * generates (routed by pattern; anything else is an ERROR token and recorded),
- * transaction descriptors and isolation. What it does not verify: SQL
- * Server's own semantics — catalog views, conversions and their output styles
- * are emulated from the documentation, not executed.
+ * generates (parsed with a T-SQL grammar and evaluated against catalog views
+ * built from the tables below; what it does not emulate is an ERROR token and
+ * recorded), transaction descriptors and isolation, collations. What it does
+ * not model is listed in docs/development.md.
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -24,36 +25,10 @@ import { tediousPackage } from '../lib/connectors/mssql/driver.js';
 import { selectStatement } from '../lib/connectors/mssql/snapshot.js';
 import { mssqlDatatype, mssqlLogicalType } from '../lib/connectors/mssql/types.js';
 import { parseCsv, toCsv } from './support/csv-text.js';
-import { MSSQL_LOGIN, mssqlSource, startTdsDouble, type StartedTds, type SqlServerDatabase } from './support/tds/index.js';
+import { MSSQL_LOGIN, mssqlSource, startTdsDouble, type StartedTds } from './support/tds/index.js';
 import { MSSQL_ALL_TYPES_COLUMNS, MSSQL_ALL_TYPES_CSV, mssqlAllTypesTable } from './support/tds/all-types.js';
-
-const BIG_ROWS = 20_000;
-
-function database(name: string, snapshotIsolation: boolean): SqlServerDatabase {
-  return {
-    name,
-    snapshotIsolation,
-    schemas: {
-      dbo: [
-        mssqlAllTypesTable(),
-        { name: 'person', description: 'People in the cohort', columns: [{ name: 'id', type: 'bigint', nullable: false }, { name: 'note', type: 'nvarchar(max)' }], primaryKey: ['id'], rows: [[1n, 'a'], [2n, null]] },
-        { name: 'we]ird table', columns: [{ name: 'a ]b]', type: 'int' }, { name: 'select', type: 'nvarchar(10)' }, { name: 'x,y', type: 'nvarchar(10)' }], rows: [[1, 'k', 'v']] },
-        { name: 'lone', columns: [{ name: 'v', type: 'nvarchar(10)' }], rows: [['\\.'], [''], [null]] },
-        { name: 'odd_types', columns: [{ name: 'id', type: 'int' }, { name: 'v', type: 'sql_variant' }], rows: [[1, 'x']] },
-        {
-          name: 'big',
-          columns: [{ name: 'id', type: 'int', nullable: false }, { name: 'pad', type: 'nvarchar(1000)' }],
-          primaryKey: ['id'],
-          rows: function* () {
-            for (let i = 1; i <= BIG_ROWS; i++) yield [i, 'x'.repeat(1000)];
-          },
-        },
-        ...Array.from({ length: 12 }, (_, i) => ({ name: `t${String(i + 1).padStart(2, '0')}`, columns: [{ name: 'id', type: 'int' }], rows: [] })),
-      ],
-      audit: [{ name: 'events', columns: [{ name: 'id', type: 'int' }], rows: [] }],
-    },
-  };
-}
+import { BIG_ROWS, researchDatabase } from './support/tds/research-db.js';
+import { collation, encode } from './support/tds/collations.js';
 
 function source(started: StartedTds, db: string): SqlSourceConfig {
   return sourceSchema.parse(mssqlSource(started.double, db)) as SqlSourceConfig;
@@ -121,12 +96,13 @@ describe('SQL Server connector against the TDS double', () => {
   let started: StartedTds;
 
   before(async () => {
-    started = await startTdsDouble([database('research', true), database('locked', false)]);
+    started = await startTdsDouble([researchDatabase('research', true), researchDatabase('locked', false)]);
   });
 
   after(async () => {
-    assert.deepEqual(started.double.unexpected, [], 'the double understood every statement');
+    // Closed first: a failing assertion must not leave the server holding the process open.
     await started.double.close();
+    assert.deepEqual(started.double.unexpected, [], 'the double understood every statement');
   });
 
   test('ping logs in over TLS as the configured login and runs SELECT 1', async () => {
@@ -146,22 +122,32 @@ describe('SQL Server connector against the TDS double', () => {
     try {
       assert.equal(await c.schemaExists('dbo'), true);
       assert.equal(await c.schemaExists('DBO'), true, 'names compare under the (case-insensitive) collation');
+      assert.equal(await c.schemaExists('audit'), true);
       assert.equal(await c.schemaExists('nope'), false);
-      const tables = await c.listTables('dbo');
-      assert.deepEqual(tables.map((t) => t.name).slice(0, 4), ['all_types', 'big', 'lone', 'odd_types']);
-      assert.deepEqual(tables.find((t) => t.name === 'person'), { name: 'person', description: 'People in the cohort' });
-      const columns = await c.getColumns('dbo', ['all_types', 'person']);
+      assert.equal(await c.schemaExists('cr8tor_reader'), false, 'a schema, not its owner');
+      const described: Record<string, string> = { all_types: 'Every SQL Server type the publisher maps', person: 'People in the cohort', visit: 'Visits, keyed by person and number' };
+      const names = ['Zeta', 'all_types', 'big', 'lone', 'odd_types', 'person', ...Array.from({ length: 12 }, (_, i) => `t${String(i + 1).padStart(2, '0')}`), 'visit', 'we]ird table'];
+      assert.deepEqual(await c.listTables('dbo'), names.map((name) => ({ name, description: described[name] ?? null })), 'every table of the schema, by code point (binary collation), each with its MS_Description');
+      assert.deepEqual(await c.listTables('audit'), [{ name: 'events', description: null }, { name: 'person', description: 'Audit copy' }]);
+      const columns = await c.getColumns('dbo', ['all_types', 'person', 'visit']);
+      assert.deepEqual([...columns.keys()], ['all_types', 'person', 'visit']);
       const all = columns.get('all_types')!;
       assert.deepEqual(all.map((x) => x.name), MSSQL_ALL_TYPES_COLUMNS.map((x) => x.name));
       for (const [i, expected] of MSSQL_ALL_TYPES_COLUMNS.entries()) {
         assert.equal(all[i]!.datatype, expected.datatype, expected.name);
         assert.deepEqual(all[i]!.logical, expected.logical, expected.name);
         assert.equal(all[i]!.position, i + 1);
+        if (i > 0) assert.deepEqual([all[i]!.description, all[i]!.nullable, all[i]!.primaryKey], [null, true, null], expected.name);
       }
       assert.deepEqual(all[0], { name: 'id', description: 'Row key', datatype: 'int', nullable: false, position: 1, logical: { kind: 'int32' }, primaryKey: 1 });
-      assert.equal(all[1]!.nullable, true);
-      assert.equal(all[1]!.primaryKey, null);
-      assert.deepEqual(columns.get('person')!.map((x) => [x.name, x.datatype, x.primaryKey]), [['id', 'bigint', 1], ['note', 'nvarchar(max)', null]]);
+      assert.deepEqual(columns.get('person')!.map((x) => [x.name, x.datatype, x.primaryKey, x.nullable, x.description]), [['id', 'bigint', 1, false, null], ['note', 'nvarchar(max)', null, true, null]]);
+      assert.deepEqual(columns.get('visit')!.map((x) => [x.name, x.datatype, x.position, x.primaryKey, x.nullable, x.description]), [
+        ['code', 'nvarchar(20)', 1, null, false, 'Booking code'],
+        ['visit_no', 'int', 2, 2, false, null],
+        ['person_id', 'bigint', 3, 1, false, 'Who came'],
+        ['site', 'nvarchar(40)', 4, null, true, null],
+      ], 'a composite primary key by position; UNIQUE constraints are not the key');
+      assert.deepEqual([...(await c.getColumns('audit', ['person'])).get('person')!.map((x) => [x.name, x.primaryKey])], [['id', 1], ['seen', null]]);
     } finally {
       await c.close();
     }
@@ -415,7 +401,7 @@ describe('SQL Server connector against the TDS double', () => {
 
 describe('SQL Server TLS', () => {
   test('a server that does not offer TLS is refused unless encryption is switched off', async () => {
-    const plain = await startTdsDouble([database('research', true)], { tls: false });
+    const plain = await startTdsDouble([researchDatabase('research', true)], { tls: false });
     try {
       const refused = connector(plain);
       const error = await failure(refused.ping());
@@ -432,7 +418,7 @@ describe('SQL Server TLS', () => {
   });
 
   test('TLS switched off for a server that requires it (Force Encryption) is refused, naming the setting', async () => {
-    const tls = await startTdsDouble([database('research', true)], { tls: 'forced' });
+    const tls = await startTdsDouble([researchDatabase('research', true)], { tls: 'forced' });
     try {
       const off = connector(tls, { settings: { encrypt: false } });
       const error = await failure(off.ping());
@@ -450,7 +436,7 @@ describe('SQL Server TLS', () => {
     assert.equal(tediousPackage('20.20.2'), 'tedious');
     assert.equal(tediousPackage('22.0.0'), 'tedious20');
     assert.equal(tediousPackage('26.12.1'), 'tedious20');
-    const tls = await startTdsDouble([database('research', true)]);
+    const tls = await startTdsDouble([researchDatabase('research', true)]);
     try {
       const byAddress = connector(tls);
       await byAddress.ping();
@@ -467,7 +453,7 @@ describe('SQL Server TLS', () => {
   });
 
   test('the server certificate is verified: untrusted is refused, trusted by CA or on purpose is accepted', async () => {
-    const tls = await startTdsDouble([database('research', true)]);
+    const tls = await startTdsDouble([researchDatabase('research', true)]);
     try {
       const untrusted = connector(tls, { trustCa: false });
       const error = await failure(untrusted.ping());
@@ -484,6 +470,65 @@ describe('SQL Server TLS', () => {
       assert.deepEqual(tls.double.logins.map((l) => l.encrypted), [true, true], 'both logins travelled inside TLS (the refused one never logged in)');
     } finally {
       await tls.double.close();
+    }
+  });
+});
+
+describe('SQL Server text in code pages other than 1252', () => {
+  test('the double stores varchar in the collation\'s code page (facts from the code page charts)', () => {
+    assert.deepEqual(encode('Ж', collation('Cyrillic_General_CI_AS')), Buffer.from([0xc6]), 'cp1251');
+    assert.deepEqual(encode('Ω', collation('Greek_CI_AS')), Buffer.from([0xd9]), 'cp1253');
+    assert.deepEqual(encode('中', collation('Chinese_PRC_CI_AS')), Buffer.from([0xd6, 0xd0]), 'cp936');
+    assert.deepEqual(encode('日ｶ', collation('Japanese_CI_AS')), Buffer.from([0x93, 0xfa, 0xb6]), 'cp932');
+    assert.deepEqual(encode('ë🚀', collation('Latin1_General_100_CI_AS_SC_UTF8')), Buffer.from('ë🚀', 'utf8'));
+    assert.deepEqual(encode('Ж', collation('SQL_Latin1_General_CP1_CI_AS')), Buffer.from('?'), 'what a code page cannot hold is stored as ?');
+    // MS-TDS collation: LCID, flags (ignore case, kana, width; UTF-8), version, sort id.
+    assert.deepEqual(collation('Cyrillic_General_CI_AS').bytes, Buffer.from([0x19, 0x04, 0xd0, 0x00, 0x00]));
+    assert.deepEqual(collation('Latin1_General_100_CI_AS_SC_UTF8').bytes, Buffer.from([0x09, 0x04, 0xd0, 0x24, 0x00]));
+    assert.deepEqual(collation('SQL_Latin1_General_CP1_CI_AS').bytes, Buffer.from([0x09, 0x04, 0xd0, 0x00, 0x34]));
+  });
+
+  test('char, varchar, varchar(max) and text in Cyrillic, Chinese, Japanese, Greek and UTF-8 collations extract exactly', async () => {
+    const columns: Array<[string, string, string | undefined, Array<string | null>]> = [
+      ['c_1251', 'varchar(30)', undefined, ['Съешь же ещё', 'Ёё №', null]],
+      ['c_1251_char', 'char(8)', undefined, ['Жук     ', 'Ђ       ', null]],
+      ['c_1251_text', 'text', undefined, ['булок', '', null]],
+      ['c_936', 'varchar(20)', 'Chinese_PRC_CI_AS', ['中文数据，测试', '北京', null]],
+      ['c_936_char', 'char(6)', 'Chinese_PRC_CI_AS', ['中文  ', 'ab    ', null]],
+      ['c_932_max', 'varchar(max)', 'Japanese_CI_AS', ['日本語のテキスト'.repeat(700), 'ｶﾀｶﾅ', null]],
+      ['c_1253', 'varchar(20)', 'Greek_CI_AS', ['Ελληνικά', 'ΩΨ', null]],
+      ['c_utf8', 'varchar(20)', 'Latin1_General_100_CI_AS_SC_UTF8', ['Zoë 🚀', 'ñ', null]],
+    ];
+    const double = await startTdsDouble([{
+      name: 'cyrillic',
+      snapshotIsolation: true,
+      collation: 'Cyrillic_General_CI_AS',
+      schemas: {
+        dbo: [{
+          name: 'texts',
+          columns: [{ name: 'id', type: 'int' }, ...columns.map(([name, type, coll]) => ({ name, type, ...(coll ? { collation: coll } : {}) }))],
+          rows: [0, 1, 2].map((r) => [r + 1, ...columns.map(([, , , values]) => values[r])]),
+        }],
+      },
+    }]);
+    try {
+      const c = connector(double, { db: 'cyrillic' });
+      try {
+        const read = (await c.getColumns('dbo', ['texts'])).get('texts')!;
+        assert.deepEqual(read.map((x) => x.datatype), ['int', 'varchar(30)', 'char(8)', 'text', 'varchar(20)', 'char(6)', 'varchar(max)', 'varchar(20)', 'varchar(20)']);
+        const snapshot = await c.snapshot();
+        try {
+          const csv = await readAll(snapshot.csv('dbo', 'texts', read));
+          assert.deepEqual(parseCsv(csv), [['id', ...columns.map(([name]) => name)], ...[0, 1, 2].map((r) => [String(r + 1), ...columns.map(([, , , values]) => values[r])])]);
+        } finally {
+          await snapshot.close();
+        }
+      } finally {
+        await c.close();
+      }
+      assert.deepEqual(double.double.unexpected, []);
+    } finally {
+      await double.double.close();
     }
   });
 });

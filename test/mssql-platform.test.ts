@@ -19,6 +19,7 @@ import { parseCsv } from './support/csv-text.js';
 import { startPlatform, type Platform } from './support/platform.js';
 import { accessRequest, dataset, publishRequest, transferRequest } from './support/requests.js';
 import { MSSQL_LOGIN, mssqlSource, startTdsDouble, type StartedTds } from './support/tds/index.js';
+import { concurrencyError, type ConcurrencyErrorNumber } from './support/tds/sqlserver-errors.js';
 import { MSSQL_ALL_TYPES_CSV, mssqlAllTypesTable } from './support/tds/all-types.js';
 
 const PERSON_ROWS = [
@@ -79,8 +80,8 @@ before(async () => {
 
 after(async () => {
   await platform?.close();
-  assert.deepEqual(started.double.unexpected, [], 'the double understood every statement');
   await started?.double.close();
+  assert.deepEqual(started.double.unexpected, [], 'the double understood every statement');
 });
 
 function sha512(bytes: Buffer): string {
@@ -226,4 +227,37 @@ describe('failures answer an envelope naming the source, never a secret', () => 
     assert.match(res.body.payload.detail, /Cannot connect to mssql source 127\.0\.0\.1:1\/research: connection refused\./);
     assertNoSecret(res.body);
   });
+});
+
+describe('concurrency errors of the source: a transient envelope saying to send the call again, and the call sent again succeeds', () => {
+  // Each error at the moment SQL Server raises it: 3952 and 3960 at the first read of the transaction, 3961 when a
+  // later table is first read, 1205 and 1222 while rows are streaming.
+  const cases: Array<{ number: ConcurrencyErrorNumber; table: string; afterRows?: number; detail: RegExp }> = [
+    { number: 3952, table: 'all_types', detail: /stopped allowing SNAPSHOT isolation .*\(SQL Server error 3952: ALLOW_SNAPSHOT_ISOLATION was switched off\)\. This is transient: send the call again\. The publisher then reads in one SERIALIZABLE transaction\./ },
+    { number: 3960, table: 'all_types', detail: /aborted this read's SNAPSHOT transaction on an update conflict .*\(SQL Server error 3960\)\. This is transient: send the call again\./ },
+    { number: 3961, table: 'visit', detail: /changed by DDL in another session after its SNAPSHOT transaction began \(SQL Server error 3961\)\. This is transient: send the call again\./ },
+    { number: 1205, table: 'person', afterRows: 1, detail: /chose this read as the victim of a deadlock .*\(SQL Server error 1205\)\. This is transient: send the call again\./ },
+    { number: 1222, table: 'visit', afterRows: 2, detail: /was not granted in time \(SQL Server error 1222, lock request time-out\)\. This is transient: send the call again\./ },
+  ];
+  for (const [i, c] of cases.entries()) {
+    test(`error ${c.number} ${c.afterRows === undefined ? `at the first read of ${c.table}` : `after ${c.afterRows} row(s) of ${c.table}`}`, async () => {
+      const startTime = `20250402_0000${String(i).padStart(2, '0')}`;
+      const body = { ...transferRequest(mssqlSource(started.double, 'research'), dataset('dbo', ['all_types', 'person', 'visit']), { project_start_time: startTime }), destination: { name: 'LSC', type: 'filestore', format: 'csv' } };
+      const error = concurrencyError(c.number, { database: 'research', table: `dbo.${c.table}` });
+      started.double.faults.push({
+        match: new RegExp(`FROM \\[dbo\\]\\.\\[${c.table}\\]$`),
+        error: { number: error.number, message: error.message, severity: error.severity, state: error.state, rollsBack: error.rollsBack },
+        ...(c.afterRows === undefined ? {} : { afterRows: c.afterRows }),
+      });
+      const failed = await platform.post(platform.gateway, '/project/package', body);
+      assert.equal(failed.status, 502, JSON.stringify(failed.body));
+      assert.equal(failed.body.status, 'error');
+      assert.match(failed.body.payload.detail, /mssql source 127\.0\.0\.1:\d+\/research/);
+      assert.match(failed.body.payload.detail, c.detail);
+      assert.deepEqual(started.double.faults, [], 'the error was raised');
+      assert.equal(existsSync(path.join(platform.mountDir, 'staging', 'Pr004', startTime)), false, 'nothing half-written is left');
+      const again = await platform.post(platform.gateway, '/project/package', body);
+      assert.equal(again.status, 200, JSON.stringify(again.body));
+    });
+  }
 });

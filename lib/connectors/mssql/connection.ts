@@ -4,6 +4,7 @@ import { AppError } from '../../errors.js';
 import { describeSource, type SqlSourceConfig } from '../../contract/index.js';
 import type { ConnectorOptions, SqlCredentials } from '../connector.js';
 import { authFailed, connectionLost, driverMessage, networkReason, unreachable } from '../failures.js';
+import { explainedServerError } from './server-errors.js';
 
 /**
  * How the publisher secures SQL Server connections (from the environment, see
@@ -73,7 +74,10 @@ export function translateMssql(error: unknown, source: SqlSourceConfig, loginNum
   if (e.code === 'ETIMEOUT' && /connect/i.test(e.message ?? '')) return unreachable(where, 'connection timed out', error);
   if (e.code === 'ETIMEOUT') return new AppError('SOURCE_QUERY_FAILED', `A statement on the ${where} ran past its timeout.`, { cause: error });
   if (e.code === 'ESOCKET' || e.code === 'ECLOSE') return connectionLost(where, error);
-  return new AppError('SOURCE_QUERY_FAILED', `The ${where} failed: ${driverMessage(error)}.`, { cause: error });
+  const explained = explainedServerError(error, where);
+  if (explained) return explained;
+  // SQL Server's messages end with a full stop of their own.
+  return new AppError('SOURCE_QUERY_FAILED', `The ${where} failed: ${driverMessage(error).replace(/\.$/, '')}.`, { cause: error });
 }
 
 /** Bytes per TDS packet; tedious' 4 KiB default costs a round of parsing per 4 KiB of rows. */

@@ -7,7 +7,8 @@
  * failures, transactions with ENVCHANGE descriptors, ATTENTION (cancel).
  *
  * What each statement returns comes from an {@link SqlEngine} (see
- * sqlserver-model.ts): SQL text is routed by pattern to in-memory results.
+ * sqlserver-model.ts): SQL text is parsed and evaluated against in-memory
+ * databases.
  * A statement nothing recognises is answered with an ERROR token naming it and
  * recorded in {@link TdsDouble.unexpected}, so a test shows exactly what the
  * product sends. The double verifies the client's use of the protocol and the
@@ -17,6 +18,7 @@
 import { randomBytes } from 'node:crypto';
 import net from 'node:net';
 import type { AddressInfo } from 'node:net';
+import { collation } from './collations.js';
 import { PACKET, TdsChannel, type TdsMessage } from './wire.js';
 import { parseLogin7, parsePrelogin, parseRpc, parseSqlBatch, preloginReply, type Login7, type SqlRequest } from './requests.js';
 import {
@@ -40,19 +42,31 @@ export interface TdsSession {
 export type Outcome =
   | { kind: 'rows'; columns: WireColumn[]; rows: Iterable<unknown[]> }
   | { kind: 'done'; rowCount?: number }
-  | { kind: 'error'; number: number; message: string; severity?: number; state?: number }
+  | { kind: 'error'; number: number; message: string; severity?: number; state?: number; rollsBack?: boolean }
   | { kind: 'begin'; isolation: string }
   | { kind: 'end'; commit: boolean };
 
 /** Answers statements; throwing means "not understood". */
 export interface SqlEngine {
   databaseExists(name: string): boolean;
+  /** The default collation of a database, announced at login (ENVCHANGE 7). */
+  collationOf(database: string): string;
   execute(request: SqlRequest, session: TdsSession): Outcome[];
+}
+
+/** An error a test makes the server answer; `rollsBack`: the server ends the open transaction with it. */
+export interface FaultError {
+  number: number;
+  message: string;
+  severity?: number;
+  state?: number;
+  rollsBack?: boolean;
 }
 
 /** Something a test makes go wrong for the next statement matching `match`. */
 export type Fault =
-  | { match: RegExp; error: { number: number; message: string; severity?: number } }
+  /** The statement fails with `error`: at once, or after sending `afterRows` rows of its result. */
+  | { match: RegExp; error: FaultError; afterRows?: number }
   /** The server drops the connection after sending this many rows of the result. */
   | { match: RegExp; disconnectAfterRows: number };
 
@@ -88,6 +102,8 @@ export class TdsDouble {
   /** For each login inside TLS, the server name its ClientHello carried (SNI), false for none. */
   readonly tlsServerNames: Array<string | false> = [];
   readonly faults: Fault[] = [];
+  /** Rewrites each statement's text before it runs (a test breaking the SQL the client sent); requests keep the original. */
+  rewriteSql: ((sql: string) => string) | undefined;
   private readonly channels: TdsChannel[] = [];
   private server: net.Server | undefined;
   private readonly sockets = new Set<net.Socket>();
@@ -201,7 +217,8 @@ export class TdsDouble {
     session.user = login.userName;
     session.database = database;
     const size = Math.min(Math.max(login.packetSize || 4096, 512), 32767);
-    await channel.send(PACKET.TABULAR_RESULT, Buffer.concat([envDatabase(database), envCollation(), loginAck(), envPacketSize(size), done(DONE_STATUS.FINAL)]));
+    const defaultCollation = collation(this.options.engine.collationOf(database));
+    await channel.send(PACKET.TABULAR_RESULT, Buffer.concat([envDatabase(database), envCollation(defaultCollation), loginAck(), envPacketSize(size), done(DONE_STATUS.FINAL)]));
     channel.packetSize = size;
   }
 
@@ -211,9 +228,10 @@ export class TdsDouble {
       return;
     }
     this.requests.push({ ...request, session: session.id, user: session.user, database: session.database, encrypted: channel.encrypted, inTransaction: session.transaction && { ...session.transaction } });
+    if (this.rewriteSql) request = { ...request, sql: this.rewriteSql(request.sql) };
     const fault = this.takeFault(request.sql);
     let outcomes: Outcome[];
-    if (fault && 'error' in fault) {
+    if (fault && 'error' in fault && fault.afterRows === undefined) {
       outcomes = [{ kind: 'error', ...fault.error }];
     } else {
       try {
@@ -243,13 +261,16 @@ export class TdsDouble {
                 channel.close();
                 return;
               }
+              if (fault && 'error' in fault && count === fault.afterRows) throw fault.error;
               await out.write(row(outcome.columns, values));
               count++;
             }
           } catch (error) {
             // A value the statement cannot produce (e.g. an overflowing CAST) fails it mid-result, as on a server.
-            const number = (error as { number?: number }).number ?? 50000;
-            await out.write(errorToken(number, number === 50000 ? `TDS double: ${(error as Error).message}` : (error as Error).message));
+            const e = error as Partial<FaultError> & { message: string };
+            if (e.number === undefined) this.unexpected.push(`${request.sql}: ${e.message}`);
+            await out.write(errorToken(e.number ?? 50000, e.number === undefined ? `TDS double: ${e.message}` : e.message, e));
+            if (e.rollsBack) await out.write(this.rollBack(session));
             await out.end(done(DONE_STATUS.ERROR, 0n, CURCMD.NONE, rpc ? 'DONEPROC' : 'DONE'));
             return;
           }
@@ -262,6 +283,7 @@ export class TdsDouble {
         }
         case 'error':
           await out.write(errorToken(outcome.number, outcome.message, outcome));
+          if (outcome.rollsBack) await out.write(this.rollBack(session));
           await out.write(done(DONE_STATUS.ERROR | more, 0n, CURCMD.NONE, doneKind));
           break;
         case 'begin': {
@@ -285,6 +307,14 @@ export class TdsDouble {
     }
     const failed = outcomes.some((o) => o.kind === 'error');
     await out.end(rpc ? Buffer.concat([returnStatus(failed ? 1 : 0), done(failed ? DONE_STATUS.ERROR : DONE_STATUS.FINAL, 0n, CURCMD.NONE, 'DONEPROC')]) : undefined);
+  }
+
+  /** The server ends the session's transaction itself (after a deadlock or a snapshot conflict): ENVCHANGE 10. */
+  private rollBack(session: TdsSession): Buffer {
+    if (!session.transaction) return Buffer.alloc(0);
+    const descriptor = Buffer.from(session.transaction.descriptor, 'hex');
+    session.transaction = undefined;
+    return envEndTransaction(descriptor, false);
   }
 
   private takeFault(sql: string): Fault | undefined {

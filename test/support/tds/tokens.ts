@@ -2,15 +2,18 @@
  * TDS 7.4 token encoders for the SQL Server double (MS-TDS 2.2.7): what a
  * server sends back to tedious. Integers inside tokens are little-endian;
  * B_VARCHAR is a u8 character count + UCS-2, US_VARCHAR a u16 count + UCS-2.
+ * Character columns carry their collation; `char`/`varchar` values travel as
+ * bytes of its code page (UTF-8 for the _UTF8 collations).
  */
+import { encode, representable, type Collation } from './collations.js';
 
 /** The column types the double can put on the wire (TYPE_INFO), and what their values are in JavaScript. */
 export type WireType =
   | { type: 'int'; size: 1 | 2 | 4 | 8 } // INTN: number (bigint for size 8)
   | { type: 'bit' } // BITN: boolean
   | { type: 'float'; size: 4 | 8 } // FLTN: number
-  | { type: 'varchar' | 'char'; length: number | 'max' } // BIGVARCHR / BIGCHAR, Latin-1 text
-  | { type: 'nvarchar' | 'nchar'; length: number | 'max' } // NVARCHAR / NCHAR: string
+  | { type: 'varchar' | 'char'; length: number | 'max'; collation: Collation } // BIGVARCHR / BIGCHAR: string, bytes in the collation's code page
+  | { type: 'nvarchar' | 'nchar'; length: number | 'max'; collation: Collation } // NVARCHAR / NCHAR: string
   | { type: 'varbinary' | 'binary'; length: number | 'max' }; // BIGVARBIN / BIGBINARY: Buffer
 
 export interface WireColumn {
@@ -35,8 +38,6 @@ export const DONE_STATUS = { FINAL: 0x00, MORE: 0x01, ERROR: 0x02, COUNT: 0x10, 
 /** DONE CurCmd values. */
 export const CURCMD = { SELECT: 0xc1, NONE: 0x00 } as const;
 
-/** SQL_Latin1_General_CP1_CI_AS: LCID 0x0409, flags, sort id 52 (code page 1252). */
-export const COLLATION = Buffer.from([0x09, 0x04, 0xd0, 0x00, 0x34]);
 
 const u8 = (n: number) => Buffer.from([n & 0xff]);
 function u16(n: number): Buffer {
@@ -80,8 +81,9 @@ export function envDatabase(name: string): Buffer {
   return token(TOKEN.ENVCHANGE, Buffer.concat([u8(1), bVarchar(name), bVarchar('master')]));
 }
 
-export function envCollation(): Buffer {
-  return token(TOKEN.ENVCHANGE, Buffer.concat([u8(7), bVarbyte(COLLATION), bVarbyte(Buffer.alloc(0))]));
+/** ENVCHANGE 7: the database's default collation (what tedious sends string parameters with). */
+export function envCollation(c: Collation): Buffer {
+  return token(TOKEN.ENVCHANGE, Buffer.concat([u8(7), bVarbyte(c.bytes), bVarbyte(Buffer.alloc(0))]));
 }
 
 export function envPacketSize(size: number): Buffer {
@@ -130,10 +132,10 @@ function typeInfo(t: WireType): Buffer {
       return Buffer.from([0x6d, t.size]);
     case 'varchar':
     case 'char':
-      return Buffer.concat([u8(t.type === 'varchar' ? 0xa7 : 0xaf), u16(t.length === 'max' ? 0xffff : t.length), COLLATION]);
+      return Buffer.concat([u8(t.type === 'varchar' ? 0xa7 : 0xaf), u16(t.length === 'max' ? 0xffff : t.length), t.collation.bytes]);
     case 'nvarchar':
     case 'nchar':
-      return Buffer.concat([u8(t.type === 'nvarchar' ? 0xe7 : 0xef), u16(t.length === 'max' ? 0xffff : t.length * 2), COLLATION]);
+      return Buffer.concat([u8(t.type === 'nvarchar' ? 0xe7 : 0xef), u16(t.length === 'max' ? 0xffff : t.length * 2), t.collation.bytes]);
     case 'varbinary':
     case 'binary':
       return Buffer.concat([u8(t.type === 'varbinary' ? 0xa5 : 0xad), u16(t.length === 'max' ? 0xffff : t.length)]);
@@ -164,8 +166,8 @@ function plp(bytes: Buffer | null): Buffer {
 function textBytes(t: WireType, value: unknown): Buffer {
   if (t.type === 'varchar' || t.type === 'char') {
     const s = String(value);
-    if ([...s].some((ch) => ch.charCodeAt(0) > 0xff || (ch.charCodeAt(0) >= 0x80 && ch.charCodeAt(0) < 0xa0))) throw new Error(`TDS double: '${s}' does not fit a Latin-1 varchar column`);
-    return Buffer.from(s, 'latin1');
+    if (!representable(s, t.collation)) throw new Error(`TDS double: '${s}' does not fit a varchar column in ${t.collation.name}`);
+    return encode(s, t.collation);
   }
   if (t.type === 'nvarchar' || t.type === 'nchar') return ucs2(String(value));
   if (!Buffer.isBuffer(value)) throw new Error(`TDS double: a ${t.type} value must be a Buffer`);
