@@ -5,6 +5,7 @@ import { offlinePlugins } from '../../lib/graphql/apollo-plugins.js';
 import { SUPERGRAPH_PATH } from '../../lib/graphql/compose.js';
 import { formatGraphQLError } from '../../lib/graphql/errors.js';
 import { graphqlLimitsPlugin, parseOptions, type GraphQLLimits } from '../../lib/graphql/limits.js';
+import type { ConnectionLimits } from '../../lib/http/plugins/timeouts.js';
 import type { Logger } from '../../lib/logging/logger.js';
 import type { ServiceMetrics } from '../../lib/metrics/metrics.js';
 import { metricsPlugin } from '../../lib/graphql/metrics-plugin.js';
@@ -31,15 +32,16 @@ export async function createGatewayServer(
   log: Logger,
   metrics: ServiceMetrics,
   limits: GraphQLLimits,
+  connections: Pick<ConnectionLimits, 'keepAliveTimeoutMs'>,
 ): Promise<ApolloServer<GatewayContext>> {
   process.env.APOLLO_TELEMETRY_DISABLED = '1';
-  const fetcher = subgraphFetcher();
+  const fetcher = subgraphFetcher(connections.keepAliveTimeoutMs);
   const gateway = new ApolloGateway({
     supergraphSdl: readFileSync(SUPERGRAPH_PATH, 'utf8'),
     buildService: ({ name }) => {
       const endpoint = endpoints[name as keyof SubgraphEndpoints];
       if (!endpoint) throw new Error(`The supergraph names an unknown subgraph '${name}'.`);
-      return new SubgraphSource(name, endpoint.url, endpoint.apiKey, fetcher);
+      return new SubgraphSource(name, endpoint.url, endpoint.apiKey, fetcher, log);
     },
     logger: log,
   });
