@@ -30,6 +30,8 @@ export interface Platform {
   mountDir: string;
   /** The audit log file the three services append to (their stdout copy is dropped in tests). */
   auditPath: string;
+  /** The services' Fastify instances, for what a test must watch from the server's side (their connections). */
+  apps: { gateway: FastifyInstance; metadata: FastifyInstance; publish: FastifyInstance };
   /** The audit events written so far. */
   auditEvents(): Promise<any[]>;
   writeSecret(name: string, value: string): Promise<void>;
@@ -109,6 +111,7 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Plat
 
   return {
     ...bases,
+    apps: { gateway: gatewayApp, metadata: metadataApp, publish: publishApp },
     secretsDir,
     mountDir,
     auditPath,
