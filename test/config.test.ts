@@ -63,6 +63,19 @@ describe('a bad setting stops the service with one line naming it', { concurrenc
     });
   }
 
+  const badLimits: Array<[ServiceProcessName, string, string]> = [
+    ['approval', 'HTTP_HEADERS_TIMEOUT_MS', 'soon'],
+    ['metadata', 'HTTP_BODY_TIMEOUT_MS', '0'],
+    ['publish', 'HTTP_KEEP_ALIVE_TIMEOUT_MS', '-5'],
+    ['approval', 'HTTP_MAX_CONNECTIONS', '1.5'],
+  ];
+  for (const [service, variable, value] of badLimits) {
+    test(`${service}: ${variable}=${value}`, GUARD, async () => {
+      const result = await runToExit(service, { SECRETS_MNT_PATH: allKeys, [variable]: value });
+      assertRefused(result, new RegExp(variable), new RegExp(value.replace('.', '\\.')));
+    });
+  }
+
   test('SECRETS_PROVIDER=bogus names the setting and the known providers', GUARD, async () => {
     const result = await runToExit('metadata', { SECRETS_MNT_PATH: allKeys, SECRETS_PROVIDER: 'bogus' });
     assertRefused(result, /SECRETS_PROVIDER/, /bogus/, /files/, /azure-keyvault/);
