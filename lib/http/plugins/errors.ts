@@ -35,6 +35,11 @@ export const errorHandler = fp<ErrorHandlerOptions>(
   async (app, options) => {
     app.setErrorHandler((error: unknown, request, reply) => {
       const { status, detail } = publicError(classify(error));
+      // A caller's mistake on a connection that is gone (it left, or a deadline cut it and was answered already).
+      if (status < 500 && request.raw.socket?.destroyed) {
+        request.log.debug({ err: error }, 'request aborted');
+        return;
+      }
       if (status >= 500) {
         request.log.error({ err: error }, 'request failed');
       } else {
