@@ -16,12 +16,14 @@
  * back within 10%, waited for up to 15 s). Loopback only; every loop stops
  * with the phase.
  */
+import { readFile } from 'node:fs/promises';
 import { exchange, healthzMs, postHead, stall, type Stalled } from '../../test/support/raw-http.js';
 
 /** A service as the load benchmark runs it. */
 export interface AbusedService {
   name: string;
   url: string;
+  child: { pid?: number | undefined };
   memory(): Promise<{ rss: number }>;
 }
 
@@ -45,6 +47,8 @@ interface Run {
   latencies: number[];
   errors: number;
   healthz: Map<string, number[]>;
+  /** CPU seconds each service, then this process (load generator and attacker), used during the run. */
+  cpu: number[];
 }
 
 export interface AbuseFigures {
@@ -52,6 +56,8 @@ export interface AbuseFigures {
   undisturbed: { p50: number; errors: number; calls: number };
   abused: { p50: number; errors: number; calls: number };
   healthzP99: Array<{ service: string; undisturbed: number; abused: number }>;
+  /** CPU seconds used in each run, per service and by this process. */
+  cpu: Array<{ who: string; undisturbed: number; abused: number }>;
   attack: { stalledOpened: number; stalledCut: number; bodies: number; bodyStatuses: Record<string, number>; bodyP50: number };
   rss: Array<{ service: string; before: number; after: number; afterMs: number }>;
 }
@@ -134,11 +140,26 @@ function bracketStream(url: string, atOnce: number) {
   };
 }
 
+/** CPU time (user and system) of a process so far, in seconds (/proc/<pid>/stat counts clock ticks of 1/100 s). */
+async function cpuSeconds(pid: number | undefined): Promise<number> {
+  const stat = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => '');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100;
+}
+
+async function cpuNow(services: AbusedService[]): Promise<number[]> {
+  const own = process.cpuUsage();
+  return [...(await Promise.all(services.map((s) => cpuSeconds(s.child.pid)))), (own.user + own.system) / 1e6];
+}
+
 async function normalRun(o: AbuseOptions): Promise<Run> {
   const latencies: number[] = [];
+  const cpuBefore = await cpuNow(o.services);
   const probes = probeHealthz(o.services);
   const errors = await o.normal(o.seconds, (ms) => latencies.push(ms));
-  return { latencies, errors, healthz: await probes.stop() };
+  const healthz = await probes.stop();
+  const cpu = (await cpuNow(o.services)).map((c, i) => c - cpuBefore[i]!);
+  return { latencies, errors, healthz, cpu };
 }
 
 /** Runs phase (m): undisturbed, then under abuse, then waits for memory to settle. */
@@ -164,6 +185,7 @@ export async function abusePhase(o: AbuseOptions): Promise<AbuseFigures> {
     undisturbed: { p50: percentile(undisturbed.latencies, 50), errors: undisturbed.errors, calls: undisturbed.latencies.length },
     abused: { p50: percentile(abused.latencies, 50), errors: abused.errors, calls: abused.latencies.length },
     healthzP99: o.services.map((s) => ({ service: s.name, undisturbed: percentile(undisturbed.healthz.get(s.name)!, 99), abused: percentile(abused.healthz.get(s.name)!, 99) })),
+    cpu: [...o.services.map((s) => s.name), 'load generator and attacker'].map((who, i) => ({ who, undisturbed: undisturbed.cpu[i]!, abused: abused.cpu[i]! })),
     attack: { stalledOpened: stalled.opened, stalledCut: stalled.cut, bodies: stream.bodies, bodyStatuses: stream.statuses, bodyP50: stream.p50 },
     rss: o.services.map((s, i) => ({ service: s.name, before: before[i]!.rss, after: after[i]!.rss, afterMs })),
   };
@@ -177,6 +199,7 @@ export function printAbuse(f: AbuseFigures): void {
   console.log(`  attack: ${f.attack.stalledOpened} stalled connections opened (300 at a time, ${f.attack.stalledCut} cut by the gateway and replaced); ${f.attack.bodies} bodies of 4 MiB sent, answered ${Object.entries(f.attack.bodyStatuses).map(([s, n]) => `${s}×${n}`).join(', ')} in ${f.attack.bodyP50.toFixed(0)} ms (p50)`);
   console.log(`  ${f.normalLabel}: p50 ${f.undisturbed.p50.toFixed(2)} ms undisturbed (${f.undisturbed.calls} calls), ${f.abused.p50.toFixed(2)} ms under abuse (${f.abused.calls} calls) = ${ratio.toFixed(2)}× (target ≤ 1.5×: ${verdict(ratio <= 1.5)})`);
   console.log(`  errors of the normal calls under abuse: ${f.abused.errors} (target 0: ${verdict(f.abused.errors === 0)}); undisturbed: ${f.undisturbed.errors}`);
+  console.log(`  CPU seconds used, undisturbed → under abuse: ${f.cpu.map((c) => `${c.who} ${c.undisturbed.toFixed(1)} → ${c.abused.toFixed(1)}`).join(', ')}`);
   for (const h of f.healthzP99) console.log(`  /healthz p99 ${h.service}: ${h.abused.toFixed(1)} ms under abuse, ${h.undisturbed.toFixed(1)} ms undisturbed (target ≤ 100 ms: ${verdict(h.abused <= 100)})`);
   for (const r of f.rss) console.log(`  RSS ${r.service}: ${r.before.toFixed(0)} MiB before → ${r.after.toFixed(0)} MiB ${(r.afterMs / 1000).toFixed(0)} s after (target: within 10%: ${verdict(r.after <= r.before * 1.1)})`);
 }
