@@ -46,7 +46,7 @@ export function clientErrorHandler(options: ClientErrorOptions): (error: Error &
     const last = lastRequest.get(socket);
     const receiving = last !== undefined && !last.request.complete ? last : undefined;
     const refusal = refusalFor(error, receiving !== undefined, options.limits);
-    const line = receiving ? { method: receiving.request.method, path: receiving.request.url } : requestLine(error.rawPacket);
+    const line = receiving ? { method: receiving.request.method, path: (receiving.request.url ?? '').split('?')[0]!.slice(0, 200) } : requestLine(error.rawPacket);
     counted.inc({ status: String(refusal.status) });
     const client = (socket as { remoteAddress?: string }).remoteAddress ?? 'unknown';
     options.log.info({ client, status: refusal.status, code: error.code, ...line }, 'request refused before routing');
@@ -72,6 +72,6 @@ function refusalFor(error: { code?: string }, receivingBody: boolean, limits: Co
 
 /** Method and path from the start of what the parser refused, when they can be read there. */
 function requestLine(raw: unknown): { method?: string; path?: string } {
-  const match = Buffer.isBuffer(raw) ? /^([A-Z]{1,16}) (\S{1,200})/.exec(raw.subarray(0, 256).toString('latin1')) : null;
+  const match = Buffer.isBuffer(raw) ? /^([A-Z]{1,16}) ([^\s?]{1,200})/.exec(raw.subarray(0, 256).toString('latin1')) : null;
   return match ? { method: match[1]!, path: match[2]! } : {};
 }
