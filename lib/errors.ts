@@ -12,6 +12,12 @@ export const errorTable = {
   INVALID_REQUEST: { status: 422, graphql: 'BAD_USER_INPUT', transient: false },
   UNAUTHORISED: { status: 403, graphql: 'FORBIDDEN', transient: false },
   ROUTE_NOT_FOUND: { status: 404, graphql: 'NOT_FOUND', transient: false },
+  /** Refusals of the HTTP layer, answered before any route reads the request (lib/http/plugins). */
+  MALFORMED_REQUEST: { status: 400, graphql: 'MALFORMED_REQUEST', transient: false },
+  REQUEST_TIMEOUT: { status: 408, graphql: 'REQUEST_TIMEOUT', transient: true },
+  UNSUPPORTED_MEDIA_TYPE: { status: 415, graphql: 'UNSUPPORTED_MEDIA_TYPE', transient: false },
+  HEADERS_TOO_LARGE: { status: 431, graphql: 'HEADERS_TOO_LARGE', transient: false },
+  SHUTTING_DOWN: { status: 503, graphql: 'SHUTTING_DOWN', transient: true },
   SECRET_NOT_FOUND: { status: 404, graphql: 'SECRET_NOT_FOUND', transient: false },
   SECRET_STORE_FAILED: { status: 502, graphql: 'SECRET_STORE_FAILED', transient: true },
   SCHEMA_NOT_FOUND: { status: 404, graphql: 'SCHEMA_NOT_FOUND', transient: false },

@@ -98,7 +98,7 @@ describe('the benchmarks, shortened', () => {
     }
   });
 
-  test('npm run bench:load drives every phase without an error and reports overhead and retained memory', { timeout: 300_000 }, async () => {
+  test('npm run bench:load drives every phase without an error and reports overhead, retained memory and the figures under abuse', { timeout: 300_000 }, async () => {
     const run = await runScript('bench/load.ts', { ...process.env, BENCH_LOAD_SECONDS: '1', BENCH_LOAD_CONNECTIONS: '5' }, 290_000);
     assert.equal(run.code, 0, `bench:load failed:\n${run.stdout}\n${run.stderr}`);
     for (const phase of ['a', 'b', 'c', 'a1', 'b1', 'd', 'e', 'd1', 'e1', 'f', 'g', 'h', 'i', 'j', 'k']) {
@@ -107,6 +107,14 @@ describe('the benchmarks, shortened', () => {
     assert.match(run.stdout, /^errors: 0 \(target 0: met\)$/m);
     assert.match(run.stdout, /^ {2}project \(in memory\), 1 client: -?[\d.]+ ms/m);
     assert.match(run.stdout, /between two heap snapshots… [1-9]\d* calls, 0 errors/);
+    // (m): the same calls under abuse, against their targets.
+    assert.match(run.stdout, /^ {2}attack: \d+ stalled connections opened .*; [1-9]\d* bodies of 4 MiB sent, answered 404×\d+/m);
+    assert.match(run.stdout, /^ {2}project \(in memory\) via gateway at \d+ req\/s: p50 [\d.]+ ms undisturbed .* = [\d.]+× \(target ≤ 1\.5×: (met|MISSED)\)$/m);
+    assert.match(run.stdout, /^ {2}errors of the normal calls under abuse: 0 \(target 0: met\)/m);
+    for (const service of ['metadata', 'publish', 'approval']) {
+      assert.match(run.stdout, new RegExp(String.raw`^ {2}/healthz p99 ${service}: [\d.]+ ms under abuse, [\d.]+ ms undisturbed \(target ≤ 100 ms`, 'm'), `/healthz p99 of ${service} under abuse`);
+      assert.match(run.stdout, new RegExp(String.raw`^ {2}RSS ${service}: \d+ MiB before → \d+ MiB \d+ s after \(target: within 10%`, 'm'), `RSS of ${service} after the abuse`);
+    }
     for (const service of ['metadata', 'publish', 'approval']) {
       assert.match(run.stdout, new RegExp(String.raw`^ {2}${service}: [\d.]+ → [\d.]+ \(target: within 10%`, 'm'), `retained heap of ${service}`);
     }

@@ -50,16 +50,21 @@ after(async () => {
 });
 
 describe('a bad setting stops the service with one line naming it', { concurrency: true }, () => {
-  const badPorts: Array<[ServiceProcessName, string, string]> = [
-    ['metadata', 'METADATA_CONTAINER_PORT', 'abc'],
-    ['publish', 'PUBLISH_CONTAINER_PORT', '70000'],
-    ['approval', 'APPROVAL_PORT', '-1'],
-    ['approval', 'METADATA_CONTAINER_PORT', '80x'],
+  /** A bad value of a setting, and what else the line must say. */
+  const badSettings: Array<[ServiceProcessName, string, string, RegExp?]> = [
+    ['metadata', 'METADATA_CONTAINER_PORT', 'abc', /port/],
+    ['publish', 'PUBLISH_CONTAINER_PORT', '70000', /port/],
+    ['approval', 'APPROVAL_PORT', '-1', /port/],
+    ['approval', 'METADATA_CONTAINER_PORT', '80x', /port/],
+    ['approval', 'HTTP_HEADERS_TIMEOUT_MS', 'soon'],
+    ['metadata', 'HTTP_BODY_TIMEOUT_MS', '0'],
+    ['publish', 'HTTP_KEEP_ALIVE_TIMEOUT_MS', '-5'],
+    ['approval', 'HTTP_MAX_CONNECTIONS', '1.5'],
   ];
-  for (const [service, variable, value] of badPorts) {
+  for (const [service, variable, value, also] of badSettings) {
     test(`${service}: ${variable}=${value}`, GUARD, async () => {
       const result = await runToExit(service, { SECRETS_MNT_PATH: allKeys, [variable]: value });
-      assertRefused(result, new RegExp(variable), new RegExp(value), /port/);
+      assertRefused(result, new RegExp(variable), new RegExp(value.replace('.', '\\.')), ...(also ? [also] : []));
     });
   }
 

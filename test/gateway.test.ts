@@ -7,6 +7,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { FastifyInstance } from 'fastify';
 import { buildGatewayApp } from '../gateway/src/app.js';
+import { AuditLog } from '../lib/audit/audit-log.js';
 import { ApiKeyVerifier } from '../lib/auth/api-key.js';
 import { toSnakeKeys } from '../lib/contract/index.js';
 import { createLogger } from '../lib/logging/logger.js';
@@ -176,6 +177,7 @@ describe('a subgraph that is down', () => {
   async function gatewayWith(change: { metadata?: { url?: string; apiKey?: string }; publish?: { url?: string; apiKey?: string } }): Promise<string> {
     const app = await buildGatewayApp({
       log,
+      audit: new AuditLog(undefined, () => undefined),
       apiKey: new ApiKeyVerifier(keys.approval),
       subgraphs: {
         metadata: { url: `${platform.metadata}/graphql`, apiKey: keys.metadata, ...change.metadata },
@@ -214,9 +216,14 @@ describe('a subgraph that is down', () => {
       assert.equal(res.body.errors[0].extensions.status, 502);
       assert.equal(res.body.errors[0].extensions.code, 'SUBGRAPH_UNAVAILABLE');
       assert.match(res.body.errors[0].message, new RegExp(service));
+      // Without a key, ready or not only; with the gateway's key, which service and why.
       const ready = await fetch(`${gateway}/readyz`);
       assert.equal(ready.status, 503);
-      assert.match(await ready.text(), new RegExp(service));
+      assert.deepEqual(await ready.json(), { status: 'not ready', service: 'approval' });
+      const reasons = await fetch(`${gateway}/readyz`, { headers: { 'x-api-key': keys.approval } });
+      assert.equal(reasons.status, 503);
+      const body = (await reasons.json()) as { problems: string[] };
+      assert.deepEqual(body.problems, [`The ${service} service is unreachable.`]);
     });
 
     test(`${service} refusing the gateway's key: a 502 naming the service and its key's secret`, async () => {

@@ -1,9 +1,12 @@
 import type { FastifyInstance } from 'fastify';
+import { AuditLog } from '../../lib/audit/audit-log.js';
 import type { ApiKeyVerifier } from '../../lib/auth/api-key.js';
+import { API_KEY_HEADER } from '../../lib/auth/api-key.js';
 import { AppError } from '../../lib/errors.js';
 import { readGraphQLLimits, type GraphQLLimits } from '../../lib/graphql/limits.js';
 import { readKnownOperationNames } from '../../lib/graphql/operation-names.js';
 import { mountGraphQL } from '../../lib/graphql/route.js';
+import { readConnectionLimits, type ConnectionLimits } from '../../lib/http/plugins/timeouts.js';
 import { createHttpService } from '../../lib/http/service.js';
 import type { Logger } from '../../lib/logging/logger.js';
 import { ServiceMetrics } from '../../lib/metrics/metrics.js';
@@ -19,34 +22,51 @@ export interface GatewayAppOptions {
   graphqlLimits?: GraphQLLimits;
   /** Operation names counted by name in the metrics; the REST shims' and GRAPHQL_METRICS_OPERATION_NAMES when absent. */
   knownOperations?: ReadonlySet<string>;
+  /** The audit trail (refused calls); from AUDIT_LOG_PATH when absent. */
+  audit?: AuditLog;
+  /** Timeouts and the connection cap; from HTTP_* settings when absent. */
+  limits?: ConnectionLimits;
 }
 
 /** The approval service: the federated graph at `/graphql` and the CLI's `/project/*` REST shims. */
 export async function buildGatewayApp(options: GatewayAppOptions): Promise<FastifyInstance> {
   const metrics = options.metrics ?? new ServiceMetrics('approval');
+  const limits = options.limits ?? readConnectionLimits();
   const app = createHttpService({
     name: 'approval',
     description: 'The approval service: the single entry point. REST shims for the CR8TOR CLI over the federated GraphQL graph at /graphql.',
     metrics,
     logger: options.log,
     apiKey: options.apiKey,
-    readiness: (['metadata', 'publish'] as const).map((name) => () => subgraphReady(name, options.subgraphs[name].url)),
+    // The caller is who presented the approval key here: a caller key id header from outside is dropped.
+    trustForwardedCaller: false,
+    audit: options.audit ?? AuditLog.fromEnv(),
+    limits,
+    readiness: (['metadata', 'publish'] as const).map((name) => () => subgraphReady(name, options.subgraphs[name], options.log)),
   });
-  const graph = await createGatewayServer(options.subgraphs, options.log, metrics, options.graphqlLimits ?? readGraphQLLimits(), options.knownOperations ?? readKnownOperationNames());
+  const graph = await createGatewayServer(options.subgraphs, options.log, metrics, options.graphqlLimits ?? readGraphQLLimits(), options.knownOperations ?? readKnownOperationNames(), limits);
   app.addHook('onClose', async () => graph.stop());
   projectRoutes(app, graph);
   mountGraphQL(app, graph, async (request) => request.call);
   return app;
 }
 
-/** A subgraph is ready when its own readiness probe answers 200. */
-async function subgraphReady(name: string, graphqlUrl: string): Promise<void> {
-  const url = new URL('/readyz', graphqlUrl);
+/**
+ * A subgraph is ready when its own readiness probe answers 200. It is asked
+ * with its key, so its reasons reach the gateway's log and its keyed /readyz;
+ * where it is (an internal address) goes to the log only.
+ */
+async function subgraphReady(name: string, endpoint: { url: string; apiKey: string }, log: Logger): Promise<void> {
+  const url = new URL('/readyz', endpoint.url);
+  let res: Response;
   try {
-    const res = await fetch(url, { signal: AbortSignal.timeout(2000) });
-    if (!res.ok) throw new AppError('SUBGRAPH_UNAVAILABLE', `The ${name} service is not ready (HTTP ${res.status}).`);
+    res = await fetch(url, { headers: { [API_KEY_HEADER]: endpoint.apiKey }, signal: AbortSignal.timeout(2000) });
   } catch (error) {
-    if (error instanceof AppError) throw error;
-    throw new AppError('SUBGRAPH_UNAVAILABLE', `The ${name} service is unreachable at ${url.origin}.`);
+    log.warn({ subgraph: name, url: url.origin, err: error }, 'subgraph unreachable');
+    throw new AppError('SUBGRAPH_UNAVAILABLE', `The ${name} service is unreachable.`);
   }
+  if (res.ok) return;
+  const body = (await res.json().catch(() => ({}))) as { problems?: unknown };
+  const problems = Array.isArray(body.problems) ? `: ${body.problems.map(String).join(' ')}` : ` (HTTP ${res.status}).`;
+  throw new AppError('SUBGRAPH_UNAVAILABLE', `The ${name} service is not ready${problems}`);
 }

@@ -6,6 +6,7 @@ import { SUPERGRAPH_PATH } from '../../lib/graphql/compose.js';
 import { apolloCaches, QUERY_PLAN_CACHE_MIB } from '../../lib/graphql/caches.js';
 import { errorLogPlugin, formatGraphQLError } from '../../lib/graphql/errors.js';
 import { graphqlLimitsPlugin, parseOptions, type GraphQLLimits } from '../../lib/graphql/limits.js';
+import type { ConnectionLimits } from '../../lib/http/plugins/timeouts.js';
 import type { Logger } from '../../lib/logging/logger.js';
 import type { ServiceMetrics } from '../../lib/metrics/metrics.js';
 import { metricsPlugin } from '../../lib/graphql/metrics-plugin.js';
@@ -35,15 +36,16 @@ export async function createGatewayServer(
   metrics: ServiceMetrics,
   limits: GraphQLLimits,
   knownOperations: ReadonlySet<string>,
+  connections: Pick<ConnectionLimits, 'keepAliveTimeoutMs'>,
 ): Promise<ApolloServer<GatewayContext>> {
   process.env.APOLLO_TELEMETRY_DISABLED = '1';
-  const fetcher = subgraphFetcher();
+  const fetcher = subgraphFetcher(connections.keepAliveTimeoutMs);
   const gateway = new ApolloGateway({
     supergraphSdl: readFileSync(SUPERGRAPH_PATH, 'utf8'),
     buildService: ({ name }) => {
       const endpoint = endpoints[name as keyof SubgraphEndpoints];
       if (!endpoint) throw new Error(`The supergraph names an unknown subgraph '${name}'.`);
-      return new SubgraphSource(name, endpoint.url, endpoint.apiKey, fetcher);
+      return new SubgraphSource(name, endpoint.url, endpoint.apiKey, fetcher, log);
     },
     logger: log,
     experimental_approximateQueryPlanStoreMiB: QUERY_PLAN_CACHE_MIB,

@@ -11,9 +11,16 @@ import { Agent, request } from 'undici';
  * No timeout of its own (undici's default would cut a call at 300 s): a package
  * may rightly run for an hour, and the publish service bounds it with its own
  * deadline (PACKAGE_DEADLINE_MS).
+ *
+ * An idle connection is kept for half the services' keep-alive timeout
+ * (`keepAliveMs`, HTTP_KEEP_ALIVE_TIMEOUT_MS), at most 30 s, and never longer
+ * than the subgraph's own `Keep-Alive: timeout=` less 2 s: the gateway closes
+ * an idle connection before the subgraph does, so it never sends a call on a
+ * connection the subgraph is closing.
  */
-export function subgraphFetcher(): Fetcher & { close(): Promise<void> } {
-  const agent = new Agent({ keepAliveTimeout: 30_000, pipelining: 1, headersTimeout: 0, bodyTimeout: 0 });
+export function subgraphFetcher(keepAliveMs: number): Fetcher & { close(): Promise<void> } {
+  const idle = Math.max(1, Math.min(30_000, Math.floor(keepAliveMs / 2)));
+  const agent = new Agent({ keepAliveTimeout: idle, keepAliveMaxTimeout: idle, keepAliveTimeoutThreshold: 2000, pipelining: 1, headersTimeout: 0, bodyTimeout: 0 });
   const fetcher = async (url: string, init: FetcherRequestInit = {}): Promise<FetcherResponse> => {
     const res = await request(url, {
       dispatcher: agent,

@@ -2,6 +2,7 @@ import { RemoteGraphQLDataSource, type GraphQLDataSourceProcessOptions } from '@
 import type { Fetcher } from '@apollo/utils.fetcher';
 import { API_KEY_HEADER } from '../../lib/auth/api-key.js';
 import { CALLER_KEY_ID_HEADER } from '../../lib/http/service.js';
+import type { Logger } from '../../lib/logging/logger.js';
 import type { GatewayContext } from './context.js';
 
 type GatewayGraphQLResponse = Awaited<ReturnType<RemoteGraphQLDataSource['process']>>;
@@ -11,10 +12,13 @@ interface HttpErrorExtensions {
 }
 
 /**
- * How the gateway talks to one subgraph: it sends that subgraph's own API key
- * and the caller's request id, and turns transport failures into GraphQL errors
- * that carry a 502 status and name the service, so REST shims can answer the
- * contract's envelope. Errors the subgraph itself returns pass through untouched.
+ * How the gateway talks to one subgraph: it sends that subgraph's own API key,
+ * the caller's request id and the id of the key the caller presented here
+ * (which the subgraph believes because the call carries its own key), and
+ * turns transport failures into GraphQL errors that carry a 502 status and
+ * name the service, so REST shims can answer the contract's envelope; where
+ * the subgraph is goes to the log only. Errors the subgraph itself returns
+ * pass through untouched.
  */
 export class SubgraphSource extends RemoteGraphQLDataSource<GatewayContext> {
   constructor(
@@ -22,6 +26,7 @@ export class SubgraphSource extends RemoteGraphQLDataSource<GatewayContext> {
     url: string,
     private readonly apiKey: string,
     fetcher: Fetcher,
+    private readonly log: Logger,
   ) {
     super({ url, fetcher });
   }
@@ -45,7 +50,8 @@ export class SubgraphSource extends RemoteGraphQLDataSource<GatewayContext> {
           ? `The ${this.serviceName} service refused the gateway's API key (check the ${this.serviceName}serviceapikey secret).`
           : response?.status
             ? `The ${this.serviceName} service answered HTTP ${response.status}.`
-            : `The ${this.serviceName} service is unreachable at ${this.url}.`;
+            : `The ${this.serviceName} service is unreachable.`;
+      this.log.warn({ subgraph: this.serviceName, url: this.url, status: response?.status, err: error }, 'subgraph call failed');
       return { errors: [{ message: detail, extensions: { code: 'SUBGRAPH_UNAVAILABLE', status: 502, detail, serviceName: this.serviceName } }] };
     }
   }

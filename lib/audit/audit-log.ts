@@ -25,6 +25,42 @@ export interface AuditEvent {
   files?: Array<{ path: string; bytes: number; sha512: string }>;
 }
 
+/**
+ * A call the HTTP layer refused before any data was touched (403, 404 for an
+ * unknown route, 400, 408, 413, 415, 422, 431): who tried what, never the body
+ * or the key. Written at most at the rate {@link RefusalAudit} allows.
+ */
+export interface RefusalEvent {
+  time: string;
+  service: string;
+  action: 'refused';
+  /** Absent when the request never got that far (malformed HTTP, a timeout before the headers). */
+  request_id?: string;
+  /** The address the connection came from. */
+  client: string;
+  method?: string;
+  /** The request's path without its query, at most 200 characters. */
+  path?: string;
+  status: number;
+  reason: string;
+}
+
+/** Refusals left unwritten in one second because they came faster than the audit rate allows. */
+export interface SuppressedRefusalsEvent {
+  time: string;
+  service: string;
+  action: 'refused_suppressed';
+  /** How many refusals were not written individually. */
+  suppressed: number;
+  /** From how many client addresses (at most the number tracked per second). */
+  clients: number;
+  /** The second they fell in (ISO 8601). */
+  since: string;
+}
+
+/** Anything the audit trail records. */
+export type AuditRecord = AuditEvent | RefusalEvent | SuppressedRefusalsEvent;
+
 export const auditSettings = {
   AUDIT_LOG_PATH: setting.optionalString(),
 };
@@ -49,7 +85,7 @@ export class AuditLog {
   }
 
   /** Writes one event; resolves once it is durable. */
-  record(event: AuditEvent): Promise<void> {
+  record(event: AuditRecord): Promise<void> {
     const line = `${JSON.stringify({ audit: event })}\n`;
     this.stdout(line);
     if (!this.path) return Promise.resolve();

@@ -15,9 +15,12 @@ export interface EndpointDoc {
 }
 
 const ERROR_RESPONSES: Record<string, string> = {
+  '400': 'Malformed HTTP request or Content-Length.',
   '403': 'Missing or wrong x-api-key.',
   '404': 'Unknown route, secret, schema, table or column.',
+  '408': 'The request (headers or body) was not received in time.',
   '413': 'Request body too large.',
+  '415': 'The body is not application/json.',
   '422': 'Invalid body; the detail names every offending field.',
   '500': 'Unexpected failure; details only in the service log.',
   '502': 'A source, destination, secret store or subgraph failed or refused.',

@@ -17,6 +17,7 @@ import { StorageMounts } from '../../subgraphs/publish/src/destinations/filestor
 import { readPostgresqlSettings } from '../../subgraphs/publish/src/destinations/postgresql/settings.js';
 import type { ConnectorOptions } from '../../lib/connectors/index.js';
 import { AuditLog } from '../../lib/audit/audit-log.js';
+import type { ConnectionLimits } from '../../lib/http/plugins/timeouts.js';
 
 export const keys = { approval: 'approval-test-key', metadata: 'metadata-test-key', publish: 'publish-test-key' };
 
@@ -27,8 +28,10 @@ export interface Platform {
   secretsDir: string;
   /** Root of the LSC filestore mount (staging/ and production/ exist). */
   mountDir: string;
-  /** The audit log file both subgraphs append to (their stdout copy is dropped in tests). */
+  /** The audit log file the three services append to (their stdout copy is dropped in tests). */
   auditPath: string;
+  /** The services' Fastify instances, for what a test must watch from the server's side (their connections). */
+  apps: { gateway: FastifyInstance; metadata: FastifyInstance; publish: FastifyInstance };
   /** The audit events written so far. */
   auditEvents(): Promise<any[]>;
   writeSecret(name: string, value: string): Promise<void>;
@@ -45,6 +48,8 @@ export interface PlatformOptions {
   logLevel?: string;
   /** Where the services' JSON log lines go (each service logs under its own name); silent when absent. */
   logStream?: { write(line: string): void };
+  /** Timeouts and the connection cap of all three services; from HTTP_* settings when absent. */
+  limits?: ConnectionLimits;
 }
 
 async function listen(app: FastifyInstance): Promise<string> {
@@ -90,14 +95,17 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Plat
   const audit = new AuditLog(auditPath, () => undefined);
   const env = { TARGET_STORAGE_ACCOUNT_LSC_SDE_MNT_PATH: mountDir, ...options.env };
 
-  const metadataApp = await buildMetadataApp({ log, secrets, apiKey: new ApiKeyVerifier(keys.metadata), connectorOptions: options.connectorOptions, audit });
-  const publishApp = await buildPublishApp({ log: logFor('publish'), secrets, apiKey: new ApiKeyVerifier(keys.publish), connectorOptions: options.connectorOptions, mounts: new StorageMounts(env), audit, postgresql: readPostgresqlSettings(env) ?? null });
+  const limits = options.limits;
+  const metadataApp = await buildMetadataApp({ log, secrets, apiKey: new ApiKeyVerifier(keys.metadata), connectorOptions: options.connectorOptions, audit, limits });
+  const publishApp = await buildPublishApp({ log: logFor('publish'), secrets, apiKey: new ApiKeyVerifier(keys.publish), connectorOptions: options.connectorOptions, mounts: new StorageMounts(env), audit, limits, postgresql: readPostgresqlSettings(env) ?? null });
   const metadata = await listen(metadataApp);
   const publish = await listen(publishApp);
   const gatewayApp = await buildGatewayApp({
     log: logFor('approval'),
     apiKey: new ApiKeyVerifier(keys.approval),
     subgraphs: { metadata: { url: `${metadata}/graphql`, apiKey: keys.metadata }, publish: { url: `${publish}/graphql`, apiKey: keys.publish } },
+    audit,
+    limits,
   });
   const gateway = await listen(gatewayApp);
   const bases = { gateway, metadata, publish };
@@ -106,6 +114,7 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Plat
 
   return {
     ...bases,
+    apps: { gateway: gatewayApp, metadata: metadataApp, publish: publishApp },
     secretsDir,
     mountDir,
     auditPath,

@@ -3,6 +3,7 @@ import { AuditLog } from '../../../lib/audit/audit-log.js';
 import type { ApiKeyVerifier } from '../../../lib/auth/api-key.js';
 import type { ConnectorOptions } from '../../../lib/connectors/index.js';
 import { mountSubgraph } from '../../../lib/graphql/subgraph.js';
+import type { ConnectionLimits } from '../../../lib/http/plugins/timeouts.js';
 import { createHttpService } from '../../../lib/http/service.js';
 import type { Logger } from '../../../lib/logging/logger.js';
 import { ServiceMetrics } from '../../../lib/metrics/metrics.js';
@@ -19,6 +20,8 @@ export interface MetadataAppOptions {
   connectorOptions?: ConnectorOptions;
   /** The audit trail; from AUDIT_LOG_PATH when absent. */
   audit?: AuditLog;
+  /** Timeouts and the connection cap; from HTTP_* settings when absent. */
+  limits?: ConnectionLimits;
 }
 
 /** The metadata service: `POST /metadata/project` and the metadata subgraph at `/graphql`. */
@@ -31,8 +34,7 @@ export async function buildMetadataApp(options: MetadataAppOptions): Promise<Fas
     reports: new ProjectLog<MetadataReport>(),
     obs: { service: 'metadata', audit, metrics },
   };
-  const app = createHttpService({ name: 'metadata', description: 'Reads table and column metadata from sources, never rows.', logger: options.log, apiKey: options.apiKey, metrics, readiness: [() => options.secrets.check()] });
-  app.addHook('onClose', () => audit.close());
+  const app = createHttpService({ name: 'metadata', description: 'Reads table and column metadata from sources, never rows.', logger: options.log, apiKey: options.apiKey, trustForwardedCaller: true, audit, limits: options.limits, metrics, readiness: [() => options.secrets.check()] });
   metadataProjectRoute(app, deps);
   await mountSubgraph(app, 'metadata', metadataResolvers(deps), options.log, metrics);
   return app;

@@ -3,6 +3,7 @@ import { AuditLog } from '../../../lib/audit/audit-log.js';
 import type { ApiKeyVerifier } from '../../../lib/auth/api-key.js';
 import type { ConnectorOptions } from '../../../lib/connectors/index.js';
 import { mountSubgraph } from '../../../lib/graphql/subgraph.js';
+import type { ConnectionLimits } from '../../../lib/http/plugins/timeouts.js';
 import { createHttpService } from '../../../lib/http/service.js';
 import type { Logger } from '../../../lib/logging/logger.js';
 import { ServiceMetrics } from '../../../lib/metrics/metrics.js';
@@ -27,6 +28,8 @@ export interface PublishAppOptions {
   filestore?: FilestoreSettings;
   /** The audit trail; from AUDIT_LOG_PATH when absent. */
   audit?: AuditLog;
+  /** Timeouts and the connection cap; from HTTP_* settings when absent. */
+  limits?: ConnectionLimits;
   /**
    * The PostgreSQL destination's settings; read from the environment when
    * absent (undefined). null, or no DESTINATION_POSTGRESQL_HOST: not configured.
@@ -55,11 +58,10 @@ export async function buildPublishApp(options: PublishAppOptions): Promise<Fasti
   if (postgresql) {
     deps.destinations.postgresql = postgresqlDestination({ settings: postgresql, secrets: options.secrets, log: options.log.child({ destination: 'postgresql' }) });
   }
-  const app = createHttpService({ name: 'publish', description: 'Validates connections, extracts and packages approved data, publishes it with integrity hashes.', logger: options.log, apiKey: options.apiKey, metrics,
+  const app = createHttpService({ name: 'publish', description: 'Validates connections, extracts and packages approved data, publishes it with integrity hashes.', logger: options.log, apiKey: options.apiKey, trustForwardedCaller: true, audit, limits: options.limits, metrics,
     // Ready when secrets can be read and every configured filestore mount has writable staging/ and production/.
     readiness: [() => options.secrets.check(), ...mounts.names().map((name) => () => mounts.checkReady(name))],
   });
-  app.addHook('onClose', () => audit.close());
   dataPublishRoutes(app, deps);
   await mountSubgraph(app, 'publish', publishResolvers(deps), options.log, metrics);
   return app;

@@ -1,0 +1,26 @@
+import type { FastifyBaseLogger } from 'fastify';
+import type { EndpointDoc } from './openapi.js';
+
+/** What every request handler knows about the call it serves. */
+export interface CallContext {
+  requestId: string;
+  /** The identifier of the API key that authorised the call (never the key). */
+  keyId: string;
+  log: FastifyBaseLogger;
+}
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    call: CallContext;
+    /** Why the HTTP layer refused the call, when it did (audited once the answer is sent). */
+    refusal: string | null;
+  }
+  interface FastifyInstance {
+    /** The REST endpoints registered with `postEndpoint`, for the API docs. */
+    endpointDocs: EndpointDoc[];
+  }
+  interface FastifyContextConfig {
+    /** The route answers without a key (probes, metrics, API docs). */
+    open?: boolean;
+  }
+}
