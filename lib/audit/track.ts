@@ -66,7 +66,9 @@ export async function tracked<T>(
     return result;
   } catch (error) {
     const duration = seconds();
-    const { code, detail } = publicError(error);
+    const { status, code, detail } = publicError(error);
+    // What the caller is not told (why a source could not be reached, which path a secret was missing from) is here, by request id.
+    call.log[status >= 500 ? 'warn' : 'info']({ err: error, code }, `${action} failed`);
     obs.metrics.operationDuration.observe({ operation: action, destination_type: destinationType, outcome: 'error' }, duration);
     obs.metrics.operationFailures.inc({ operation: action, destination_type: destinationType, code });
     await obs.audit

@@ -1,5 +1,8 @@
+import tls from 'node:tls';
 import { describeSource, type DatabricksSourceConfig } from '../../contract/index.js';
 import type { ColumnInfo, ConnectorOptions, SourceConnector, SourceSnapshot, TableInfo } from '../connector.js';
+import { CheckedHttpsAgent } from '../egress/dial.js';
+import { SourceHosts } from '../egress/source-hosts.js';
 import { DEFAULT_FETCH_ROWS, DEFAULT_WAREHOUSE_START_TIMEOUT_MS, type DatabricksSettings } from './settings.js';
 import { DatabricksSnapshot } from './snapshot.js';
 import { TokenSource, type ServicePrincipal } from './token.js';
@@ -32,6 +35,7 @@ export class DatabricksConnector implements SourceConnector {
   /** Tables listed so far, by `schema\0table`: their type and storage format decide how they are read. */
   private readonly listed = new Map<string, UcTable>();
   private readonly snapshots = new Set<SourceSnapshot>();
+  private readonly agent: CheckedHttpsAgent;
 
   constructor(source: DatabricksSourceConfig, principal: ServicePrincipal, options: ConnectorOptions = {}, settings: DatabricksSettings = {}, tlsCa?: string) {
     this.source = source;
@@ -40,18 +44,27 @@ export class DatabricksConnector implements SourceConnector {
     const port = url.port ? Number(url.port) : source.port;
     const origin = `https://${url.hostname}:${port}`;
     const timeoutMs = options.connectTimeoutMs ?? 10_000;
-    const tokens = new TokenSource({ origin, where, clientIdSecret: source.credentials.spn_clientid, tlsCa, timeoutMs }, principal);
-    this.unityCatalog = new UnityCatalog({ origin, where, tlsCa, timeoutMs, onRequest: options.onQuery && ((path) => options.onQuery!(`GET ${path}`)) }, tokens);
+    const socketTimeoutMs = options.statementTimeoutMs ?? 3_600_000;
+    // One agent for every HTTPS request of this source: the token, Unity Catalog, the warehouse and its result downloads.
+    const agent = new CheckedHttpsAgent(options.sourceHosts ?? SourceHosts.unrestricted(), where, {
+      keepAlive: true,
+      minVersion: 'TLSv1.2',
+      timeout: socketTimeoutMs,
+      ...(tlsCa ? { ca: [...tls.rootCertificates, tlsCa] } : {}),
+    });
+    this.agent = agent;
+    const tokens = new TokenSource({ origin, where, clientIdSecret: source.credentials.spn_clientid, agent, timeoutMs }, principal);
+    this.unityCatalog = new UnityCatalog({ origin, where, agent, timeoutMs, onRequest: options.onQuery && ((path) => options.onQuery!(`GET ${path}`)) }, tokens);
     this.warehouse = new Warehouse({
       host: url.hostname,
       port,
       path: source.http_path,
       catalog: source.catalog,
       where,
-      tlsCa,
+      agent,
       tokens,
       startTimeoutMs: settings.warehouseStartTimeoutMs ?? DEFAULT_WAREHOUSE_START_TIMEOUT_MS,
-      socketTimeoutMs: options.statementTimeoutMs ?? 3_600_000,
+      socketTimeoutMs,
       onQuery: options.onQuery,
     });
     this.fetchRows = settings.fetchRows ?? DEFAULT_FETCH_ROWS;
@@ -136,5 +149,6 @@ export class DatabricksConnector implements SourceConnector {
     await Promise.all([...this.snapshots].map((s) => s.close()));
     this.snapshots.clear();
     await this.warehouse.close();
+    this.agent.destroy();
   }
 }

@@ -1,6 +1,7 @@
+import type https from 'node:https';
 import { DBSQLClient } from '@databricks/sql';
 import { AppError } from '../../errors.js';
-import { driverMessage, networkReason, unreachable } from '../failures.js';
+import { causeOfType, driverMessage, networkReason, unreachable } from '../failures.js';
 import type { TokenSource } from './token.js';
 
 /** One SQL warehouse of a workspace, reached with the service principal's token. */
@@ -11,7 +12,8 @@ export interface WarehouseTarget {
   path: string;
   catalog: string;
   where: string;
-  tlsCa?: string | undefined;
+  /** The agent of every HTTPS request of the driver (Thrift, result downloads): SOURCE_ALLOWED_HOSTS, trusted CAs. */
+  agent: https.Agent;
   tokens: TokenSource;
   /** How long to retry opening a session while the warehouse starts (HTTP 503). */
   startTimeoutMs: number;
@@ -35,7 +37,9 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** Maps an @databricks/sql failure to the error table, naming the source and never a token. */
 export function translateWarehouse(error: unknown, target: Pick<WarehouseTarget, 'where' | 'path'>): AppError {
-  if (error instanceof AppError) return error;
+  // Ours, raised inside the driver's request (SOURCE_ALLOWED_HOSTS) and wrapped by it.
+  const own = causeOfType(error, AppError);
+  if (own) return own;
   const status = httpStatus(error);
   const warehouse = `SQL warehouse ${target.path} of the ${target.where}`;
   if (status === 401 || status === 403) return new AppError('SOURCE_AUTH_FAILED', `The ${warehouse} refused the service principal's OAuth token (HTTP ${status}).`, { cause: error });
@@ -67,6 +71,16 @@ export class Warehouse {
     if (this.client) return this.client;
     const client = new DBSQLClient({ logger: quiet as never });
     client.on('error', () => undefined);
+    // Every HTTPS request of the driver (Thrift calls, CloudFetch downloads)
+    // takes its agent from the connection provider: hand it ours, which checks
+    // each connection's host against SOURCE_ALLOWED_HOSTS. Set on the provider
+    // before connect() builds the Thrift connection with it.
+    const provider = client.getConnectionProvider.bind(client);
+    client.getConnectionProvider = async () => {
+      const connections = await provider();
+      connections.getAgent = async () => this.target.agent;
+      return connections;
+    };
     await client.connect({
       host: this.target.host,
       port: this.target.port,
@@ -81,7 +95,6 @@ export class Warehouse {
       telemetryEnabled: false,
       userAgentEntry: 'cr8tor-publisher',
       socketTimeout: this.target.socketTimeoutMs,
-      ...(this.target.tlsCa ? { customCaCert: this.target.tlsCa } : {}),
     });
     this.client = client;
     return client;
