@@ -3,7 +3,7 @@ import { AppError } from '../errors.js';
 import { describeSource, type DatasetRequest } from '../contract/index.js';
 import type { ColumnInfo, SourceConnector, TableInfo } from './connector.js';
 import { unsupportedType } from './failures.js';
-import { assertDataSchema } from './system-schemas.js';
+import { assertDatasetNotSystem } from './system-schemas.js';
 
 /** A requested table, confirmed by the catalog, with its confirmed columns in the requested order. */
 export interface ResolvedTable extends TableInfo {
@@ -45,9 +45,9 @@ function duplicates(names: readonly string[]): string[] {
  * still reports such columns).
  */
 export async function resolveDataset(connector: SourceConnector, dataset: DatasetRequest, options: { forExtraction?: boolean } = {}): Promise<ResolvedDataset> {
-  const schema = dataset.schema_name ?? connector.defaultSchema();
   // Before the first query: a system catalog is never data.
-  assertDataSchema(connector.source, schema);
+  assertDatasetNotSystem(connector.source, dataset);
+  const schema = dataset.schema_name ?? connector.defaultSchema();
   const where = describeSource(connector.source);
   if (!(await connector.schemaExists(schema))) {
     throw new AppError('SCHEMA_NOT_FOUND', `Schema '${schema}' not found on the ${where}.`);

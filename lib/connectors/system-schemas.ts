@@ -1,5 +1,5 @@
 import { AppError } from '../errors.js';
-import { describeSource, type SourceConfig } from '../contract/index.js';
+import { describeSource, type DatasetRequest, type SourceConfig } from '../contract/index.js';
 
 /** MySQL and MariaDB system schemas (names compared in lower case: servers may fold case). */
 const MYSQL = new Set(['mysql', 'information_schema', 'performance_schema', 'sys']);
@@ -21,6 +21,28 @@ function systemPart(source: SourceConfig, schema: string): string | undefined {
       if (source.catalog.toLowerCase() === 'system') return `Catalog '${source.catalog}'`;
       return lower === 'information_schema' ? `Schema '${schema}'` : undefined;
   }
+}
+
+/** The schema a dataset without `schema_name` means: PostgreSQL public, MySQL the database, SQL Server dbo, Databricks default. */
+export function defaultSchemaOf(source: SourceConfig): string {
+  switch (source.type) {
+    case 'postgresql':
+      return 'public';
+    case 'mysql':
+      return source.database;
+    case 'mssql':
+      return 'dbo';
+    case 'databrickssql':
+      return 'default';
+  }
+}
+
+/**
+ * {@link assertDataSchema} for a dataset as requested, where nothing has
+ * connected yet (the gateway checks before a validation opens the source).
+ */
+export function assertDatasetNotSystem(source: SourceConfig, dataset: Pick<DatasetRequest, 'schema_name'>): void {
+  assertDataSchema(source, dataset.schema_name ?? defaultSchemaOf(source));
 }
 
 /**

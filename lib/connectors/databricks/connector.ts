@@ -9,6 +9,7 @@ import { TokenSource, type ServicePrincipal } from './token.js';
 import { databricksLogicalType } from './types.js';
 import { UnityCatalog, type UcTable } from './unity-catalog.js';
 import { Warehouse } from './warehouse.js';
+import { defaultSchemaOf } from '../system-schemas.js';
 
 /** Table descriptions fetched at once from Unity Catalog (one GET each). */
 const TABLE_CONCURRENCY = 8;
@@ -84,7 +85,7 @@ export class DatabricksConnector implements SourceConnector {
   }
 
   defaultSchema(): string {
-    return 'default';
+    return defaultSchemaOf(this.source);
   }
 
   async schemaExists(schema: string): Promise<boolean> {

@@ -13,6 +13,7 @@ import {
 import { authPlugins } from './auth-plugins.js';
 import { MysqlSnapshot } from './snapshot.js';
 import { mysqlLogicalType } from './types.js';
+import { defaultSchemaOf } from '../system-schemas.js';
 
 /** A view's TABLE_COMMENT is the word 'VIEW' (views cannot have comments), not a description. */
 const LIST_TABLES = `
@@ -212,7 +213,7 @@ export class MysqlConnector implements SourceConnector {
   }
 
   defaultSchema(): string {
-    return this.source.database;
+    return defaultSchemaOf(this.source);
   }
 
   async schemaExists(schema: string): Promise<boolean> {

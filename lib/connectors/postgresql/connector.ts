@@ -11,6 +11,7 @@ import {
 } from '../failures.js';
 import { PgSnapshot } from './snapshot.js';
 import { pgLogicalType, type PgTypeInfo } from './types.js';
+import { defaultSchemaOf } from '../system-schemas.js';
 
 /** Relation kinds a dataset may draw from: tables, partitioned tables, views, materialised views, foreign tables. */
 const RELATION_KINDS = ['r', 'p', 'v', 'm', 'f'];
@@ -244,7 +245,7 @@ export class PostgresConnector implements SourceConnector {
   }
 
   defaultSchema(): string {
-    return 'public';
+    return defaultSchemaOf(this.source);
   }
 
   async schemaExists(schema: string): Promise<boolean> {
