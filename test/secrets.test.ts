@@ -177,7 +177,7 @@ describe('FileSecretProvider', () => {
 describe('KeyVaultSecretProvider against the Key Vault double', () => {
   let kv: KeyVaultDouble;
 
-  const provider = (options: { cacheTtlMs?: number } = {}, credential?: TokenCredential) =>
+  const provider = (options: { cacheTtlMs?: number; cacheMaxEntries?: number } = {}, credential?: TokenCredential) =>
     new KeyVaultSecretProvider(kv.vaultUrl, credential ?? kv.credential, { ...options, clientOptions: kv.clientOptions });
   const wire = (r: KeyVaultRequest) => `${r.method} ${r.path} auth=${r.validToken ? 'token' : r.authorization ? 'bad' : 'none'} -> ${r.status}`;
 
@@ -248,6 +248,35 @@ describe('KeyVaultSecretProvider against the Key Vault double', () => {
     await sleep(80);
     assert.equal(await p.get('short-lived'), 'new-value');
     assert.equal(kv.requests.filter((r) => r.path === '/secrets/short-lived/' && r.status === 200).length, 2);
+  });
+
+  it('bounds the cache: the least recently used names go first, so requests naming many secrets cannot grow it', async () => {
+    for (let i = 1; i <= 5; i++) kv.setSecret(`lru-${i}`, `value-${i}`);
+    const p = provider({ cacheTtlMs: 60_000, cacheMaxEntries: 3 });
+    for (let i = 1; i <= 5; i++) assert.equal(await p.get(`lru-${i}`), `value-${i}`);
+    assert.equal(p.cachedEntries, 3);
+    const asked = (name: string) => kv.requests.filter((r) => r.path === `/secrets/${name}/` && r.status === 200).length;
+    await p.get('lru-5');
+    assert.equal(asked('lru-5'), 1, 'a recent name is served from the cache');
+    await p.get('lru-1');
+    assert.equal(asked('lru-1'), 2, 'an evicted name is read from the vault again');
+    assert.equal(p.cachedEntries, 3);
+  });
+
+  it('remembers "no such secret" only for the TTL, and within the same bound', async () => {
+    const p = provider({ cacheTtlMs: 40, cacheMaxEntries: 2 });
+    const misses = () => kv.requests.filter((r) => r.path === '/secrets/never-there/' && r.status === 404).length;
+    await rejectsWith(p.get('never-there'), 'SECRET_NOT_FOUND', "'never-there'");
+    await rejectsWith(p.get('never-there'), 'SECRET_NOT_FOUND', "'never-there'");
+    assert.equal(misses(), 1, 'a burst asks once');
+    await sleep(80);
+    await rejectsWith(p.get('never-there'), 'SECRET_NOT_FOUND');
+    assert.equal(misses(), 2, 'asked again after the TTL: a secret created since is found');
+    kv.setSecret('never-there', 'now-here');
+    await sleep(80);
+    assert.equal(await p.get('never-there'), 'now-here');
+    for (const name of ['gone-1', 'gone-2', 'gone-3']) await rejectsWith(p.get(name), 'SECRET_NOT_FOUND');
+    assert.equal(p.cachedEntries, 2);
   });
 
   it('retries a 503 with the production retry settings', async () => {

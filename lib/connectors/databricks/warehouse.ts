@@ -1,6 +1,7 @@
 import type https from 'node:https';
 import { DBSQLClient } from '@databricks/sql';
 import { AppError } from '../../errors.js';
+import { sourceNotAllowed } from '../egress/dial.js';
 import { causeOfType, driverMessage, networkReason, unreachable } from '../failures.js';
 import type { TokenSource } from './token.js';
 
@@ -37,9 +38,11 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** Maps an @databricks/sql failure to the error table, naming the source and never a token. */
 export function translateWarehouse(error: unknown, target: Pick<WarehouseTarget, 'where' | 'path'>): AppError {
-  // Ours, raised inside the driver's request (SOURCE_ALLOWED_HOSTS) and wrapped by it.
+  // Ours, raised inside the driver's request (SOURCE_ALLOWED_HOSTS) and wrapped by it:
+  // node-fetch keeps only its code and message, Thrift the error itself.
   const own = causeOfType(error, AppError);
   if (own) return own;
+  if ((error as { code?: unknown }).code === 'SOURCE_NOT_ALLOWED') return sourceNotAllowed(target.where, driverMessage(error));
   const status = httpStatus(error);
   const warehouse = `SQL warehouse ${target.path} of the ${target.where}`;
   if (status === 401 || status === 403) return new AppError('SOURCE_AUTH_FAILED', `The ${warehouse} refused the service principal's OAuth token (HTTP ${status}).`, { cause: error });

@@ -62,6 +62,9 @@ export function translateMssql(error: unknown, source: SqlSourceConfig, loginNum
 
 /** A failure while connecting and logging in: the server's own answers keep their meaning; anything else reads the same. */
 function connectFailure(error: unknown, source: SqlSourceConfig, loginNumber: number | undefined): AppError {
+  // Ours, raised in the connector (SOURCE_ALLOWED_HOSTS) and wrapped by tedious.
+  const own = causeOfType(error, AppError);
+  if (own) return own;
   const e = error as { code?: string };
   if (error instanceof AppError || causeOfType(error, PlaintextLogin) || certificateProblem(error) || e.code === 'ELOGIN') return translateMssql(error, source, loginNumber);
   const reason = networkReason(error) ?? networkReason((error as { cause?: unknown }).cause) ?? driverMessage(error);
