@@ -222,7 +222,12 @@ describe('the setting itself', () => {
   test('entries: names, wildcards of one or more labels, addresses, CIDR ranges (IPv4 and IPv6), ports and port ranges', () => {
     const hosts = SourceHosts.parse('db.example.org, *.lake.example.org:443, 10.20.0.0/16:5432, [fd00::/8]:1433-1434, 192.0.2.7, 2001:db8::/32, Other.Example.ORG.:3306');
     assert.equal(hosts.restricted, true);
-    assert.deepEqual(hosts.ranges, ['10.20.0.0/16', 'fd00::/8', '192.0.2.7/32', '2001:db8::/32']);
+    assert.deepEqual(hosts.ranges, [
+      { cidr: '10.20.0.0/16', from: 5432, to: 5432 },
+      { cidr: 'fd00::/8', from: 1433, to: 1434 },
+      { cidr: '192.0.2.7/32', from: 1, to: 65535 },
+      { cidr: '2001:db8::/32', from: 1, to: 65535 },
+    ]);
     const cases: Array<[string | undefined, string, number, boolean]> = [
       ['db.example.org', '203.0.113.5', 5432, true],
       ['DB.Example.Org.', '203.0.113.5', 1, true],

@@ -108,9 +108,9 @@ export class SourceHosts {
     return this.entries !== undefined;
   }
 
-  /** The address and range entries as CIDRs (`10.20.0.0/16`), for checking the network policies against them. */
-  get ranges(): string[] {
-    return (this.entries ?? []).flatMap((e) => (e.kind === 'range' ? [e.text] : []));
+  /** The address and range entries as CIDRs (`10.20.0.0/16`) with their ports, for checking the network policies against them. */
+  get ranges(): Array<{ cidr: string; from: number; to: number }> {
+    return (this.entries ?? []).flatMap((e) => (e.kind === 'range' ? [{ cidr: e.text, ...e.ports }] : []));
   }
 
   /**
