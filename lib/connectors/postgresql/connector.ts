@@ -196,11 +196,12 @@ export class PostgresConnector implements SourceConnector {
     }
     const certificate = certificateProblem(error);
     if (certificate) return untrustedCertificate(this.where, certificate, error);
-    // A SQLSTATE means a PostgreSQL server answered.
-    if (/^[0-9A-Z]{5}$/.test(String((error as { code?: unknown }).code))) return this.translate(error);
+    const network = networkReason(error);
+    // A SQLSTATE (not a socket's code such as EPIPE) means a PostgreSQL server answered.
+    if (!network && /^[0-9A-Z]{5}$/.test(String((error as { code?: unknown }).code))) return this.translate(error);
     const ms = this.options.connectTimeoutMs ?? 10_000;
     // pg reports its own connect timer as a bare "timeout expired".
-    const reason = networkReason(error) ?? (/timeout expired/i.test(driverMessage(error)) ? `no answer within ${ms} ms (SOURCE_CONNECT_TIMEOUT_MS)` : driverMessage(error));
+    const reason = network ?? (/timeout expired/i.test(driverMessage(error)) ? `no answer within ${ms} ms (SOURCE_CONNECT_TIMEOUT_MS)` : driverMessage(error));
     return unreachable(this.where, reason, error);
   }
 
