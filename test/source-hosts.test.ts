@@ -26,8 +26,9 @@ import { startListener, type Listener, type ListenerKind } from './support/liste
 import { LogLines } from './support/log-lines.js';
 import { startPlatform, type Answer, type Platform } from './support/platform.js';
 import { freePort } from './support/processes.js';
-import { accessRequest, dataset, sqlSource, transferRequest, writeSourceSecrets, type SqlSourceBody } from './support/requests.js';
-import { MSSQL_LOGIN, mssqlSource, startTdsDouble, type StartedTds } from './support/tds/index.js';
+import { accessRequest, dataset, sqlSource, transferRequest, type SqlSourceBody } from './support/requests.js';
+import { writeFourSourceSecrets } from './support/source-secrets.js';
+import { mssqlSource, startTdsDouble, type StartedTds } from './support/tds/index.js';
 
 type SourceType = 'postgresql' | 'mysql' | 'mssql' | 'databrickssql';
 const TYPES: SourceType[] = ['postgresql', 'mysql', 'mssql', 'databrickssql'];
@@ -36,15 +37,6 @@ let pgDb: TestPgDatabase;
 let myDb: TestMysqlDatabase;
 let tds: StartedTds;
 let dbx: DatabricksDouble;
-
-async function writeAllSecrets(p: Platform): Promise<void> {
-  await writeSourceSecrets(p, 'postgresql');
-  await writeSourceSecrets(p, 'mysql');
-  await p.writeSecret('mssql-user', MSSQL_LOGIN.user);
-  await p.writeSecret('mssql-password', MSSQL_LOGIN.password);
-  await p.writeSecret('dbx-client-id', SERVICE_PRINCIPAL.clientId);
-  await p.writeSecret('dbx-client-secret', SERVICE_PRINCIPAL.clientSecret);
-}
 
 /** A source of the type on host:port (the Databricks workspace as https://host with that port). */
 function sourceAt(type: SourceType, host: string, port: number): SqlSourceBody {
@@ -93,7 +85,7 @@ describe('SOURCE_ALLOWED_HOSTS set to this site\'s sources', () => {
     stranger = await startListener('silent');
     const allowed = [`127.0.0.1:${pgSettings.port}`, `localhost:${mysqlSettings.port}`, `127.0.0.0/31:${tds.double.port}`, `[::1]:${dbx.port}`, `127.0.0.1:${dbx.port}-${dbx.port}`].join(', ');
     platform = await startPlatform({ env: { SOURCE_ALLOWED_HOSTS: allowed }, connectorOptions: { tlsCa: `${tds.ca}\n${dbx.ca}`, connectTimeoutMs: 3000 }, logStream: logs.stream });
-    await writeAllSecrets(platform);
+    await writeFourSourceSecrets(platform);
   });
 
   after(async () => {
@@ -138,7 +130,7 @@ describe('SOURCE_ALLOWED_HOSTS unset', () => {
     const byName = await startPlatform({ env: { SOURCE_ALLOWED_HOSTS: 'metadata.example.org, *.example.org' } });
     try {
       for (const p of [open, byName]) {
-        await writeAllSecrets(p);
+        await writeFourSourceSecrets(p);
         for (const type of TYPES) {
           for (const host of ['169.254.169.254', '[fe80::1]']) {
             if (host.startsWith('[') && type === 'databrickssql') continue;
@@ -164,7 +156,7 @@ describe('no port mapping: what is on a port reads the same to the caller', () =
   before(async () => {
     for (const kind of KINDS) listeners.push(await startListener(kind));
     platform = await startPlatform({ env: { SOURCE_ALLOWED_HOSTS: '127.0.0.0/8' }, connectorOptions: { tlsCa: `${tds.ca}\n${dbx.ca}`, connectTimeoutMs: 1000 }, logStream: logs.stream });
-    await writeAllSecrets(platform);
+    await writeFourSourceSecrets(platform);
   });
 
   after(async () => {

@@ -15,8 +15,9 @@ import { DatabricksDouble, SERVICE_PRINCIPAL, databricksSource } from './support
 import { startFakeMysql, type FakeMysql } from './support/fake-mysql.js';
 import { startFakePostgres, type FakePostgres } from './support/fake-postgres.js';
 import { startPlatform, type Answer, type Platform } from './support/platform.js';
-import { dataset, sqlSource, transferRequest, writeSourceSecrets, type SqlSourceBody } from './support/requests.js';
-import { MSSQL_LOGIN, mssqlSource, startTdsDouble, type StartedTds } from './support/tds/index.js';
+import { dataset, sqlSource, transferRequest, type SqlSourceBody } from './support/requests.js';
+import { writeFourSourceSecrets } from './support/source-secrets.js';
+import { mssqlSource, startTdsDouble, type StartedTds } from './support/tds/index.js';
 
 let platform: Platform;
 let myDb: TestMysqlDatabase;
@@ -40,12 +41,7 @@ before(async () => {
     catalogs: [{ name: 'system', schemas: { access: { tables: [] } } }, { name: 'research', schemas: { cohort: { tables: [] } } }],
   }).start();
   platform = await startPlatform({ connectorOptions: { tlsCa: `${tds.ca}\n${dbx.ca}`, connectTimeoutMs: 3000, onQuery: (sql) => void statements.push(sql) } });
-  await writeSourceSecrets(platform, 'postgresql');
-  await writeSourceSecrets(platform, 'mysql');
-  await platform.writeSecret('mssql-user', MSSQL_LOGIN.user);
-  await platform.writeSecret('mssql-password', MSSQL_LOGIN.password);
-  await platform.writeSecret('dbx-client-id', SERVICE_PRINCIPAL.clientId);
-  await platform.writeSecret('dbx-client-secret', SERVICE_PRINCIPAL.clientSecret);
+  await writeFourSourceSecrets(platform);
 });
 
 after(async () => {

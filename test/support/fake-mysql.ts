@@ -14,22 +14,20 @@
  * connection on the given certificate.
  */
 import { constants, generateKeyPairSync, privateDecrypt, randomBytes } from 'node:crypto';
-import net, { type AddressInfo } from 'node:net';
+import net from 'node:net';
 import tls from 'node:tls';
+import { listenOnLoopback, type LoopbackServer } from './listeners.js';
 
 export type FakeMysqlAuth = 'mysql_clear_password' | 'dialog' | 'caching_sha2_password';
 
-export interface FakeMysql {
+export interface FakeMysql extends LoopbackServer {
   host: string;
-  port: number;
-  readonly connections: number;
   /** Every password the fake received or decrypted. */
   readonly passwords: string[];
   /** Every auth packet the client sent after the switch, in hex (what reached the fake). */
   readonly authPackets: string[];
   /** Whether each login travelled inside TLS. */
   readonly encrypted: boolean[];
-  stop(): Promise<void>;
 }
 
 /** Capabilities of the handshake: protocol 4.1, secure connection, plugin auth, connect with db. */
@@ -78,10 +76,8 @@ export async function startFakeMysql(auth: FakeMysqlAuth, options: { tls?: { cer
   const passwords: string[] = [];
   const authPackets: string[] = [];
   const encrypted: boolean[] = [];
-  const sockets = new Set<net.Socket>();
   const { publicKey, privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
   const publicPem = publicKey.export({ type: 'spki', format: 'pem' }).toString();
-  let connections = 0;
 
   /** The conversation after the handshake, on the raw socket or, after an SSLRequest, on TLS. */
   const converse = (stream: net.Socket | tls.TLSSocket, secure: boolean, switchScramble: Buffer) => {
@@ -137,28 +133,11 @@ export async function startFakeMysql(auth: FakeMysqlAuth, options: { tls?: { cer
     });
   };
 
-  const server = net.createServer((socket) => {
-    connections += 1;
-    sockets.add(socket);
-    socket.on('close', () => sockets.delete(socket));
-    socket.on('error', () => undefined);
-    const scramble = randomBytes(20);
-    converse(socket, false, randomBytes(20));
-    socket.write(packet(0, handshake(scramble, options.tls !== undefined)));
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return {
-    host: '127.0.0.1',
-    port: (server.address() as AddressInfo).port,
-    get connections() {
-      return connections;
-    },
-    passwords,
-    authPackets,
-    encrypted,
-    async stop() {
-      for (const s of sockets) s.destroy();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
-    },
-  };
+  const listening = await listenOnLoopback(
+    net.createServer((socket) => {
+      converse(socket, false, randomBytes(20));
+      socket.write(packet(0, handshake(randomBytes(20), options.tls !== undefined)));
+    }),
+  );
+  return Object.assign(listening, { host: '127.0.0.1', passwords, authPackets, encrypted });
 }

@@ -6,22 +6,19 @@
  * receives, then refuses the login (28P01) like a real server would. With
  * `tls`, it answers an SSLRequest with TLS on the given certificate.
  */
-import net, { type AddressInfo } from 'node:net';
+import net from 'node:net';
 import tls from 'node:tls';
 import { randomBytes } from 'node:crypto';
+import { listenOnLoopback, type LoopbackServer } from './listeners.js';
 
 export type FakeAuth = 'cleartext' | 'md5';
 
-export interface FakePostgres {
+export interface FakePostgres extends LoopbackServer {
   host: string;
-  port: number;
-  /** Connections accepted. */
-  readonly connections: number;
   /** Whether each connection's startup travelled inside TLS. */
   readonly encrypted: boolean[];
   /** The payload of every password message received (a clear-text password, or `md5…`). */
   readonly passwords: string[];
-  stop(): Promise<void>;
 }
 
 const SSL_REQUEST = 80877103;
@@ -70,8 +67,6 @@ function reader(stream: net.Socket | tls.TLSSocket, onMessage: (type: string | u
 export async function startFakePostgres(auth: FakeAuth, options: { tls?: { cert: string; key: string } } = {}): Promise<FakePostgres> {
   const passwords: string[] = [];
   const encrypted: boolean[] = [];
-  const sockets = new Set<net.Socket>();
-  let connections = 0;
 
   const converse = (stream: net.Socket | tls.TLSSocket, secure: boolean) => {
     const r = reader(stream, (type, body) => {
@@ -96,25 +91,6 @@ export async function startFakePostgres(auth: FakeAuth, options: { tls?: { cert:
     });
   };
 
-  const server = net.createServer((socket) => {
-    connections += 1;
-    sockets.add(socket);
-    socket.on('close', () => sockets.delete(socket));
-    socket.on('error', () => undefined);
-    converse(socket, false);
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return {
-    host: '127.0.0.1',
-    port: (server.address() as AddressInfo).port,
-    get connections() {
-      return connections;
-    },
-    encrypted,
-    passwords,
-    async stop() {
-      for (const s of sockets) s.destroy();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
-    },
-  };
+  const listening = await listenOnLoopback(net.createServer((socket) => converse(socket, false)));
+  return Object.assign(listening, { host: '127.0.0.1', encrypted, passwords });
 }

@@ -10,36 +10,30 @@ import net, { type AddressInfo } from 'node:net';
 
 export type ListenerKind = 'silent' | 'http' | 'random-bytes' | 'hang-up';
 
-export interface Listener {
+export interface Listener extends LoopbackServer {
   kind: ListenerKind;
+}
+
+/** A server listening on 127.0.0.1 that counts its connections and drops those left open when stopped. */
+export interface LoopbackServer {
   port: number;
   /** Connections accepted so far. */
   readonly connections: number;
   stop(): Promise<void>;
 }
 
-/** Starts a listener of the given kind on 127.0.0.1. */
-export async function startListener(kind: ListenerKind): Promise<Listener> {
+/** Starts `server` on a free loopback port, counting and tracking its connections. */
+export async function listenOnLoopback(server: net.Server): Promise<LoopbackServer> {
   let connections = 0;
   const sockets = new Set<net.Socket>();
-  const track = (socket: net.Socket) => {
+  server.on('connection', (socket: net.Socket) => {
     connections += 1;
     sockets.add(socket);
     socket.on('close', () => sockets.delete(socket));
     socket.on('error', () => undefined);
-  };
-  const server =
-    kind === 'http'
-      ? http.createServer((_req, res) => res.end('not a database\n'))
-      : net.createServer((socket) => {
-          if (kind === 'silent') socket.resume();
-          if (kind === 'random-bytes') socket.end(randomBytes(512));
-          if (kind === 'hang-up') socket.destroy();
-        });
-  server.on('connection', track);
+  });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   return {
-    kind,
     port: (server.address() as AddressInfo).port,
     get connections() {
       return connections;
@@ -49,4 +43,18 @@ export async function startListener(kind: ListenerKind): Promise<Listener> {
       await new Promise<void>((resolve) => server.close(() => resolve()));
     },
   };
+}
+
+/** Starts a listener of the given kind on 127.0.0.1. */
+export async function startListener(kind: ListenerKind): Promise<Listener> {
+  const server =
+    kind === 'http'
+      ? http.createServer((_req, res) => res.end('not a database\n'))
+      : net.createServer((socket) => {
+          if (kind === 'silent') socket.resume();
+          if (kind === 'random-bytes') socket.end(randomBytes(512));
+          if (kind === 'hang-up') socket.destroy();
+        });
+  const listening = await listenOnLoopback(server);
+  return Object.assign(listening, { kind });
 }
