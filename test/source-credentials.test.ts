@@ -215,6 +215,17 @@ describe('a source that asks for a readable password gets none', () => {
     }
   });
 
+  test('Databricks client secrets go over HTTPS only: an http:// workspace is a 422 naming host_url, before any secret is read', async () => {
+    const databricks = {
+      name: 'dbx', type: 'databrickssql', host_url: `http://127.0.0.1:${fakes.clear!.port}`, http_path: '/sql/1.0/warehouses/abc', port: fakes.clear!.port, catalog: 'research',
+      credentials: { provider: 'AzureKeyVault', spn_clientid: 'src-user', spn_secret: 'src-password' },
+    };
+    const connections = fakes.clear!.connections;
+    const answer = await platform.post(platform.publish, '/data-publish/validate', { ...accessRequest(at(fakes.clear!, 'postgresql')), source: databricks });
+    assert.match(envelope(answer, 422, 'http://'), /host_url.*https/);
+    assert.equal(fakes.clear!.connections, connections);
+  });
+
   test('SCRAM and trust are not affected: the real PostgreSQL answers', async () => {
     const answer = await platform.post(platform.metadata, '/metadata/project', transferRequest(sqlSource('postgresql', pgDb.database, { usernameKey: 'src-pg-user', passwordKey: 'src-pg-password' }), dataset('public')));
     assert.equal(answer.status, 200, JSON.stringify(answer.body));
