@@ -20,6 +20,12 @@ export const errorTable = {
   SHUTTING_DOWN: { status: 503, graphql: 'SHUTTING_DOWN', transient: true },
   SECRET_NOT_FOUND: { status: 404, graphql: 'SECRET_NOT_FOUND', transient: false },
   SECRET_STORE_FAILED: { status: 502, graphql: 'SECRET_STORE_FAILED', transient: true },
+  /** A request named a secret that may not be a source credential (a platform secret, or outside SOURCE_SECRET_NAME_PATTERN). */
+  SECRET_NOT_ALLOWED: { status: 403, graphql: 'SECRET_NOT_ALLOWED', transient: false },
+  /** A request named a source host or port that SOURCE_ALLOWED_HOSTS does not allow. */
+  SOURCE_NOT_ALLOWED: { status: 403, graphql: 'SOURCE_NOT_ALLOWED', transient: false },
+  /** A source asked for its password in a form readable on the way (clear text, MD5, RSA with its own key) without verified TLS. */
+  SOURCE_INSECURE_AUTH: { status: 502, graphql: 'SOURCE_INSECURE_AUTH', transient: false },
   SCHEMA_NOT_FOUND: { status: 404, graphql: 'SCHEMA_NOT_FOUND', transient: false },
   TABLE_NOT_FOUND: { status: 404, graphql: 'TABLE_NOT_FOUND', transient: false },
   COLUMN_NOT_FOUND: { status: 404, graphql: 'COLUMN_NOT_FOUND', transient: false },

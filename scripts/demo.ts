@@ -58,6 +58,8 @@ async function main(): Promise<void> {
     databaseDir: path.join(root, 'postgres'),
     user: 'postgres',
     password: pgPassword,
+    // SCRAM, as a source should: the services refuse to send a password in clear text (SOURCE_ALLOW_INSECURE_PASSWORD_AUTH).
+    authMethod: 'scram-sha-256',
     port: pgPort,
     persistent: false,
     createPostgresUser: true,

@@ -146,7 +146,6 @@ function cases(): Case[] {
     {
       name: 'secret not found',
       status: 404,
-      todo: 'the file secret provider names its folder (secrets change, #11.8)',
       send: each((base, route) => post(base, route, transfer(undefined, undefined, sqlSource('postgresql', pgDb.database, { passwordKey: 'no-such-secret' })))),
     },
     // The machine's PostgreSQL trusts loopback connections; its MariaDB checks root's (empty) password.

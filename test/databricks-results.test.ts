@@ -12,10 +12,13 @@
 import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Readable } from 'node:stream';
+import tls from 'node:tls';
 import { failure } from './support/app-error.js';
 import { sourceSchema, type DatabricksSourceConfig } from '../lib/contract/index.js';
 import { DatabricksConnector } from '../lib/connectors/databricks/connector.js';
 import { agentFor } from '../lib/connectors/databricks/cloud-fetch.js';
+import { CheckedHttpsAgent } from '../lib/connectors/egress/dial.js';
+import { SourceHosts } from '../lib/connectors/egress/source-hosts.js';
 import { databricksSettings, type DatabricksSettings } from '../lib/connectors/databricks/settings.js';
 import { TokenSource } from '../lib/connectors/databricks/token.js';
 import { SESSION_CONFIGURATION, Warehouse } from '../lib/connectors/databricks/warehouse.js';
@@ -91,13 +94,16 @@ async function extract(d: DatabricksDouble, table: string, settings: DatabricksS
 async function withWarehouse<T>(d: DatabricksDouble, settings: DatabricksSettings, run: (w: Warehouse) => Promise<T>): Promise<T> {
   const s = databricksSettings(settings);
   const where = 'databrickssql source under test';
-  const storageAgent = agentFor({ where }, { tlsCa: d.ca, maxSockets: s.cloudFetchConcurrency });
-  const tokens = new TokenSource({ origin: d.url, where, clientIdSecret: 'dbx-client-id', tlsCa: d.ca, timeoutMs: 5000 }, SERVICE_PRINCIPAL);
-  const w = new Warehouse({ host: '127.0.0.1', port: d.port, path: d.warehousePath, catalog: 'research', where, tlsCa: d.ca, tokens, startTimeoutMs: 1000, socketTimeoutMs: 10_000, settings: s, storageAgent });
+  const hosts = SourceHosts.unrestricted();
+  const agent = new CheckedHttpsAgent(hosts, where, { ca: [...tls.rootCertificates, d.ca] });
+  const storageAgent = agentFor({ where }, { hosts, tlsCa: d.ca, maxSockets: s.cloudFetchConcurrency });
+  const tokens = new TokenSource({ origin: d.url, where, clientIdSecret: 'dbx-client-id', agent, timeoutMs: 5000 }, SERVICE_PRINCIPAL);
+  const w = new Warehouse({ host: '127.0.0.1', port: d.port, path: d.warehousePath, catalog: 'research', where, agent, tokens, startTimeoutMs: 1000, socketTimeoutMs: 10_000, settings: s, storageAgent });
   try {
     return await run(w);
   } finally {
     await w.close();
+    agent.destroy();
     storageAgent.destroy();
   }
 }

@@ -8,6 +8,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createMysqlDatabase, createPgDatabase, mysqlSettings, type TestMysqlDatabase, type TestPgDatabase } from './support/databases.js';
 import { startPasswordPostgres, type PasswordPostgres } from './support/password-postgres.js';
+import { LogLines } from './support/log-lines.js';
 import { keys, startPlatform, type Platform } from './support/platform.js';
 import { freePort } from './support/processes.js';
 import { accessRequest, dataset, graphqlInput, sqlSource, transferRequest, writeSourceSecrets, type DatasetBody, type SqlSourceBody } from './support/requests.js';
@@ -15,11 +16,12 @@ import { accessRequest, dataset, graphqlInput, sqlSource, transferRequest, write
 let platform: Platform;
 let pgDb: TestPgDatabase;
 let source: SqlSourceBody;
+const logs = new LogLines();
 
 before(async () => {
   pgDb = await createPgDatabase();
   await pgDb.client.query('CREATE TABLE person (person_id integer, postcode text); CREATE TABLE visit (visit_id integer)');
-  platform = await startPlatform();
+  platform = await startPlatform({ logStream: logs.stream });
   await writeSourceSecrets(platform, 'postgresql');
   source = sqlSource('postgresql', pgDb.database);
 });
@@ -32,6 +34,8 @@ after(async () => {
 interface Answer {
   status: number;
   text: string;
+  /** The request id the service answered with (its log lines carry it). */
+  requestId: string;
   body: { status?: string; payload?: { detail?: string } } & Record<string, unknown>;
 }
 
@@ -49,7 +53,7 @@ async function send(url: string, options: { key: string | null; body?: unknown; 
   } catch {
     // not JSON: left empty, so envelope assertions fail
   }
-  return { status: res.status, text, body };
+  return { status: res.status, text, body, requestId: res.headers.get('x-request-id') ?? '' };
 }
 
 /** Asserts the contract's error envelope with the given status and gives its detail. */
@@ -209,7 +213,7 @@ describe('secrets', () => {
 });
 
 describe('sources that cannot be used', () => {
-  test('a closed port is a 502 naming the host and database, without the password', async () => {
+  test('a closed port is a 502 naming the host and database, without the password or the reason; the log has the reason', async () => {
     const password = `pw-${randomBytes(8).toString('hex')}`;
     await platform.writeSecret('closed-user', 'postgres');
     await platform.writeSecret('closed-password', password);
@@ -219,7 +223,8 @@ describe('sources that cannot be used', () => {
       const detail = envelope(answer, 502);
       assert.ok(detail.includes(`127.0.0.1:${src.port}`), `${e.name} does not name the host: ${detail}`);
       assert.ok(detail.includes(pgDb.database), `${e.name} does not name the database: ${detail}`);
-      assert.match(detail, /connection refused/, e.name);
+      assert.equal(detail, `Cannot connect to postgresql source 127.0.0.1:${src.port}/${pgDb.database}; the reason is in the service log.`, e.name);
+      logs.assertReason(answer.requestId, /connection refused/, e.name);
       assert.ok(!answer.text.includes(password), `${e.name} shows the password`);
     }
   });

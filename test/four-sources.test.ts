@@ -20,8 +20,9 @@ import type { SourceConnectorOptions } from '../lib/connectors/index.js';
 import { parseCsv, toCsv } from './support/csv-text.js';
 import { createMysqlDatabase, createPgDatabase, type TestMysqlDatabase, type TestPgDatabase } from './support/databases.js';
 import { startPlatform, type Platform } from './support/platform.js';
-import { dataset, sqlSource, transferRequest, writeSourceSecrets, type SqlSourceBody } from './support/requests.js';
-import { MSSQL_LOGIN, mssqlSource, startTdsDouble, type StartedTds } from './support/tds/index.js';
+import { dataset, sqlSource, transferRequest, type SqlSourceBody } from './support/requests.js';
+import { writeFourSourceSecrets } from './support/source-secrets.js';
+import { mssqlSource, startTdsDouble, type StartedTds } from './support/tds/index.js';
 import { DatabricksDouble, PROTOCOL, SERVICE_PRINCIPAL, databricksSource } from './support/databricks/index.js';
 
 type Source = 'postgresql' | 'mariadb' | 'mssql' | 'databrickssql' | 'databrickssql-inline';
@@ -254,12 +255,7 @@ before(async () => {
   // Both doubles' CAs, as one PEM bundle (what SOURCE_TLS_CA_FILE would hold).
   const connectorOptions: SourceConnectorOptions = { tlsCa: `${tds.ca}\n${dbx.ca}`, connectTimeoutMs: 3000, databricks: { fetchRows: 2 } };
   platform = await startPlatform({ connectorOptions });
-  await writeSourceSecrets(platform, 'postgresql');
-  await writeSourceSecrets(platform, 'mysql');
-  await platform.writeSecret('mssql-user', MSSQL_LOGIN.user);
-  await platform.writeSecret('mssql-password', MSSQL_LOGIN.password);
-  await platform.writeSecret('dbx-client-id', SERVICE_PRINCIPAL.clientId);
-  await platform.writeSecret('dbx-client-secret', SERVICE_PRINCIPAL.clientSecret);
+  await writeFourSourceSecrets(platform);
 });
 
 after(async () => {

@@ -27,7 +27,9 @@ import { readPostgresqlSettings } from '../subgraphs/publish/src/destinations/po
 import type { ISecretProviderClass } from './support/k8s-crd-types.js';
 import { documentedServices, documentedVariables, isDestinationMountVariable, RUNTIME_VARIABLES, variablesReadByCode } from './support/k8s-env.js';
 import { runtimeStage } from './support/k8s-image.js';
-import { connectionAllowed, selects, type PodEndpoint } from './support/k8s-network.js';
+import { SourceHosts } from '../lib/connectors/index.js';
+import { sourceSecretPolicyFromEnv, normaliseSecretName } from '../lib/secrets/source-credentials.js';
+import { connectionAllowed, egressAllowsAddress, egressBlocks, policiesSelecting, selects, type PodEndpoint } from './support/k8s-network.js';
 import { containerEnvironment, containerPorts, expansionOnlyNames, keyVaultObjects, mountHolding, mountsWithVolumes, namespaceOf, onlyContainer, podLabels, podSpec, resolvePort, type Deployment } from './support/k8s-pods.js';
 import { find, kubectlPath, kustomizations, ofKind, ref, render, type Render } from './support/k8s-render.js';
 import { typeCheckObjects, validateWithOpenApiSchemas } from './support/k8s-schema.js';
@@ -473,6 +475,47 @@ for (const folder of kustomizations()) {
         assert.ok(connectionAllowed(policies, { from: approval, to: dns, port: 53, protocol }), `the gateway resolves names (DNS ${protocol})`);
       }
       assert.ok(!connectionAllowed(policies, { from: approval, to: elsewhere, port: 443 }), 'the gateway talks to nothing but the subgraphs and DNS');
+    });
+
+    test('NetworkPolicies: metadata and publish reach DNS and, by address, only the site\'s ranges (those of SOURCE_ALLOWED_HOSTS among them); nothing allows every address', () => {
+      const policies = ofKind<INetworkPolicy>(rendered(), 'NetworkPolicy');
+      const namespace = namespaceOf(rendered());
+      const dns: PodEndpoint = { name: 'cluster DNS', labels: { 'k8s-app': 'kube-dns' }, ports: {}, namespace: 'kube-system', namespaceLabels: { 'kubernetes.io/metadata.name': 'kube-system' } };
+      for (const component of ['metadata', 'publish'] as const) {
+        const d = deploymentOf(rendered(), component);
+        const from: PodEndpoint = { name: component, labels: podLabels(d), ports: containerPorts(onlyContainer(d)), namespace, namespaceLabels: { 'kubernetes.io/metadata.name': namespace } };
+        assert.ok(policiesSelecting(policies, from, 'Egress').length > 0, `${component}: an egress policy selects its pods`);
+        for (const protocol of ['UDP', 'TCP'] as const) assert.ok(connectionAllowed(policies, { from, to: dns, port: 53, protocol }), `${component} resolves names (DNS ${protocol})`);
+        const { cidrs, unrestrictedRule } = egressBlocks(policies, from);
+        assert.ok(!unrestrictedRule, `${component}: no egress rule without peers (that would allow every destination)`);
+        for (const cidr of cidrs) assert.ok(Number(cidr.split('/')[1]) > 0, `${component}: ${cidr} allows every address`);
+        for (const [address, port] of [['8.8.8.8', 443], ['1.1.1.1', 5432], ['169.254.169.254', 80], ['2001:4860:4860::8888', 443]] as const) {
+          assert.ok(!egressAllowsAddress(policies, from, address, port), `${component} must not reach ${address}:${port}`);
+        }
+        const env = containerEnvironment(rendered(), onlyContainer(d));
+        for (const range of SourceHosts.parse(env.SOURCE_ALLOWED_HOSTS).ranges) {
+          const address = range.cidr.split('/')[0]!;
+          for (const port of new Set([range.from, range.to])) {
+            assert.ok(egressAllowsAddress(policies, from, address, port), `${component}: SOURCE_ALLOWED_HOSTS allows ${range.cidr}:${port}, which no egress policy does`);
+          }
+        }
+      }
+    });
+
+    test('source credentials: every source secret mounted matches SOURCE_SECRET_NAME_PATTERN, and no platform secret does', () => {
+      for (const component of ['metadata', 'publish'] as const) {
+        const d = deploymentOf(rendered(), component);
+        const env = containerEnvironment(rendered(), onlyContainer(d));
+        const policy = sourceSecretPolicyFromEnv(env);
+        if (!policy.pattern) continue;
+        const platform = new Set(policy.platformSecrets.map(normaliseSecretName));
+        const mount = mountHolding(d, onlyContainer(d), env.SECRETS_MNT_PATH ?? '');
+        const spc = find<ISecretProviderClass>(rendered(), 'SecretProviderClass', mount!.volume.csi!.volumeAttributes!.secretProviderClass!);
+        for (const file of keyVaultObjects(spc).map((o) => o.objectAlias ?? o.objectName)) {
+          if (platform.has(normaliseSecretName(file))) assert.ok(!policy.pattern.test(file), `${component}: the platform secret ${file} matches SOURCE_SECRET_NAME_PATTERN`);
+          else assert.ok(policy.pattern.test(file), `${component}: ${file} is neither a platform secret nor a name SOURCE_SECRET_NAME_PATTERN allows (a request could never use it)`);
+        }
+      }
     });
 
     test('the HorizontalPodAutoscaler and PodDisruptionBudget target the gateway', () => {

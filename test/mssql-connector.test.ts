@@ -400,7 +400,7 @@ describe('SQL Server connector against the TDS double', () => {
 });
 
 describe('SQL Server TLS', () => {
-  test('a server that does not offer TLS is refused unless encryption is switched off', async () => {
+  test('a server that does not offer TLS is refused before the login leaves; with TLS off on purpose (and allowed) it works', async () => {
     const plain = await startTdsDouble([researchDatabase('research', true)], { tls: false });
     try {
       const refused = connector(plain);
@@ -408,7 +408,9 @@ describe('SQL Server TLS', () => {
       await refused.close();
       assert.equal(error.code, 'SOURCE_NOT_SUPPORTED');
       assert.match(error.message, /does not offer TLS, which the publisher requires; set SOURCE_MSSQL_ENCRYPT=false/);
-      const allowed = connector(plain, { settings: { encrypt: false } });
+      // tedious 19 would carry on in plain text: the guard stops the login packet before it is written.
+      assert.equal(plain.double.logins.length, 0, 'no login reached the server');
+      const allowed = connector(plain, { settings: { encrypt: false }, options: { allowInsecurePasswordAuth: true } });
       await allowed.ping();
       await allowed.close();
       assert.equal(plain.double.logins.at(-1)!.encrypted, false);
@@ -417,10 +419,28 @@ describe('SQL Server TLS', () => {
     }
   });
 
+  test('TLS off, or any certificate accepted, sends no password unless SOURCE_ALLOW_INSECURE_PASSWORD_AUTH=true: refused before connecting', async () => {
+    const tls = await startTdsDouble([researchDatabase('research', true)]);
+    try {
+      for (const [settings, named] of [[{ encrypt: false }, 'SOURCE_MSSQL_ENCRYPT=false'], [{ trustServerCertificate: true }, 'SOURCE_MSSQL_TRUST_SERVER_CERTIFICATE=true']] as const) {
+        const c = connector(tls, { settings });
+        const error = await failure(c.ping());
+        await c.close();
+        assert.equal(error.code, 'SOURCE_INSECURE_AUTH');
+        assert.equal(error.status, 502);
+        assert.ok(error.message.includes(named) && error.message.includes('SOURCE_ALLOW_INSECURE_PASSWORD_AUTH=true'), error.message);
+        assert.match(error.message, /mssql source 127\.0\.0\.1:\d+\/research/);
+      }
+      assert.equal(tls.double.accepted, 0, 'no connection was made');
+    } finally {
+      await tls.double.close();
+    }
+  });
+
   test('TLS switched off for a server that requires it (Force Encryption) is refused, naming the setting', async () => {
     const tls = await startTdsDouble([researchDatabase('research', true)], { tls: 'forced' });
     try {
-      const off = connector(tls, { settings: { encrypt: false } });
+      const off = connector(tls, { settings: { encrypt: false }, options: { allowInsecurePasswordAuth: true } });
       const error = await failure(off.ping());
       await off.close();
       assert.equal(error.code, 'SOURCE_NOT_SUPPORTED');
@@ -464,7 +484,7 @@ describe('SQL Server TLS', () => {
       const byCa = connector(tls);
       await byCa.ping();
       await byCa.close();
-      const onPurpose = connector(tls, { settings: { trustServerCertificate: true }, trustCa: false });
+      const onPurpose = connector(tls, { settings: { trustServerCertificate: true }, options: { allowInsecurePasswordAuth: true }, trustCa: false });
       await onPurpose.ping();
       await onPurpose.close();
       assert.deepEqual(tls.double.logins.map((l) => l.encrypted), [true, true], 'both logins travelled inside TLS (the refused one never logged in)');

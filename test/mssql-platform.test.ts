@@ -16,6 +16,7 @@ import { DuckDBInstance } from '@duckdb/node-api';
 import { validateBag } from '../lib/bagit/validate.js';
 import type { SourceConnectorOptions } from '../lib/connectors/index.js';
 import { parseCsv } from './support/csv-text.js';
+import { LogLines } from './support/log-lines.js';
 import { startPlatform, type Platform } from './support/platform.js';
 import { accessRequest, dataset, publishRequest, transferRequest } from './support/requests.js';
 import { MSSQL_LOGIN, mssqlSource, startTdsDouble, type StartedTds } from './support/tds/index.js';
@@ -35,7 +36,7 @@ const VISIT_ROWS = [
 
 let started: StartedTds;
 let platform: Platform;
-const logLines: string[] = [];
+const logs = new LogLines();
 
 before(async () => {
   started = await startTdsDouble([
@@ -72,7 +73,7 @@ before(async () => {
     },
   ]);
   const connectorOptions: SourceConnectorOptions = { tlsCa: started.ca, connectTimeoutMs: 3000 };
-  platform = await startPlatform({ connectorOptions, logStream: { write: (line) => void logLines.push(line) } });
+  platform = await startPlatform({ connectorOptions, logStream: logs.stream });
   await platform.writeSecret('mssql-user', MSSQL_LOGIN.user);
   await platform.writeSecret('mssql-password', MSSQL_LOGIN.password);
   await platform.writeSecret('mssql-wrong-password', 'not-the-password');
@@ -185,7 +186,7 @@ for (const type of ['mssql', 'sqlserver']) {
 
 describe('the package log says what consistency the source gave', () => {
   test('SQL Server with snapshot isolation: one SNAPSHOT transaction', () => {
-    const said = logLines.map((l) => JSON.parse(l)).filter((l) => l.msg === 'source snapshot consistency');
+    const said = logs.lines.map((l) => JSON.parse(l)).filter((l) => l.msg === 'source snapshot consistency');
     assert.ok(said.length > 0, 'a consistency line per package');
     assert.match(said[0].consistency, /SQL Server database 'research': all tables read in one SNAPSHOT-isolation transaction/);
     assert.equal(said[0].level, 30, 'info, not a warning');
@@ -220,11 +221,12 @@ describe('failures answer an envelope naming the source, never a secret', () => 
     assert.match(res.body.payload.detail, /Database 'elsewhere' does not exist on the mssql source/);
   });
 
-  test('a server nobody answers at', async () => {
+  test('a server nobody answers at: the caller is told no reason, the log is', async () => {
     const body = accessRequest({ ...mssqlSource(started.double, 'research'), port: 1 });
     const res = await platform.post(platform.publish, '/data-publish/validate', body);
     assert.equal(res.status, 502, JSON.stringify(res.body));
-    assert.match(res.body.payload.detail, /Cannot connect to mssql source 127\.0\.0\.1:1\/research: connection refused\./);
+    assert.equal(res.body.payload.detail, 'Cannot connect to mssql source 127.0.0.1:1/research; the reason is in the service log.');
+    logs.assertReason(res.requestId, /connection refused/, 'validate');
     assertNoSecret(res.body);
   });
 });

@@ -24,7 +24,7 @@ const NODE_LTS = '26.12.1';
 /** The test files run on the LTS: drivers on the wire and their doubles, TLS, native modules. */
 const ON_LTS = [
   'mssql-connector', 'mssql-platform', 'databricks-connector', 'databricks-platform', 'secrets', 'four-sources',
-  'extract-postgresql', 'extract-mysql', 'filestore-duckdb', 'postgresql-destination',
+  'extract-postgresql', 'extract-mysql', 'filestore-duckdb', 'postgresql-destination', 'source-credentials', 'source-hosts',
 ].map((name) => `test/${name}.test.ts`);
 
 const run = promisify(execFile);

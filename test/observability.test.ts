@@ -53,9 +53,10 @@ before(async () => {
     const res = await call(route, payload, REQUEST_ID);
     assert.equal(res.status, 200, `${route}: ${JSON.stringify(res.body)}`);
   }
-  // A failing call must not leak the password either (the user lacks access to another database).
-  const denied = sqlSource('mysql', 'mysql', { usernameKey: 'obs-user', passwordKey: 'obs-password' });
-  const res = await call('/project/validate', { ...transferRequest(denied, dataset(null, ['user'])), destination: body.destination }, 'req-observability-0002');
+  // A failing call must not leak the password either (the user lacks access to another database;
+  // not the `mysql` schema, which is refused before any connection as a system catalog).
+  const denied = sqlSource('mysql', `${db.database}_other`, { usernameKey: 'obs-user', passwordKey: 'obs-password' });
+  const res = await call('/project/validate', { ...transferRequest(denied, dataset(null, ['person'])), destination: body.destination }, 'req-observability-0002');
   assert.notEqual(res.status, 200);
 });
 

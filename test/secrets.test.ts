@@ -54,6 +54,19 @@ async function rejectsWith(promise: Promise<unknown>, code: ErrorCode, ...patter
   return caught;
 }
 
+/** The messages of an error's causes, where what callers are not told (a folder, a vault) goes for the log. */
+function causeText(error: Error): string {
+  const parts: string[] = [];
+  for (let e = error.cause as Error | undefined, i = 0; e && i < 5; e = e.cause as Error | undefined, i++) parts.push(String(e.message));
+  return parts.join(' | ');
+}
+
+/** The message names no folder or vault of ours; its causes (the log) do. */
+function whereOnlyInCause(error: AppError, where: string): void {
+  assert.ok(!error.message.includes(where), `the caller's message ${JSON.stringify(error.message)} must not name ${where}`);
+  assert.ok(causeText(error).includes(where), `the cause (for the log) should name ${where}: ${causeText(error)}`);
+}
+
 function assertNotIn(message: string, ...secrets: string[]): void {
   for (const s of secrets) assert.ok(!message.includes(s), `message ${JSON.stringify(message)} must not contain ${JSON.stringify(s)}`);
 }
@@ -112,8 +125,9 @@ describe('FileSecretProvider', () => {
     assert.equal(await provider.get(name), 'long-name-value');
   });
 
-  it('reports a missing secret as SECRET_NOT_FOUND naming the secret', async () => {
-    const error = await rejectsWith(provider.get('no-such-secret'), 'SECRET_NOT_FOUND', "'no-such-secret'", dir);
+  it('reports a missing secret as SECRET_NOT_FOUND naming the secret, not the folder (the log has it)', async () => {
+    const error = await rejectsWith(provider.get('no-such-secret'), 'SECRET_NOT_FOUND', "'no-such-secret'");
+    whereOnlyInCause(error, dir);
     assert.equal(error.status, 404);
     assert.equal(error.transient, false);
   });
@@ -153,17 +167,17 @@ describe('FileSecretProvider', () => {
     await rejectsWith(provider.get('loop'), 'SECRET_STORE_FAILED', "'loop'", 'ELOOP');
   });
 
-  it('check() passes for a readable folder and names the folder when it is missing', async () => {
+  it('check() passes for a readable folder and, when it is missing, names the folder for the log only', async () => {
     await provider.check();
     const missing = path.join(root, 'missing-folder');
-    await rejectsWith(new FileSecretProvider(missing).check(), 'SECRET_STORE_FAILED', missing);
+    whereOnlyInCause(await rejectsWith(new FileSecretProvider(missing).check(), 'SECRET_STORE_FAILED', 'ENOENT'), missing);
   });
 });
 
 describe('KeyVaultSecretProvider against the Key Vault double', () => {
   let kv: KeyVaultDouble;
 
-  const provider = (options: { cacheTtlMs?: number } = {}, credential?: TokenCredential) =>
+  const provider = (options: { cacheTtlMs?: number; cacheMaxEntries?: number } = {}, credential?: TokenCredential) =>
     new KeyVaultSecretProvider(kv.vaultUrl, credential ?? kv.credential, { ...options, clientOptions: kv.clientOptions });
   const wire = (r: KeyVaultRequest) => `${r.method} ${r.path} auth=${r.validToken ? 'token' : r.authorization ? 'bad' : 'none'} -> ${r.status}`;
 
@@ -196,8 +210,9 @@ describe('KeyVaultSecretProvider against the Key Vault double', () => {
     assert.equal(kv.tokenRequests.length, 1);
   });
 
-  it('reports a missing secret as SECRET_NOT_FOUND naming it, with no value or token in the message', async () => {
-    const error = await rejectsWith(provider().get('missing-one'), 'SECRET_NOT_FOUND', "'missing-one'", kv.vaultUrl);
+  it('reports a missing secret as SECRET_NOT_FOUND naming it, with no value, token or vault URL in the message', async () => {
+    const error = await rejectsWith(provider().get('missing-one'), 'SECRET_NOT_FOUND', "'missing-one'");
+    whereOnlyInCause(error, kv.vaultUrl);
     assertNotIn(error.message, kv.token, ...kv.values());
     assert.deepEqual(kv.requests.map(wire).at(-1), 'GET /secrets/missing-one/ auth=token -> 404');
   });
@@ -235,6 +250,35 @@ describe('KeyVaultSecretProvider against the Key Vault double', () => {
     assert.equal(kv.requests.filter((r) => r.path === '/secrets/short-lived/' && r.status === 200).length, 2);
   });
 
+  it('bounds the cache: the least recently used names go first, so requests naming many secrets cannot grow it', async () => {
+    for (let i = 1; i <= 5; i++) kv.setSecret(`lru-${i}`, `value-${i}`);
+    const p = provider({ cacheTtlMs: 60_000, cacheMaxEntries: 3 });
+    for (let i = 1; i <= 5; i++) assert.equal(await p.get(`lru-${i}`), `value-${i}`);
+    assert.equal(p.cachedEntries, 3);
+    const asked = (name: string) => kv.requests.filter((r) => r.path === `/secrets/${name}/` && r.status === 200).length;
+    await p.get('lru-5');
+    assert.equal(asked('lru-5'), 1, 'a recent name is served from the cache');
+    await p.get('lru-1');
+    assert.equal(asked('lru-1'), 2, 'an evicted name is read from the vault again');
+    assert.equal(p.cachedEntries, 3);
+  });
+
+  it('remembers "no such secret" only for the TTL, and within the same bound', async () => {
+    const p = provider({ cacheTtlMs: 40, cacheMaxEntries: 2 });
+    const misses = () => kv.requests.filter((r) => r.path === '/secrets/never-there/' && r.status === 404).length;
+    await rejectsWith(p.get('never-there'), 'SECRET_NOT_FOUND', "'never-there'");
+    await rejectsWith(p.get('never-there'), 'SECRET_NOT_FOUND', "'never-there'");
+    assert.equal(misses(), 1, 'a burst asks once');
+    await sleep(80);
+    await rejectsWith(p.get('never-there'), 'SECRET_NOT_FOUND');
+    assert.equal(misses(), 2, 'asked again after the TTL: a secret created since is found');
+    kv.setSecret('never-there', 'now-here');
+    await sleep(80);
+    assert.equal(await p.get('never-there'), 'now-here');
+    for (const name of ['gone-1', 'gone-2', 'gone-3']) await rejectsWith(p.get(name), 'SECRET_NOT_FOUND');
+    assert.equal(p.cachedEntries, 2);
+  });
+
   it('retries a 503 with the production retry settings', async () => {
     // Production's own retry options (clientOptions without retryOptions).
     const { retryOptions: _ignored, ...noRetryOverride } = kv.clientOptions;
@@ -250,7 +294,8 @@ describe('KeyVaultSecretProvider against the Key Vault double', () => {
   it('reports a token the vault rejects as SECRET_STORE_FAILED without the token', async () => {
     const wrong = 'not-the-vault-token-0123456789';
     const bad: TokenCredential = { getToken: async (): Promise<AccessToken> => ({ token: wrong, expiresOnTimestamp: Date.now() + 3_600_000 }) };
-    const error = await rejectsWith(provider({}, bad).get('db-password'), 'SECRET_STORE_FAILED', "'db-password'", kv.vaultUrl, 'HTTP 401');
+    const error = await rejectsWith(provider({}, bad).get('db-password'), 'SECRET_STORE_FAILED', "'db-password'", 'HTTP 401');
+    whereOnlyInCause(error, kv.vaultUrl);
     assertNotIn(error.message, wrong, kv.token, ...kv.values());
     assert.ok(kv.requests.every((r) => r.status === 401));
   });
@@ -264,15 +309,17 @@ describe('KeyVaultSecretProvider against the Key Vault double', () => {
   it('really verifies TLS: without the test CA the client refuses the double', async () => {
     const { tlsOptions: _ca, ...withoutCa } = kv.clientOptions;
     const p = new KeyVaultSecretProvider(kv.vaultUrl, kv.credential, { clientOptions: withoutCa });
-    const error = await rejectsWith(p.check(), 'SECRET_STORE_FAILED', kv.vaultUrl);
+    const error = await rejectsWith(p.check(), 'SECRET_STORE_FAILED');
+    whereOnlyInCause(error, kv.vaultUrl);
     assert.match(error.message, /UNABLE_TO_VERIFY|SELF_SIGNED|CERT/);
     assert.deepEqual(kv.requests, []);
   });
 
   it('needs disableChallengeResourceVerification on loopback: otherwise the client refuses the challenge', async () => {
     const p = new KeyVaultSecretProvider(kv.vaultUrl, kv.credential, { clientOptions: { ...kv.clientOptions, disableChallengeResourceVerification: false } });
-    const error = await rejectsWith(p.check(), 'SECRET_STORE_FAILED', kv.vaultUrl);
-    assert.match(String((error.cause as Error | undefined)?.message), /challenge resource 'vault\.azure\.net' does not match/);
+    const error = await rejectsWith(p.check(), 'SECRET_STORE_FAILED');
+    whereOnlyInCause(error, kv.vaultUrl);
+    assert.match(causeText(error), /challenge resource 'vault\.azure\.net' does not match/);
     assert.deepEqual(kv.requests.map(wire), ['GET /secrets auth=none -> 401']);
     assert.deepEqual(kv.tokenRequests, []);
   });
@@ -304,11 +351,13 @@ describe('KeyVaultSecretProvider against the Key Vault double', () => {
       assert.equal(await p.get('db-password'), 'down-vault-value');
       assert.equal(down.tokenRequests.length, 1);
       await down.stop();
-      const error = await rejectsWith(p.check(), 'SECRET_STORE_FAILED', down.vaultUrl, 'cannot be read');
+      const error = await rejectsWith(p.check(), 'SECRET_STORE_FAILED', 'cannot be read');
+      whereOnlyInCause(error, down.vaultUrl);
       assertNotIn(error.message, down.token, 'down-vault-value');
       assert.equal(error.transient, true);
       // A read of an uncached secret fails the same way.
-      const read = await rejectsWith(p.get('other-secret'), 'SECRET_STORE_FAILED', "'other-secret'", down.vaultUrl);
+      const read = await rejectsWith(p.get('other-secret'), 'SECRET_STORE_FAILED', "'other-secret'");
+      whereOnlyInCause(read, down.vaultUrl);
       assertNotIn(read.message, down.token, 'down-vault-value');
       // A value cached before the outage is still served within its TTL.
       assert.equal(await p.get('db-password'), 'down-vault-value');

@@ -12,6 +12,7 @@ import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { createMysqlDatabase, createPgDatabase, type TestMysqlDatabase, type TestPgDatabase } from './support/databases.js';
 import { listTree } from './support/filestore-fs.js';
+import { LogLines } from './support/log-lines.js';
 import { keys, startPlatform, type Platform } from './support/platform.js';
 import { dataset, sqlSource, transferRequest, writeSourceSecrets } from './support/requests.js';
 
@@ -25,6 +26,7 @@ let myDb: TestMysqlDatabase;
 let timing: Platform;
 /** No statement timeout; PACKAGE_DEADLINE_MS short. */
 let deadline: Platform;
+const timingLogs = new LogLines();
 
 /** A TCP server that accepts connections and never says a word; remembers which sockets are still open. */
 const open = new Set<net.Socket>();
@@ -52,7 +54,7 @@ before(async () => {
   await pgDb.client.query('CREATE TABLE fast AS SELECT g AS id FROM generate_series(1, 10) AS g');
   await myDb.conn.query('CREATE TABLE fast AS SELECT seq AS id FROM seq_1_to_10');
 
-  timing = await startPlatform({ connectorOptions: { connectTimeoutMs: CONNECT_TIMEOUT_MS, statementTimeoutMs: STATEMENT_TIMEOUT_MS } });
+  timing = await startPlatform({ connectorOptions: { connectTimeoutMs: CONNECT_TIMEOUT_MS, statementTimeoutMs: STATEMENT_TIMEOUT_MS }, logStream: timingLogs.stream });
   // The publish service reads PACKAGE_DEADLINE_MS when it is built.
   process.env.PACKAGE_DEADLINE_MS = String(DEADLINE_MS);
   try {
@@ -147,7 +149,7 @@ async function timed<T>(work: () => Promise<T>): Promise<T & { ms: number }> {
 
 describe('source connect timeout (SOURCE_CONNECT_TIMEOUT_MS): a server that accepts and never answers', () => {
   for (const type of TYPES) {
-    test(`${type}: 502 naming the source and the setting, after the timeout, on every service; the socket is closed`, async () => {
+    test(`${type}: 502 naming the source, after the timeout, on every service; the log names the setting; the socket is closed`, async () => {
       const port = (silent.address() as net.AddressInfo).port;
       const body = packageBody(type, ['fast'], '20250401_000001', port);
       const calls = [
@@ -159,7 +161,9 @@ describe('source connect timeout (SOURCE_CONNECT_TIMEOUT_MS): a server that acce
       const answers = await Promise.all(calls.map((c) => timed(c)));
       for (const answer of answers) {
         const detail = envelope(answer, 502);
-        assert.equal(detail, `Cannot connect to ${type} source 127.0.0.1:${port}/nowhere: no answer within ${CONNECT_TIMEOUT_MS} ms (SOURCE_CONNECT_TIMEOUT_MS).`);
+        // The same words as for a refused or closed port (a caller cannot tell them apart); the reason is in the log.
+        assert.equal(detail, `Cannot connect to ${type} source 127.0.0.1:${port}/nowhere; the reason is in the service log.`);
+        timingLogs.assertReason(answer.requestId, new RegExp(`no answer within ${CONNECT_TIMEOUT_MS} ms \\(SOURCE_CONNECT_TIMEOUT_MS\\)`), type);
         assert.ok(answer.ms >= CONNECT_TIMEOUT_MS - 50 && answer.ms < CONNECT_TIMEOUT_MS + 3000, `answered after ${answer.ms} ms`);
       }
       for (let i = 0; open.size > 0 && i < 100; i++) await new Promise((r) => setTimeout(r, 20));

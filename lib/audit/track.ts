@@ -4,6 +4,9 @@ import type { CallContext } from '../http/service.js';
 import type { ServiceMetrics } from '../metrics/metrics.js';
 import type { AuditEvent, AuditLog } from './audit-log.js';
 
+/** The level of a failure's log line: info for a refusal, warn for a failure (5xx), one up with a log detail. */
+const FAILURE_LEVELS = ['info', 'warn', 'error'] as const;
+
 /** What a tracked operation needs: where to write its audit event and count its metrics. */
 export interface Observability {
   service: string;
@@ -66,13 +69,15 @@ export async function tracked<T>(
     return result;
   } catch (error) {
     const duration = seconds();
-    const { code, detail } = publicError(error);
+    const { status, code, detail } = publicError(error);
+    // One line with what the caller is not told, by request id: the error with its causes (why a
+    // source could not be reached, which path a secret was missing from) and its log detail (full
+    // paths, OS messages). A log detail is for an operator to act on: one level up.
+    const logDetail = isAppError(error) ? error.logDetail : undefined;
+    const level = FAILURE_LEVELS[(status >= 500 ? 1 : 0) + (logDetail ? 1 : 0)]!;
+    call.log[level]({ err: error, code, ...(logDetail ? { log_detail: logDetail } : {}) }, `${action} failed`);
     obs.metrics.operationDuration.observe({ operation: action, destination_type: destinationType, outcome: 'error' }, duration);
     obs.metrics.operationFailures.inc({ operation: action, destination_type: destinationType, code });
-    // What the caller is not told (full paths, OS messages) goes to the log only.
-    if (isAppError(error) && error.logDetail) {
-      call.log[error.status >= 500 ? 'error' : 'warn']({ code, detail, log_detail: error.logDetail }, `${action} failed`);
-    }
     await obs.audit
       .record({ ...base(), outcome: 'error', detail: isAppError(error) ? detail : 'internal error', code, duration_ms: Math.round(duration * 1000) })
       .catch((auditError: unknown) => call.log.error({ err: auditError }, 'audit event could not be written'));

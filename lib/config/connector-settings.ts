@@ -1,16 +1,28 @@
 import { readFileSync } from 'node:fs';
-import type { SourceConnectorOptions } from '../connectors/index.js';
+import { SourceHosts, type SourceConnectorOptions } from '../connectors/index.js';
+import type { Logger } from '../logging/logger.js';
+import { sourceSecretPolicyFromEnv } from '../secrets/source-credentials.js';
 import { ConfigError, readEnv, setting } from './env.js';
+
+const SSL_MODES = ['disable', 'require', 'verify-full'] as const;
 
 /** Source connection settings shared by both subgraphs. */
 export const connectorSettings = {
   SOURCE_CONNECT_TIMEOUT_MS: setting.positiveInt(10_000),
   SOURCE_STATEMENT_TIMEOUT_MS: setting.positiveInt(3_600_000),
+  /** The hosts, wildcards, addresses and CIDR ranges (with ports) sources may be on; every host but link-local when unset. */
+  SOURCE_ALLOWED_HOSTS: setting.optionalString(),
+  /** Send a password where it can be read on the way (clear text, MD5, RSA with the server's key, LOGIN7 outside verified TLS). */
+  SOURCE_ALLOW_INSECURE_PASSWORD_AUTH: setting.bool(false),
+  /** PostgreSQL: TLS off, on, or on with the certificate verified for the host name. */
+  SOURCE_POSTGRESQL_SSLMODE: setting.choice(SSL_MODES, 'disable'),
+  /** MySQL and MariaDB: TLS off, on, or on with the certificate verified for the host name. */
+  SOURCE_MYSQL_SSLMODE: setting.choice(SSL_MODES, 'disable'),
   /** SQL Server: require TLS (a server that does not offer it is refused). */
   SOURCE_MSSQL_ENCRYPT: setting.bool(true),
   /** SQL Server: accept any server certificate (self-signed servers); the certificate is verified otherwise. */
   SOURCE_MSSQL_TRUST_SERVER_CERTIFICATE: setting.bool(false),
-  /** PEM file of extra CA certificates trusted for SQL Server TLS and Databricks HTTPS, beside Node's roots. */
+  /** PEM file of extra CA certificates trusted for source TLS (PostgreSQL, MySQL, SQL Server, Databricks), beside Node's roots. */
   SOURCE_TLS_CA_FILE: setting.optionalString(),
   /** Databricks: how long to wait for a stopped SQL warehouse to start. */
   SOURCE_DATABRICKS_WAREHOUSE_START_TIMEOUT_MS: setting.positiveInt(300_000),
@@ -40,6 +52,11 @@ export function connectorOptionsFromEnv(env: NodeJS.ProcessEnv = process.env): S
   return {
     connectTimeoutMs: s.SOURCE_CONNECT_TIMEOUT_MS,
     statementTimeoutMs: s.SOURCE_STATEMENT_TIMEOUT_MS,
+    sourceHosts: SourceHosts.parse(s.SOURCE_ALLOWED_HOSTS),
+    allowInsecurePasswordAuth: s.SOURCE_ALLOW_INSECURE_PASSWORD_AUTH,
+    secretPolicy: sourceSecretPolicyFromEnv(env),
+    postgresqlSslMode: s.SOURCE_POSTGRESQL_SSLMODE,
+    mysqlSslMode: s.SOURCE_MYSQL_SSLMODE,
     mssql: { encrypt: s.SOURCE_MSSQL_ENCRYPT, trustServerCertificate: s.SOURCE_MSSQL_TRUST_SERVER_CERTIFICATE },
     databricks: {
       warehouseStartTimeoutMs: s.SOURCE_DATABRICKS_WAREHOUSE_START_TIMEOUT_MS,
@@ -51,4 +68,20 @@ export function connectorOptionsFromEnv(env: NodeJS.ProcessEnv = process.env): S
     },
     ...(tlsCa ? { tlsCa } : {}),
   };
+}
+
+/**
+ * The connector options of a subgraph process, with one warning line at
+ * start-up when SOURCE_ALLOWED_HOSTS is unset (sources unrestricted but for
+ * link-local addresses) or when passwords may travel readable.
+ */
+export function serviceConnectorOptions(log: Logger, env: NodeJS.ProcessEnv = process.env): SourceConnectorOptions {
+  const options = connectorOptionsFromEnv(env);
+  if (!options.sourceHosts?.restricted) {
+    log.warn('sources are unrestricted: any host but link-local addresses may be named by a request; set SOURCE_ALLOWED_HOSTS to the hosts and ranges of this site\'s sources');
+  }
+  if (options.allowInsecurePasswordAuth) {
+    log.warn('SOURCE_ALLOW_INSECURE_PASSWORD_AUTH=true: source passwords may be sent in clear text or MD5 where a source asks for them without verified TLS');
+  }
+  return options;
 }

@@ -3,6 +3,7 @@ import { AppError } from '../errors.js';
 import { describeSource, type DatasetRequest } from '../contract/index.js';
 import type { ColumnInfo, SourceConnector, TableInfo } from './connector.js';
 import { unsupportedType } from './failures.js';
+import { assertDatasetNotSystem } from './system-schemas.js';
 
 /** A requested table, confirmed by the catalog, with its confirmed columns in the requested order. */
 export interface ResolvedTable extends TableInfo {
@@ -31,7 +32,8 @@ function duplicates(names: readonly string[]): string[] {
 }
 
 /**
- * Confirms a dataset request against the source's catalog: the schema exists,
+ * Confirms a dataset request against the source's catalog: the schema is not
+ * a system catalog (refused before any query), the schema exists,
  * every requested table exists, every requested column exists in its table.
  * Absent or empty `tables` means every table (in name order); absent or empty
  * `columns` means every column (in table order); otherwise the requested order
@@ -43,6 +45,8 @@ function duplicates(names: readonly string[]): string[] {
  * still reports such columns).
  */
 export async function resolveDataset(connector: SourceConnector, dataset: DatasetRequest, options: { forExtraction?: boolean } = {}): Promise<ResolvedDataset> {
+  // Before the first query: a system catalog is never data.
+  assertDatasetNotSystem(connector.source, dataset);
   const schema = dataset.schema_name ?? connector.defaultSchema();
   const where = describeSource(connector.source);
   if (!(await connector.schemaExists(schema))) {

@@ -1,6 +1,7 @@
 import type { Readable } from 'node:stream';
 import type { SourceConfig } from '../contract/index.js';
 import type { LogicalType } from '../types/logical.js';
+import type { SourceHosts } from './egress/source-hosts.js';
 
 /** A table or view as the source's catalog describes it. */
 export interface TableInfo {
@@ -58,7 +59,21 @@ export interface ConnectorOptions {
   statementTimeoutMs?: number;
   /** Called with every SQL text the connector sends (for debugging, metrics and tests). */
   onQuery?: (sql: string) => void;
+  /** The hosts a connector may connect to (SOURCE_ALLOWED_HOSTS); every host but the link-local ranges when absent. */
+  sourceHosts?: SourceHosts;
+  /**
+   * Whether a password may be sent in a form readable on the way (clear text,
+   * MD5, RSA with a key the server sent, SQL Server's LOGIN7 outside verified
+   * TLS) when the connection is not TLS with a verified certificate
+   * (SOURCE_ALLOW_INSECURE_PASSWORD_AUTH); default false.
+   */
+  allowInsecurePasswordAuth?: boolean;
+  /** Extra CA certificates (PEM) trusted for source TLS, beside Node's roots. */
+  tlsCa?: string;
 }
+
+/** TLS to a PostgreSQL or MySQL source: off, on without checking the certificate, or on with the certificate verified for the host name. */
+export type SslMode = 'disable' | 'require' | 'verify-full';
 
 /**
  * One source database, opened for one request. Both subgraphs use this

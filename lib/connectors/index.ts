@@ -1,11 +1,13 @@
 import { AppError } from '../errors.js';
 import type { SourceConfig } from '../contract/index.js';
 import type { SecretProvider } from '../secrets/index.js';
-import type { ConnectorOptions, SourceConnector, SourceSnapshot } from './connector.js';
+import { SourceCredentials, sourceSecretPolicyFromEnv, type SourceSecretPolicy } from '../secrets/source-credentials.js';
+import type { ConnectorOptions, SourceConnector, SourceSnapshot, SslMode } from './connector.js';
 import type { DatabricksSettings } from './databricks/settings.js';
 import type { MssqlSettings } from './mssql/connection.js';
 
-export type { SourceConnector, SourceSnapshot, ColumnInfo, TableInfo, ConnectorOptions } from './connector.js';
+export type { SourceConnector, SourceSnapshot, ColumnInfo, TableInfo, ConnectorOptions, SslMode } from './connector.js';
+export { SourceHosts } from './egress/source-hosts.js';
 export { resolveDataset, type ResolvedDataset, type ResolvedTable } from './catalog.js';
 export type { MssqlSettings } from './mssql/connection.js';
 export type { DatabricksSettings } from './databricks/settings.js';
@@ -16,8 +18,12 @@ export interface SourceConnectorOptions extends ConnectorOptions {
   mssql?: MssqlSettings;
   /** Databricks warehouse settings. */
   databricks?: DatabricksSettings;
-  /** Extra CA certificates (PEM) trusted for SQL Server TLS and Databricks HTTPS, beside Node's roots. */
-  tlsCa?: string;
+  /** TLS to PostgreSQL sources (SOURCE_POSTGRESQL_SSLMODE); off by default. */
+  postgresqlSslMode?: SslMode;
+  /** TLS to MySQL and MariaDB sources (SOURCE_MYSQL_SSLMODE); off by default. */
+  mysqlSslMode?: SslMode;
+  /** Which secret names may be source credentials; the API keys' and every `…_SECRET_NAME` setting's never (from the environment when absent). */
+  secretPolicy?: SourceSecretPolicy;
 }
 
 /**
@@ -31,39 +37,40 @@ export function snapshotConsistency(snapshot: SourceSnapshot): { consistency: st
 }
 
 /**
- * Opens the connector for a source: reads the named credentials from the secret
- * store and builds the driver-specific connector. Nothing connects until first use.
- * Each driver is loaded on the first use of its source type, so a service holds
- * in memory only the drivers its sources need (the SQL Server and Databricks
- * drivers alone are some 60 MiB).
+ * Opens the connector for a source: reads the named credentials through the
+ * one gate for source credentials (lib/secrets/source-credentials.ts: never a
+ * platform secret) and builds the driver-specific connector. Nothing connects
+ * until first use. Each driver is loaded on the first use of its source type,
+ * so a service holds in memory only the drivers its sources need (the SQL
+ * Server and Databricks drivers alone are some 60 MiB).
  */
 export async function openConnector(source: SourceConfig, secrets: SecretProvider, options: SourceConnectorOptions = {}): Promise<SourceConnector> {
+  const credentials = new SourceCredentials(secrets, options.secretPolicy ?? sourceSecretPolicyFromEnv());
+  if (source.type === 'databrickssql') {
+    const [clientId, clientSecret] = await credentials.resolve([
+      { field: 'source.credentials.spn_clientid', name: source.credentials.spn_clientid },
+      { field: 'source.credentials.spn_secret', name: source.credentials.spn_secret },
+    ]);
+    const { DatabricksConnector } = await import('./databricks/connector.js');
+    return new DatabricksConnector(source, { clientId: clientId!, clientSecret: clientSecret! }, options, options.databricks, options.tlsCa);
+  }
+  const [username, password] = await credentials.resolve([
+    { field: 'source.credentials.username_key', name: source.credentials.username_key },
+    { field: 'source.credentials.password_key', name: source.credentials.password_key },
+  ]);
+  const sql = { username: username!, password: password! };
   switch (source.type) {
-    case 'postgresql':
+    case 'postgresql': {
+      const { PostgresConnector } = await import('./postgresql/connector.js');
+      return new PostgresConnector(source, sql, options, options.postgresqlSslMode);
+    }
     case 'mysql': {
-      const [username, password] = await Promise.all([
-        secrets.get(source.credentials.username_key),
-        secrets.get(source.credentials.password_key),
-      ]);
-      if (source.type === 'postgresql') {
-        const { PostgresConnector } = await import('./postgresql/connector.js');
-        return new PostgresConnector(source, { username, password }, options);
-      }
       const { MysqlConnector } = await import('./mysql/connector.js');
-      return new MysqlConnector(source, { username, password }, options);
+      return new MysqlConnector(source, sql, options, options.mysqlSslMode);
     }
     case 'mssql': {
-      const [username, password] = await Promise.all([
-        secrets.get(source.credentials.username_key),
-        secrets.get(source.credentials.password_key),
-      ]);
       const { MssqlConnector } = await import('./mssql/connector.js');
-      return new MssqlConnector(source, { username, password }, options, options.mssql, options.tlsCa);
-    }
-    case 'databrickssql': {
-      const [clientId, clientSecret] = await Promise.all([secrets.get(source.credentials.spn_clientid), secrets.get(source.credentials.spn_secret)]);
-      const { DatabricksConnector } = await import('./databricks/connector.js');
-      return new DatabricksConnector(source, { clientId, clientSecret }, options, options.databricks, options.tlsCa);
+      return new MssqlConnector(source, sql, options, options.mssql, options.tlsCa);
     }
     default: {
       const unknown: never = source;

@@ -39,7 +39,8 @@ const sqlSource = z.object({
 
 const databricksSource = z.object({
   type: z.literal('databrickssql'),
-  host_url: z.url({ protocol: /^https?$/, message: 'must be the workspace URL, https://…' }),
+  // Client secrets go only over HTTPS: an http:// workspace is refused, not upgraded.
+  host_url: z.url({ protocol: /^https$/, message: 'must be the workspace URL, https://…' }),
   http_path: z.string().regex(/^\/[A-Za-z0-9/._-]+$/, 'must be the warehouse path, /sql/1.0/warehouses/…'),
   port,
   catalog: identifier,

@@ -7,7 +7,8 @@ import { assertSecretName } from './secret-name.js';
 /**
  * Secrets as files, one per name, in one folder: how the Azure Key Vault CSI driver
  * mounts them in Kubernetes and how a developer writes them by hand. A single
- * trailing newline (an editor's) is not part of the value.
+ * trailing newline (an editor's) is not part of the value. Messages name the
+ * secret, never the folder: its path goes to the log through the error's cause.
  */
 export class FileSecretProvider implements SecretProvider {
   readonly description: string;
@@ -28,10 +29,11 @@ export class FileSecretProvider implements SecretProvider {
       raw = await readFile(file, 'utf8');
     } catch (error) {
       const code = (error as NodeJS.ErrnoException).code;
+      const cause = new Error(`${file}: ${code ?? 'error'}`, { cause: error });
       if (code === 'ENOENT' || code === 'EISDIR') {
-        throw new AppError('SECRET_NOT_FOUND', `Secret '${name}' not found in ${this.description}.`);
+        throw new AppError('SECRET_NOT_FOUND', `Secret '${name}' not found in the secret store.`, { cause });
       }
-      throw new AppError('SECRET_STORE_FAILED', `Secret '${name}' could not be read from ${this.description} (${code ?? 'error'}).`, { cause: error });
+      throw new AppError('SECRET_STORE_FAILED', `Secret '${name}' could not be read from the secret store (${code ?? 'error'}).`, { cause });
     }
     return raw.replace(/\r?\n$/, '');
   }
@@ -40,7 +42,8 @@ export class FileSecretProvider implements SecretProvider {
     try {
       await access(this.dir, constants.R_OK | constants.X_OK);
     } catch (error) {
-      throw new AppError('SECRET_STORE_FAILED', `The secrets folder ${this.dir} cannot be read.`, { cause: error });
+      const code = (error as NodeJS.ErrnoException).code ?? 'error';
+      throw new AppError('SECRET_STORE_FAILED', `The secret store cannot be read (${code}).`, { cause: new Error(`${this.dir}: ${code}`, { cause: error }) });
     }
   }
 }

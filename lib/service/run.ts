@@ -29,7 +29,8 @@ export async function readApiKey(secrets: SecretProvider, service: ServiceName):
     key = await secrets.get(name);
   } catch (error) {
     const why = isAppError(error) ? error.detail : String(error);
-    throw new ConfigError(`The ${service} service has no API key: ${why}`);
+    // The operator reads this at start-up: name the store (a folder or a vault), which callers never see.
+    throw new ConfigError(`The ${service} service has no API key: ${why} (${secrets.description})`);
   }
   if (key.trim().length === 0) throw new ConfigError(`The ${service} service has no API key: secret '${name}' is empty.`);
   return key;

@@ -3,8 +3,10 @@
  * which pods a selector picks, and whether a connection from one pod to a port
  * of another is allowed (networking.k8s.io/v1 rules: a pod selected by no
  * policy of a direction is open in that direction; otherwise a connection needs
- * one rule of a selecting policy whose peers and ports both match).
+ * one rule of a selecting policy whose peers and ports both match), and whether
+ * a pod may reach an address outside the cluster (ipBlock peers).
  */
+import net from 'node:net';
 import type { INetworkPolicy } from 'kubernetes-models/networking.k8s.io/v1/NetworkPolicy';
 import type { INetworkPolicyPeer } from 'kubernetes-models/networking.k8s.io/v1/NetworkPolicyPeer';
 import type { INetworkPolicyPort } from 'kubernetes-models/networking.k8s.io/v1/NetworkPolicyPort';
@@ -123,4 +125,41 @@ export function egressAllows(policies: readonly INetworkPolicy[], c: Connection)
 /** Whether both ends allow the connection. */
 export function connectionAllowed(policies: readonly INetworkPolicy[], c: Connection): boolean {
   return egressAllows(policies, c) && ingressAllows(policies, c);
+}
+
+/** Whether an ipBlock (CIDR minus its `except` ranges) contains an address. */
+function blockContains(block: NonNullable<INetworkPolicyPeer['ipBlock']>, address: string): boolean {
+  const family = (a: string) => (net.isIPv4(a) ? 'ipv4' : 'ipv6');
+  const within = (cidr: string) => {
+    const [base, prefix] = cidr.split('/');
+    const list = new net.BlockList();
+    list.addSubnet(base!, Number(prefix), family(base!));
+    return list.check(address, family(address));
+  };
+  return within(block.cidr) && !(block.except ?? []).some(within);
+}
+
+/**
+ * Whether a pod's egress policies let it connect to an address outside the
+ * cluster (a source, a database, a cloud service): only ipBlock peers can
+ * match one; a rule without peers matches every destination.
+ */
+export function egressAllowsAddress(policies: readonly INetworkPolicy[], from: PodEndpoint, address: string, port: number, protocol: 'TCP' | 'UDP' = 'TCP'): boolean {
+  const selecting = policiesSelecting(policies, from, 'Egress');
+  if (selecting.length === 0) return true;
+  const target: PodEndpoint = { name: address, labels: {}, namespace: '', namespaceLabels: {}, ports: {} };
+  return selecting.some((p) =>
+    (p.spec?.egress ?? []).some(
+      (rule) => (!rule.to || rule.to.length === 0 || rule.to.some((peer) => peer.ipBlock !== undefined && blockContains(peer.ipBlock, address))) && portMatches(rule.ports, target, port, protocol),
+    ),
+  );
+}
+
+/** Every ipBlock CIDR the egress rules of the policies selecting a pod name, and whether some rule has no peers at all (every destination). */
+export function egressBlocks(policies: readonly INetworkPolicy[], from: PodEndpoint): { cidrs: string[]; unrestrictedRule: boolean } {
+  const rules = policiesSelecting(policies, from, 'Egress').flatMap((p) => p.spec?.egress ?? []);
+  return {
+    cidrs: rules.flatMap((r) => (r.to ?? []).flatMap((peer) => (peer.ipBlock ? [peer.ipBlock.cidr] : []))),
+    unrestrictedRule: rules.some((r) => !r.to || r.to.length === 0),
+  };
 }

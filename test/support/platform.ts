@@ -9,13 +9,14 @@ import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { ApiKeyVerifier } from '../../lib/auth/api-key.js';
 import { createLogger } from '../../lib/logging/logger.js';
-import { FileSecretProvider } from '../../lib/secrets/index.js';
+import { FileSecretProvider, type SecretProvider } from '../../lib/secrets/index.js';
 import { buildGatewayApp } from '../../gateway/src/app.js';
 import { buildMetadataApp } from '../../subgraphs/metadata/src/app.js';
 import { buildPublishApp } from '../../subgraphs/publish/src/app.js';
 import { StorageMounts } from '../../subgraphs/publish/src/destinations/filestore/mounts.js';
 import { readPostgresqlSettings } from '../../subgraphs/publish/src/destinations/postgresql/settings.js';
-import type { ConnectorOptions } from '../../lib/connectors/index.js';
+import type { SourceConnectorOptions } from '../../lib/connectors/index.js';
+import { connectorOptionsFromEnv } from '../../lib/config/connector-settings.js';
 import { AuditLog } from '../../lib/audit/audit-log.js';
 import type { ConnectionLimits } from '../../lib/http/plugins/timeouts.js';
 
@@ -35,16 +36,27 @@ export interface Platform {
   /** The audit events written so far. */
   auditEvents(): Promise<any[]>;
   writeSecret(name: string, value: string): Promise<void>;
-  /** POSTs JSON to a service with its key (or the given one) and returns status and parsed body. */
-  post(base: string, route: string, body: unknown, key?: string): Promise<{ status: number; body: any }>;
+  /** POSTs JSON to a service with its key (or the given one) and returns status, parsed body and the request id its log lines carry. */
+  post(base: string, route: string, body: unknown, key?: string): Promise<Answer>;
   /** Runs a GraphQL operation against a service's /graphql. */
-  graphql(base: string, query: string, variables?: Record<string, unknown>, key?: string): Promise<{ status: number; body: any }>;
+  graphql(base: string, query: string, variables?: Record<string, unknown>, key?: string): Promise<Answer>;
   close(): Promise<void>;
 }
 
+/** A service's answer: status, parsed body (the text when not JSON) and the request id it answered with. */
+export interface Answer {
+  status: number;
+  body: any;
+  requestId: string;
+}
+
 export interface PlatformOptions {
+  /** Settings, as the services read them from the environment (connector and destination settings). */
   env?: NodeJS.ProcessEnv;
-  connectorOptions?: ConnectorOptions;
+  /** Connector options over those `env` gives. */
+  connectorOptions?: SourceConnectorOptions;
+  /** The secret store of both subgraphs; the files in `secretsDir` when absent. */
+  secrets?: SecretProvider;
   logLevel?: string;
   /** Where the services' JSON log lines go (each service logs under its own name); silent when absent. */
   logStream?: { write(line: string): void };
@@ -63,8 +75,8 @@ export function keyFor(base: string, p: Pick<Platform, 'gateway' | 'metadata' | 
   return base === p.gateway ? keys.approval : base === p.metadata ? keys.metadata : keys.publish;
 }
 
-/** POSTs JSON (or the given text) with `key`; gives the status and the parsed body (the text when not JSON). */
-export async function postJson(url: string, body: unknown, key: string): Promise<{ status: number; body: any }> {
+/** POSTs JSON (or the given text) with `key`; gives the status, the parsed body (the text when not JSON) and the request id. */
+export async function postJson(url: string, body: unknown, key: string): Promise<Answer> {
   const res = await fetch(url, {
     method: 'POST',
     headers: { 'content-type': 'application/json', 'x-api-key': key },
@@ -77,7 +89,7 @@ export async function postJson(url: string, body: unknown, key: string): Promise
   } catch {
     // not JSON; keep the text
   }
-  return { status: res.status, body: parsed as any };
+  return { status: res.status, body: parsed as any, requestId: res.headers.get('x-request-id') ?? '' };
 }
 
 export async function startPlatform(options: PlatformOptions = {}): Promise<Platform> {
@@ -87,17 +99,19 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Plat
   await mkdir(secretsDir);
   await mkdir(path.join(mountDir, 'staging'), { recursive: true });
   await mkdir(path.join(mountDir, 'production'), { recursive: true });
-  const secrets = new FileSecretProvider(secretsDir);
+  const secrets = options.secrets ?? new FileSecretProvider(secretsDir);
   const logFor = (service: string) =>
     options.logStream ? createLogger(service, options.logLevel ?? 'info', options.logStream) : createLogger(service, 'silent');
   const log = logFor('metadata');
   const auditPath = path.join(root, 'audit.jsonl');
   const audit = new AuditLog(auditPath, () => undefined);
   const env = { TARGET_STORAGE_ACCOUNT_LSC_SDE_MNT_PATH: mountDir, ...options.env };
+  // As the services' main modules read them, then what the test sets on top.
+  const connectorOptions = { ...connectorOptionsFromEnv(env), ...options.connectorOptions };
 
   const limits = options.limits;
-  const metadataApp = await buildMetadataApp({ log, secrets, apiKey: new ApiKeyVerifier(keys.metadata), connectorOptions: options.connectorOptions, audit, limits });
-  const publishApp = await buildPublishApp({ log: logFor('publish'), secrets, apiKey: new ApiKeyVerifier(keys.publish), connectorOptions: options.connectorOptions, mounts: new StorageMounts(env), audit, limits, postgresql: readPostgresqlSettings(env) ?? null });
+  const metadataApp = await buildMetadataApp({ log, secrets, apiKey: new ApiKeyVerifier(keys.metadata), connectorOptions, audit, limits });
+  const publishApp = await buildPublishApp({ log: logFor('publish'), secrets, apiKey: new ApiKeyVerifier(keys.publish), connectorOptions, mounts: new StorageMounts(env), audit, limits, postgresql: readPostgresqlSettings(env) ?? null });
   const metadata = await listen(metadataApp);
   const publish = await listen(publishApp);
   const gatewayApp = await buildGatewayApp({

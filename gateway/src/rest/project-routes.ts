@@ -2,6 +2,7 @@ import type { ApolloServer } from '@apollo/server';
 import type { FastifyInstance } from 'fastify';
 import { publishRequestSchema, transferRequestSchema } from '../../../lib/contract/index.js';
 import { endpointDocs } from '../../../lib/contract/endpoint-docs.js';
+import { assertDatasetNotSystem } from '../../../lib/connectors/system-schemas.js';
 import { postEndpoint } from '../../../lib/http/service.js';
 import type { GatewayContext } from '../context.js';
 import { DATASET_METADATA, PACKAGE_PROJECT, PUBLISH_PROJECT, VALIDATE_PROJECT } from './operations.js';
@@ -14,6 +15,8 @@ import { runOperation } from './run-operation.js';
  */
 export function projectRoutes(app: FastifyInstance, graph: ApolloServer<GatewayContext>): void {
   postEndpoint(app, '/project/validate', transferRequestSchema, endpointDocs.projectValidate, async (body, call) => {
+    // A system catalog is refused before the validation below opens the source.
+    assertDatasetNotSystem(body.source, body.dataset);
     await runOperation(graph, call, VALIDATE_PROJECT, { request: body }, 'validateProject');
     const { project_name, project_start_time, source, dataset } = body;
     return runOperation(graph, call, DATASET_METADATA, { request: { source, dataset, project_name, project_start_time } }, 'datasetMetadata');

@@ -2,7 +2,8 @@
  * CloudFetch: results a warehouse leaves in cloud storage as files (an Arrow
  * IPC stream each, LZ4-frame compressed when asked), each reached by a
  * presigned HTTPS link that expires. The connector downloads them itself,
- * through an HTTPS agent it creates ({@link agentFor}), a few files ahead
+ * through an HTTPS agent it creates ({@link agentFor}: SOURCE_ALLOWED_HOSTS
+ * checked on every connection), a few files ahead
  * ({@link CloudFetchOptions.concurrency}), in row order. A link that expired
  * before its download, or that storage refuses with 403, is replaced by a
  * fresh one for the same rows (FetchResults FETCH_ABSOLUTE at its
@@ -12,7 +13,9 @@
 import https from 'node:https';
 import tls from 'node:tls';
 import { AppError } from '../../errors.js';
-import { networkReason } from '../failures.js';
+import { CheckedHttpsAgent } from '../egress/dial.js';
+import type { SourceHosts } from '../egress/source-hosts.js';
+import { networkReason, unreachable } from '../failures.js';
 import { arrowRows, lz4Decompress, ResultFormatError, unreadable, type ResultRow } from './rows.js';
 import { int64, type TResultLink } from './thrift.js';
 
@@ -38,6 +41,8 @@ export function linkOf(link: TResultLink): CloudFetchLink {
 }
 
 export interface StorageAgentOptions {
+  /** SOURCE_ALLOWED_HOSTS: a link's host and port are checked on the address dialled, as a source's are. */
+  hosts: SourceHosts;
   /** Extra CA certificates (PEM) trusted beside Node's roots. */
   tlsCa?: string | undefined;
   /** Sockets kept per storage host: the download concurrency. */
@@ -45,14 +50,15 @@ export interface StorageAgentOptions {
 }
 
 /**
- * The HTTPS agent every CloudFetch download of a source goes through. This
- * is the one place where the connector decides how storage hosts are
- * dialled: an allow-list of hosts (checked on the resolved address) plugs in
- * here as the agent's `lookup`.
+ * The HTTPS agent every CloudFetch download of a source goes through, the one
+ * place where the connector decides how storage hosts are dialled. The links
+ * come from the warehouse, a server the request named, so each connection is
+ * checked against SOURCE_ALLOWED_HOSTS on the address it dials: a link to a
+ * host or port not allowed is refused (SOURCE_NOT_ALLOWED) before any
+ * connection is made.
  */
 export function agentFor(source: { where: string }, options: StorageAgentOptions): https.Agent {
-  void source;
-  return new https.Agent({
+  return new CheckedHttpsAgent(options.hosts, `cloud storage of the ${source.where}`, {
     keepAlive: true,
     maxSockets: options.maxSockets,
     minVersion: 'TLSv1.2',
@@ -132,13 +138,15 @@ export async function download(first: CloudFetchLink, options: CloudFetchOptions
     try {
       answer = await get(link, options, signal);
     } catch (error) {
-      if (signal.aborted) throw error;
+      // A refusal of ours (SOURCE_ALLOWED_HOSTS) is final: no retry, and nothing was dialled.
+      if (signal.aborted || error instanceof AppError) throw error;
       const reason = networkReason(error) ?? (error as Error).message;
       if (attempt < ATTEMPTS) {
         await sleep(200 * attempt);
         continue;
       }
-      throw new AppError('SOURCE_UNREACHABLE', `Downloading ${describe(link)} for the ${options.where} failed: ${reason} (${ATTEMPTS} attempts).`, { cause: error });
+      // Reads the same whatever is on the port; the reason goes to the log.
+      throw unreachable(`${describe(link)} for the ${options.where}`, `${reason} (${ATTEMPTS} attempts)`, error);
     }
     if (answer.status === 403) {
       await renew('cloud storage refused its link (HTTP 403: expired or not signed for this file)');

@@ -1,6 +1,9 @@
+import type https from 'node:https';
+import tls from 'node:tls';
 import { describeSource, type DatabricksSourceConfig } from '../../contract/index.js';
 import type { ColumnInfo, ConnectorOptions, SourceConnector, SourceSnapshot, TableInfo } from '../connector.js';
-import type https from 'node:https';
+import { CheckedHttpsAgent } from '../egress/dial.js';
+import { SourceHosts } from '../egress/source-hosts.js';
 import { agentFor } from './cloud-fetch.js';
 import { databricksSettings, type DatabricksSettings } from './settings.js';
 import { DatabricksSnapshot } from './snapshot.js';
@@ -8,6 +11,7 @@ import { TokenSource, type ServicePrincipal } from './token.js';
 import { databricksLogicalType } from './types.js';
 import { UnityCatalog, type UcTable } from './unity-catalog.js';
 import { Warehouse } from './warehouse.js';
+import { defaultSchemaOf } from '../system-schemas.js';
 
 /** Table descriptions fetched at once from Unity Catalog (one GET each). */
 const TABLE_CONCURRENCY = 8;
@@ -31,6 +35,8 @@ export class DatabricksConnector implements SourceConnector {
   private readonly unityCatalog: UnityCatalog;
   private readonly warehouse: Warehouse;
   private readonly fetchRows: number;
+  /** The workspace's requests (token, Unity Catalog, Thrift) and the CloudFetch downloads: each checks SOURCE_ALLOWED_HOSTS. */
+  private readonly agent: CheckedHttpsAgent;
   private readonly storageAgent: https.Agent;
   /** Tables listed so far, by `schema\0table`: their type and storage format decide how they are read. */
   private readonly listed = new Map<string, UcTable>();
@@ -43,20 +49,31 @@ export class DatabricksConnector implements SourceConnector {
     const port = url.port ? Number(url.port) : source.port;
     const origin = `https://${url.hostname}:${port}`;
     const timeoutMs = options.connectTimeoutMs ?? 10_000;
-    const tokens = new TokenSource({ origin, where, clientIdSecret: source.credentials.spn_clientid, tlsCa, timeoutMs }, principal);
-    this.unityCatalog = new UnityCatalog({ origin, where, tlsCa, timeoutMs, onRequest: options.onQuery && ((path) => options.onQuery!(`GET ${path}`)) }, tokens);
+    const socketTimeoutMs = options.statementTimeoutMs ?? 3_600_000;
+    const hosts = options.sourceHosts ?? SourceHosts.unrestricted();
+    // One agent for the workspace's HTTPS requests (the token, Unity Catalog, the warehouse's
+    // Thrift calls), another for CloudFetch downloads; both check SOURCE_ALLOWED_HOSTS.
+    const agent = new CheckedHttpsAgent(hosts, where, {
+      keepAlive: true,
+      minVersion: 'TLSv1.2',
+      timeout: socketTimeoutMs,
+      ...(tlsCa ? { ca: [...tls.rootCertificates, tlsCa] } : {}),
+    });
+    this.agent = agent;
+    const tokens = new TokenSource({ origin, where, clientIdSecret: source.credentials.spn_clientid, agent, timeoutMs }, principal);
+    this.unityCatalog = new UnityCatalog({ origin, where, agent, timeoutMs, onRequest: options.onQuery && ((path) => options.onQuery!(`GET ${path}`)) }, tokens);
     const s = databricksSettings(settings);
-    this.storageAgent = agentFor({ where }, { tlsCa, maxSockets: s.cloudFetchConcurrency });
+    this.storageAgent = agentFor({ where }, { hosts, tlsCa, maxSockets: s.cloudFetchConcurrency });
     this.warehouse = new Warehouse({
       host: url.hostname,
       port,
       path: source.http_path,
       catalog: source.catalog,
       where,
-      tlsCa,
+      agent,
       tokens,
       startTimeoutMs: s.warehouseStartTimeoutMs,
-      socketTimeoutMs: options.statementTimeoutMs ?? 3_600_000,
+      socketTimeoutMs,
       settings: s,
       storageAgent: this.storageAgent,
       onQuery: options.onQuery,
@@ -78,7 +95,7 @@ export class DatabricksConnector implements SourceConnector {
   }
 
   defaultSchema(): string {
-    return 'default';
+    return defaultSchemaOf(this.source);
   }
 
   async schemaExists(schema: string): Promise<boolean> {
@@ -143,6 +160,7 @@ export class DatabricksConnector implements SourceConnector {
     await Promise.all([...this.snapshots].map((s) => s.close()));
     this.snapshots.clear();
     await this.warehouse.close();
+    this.agent.destroy();
     this.storageAgent.destroy();
   }
 }

@@ -1,5 +1,4 @@
 import https from 'node:https';
-import tls from 'node:tls';
 
 /** An HTTPS answer: status and body text. */
 export interface HttpAnswer {
@@ -12,15 +11,15 @@ export interface HttpRequest {
   url: URL;
   headers: Record<string, string>;
   body?: string;
-  /** Extra CA certificates (PEM) trusted beside Node's roots. */
-  tlsCa?: string | undefined;
+  /** The agent every connection goes through: it checks SOURCE_ALLOWED_HOSTS and carries the trusted CAs. */
+  agent: https.Agent;
   timeoutMs: number;
 }
 
 /**
- * One HTTPS request with node's own client, so an extra CA can be trusted for
- * this request alone (Node's global fetch cannot take one without undici).
- * A network failure rejects with the socket's error (its `code` names it).
+ * One HTTPS request with node's own client through the connector's agent (Node's
+ * global fetch cannot take one without undici). A network failure rejects with
+ * the socket's error (its `code` names it).
  */
 export function httpsRequest(request: HttpRequest): Promise<HttpAnswer> {
   return new Promise((resolve, reject) => {
@@ -29,7 +28,7 @@ export function httpsRequest(request: HttpRequest): Promise<HttpAnswer> {
       {
         method: request.method,
         headers: { ...request.headers, ...(request.body !== undefined ? { 'content-length': String(Buffer.byteLength(request.body)) } : {}) },
-        ...(request.tlsCa ? { ca: [...tls.rootCertificates, request.tlsCa] } : {}),
+        agent: request.agent,
         timeout: request.timeoutMs,
       },
       (res) => {

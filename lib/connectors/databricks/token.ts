@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import type https from 'node:https';
 import { AppError } from '../../errors.js';
 import { networkReason, unreachable } from '../failures.js';
 import { httpsRequest, jsonBody } from './http.js';
@@ -17,7 +18,8 @@ export interface TokenEndpoint {
   where: string;
   /** The secret holding the client id, named in messages. */
   clientIdSecret: string;
-  tlsCa?: string | undefined;
+  /** The connector's agent (SOURCE_ALLOWED_HOSTS, trusted CAs). */
+  agent: https.Agent;
   timeoutMs: number;
 }
 
@@ -85,14 +87,16 @@ export class TokenSource {
         url: new URL('/oidc/v1/token', endpoint.origin),
         headers: { authorization: `Basic ${basic}`, 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' },
         body: 'grant_type=client_credentials&scope=all-apis',
-        tlsCa: endpoint.tlsCa,
+        agent: endpoint.agent,
         timeoutMs: endpoint.timeoutMs,
       });
     } catch (error) {
+      if (error instanceof AppError) throw error;
       throw unreachable(endpoint.where, networkReason(error) ?? `token request failed (${(error as Error).message})`, error);
     }
     const body = jsonBody(answer) as { access_token?: unknown; expires_in?: unknown; error?: unknown } | undefined;
-    if (answer.status === 400 || answer.status === 401 || answer.status === 403) {
+    // An OAuth error answer is a JSON object; anything else is not a workspace answering.
+    if ((answer.status === 400 || answer.status === 401 || answer.status === 403) && typeof body === 'object' && body !== null) {
       const code = typeof body?.error === 'string' ? ` (${body.error.replace(/[^\w.-]/g, '').slice(0, 60)})` : '';
       throw new AppError(
         'SOURCE_AUTH_FAILED',
@@ -100,7 +104,7 @@ export class TokenSource {
       );
     }
     if (answer.status !== 200 || typeof body?.access_token !== 'string' || body.access_token === '') {
-      throw new AppError('SOURCE_UNREACHABLE', `The ${endpoint.where} answered its OAuth token request with HTTP ${answer.status} and no access token.`);
+      throw unreachable(endpoint.where, `the OAuth token request was answered with HTTP ${answer.status} and no access token`, undefined);
     }
     const lifetime = typeof body.expires_in === 'number' && body.expires_in > 0 ? body.expires_in : DEFAULT_LIFETIME_S;
     const renewBefore = Math.min(RENEW_BEFORE_S, lifetime / 2);

@@ -1,3 +1,4 @@
+import type https from 'node:https';
 import { AppError } from '../../errors.js';
 import { networkReason, unreachable } from '../failures.js';
 import { httpsRequest, jsonBody, type HttpAnswer } from './http.js';
@@ -28,7 +29,8 @@ export interface UcTable {
 export interface UnityCatalogTarget {
   origin: string;
   where: string;
-  tlsCa?: string | undefined;
+  /** The connector's agent (SOURCE_ALLOWED_HOSTS, trusted CAs). */
+  agent: https.Agent;
   timeoutMs: number;
   /** Called with every request path (for debugging and tests). */
   onRequest?: ((path: string) => void) | undefined;
@@ -59,10 +61,11 @@ export class UnityCatalog {
           method: 'GET',
           url: new URL(path, target.origin),
           headers: { authorization: `Bearer ${token}`, accept: 'application/json' },
-          tlsCa: target.tlsCa,
+          agent: target.agent,
           timeoutMs: target.timeoutMs,
         });
       } catch (error) {
+        if (error instanceof AppError) throw error;
         throw unreachable(target.where, networkReason(error) ?? `Unity Catalog request failed (${(error as Error).message})`, error);
       }
       if (answer.status === 401 && attempt === 1) {

@@ -1,7 +1,8 @@
 import type https from 'node:https';
 import { DBSQLClient } from '@databricks/sql';
 import { AppError } from '../../errors.js';
-import { driverMessage, networkReason, unreachable } from '../failures.js';
+import { sourceNotAllowed } from '../egress/dial.js';
+import { causeOfType, driverMessage, networkReason, unreachable } from '../failures.js';
 import { cloudFetchRows, linkOf, type CloudFetchLink } from './cloud-fetch.js';
 import { arrowRows, columnRows, lz4Decompress, ResultFormatError, unreadable, type ResultRow } from './rows.js';
 import type { DatabricksSettings } from './settings.js';
@@ -19,7 +20,8 @@ export interface WarehouseTarget {
   path: string;
   catalog: string;
   where: string;
-  tlsCa?: string | undefined;
+  /** The agent of the driver's every HTTPS request (the Thrift calls): SOURCE_ALLOWED_HOSTS, trusted CAs. */
+  agent: https.Agent;
   tokens: TokenSource;
   /** How long to retry opening a session while the warehouse starts (HTTP 503). */
   startTimeoutMs: number;
@@ -27,7 +29,7 @@ export interface WarehouseTarget {
   socketTimeoutMs: number;
   /** Result formats asked for (every one explicit: the driver's defaults are not used). */
   settings: Required<Pick<DatabricksSettings, 'arrow' | 'lz4' | 'cloudFetch' | 'cloudFetchConcurrency'>>;
-  /** The agent CloudFetch downloads go through (see cloud-fetch.ts, agentFor). */
+  /** The agent CloudFetch downloads go through (cloud-fetch.ts, agentFor): SOURCE_ALLOWED_HOSTS, trusted CAs. */
   storageAgent: https.Agent;
   onQuery?: ((sql: string) => void) | undefined;
 }
@@ -48,8 +50,9 @@ type ConnectionOptions = Parameters<DBSQLClient['connect']>[0];
 
 /**
  * The @databricks/sql connection options: how the warehouse's host is
- * dialled (HTTPS, TLS trust, timeouts, retries, no telemetry) and how each
- * Thrift call is authorised, in one place.
+ * dialled (HTTPS, timeouts, retries, no telemetry) and how each Thrift call
+ * is authorised, in one place. TLS trust and the SOURCE_ALLOWED_HOSTS check
+ * are the agent's ({@link withAgent}).
  */
 export function driverOptions(target: WarehouseTarget, authorization: () => Promise<string>): ConnectionOptions {
   return {
@@ -66,7 +69,22 @@ export function driverOptions(target: WarehouseTarget, authorization: () => Prom
     retryDelayMin: 1_000,
     retryDelayMax: 10_000,
     retriesTimeout: 60_000,
-    ...(target.tlsCa ? { customCaCert: target.tlsCa } : {}),
+  };
+}
+
+/**
+ * Hands the driver `agent` for every HTTPS request it makes (the Thrift calls,
+ * and anything else it would fetch): each takes its agent from the connection
+ * provider that connect() creates, so the provider is wrapped before connect().
+ * The agent checks each connection's host against SOURCE_ALLOWED_HOSTS and
+ * carries the trusted CAs (hence no `customCaCert` in {@link driverOptions}).
+ */
+export function withAgent(client: DBSQLClient, agent: https.Agent): void {
+  const provider = client.getConnectionProvider.bind(client);
+  client.getConnectionProvider = async () => {
+    const connections = await provider();
+    connections.getAgent = async () => agent;
+    return connections;
   };
 }
 
@@ -85,7 +103,11 @@ const STATE_NAMES: Record<number, string> = { 3: 'was cancelled', 4: 'was closed
 
 /** Maps an @databricks/sql failure to the error table, naming the source and never a token. */
 export function translateWarehouse(error: unknown, target: Pick<WarehouseTarget, 'where' | 'path'>): AppError {
-  if (error instanceof AppError) return error;
+  // Ours, raised inside the driver's request (SOURCE_ALLOWED_HOSTS) and wrapped by it:
+  // node-fetch keeps only its code and message, Thrift the error itself.
+  const own = causeOfType(error, AppError);
+  if (own) return own;
+  if ((error as { code?: unknown }).code === 'SOURCE_NOT_ALLOWED') return sourceNotAllowed(target.where, driverMessage(error));
   if (error instanceof ResultFormatError) return unreadable(target.where, error);
   const status = httpStatus(error);
   const warehouse = `SQL warehouse ${target.path} of the ${target.where}`;
@@ -127,6 +149,7 @@ export class Warehouse {
     if (!this.client) {
       const client = new DBSQLClient({ logger: quiet as never });
       client.on('error', () => undefined);
+      withAgent(client, this.target.agent);
       await client.connect(driverOptions(this.target, async () => `Bearer ${(this.lastToken = await this.target.tokens.get())}`));
       this.client = client;
     }

@@ -3,7 +3,8 @@ import { Connection, Request, TYPES } from './driver.js';
 import { AppError } from '../../errors.js';
 import { describeSource, type SqlSourceConfig } from '../../contract/index.js';
 import type { ConnectorOptions, SqlCredentials } from '../connector.js';
-import { authFailed, connectionLost, driverMessage, networkReason, unreachable } from '../failures.js';
+import { authFailed, causeOfType, certificateProblem, connectionLost, driverMessage, networkReason, unreachable, untrustedCertificate } from '../failures.js';
+import { assertLoginSecure, guardedConnector, PlaintextLogin } from './login-guard.js';
 import { explainedServerError } from './server-errors.js';
 
 /**
@@ -37,47 +38,41 @@ export interface Param {
 const LOGIN_FAILED = 18456;
 const CANNOT_OPEN_DATABASE = 4060;
 
-/** Node's certificate-verification failures, which mean the server's certificate is not trusted. */
-const CERTIFICATE_CODES = new Set([
-  'DEPTH_ZERO_SELF_SIGNED_CERT', 'SELF_SIGNED_CERT_IN_CHAIN', 'UNABLE_TO_VERIFY_LEAF_SIGNATURE', 'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
-  'CERT_HAS_EXPIRED', 'CERT_NOT_YET_VALID', 'ERR_TLS_CERT_ALTNAME_INVALID', 'CERT_UNTRUSTED',
-]);
-
-function causeCode(error: unknown): string | undefined {
-  for (let e = error as { code?: unknown; cause?: unknown } | undefined, i = 0; e && i < 5; e = e.cause as typeof e, i++) {
-    if (typeof e.code === 'string' && CERTIFICATE_CODES.has(e.code)) return e.code;
-  }
-  return undefined;
-}
-
-/** Maps a tedious error to the error table, naming the source and never a secret. */
+/**
+ * Maps a tedious error to the error table, naming the source and never a
+ * secret. Failures before the server answered as SQL Server (refused, closed,
+ * timed out, another protocol) all read the same, with the reason in the log.
+ */
 export function translateMssql(error: unknown, source: SqlSourceConfig, loginNumber?: number): AppError {
   if (error instanceof AppError) return error;
   const where = describeSource(source);
   const e = error as { code?: string; number?: number; message?: string };
-  const certificate = causeCode(error);
-  if (certificate) {
-    return new AppError(
-      'SOURCE_UNREACHABLE',
-      `Cannot connect to ${where}: its TLS certificate is not trusted (${certificate}). Trust its CA with SOURCE_TLS_CA_FILE, or set SOURCE_MSSQL_TRUST_SERVER_CERTIFICATE=true to accept any certificate.`,
-      { cause: error },
-    );
-  }
+  if (causeOfType(error, PlaintextLogin)) return encryptionMismatch(source, true, error);
+  const certificate = certificateProblem(error);
+  if (certificate) return untrustedCertificate(where, certificate, error, 'SOURCE_MSSQL_TRUST_SERVER_CERTIFICATE=true');
   if (e.code === 'ELOGIN') {
     if (loginNumber === CANNOT_OPEN_DATABASE) {
       return new AppError('SCHEMA_NOT_FOUND', `Database '${source.database}' does not exist on the ${where}, or the login may not open it.`, { cause: error });
     }
     if (loginNumber === LOGIN_FAILED || loginNumber === undefined) return authFailed(where, source.credentials.username_key, error);
   }
-  const network = networkReason(error) ?? networkReason((error as { cause?: unknown }).cause);
-  if (network) return unreachable(where, network, error);
-  if (e.code === 'ETIMEOUT' && /connect/i.test(e.message ?? '')) return unreachable(where, 'connection timed out', error);
-  if (e.code === 'ETIMEOUT') return new AppError('SOURCE_QUERY_FAILED', `A statement on the ${where} ran past its timeout.`, { cause: error });
-  if (e.code === 'ESOCKET' || e.code === 'ECLOSE') return connectionLost(where, error);
+  if (e.code === 'ETIMEOUT' && !/connect/i.test(e.message ?? '')) return new AppError('SOURCE_QUERY_FAILED', `A statement on the ${where} ran past its timeout.`, { cause: error });
+  if (e.code === 'ESOCKET' || e.code === 'ECLOSE' || networkReason(error) || networkReason((error as { cause?: unknown }).cause)) return connectionLost(where, error);
   const explained = explainedServerError(error, where);
   if (explained) return explained;
   // SQL Server's messages end with a full stop of their own.
   return new AppError('SOURCE_QUERY_FAILED', `The ${where} failed: ${driverMessage(error).replace(/\.$/, '')}.`, { cause: error });
+}
+
+/** A failure while connecting and logging in: the server's own answers keep their meaning; anything else reads the same. */
+function connectFailure(error: unknown, source: SqlSourceConfig, loginNumber: number | undefined): AppError {
+  // Ours, raised in the connector (SOURCE_ALLOWED_HOSTS) and wrapped by tedious.
+  const own = causeOfType(error, AppError);
+  if (own) return own;
+  const e = error as { code?: string };
+  if (error instanceof AppError || causeOfType(error, PlaintextLogin) || certificateProblem(error) || e.code === 'ELOGIN') return translateMssql(error, source, loginNumber);
+  const reason = networkReason(error) ?? networkReason((error as { cause?: unknown }).cause) ?? driverMessage(error);
+  return unreachable(describeSource(source), reason, error);
 }
 
 /** Bytes per TDS packet; tedious' 4 KiB default costs a round of parsing per 4 KiB of rows. */
@@ -91,6 +86,8 @@ const PACKET_SIZE = 16_384;
 export async function openConnection(target: MssqlTarget): Promise<Connection> {
   const { source, credentials, options, settings } = target;
   const encrypt = settings.encrypt ?? true;
+  const trustServerCertificate = settings.trustServerCertificate ?? false;
+  assertLoginSecure(source, { encrypt, trustServerCertificate, allowInsecurePasswordAuth: options.allowInsecurePasswordAuth ?? false });
   const connection = new Connection({
     server: source.host_url,
     authentication: { type: 'default', options: { userName: credentials.username, password: credentials.password } },
@@ -98,7 +95,8 @@ export async function openConnection(target: MssqlTarget): Promise<Connection> {
       port: source.port,
       database: source.database,
       encrypt,
-      trustServerCertificate: settings.trustServerCertificate ?? false,
+      trustServerCertificate,
+      connector: guardedConnector(source, options.sourceHosts, encrypt),
       cryptoCredentialsDetails: target.tlsCa ? { ca: [...tls.rootCertificates, target.tlsCa] } : {},
       connectTimeout: options.connectTimeoutMs ?? 10_000,
       requestTimeout: options.statementTimeoutMs ?? 0,
@@ -119,10 +117,10 @@ export async function openConnection(target: MssqlTarget): Promise<Connection> {
     connection.close();
     // tedious 20 refuses a server without TLS itself; both refuse TLS switched off on a server that requires it.
     if ((error as { code?: unknown }).code === 'EENCRYPT') throw encryptionMismatch(source, encrypt, error);
-    throw translateMssql(error, source, loginNumber);
+    throw connectFailure(error, source, loginNumber);
   }
   if (encrypt && !secured) {
-    // tedious 19 carries on in plain text.
+    // A backstop: guardedConnector already stops tedious 19's plain-text login.
     connection.close();
     throw encryptionMismatch(source, encrypt);
   }

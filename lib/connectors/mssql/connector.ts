@@ -5,6 +5,7 @@ import { LIST_TABLES, MAX_TABLES_PER_QUERY, SCHEMA_EXISTS, listColumns, type Col
 import { closeConnection, openConnection, runQuery, translateMssql, type MssqlSettings, type MssqlTarget, type Param } from './connection.js';
 import { MssqlSnapshot } from './snapshot.js';
 import { mssqlDatatype, mssqlLogicalType } from './types.js';
+import { defaultSchemaOf } from '../system-schemas.js';
 
 /** SQL Server through `tedious`, one connection per request (and one more per snapshot). */
 export class MssqlConnector implements SourceConnector {
@@ -63,7 +64,7 @@ export class MssqlConnector implements SourceConnector {
   }
 
   defaultSchema(): string {
-    return 'dbo';
+    return defaultSchemaOf(this.source);
   }
 
   async schemaExists(schema: string): Promise<boolean> {

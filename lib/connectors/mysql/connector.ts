@@ -1,11 +1,19 @@
+import net from 'node:net';
+import tls from 'node:tls';
 import mysqlCore from 'mysql2';
 import mysql from 'mysql2/promise';
 import { AppError } from '../../errors.js';
 import { describeSource, type SqlSourceConfig } from '../../contract/index.js';
-import { trackSnapshot, type ColumnInfo, type ConnectorOptions, type SourceConnector, type SourceSnapshot, type SqlCredentials, type TableInfo } from '../connector.js';
-import { authFailed, connectionLost, driverMessage, networkReason, unreachable } from '../failures.js';
+import { trackSnapshot, type ColumnInfo, type ConnectorOptions, type SourceConnector, type SourceSnapshot, type SqlCredentials, type SslMode, type TableInfo } from '../connector.js';
+import { checkedAddress } from '../egress/dial.js';
+import { SourceHosts } from '../egress/source-hosts.js';
+import {
+  authFailed, certificateProblem, connectionLost, driverMessage, insecureAuth, insecureRequestOf, networkReason, unreachable, untrustedCertificate,
+} from '../failures.js';
+import { authPlugins } from './auth-plugins.js';
 import { MysqlSnapshot } from './snapshot.js';
 import { mysqlLogicalType } from './types.js';
+import { defaultSchemaOf } from '../system-schemas.js';
 
 /** A view's TABLE_COMMENT is the word 'VIEW' (views cannot have comments), not a description. */
 const LIST_TABLES = `
@@ -68,10 +76,13 @@ export class MysqlConnector implements SourceConnector {
   /** Snapshots still open, closed with the connector. */
   private readonly snapshots = new Set<SourceSnapshot>();
 
-  constructor(source: SqlSourceConfig, credentials: SqlCredentials, options: ConnectorOptions = {}) {
+  private readonly sslMode: SslMode;
+
+  constructor(source: SqlSourceConfig, credentials: SqlCredentials, options: ConnectorOptions = {}, sslMode: SslMode = 'disable') {
     this.source = source;
     this.credentials = credentials;
     this.options = options;
+    this.sslMode = sslMode;
   }
 
   private get where(): string {
@@ -84,14 +95,24 @@ export class MysqlConnector implements SourceConnector {
     return this.connecting;
   }
 
-  /** Settings of every connection: numbers, dates and JSON arrive as the server's text. */
-  private get settings(): mysqlCore.ConnectionOptions {
+  /**
+   * Settings of every connection: numbers, dates and JSON arrive as the
+   * server's text. The socket dials the address SOURCE_ALLOWED_HOSTS allowed
+   * (checked anew for each connection); `host` stays the requested name, which
+   * TLS verifies. Passwords go only where {@link authPlugins} lets them.
+   */
+  private async settings(): Promise<mysqlCore.ConnectionOptions> {
+    const { port } = this.source;
+    const target = await checkedAddress(this.options.sourceHosts ?? SourceHosts.unrestricted(), this.source.host_url, port, this.where);
     return {
       host: this.source.host_url,
-      port: this.source.port,
+      port,
+      stream: () => net.connect({ host: target.address, port, family: target.family }).setNoDelay(true),
       database: this.source.database,
       user: this.credentials.username,
       password: this.credentials.password,
+      ...(this.sslMode === 'disable' ? {} : { ssl: this.tls() }),
+      authPlugins: authPlugins(this.sslMode === 'verify-full' || this.options.allowInsecurePasswordAuth === true),
       connectTimeout: this.options.connectTimeoutMs ?? 10_000,
       supportBigNumbers: true,
       bigNumberStrings: true,
@@ -101,9 +122,20 @@ export class MysqlConnector implements SourceConnector {
     };
   }
 
+  private tls(): mysqlCore.SslOptions {
+    if (this.sslMode === 'require') return { rejectUnauthorized: false };
+    return { rejectUnauthorized: true, verifyIdentity: !net.isIP(this.source.host_url), ...(this.options.tlsCa ? { ca: [...tls.rootCertificates, this.options.tlsCa] } : {}) };
+  }
+
   private async open(): Promise<mysql.Connection> {
+    let conn: mysql.Connection;
     try {
-      const conn = await mysql.createConnection(this.settings);
+      conn = await mysql.createConnection(await this.settings());
+    } catch (error) {
+      this.connecting = undefined;
+      throw this.connectFailure(error);
+    }
+    try {
       conn.on('error', () => undefined);
       const limit = statementTimeLimit(isMariaDb(conn), this.options.statementTimeoutMs);
       if (limit) {
@@ -114,8 +146,31 @@ export class MysqlConnector implements SourceConnector {
       return conn;
     } catch (error) {
       this.connecting = undefined;
+      conn.destroy();
       throw this.translate(error);
     }
+  }
+
+  /**
+   * A failure while connecting: the server's own answers (an error packet,
+   * TLS not offered, an untrusted certificate, a password request refused)
+   * keep their meaning; anything else (refused, closed, timed out, another
+   * protocol) reads the same to the caller, with the reason in the log.
+   */
+  private connectFailure(error: unknown): AppError {
+    if (error instanceof AppError) return error;
+    const insecure = insecureRequestOf(error);
+    if (insecure) return insecureAuth(this.where, insecure, 'SOURCE_MYSQL_SSLMODE=verify-full');
+    const code = (error as { code?: string }).code;
+    if (code === 'HANDSHAKE_NO_SSL_SUPPORT') {
+      return new AppError('SOURCE_NOT_SUPPORTED', `The ${this.where} does not offer TLS, which SOURCE_MYSQL_SSLMODE=${this.sslMode} requires.`, { cause: error });
+    }
+    const certificate = certificateProblem(error);
+    if (certificate) return untrustedCertificate(this.where, certificate, error);
+    // An error packet from the server carries an SQL state.
+    if (typeof (error as { sqlState?: unknown }).sqlState === 'string') return this.translate(error);
+    const reason = code === 'ETIMEDOUT' ? `no answer within ${this.options.connectTimeoutMs ?? 10_000} ms (SOURCE_CONNECT_TIMEOUT_MS)` : (networkReason(error) ?? driverMessage(error));
+    return unreachable(this.where, reason, error);
   }
 
   protected async query<R>(sql: string, params: unknown[] = []): Promise<R[]> {
@@ -133,10 +188,8 @@ export class MysqlConnector implements SourceConnector {
   translate(error: unknown): AppError {
     if (error instanceof AppError) return error;
     const code = (error as { code?: string }).code;
-    // mysql2's connect timer (SOURCE_CONNECT_TIMEOUT_MS) fires long before the system's own TCP timeout.
-    if (code === 'ETIMEDOUT') return unreachable(this.where, `no answer within ${this.options.connectTimeoutMs ?? 10_000} ms (SOURCE_CONNECT_TIMEOUT_MS)`, error);
-    const network = networkReason(error);
-    if (network) return unreachable(this.where, network, error);
+    // Connected before: a network failure now is a connection lost.
+    if (networkReason(error)) return connectionLost(this.where, error);
     if (code === 'ER_ACCESS_DENIED_ERROR' || code === 'ER_DBACCESS_DENIED_ERROR') return authFailed(this.where, this.source.credentials.username_key, error);
     if (code === 'ER_BAD_DB_ERROR') return new AppError('SCHEMA_NOT_FOUND', `Database '${this.source.database}' does not exist on the ${this.where}.`, { cause: error });
     // The server's limit (MariaDB ER_STATEMENT_TIMEOUT 1969, MySQL ER_QUERY_TIMEOUT) or the driver's backstop.
@@ -160,7 +213,7 @@ export class MysqlConnector implements SourceConnector {
   }
 
   defaultSchema(): string {
-    return this.source.database;
+    return defaultSchemaOf(this.source);
   }
 
   async schemaExists(schema: string): Promise<boolean> {
@@ -203,11 +256,16 @@ export class MysqlConnector implements SourceConnector {
 
   /** A snapshot on a connection of its own, so catalog queries can go on beside it. */
   async snapshot(): Promise<SourceSnapshot> {
-    const connection = mysqlCore.createConnection(this.settings);
+    const connection = mysqlCore.createConnection(await this.settings());
     connection.on('error', () => undefined);
-    let opened: MysqlSnapshot;
     try {
       await new Promise<void>((resolve, reject) => connection.connect((error) => (error ? reject(error) : resolve())));
+    } catch (error) {
+      connection.destroy();
+      throw this.connectFailure(error);
+    }
+    let opened: MysqlSnapshot;
+    try {
       opened = await MysqlSnapshot.begin(connection, {
         where: this.where,
         translate: (e) => this.translate(e),

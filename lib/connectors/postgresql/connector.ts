@@ -1,10 +1,17 @@
+import net from 'node:net';
+import tls from 'node:tls';
 import pg from 'pg';
 import { AppError } from '../../errors.js';
 import { describeSource, type SqlSourceConfig } from '../../contract/index.js';
-import { trackSnapshot, type ColumnInfo, type ConnectorOptions, type SourceConnector, type SourceSnapshot, type SqlCredentials, type TableInfo } from '../connector.js';
-import { authFailed, connectionLost, driverMessage, networkReason, unreachable } from '../failures.js';
+import { trackSnapshot, type ColumnInfo, type ConnectorOptions, type SourceConnector, type SourceSnapshot, type SqlCredentials, type SslMode, type TableInfo } from '../connector.js';
+import { checkedAddress } from '../egress/dial.js';
+import { SourceHosts } from '../egress/source-hosts.js';
+import {
+  authFailed, certificateProblem, connectionLost, driverMessage, insecureAuth, insecureRequestOf, InsecurePasswordRequest, networkReason, unreachable, untrustedCertificate,
+} from '../failures.js';
 import { PgSnapshot } from './snapshot.js';
 import { pgLogicalType, type PgTypeInfo } from './types.js';
+import { defaultSchemaOf } from '../system-schemas.js';
 
 /** Relation kinds a dataset may draw from: tables, partitioned tables, views, materialised views, foreign tables. */
 const RELATION_KINDS = ['r', 'p', 'v', 'm', 'f'];
@@ -97,10 +104,13 @@ export class PostgresConnector implements SourceConnector {
   /** Snapshots still open, closed with the connector. */
   private readonly snapshots = new Set<SourceSnapshot>();
 
-  constructor(source: SqlSourceConfig, credentials: SqlCredentials, options: ConnectorOptions = {}) {
+  private readonly sslMode: SslMode;
+
+  constructor(source: SqlSourceConfig, credentials: SqlCredentials, options: ConnectorOptions = {}, sslMode: SslMode = 'disable') {
     this.source = source;
     this.credentials = credentials;
     this.options = options;
+    this.sslMode = sslMode;
   }
 
   private get where(): string {
@@ -120,31 +130,79 @@ export class PostgresConnector implements SourceConnector {
     return this.connecting;
   }
 
-  /** A new connected client (the catalog's, or a snapshot's own). */
+  /** `pg`'s TLS options for the mode: the certificate checked against the host name the request gave (the socket dials its checked address). */
+  private tls(): pg.ClientConfig['ssl'] {
+    if (this.sslMode === 'disable') return false;
+    if (this.sslMode === 'require') return { rejectUnauthorized: false };
+    const host = this.source.host_url;
+    return {
+      rejectUnauthorized: true,
+      ...(this.options.tlsCa ? { ca: [...tls.rootCertificates, this.options.tlsCa] } : {}),
+      ...(net.isIP(host) ? {} : { servername: host }),
+    };
+  }
+
+  /**
+   * A new connected client (the catalog's, or a snapshot's own), dialling the
+   * address SOURCE_ALLOWED_HOSTS allowed. The password is handed over only
+   * when the server asks for it by SCRAM, or over TLS with a verified
+   * certificate: a server asking for it in clear text or as MD5 (which an
+   * eavesdropper, or a server the caller chose, can read or replay) gets none.
+   */
   private async open(): Promise<pg.Client> {
+    const target = await checkedAddress(this.options.sourceHosts ?? SourceHosts.unrestricted(), this.source.host_url, this.source.port, this.where);
+    let asked: string | undefined;
+    const readable = this.sslMode !== 'verify-full' && !this.options.allowInsecurePasswordAuth;
     const client = new pg.Client({
-      host: this.source.host_url,
+      host: target.address,
       port: this.source.port,
       database: this.source.database,
       user: this.credentials.username,
-      password: this.credentials.password,
+      password: async () => {
+        if (asked && readable) throw new InsecurePasswordRequest(asked);
+        return this.credentials.password;
+      },
+      ssl: this.tls(),
       application_name: 'cr8tor-publisher',
       connectionTimeoutMillis: this.options.connectTimeoutMs ?? 10_000,
       statement_timeout: this.options.statementTimeoutMs ?? 0,
     });
+    // Which method the server asked for, noted before `pg` asks for the password.
+    client.connection.on('authenticationCleartextPassword', () => (asked = 'in clear text'));
+    client.connection.on('authenticationMD5Password', () => (asked = 'as MD5'));
     // A dropped connection must not crash the process; the pending query reports it.
     client.on('error', () => undefined);
     try {
       await client.connect();
     } catch (error) {
-      // pg reports its own connect timer as a bare "timeout expired".
-      if (/timeout/i.test(driverMessage(error)) && !networkReason(error)) {
-        const ms = this.options.connectTimeoutMs ?? 10_000;
-        throw unreachable(this.where, `no answer within ${ms} ms (SOURCE_CONNECT_TIMEOUT_MS)`, error);
-      }
-      throw this.translate(error);
+      client.connection.stream.destroy();
+      throw this.connectFailure(error);
     }
     return client;
+  }
+
+  /**
+   * A failure while connecting: the server's own answers (authentication, no
+   * such database, no TLS, an untrusted certificate, a password request
+   * refused) keep their meaning; anything else (refused, closed, timed out,
+   * another protocol) reads the same to the caller, with the reason in the log.
+   */
+  private connectFailure(error: unknown): AppError {
+    if (error instanceof AppError) return error;
+    const insecure = insecureRequestOf(error);
+    if (insecure) return insecureAuth(this.where, insecure, 'SOURCE_POSTGRESQL_SSLMODE=verify-full');
+    if (/does not support SSL/i.test(driverMessage(error))) {
+      return new AppError('SOURCE_NOT_SUPPORTED', `The ${this.where} does not offer TLS, which SOURCE_POSTGRESQL_SSLMODE=${this.sslMode} requires.`, { cause: error });
+    }
+    const certificate = certificateProblem(error);
+    if (certificate) return untrustedCertificate(this.where, certificate, error);
+    const network = networkReason(error);
+    // A SQLSTATE (not a socket's code such as EPIPE) means a PostgreSQL server answered.
+    if (!network && /^[0-9A-Z]{5}$/.test(String((error as { code?: unknown }).code))) return this.translate(error);
+    const ms = this.options.connectTimeoutMs ?? 10_000;
+    // pg reports its own connect timer as a bare "timeout expired".
+    const reason = network ?? (/timeout expired/i.test(driverMessage(error)) ? `no answer within ${ms} ms (SOURCE_CONNECT_TIMEOUT_MS)` : driverMessage(error));
+    return unreachable(this.where, reason, error);
   }
 
   /** Runs one query, turning driver failures into AppErrors that name the source. */
@@ -162,8 +220,8 @@ export class PostgresConnector implements SourceConnector {
   translate(error: unknown): AppError {
     if (error instanceof AppError) return error;
     const code = (error as { code?: string }).code;
-    const network = networkReason(error);
-    if (network) return unreachable(this.where, network, error);
+    // Connected before: a network failure now is a connection lost.
+    if (networkReason(error)) return connectionLost(this.where, error);
     if (code === '28P01' || code === '28000') return authFailed(this.where, this.source.credentials.username_key, error);
     if (code === '3D000') return new AppError('SCHEMA_NOT_FOUND', `Database '${this.source.database}' does not exist on the ${this.where}.`, { cause: error });
     if (code === '57014') {
@@ -188,7 +246,7 @@ export class PostgresConnector implements SourceConnector {
   }
 
   defaultSchema(): string {
-    return 'public';
+    return defaultSchemaOf(this.source);
   }
 
   async schemaExists(schema: string): Promise<boolean> {

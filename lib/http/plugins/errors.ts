@@ -41,7 +41,8 @@ export const errorHandler = fp<ErrorHandlerOptions>(
         return;
       }
       if (status >= 500) {
-        request.log.error({ err: error }, 'request failed');
+        // Only our own faults are errors; a source, destination or subgraph failing (502–504) is a warning.
+        request.log[status === 500 ? 'error' : 'warn']({ err: error }, 'request failed');
       } else {
         request.log.info({ status, detail }, 'request rejected');
         if (!(error instanceof AppError)) request.refusal = detail;

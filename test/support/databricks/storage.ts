@@ -5,7 +5,8 @@
  * ms>&sig=<HMAC of file and expiry>`; a wrong signature or an expired one is
  * refused with 403 and an Azure-style `AuthenticationFailed` body. A file can
  * be told to fail: 500 every time, a body cut short, or bytes that are not
- * the promised LZ4 frame. Every request is recorded.
+ * the promised LZ4 frame. Every request is recorded, and every connection
+ * counted (a link the publisher may not dial must make none).
  */
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import https from 'node:https';
@@ -25,6 +26,8 @@ export interface StorageRequest {
 export class StorageDouble {
   readonly requests: StorageRequest[] = [];
   readonly faults = new Map<string, FileFault>();
+  /** TCP connections accepted since the start, TLS or not. */
+  connections = 0;
   private readonly files = new Map<string, () => Buffer>();
   private readonly key = randomBytes(32);
   private server: https.Server | undefined;
@@ -60,6 +63,7 @@ export class StorageDouble {
       record.bytes = sent.length;
       res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': String(sent.length) }).end(sent);
     });
+    this.server.on('connection', () => void (this.connections += 1));
     await new Promise<void>((resolve) => this.server!.listen(0, '127.0.0.1', resolve));
     this.origin = `https://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
     return this;

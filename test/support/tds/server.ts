@@ -129,6 +129,9 @@ export class TdsDouble {
     return this.channels.reduce((n, c) => n + c.drains, 0);
   }
 
+  /** Connections accepted since the start. */
+  accepted = 0;
+
   /** Connections open now. */
   get openConnections(): number {
     return this.sockets.size;
@@ -140,6 +143,7 @@ export class TdsDouble {
   }
 
   private accept(socket: net.Socket): void {
+    this.accepted += 1;
     this.sockets.add(socket);
     const session: TdsSession = { id: this.nextSession++, user: '', database: '', encrypted: false, isolation: 'READ COMMITTED', transaction: undefined };
     let queue = Promise.resolve();
