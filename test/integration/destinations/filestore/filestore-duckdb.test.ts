@@ -1,0 +1,294 @@
+/**
+ * The DuckDB writer of the filestore destination, against real DuckDB: every
+ * logical type gets its faithful DuckDB type and every value survives exactly;
+ * identifiers and paths are quoted; keys are kept when the data honours them.
+ */
+import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
+import { mkdir, readdir } from 'node:fs/promises';
+import path from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { DuckDbWriter } from '../../../../subgraphs/publish/src/destinations/filestore/duckdb-writer.js';
+import { decimalType, duckdbType } from '../../../../subgraphs/publish/src/destinations/filestore/duckdb-types.js';
+import { AppError } from '../../../../lib/errors.js';
+import { LOGICAL_KINDS } from '../../../../lib/types/logical.js';
+import { TYPE_CASES, caseColumns, caseRows } from '../../../support/filestore-cases.js';
+import { chunkedStream, toCsv } from '../../../support/csv-text.js';
+import { columns, sha512Of, tableOf, tempFolder } from '../../../support/filestore-fs.js';
+
+let root: string;
+let cleanup: () => Promise<void>;
+let n = 0;
+
+before(async () => {
+  ({ dir: root, cleanup } = await tempFolder());
+});
+after(async () => cleanup());
+
+/** A fresh outputs folder and a working folder whose path holds a single quote. */
+async function folders(): Promise<{ out: string; work: string }> {
+  const out = path.join(root, `out${n}`);
+  const work = path.join(root, `it's work ${n++}`);
+  await mkdir(out);
+  return { out, work };
+}
+
+async function openReadOnly(file: string): Promise<{ connection: DuckDBConnection; close: () => void }> {
+  const instance = await DuckDBInstance.create(file, { access_mode: 'READ_ONLY' });
+  const connection = await instance.connect();
+  return {
+    connection,
+    close: () => {
+      connection.closeSync();
+      instance.closeSync();
+    },
+  };
+}
+
+describe('DuckDB writer', () => {
+  const schema = 'ré"search';
+  const table = "all 'types\"";
+  let out: string;
+  let work: string;
+  let result: Awaited<ReturnType<DuckDbWriter['write']>>;
+  let db: Awaited<ReturnType<typeof openReadOnly>>;
+
+  before(async () => {
+    ({ out, work } = await folders());
+    const cols = caseColumns();
+    const text = toCsv(cols.map((c) => c.name), caseRows());
+    result = await new DuckDbWriter({ schemaName: schema, workingDir: work }).write(
+      [{ name: table, columns: cols, csv: () => chunkedStream(text, { max: 50 }) }],
+      out,
+    );
+    db = await openReadOnly(path.join(out, 'database.duckdb'));
+  });
+  after(() => db?.close());
+
+  test('one file, database.duckdb, with its SHA-512; nothing else left behind', async () => {
+    assert.deepEqual(await readdir(out), ['database.duckdb']);
+    assert.equal(result.files.length, 1);
+    assert.equal(result.files[0]!.name, 'database.duckdb');
+    assert.equal(result.files[0]!.sha512, await sha512Of(path.join(out, 'database.duckdb')));
+    assert.deepEqual(await readdir(work), [], 'the temporary CSV and spill folder are removed');
+  });
+
+  test('one schema named after the dataset schema, one table, columns in the requested order', async () => {
+    const rows = (await db.connection.runAndReadAll(`SELECT schema_name, table_name FROM duckdb_tables() WHERE NOT internal`)).getRows();
+    assert.deepEqual(rows, [[schema, table]]);
+    const names = (await db.connection.runAndReadAll(`SELECT column_name FROM duckdb_columns() WHERE schema_name = $1 ORDER BY column_index`, [schema])).getRows();
+    assert.deepEqual(names.map((r) => r[0]), TYPE_CASES.map((c) => c.name));
+  });
+
+  test('every column has its faithful DuckDB type (never all VARCHAR)', async () => {
+    const rows = (await db.connection.runAndReadAll(`SELECT column_name, data_type FROM duckdb_columns() WHERE schema_name = $1 ORDER BY column_index`, [schema])).getRows();
+    assert.deepEqual(
+      rows.map((r) => `${r[0]}: ${r[1]}`),
+      TYPE_CASES.map((c) => `${c.name}: ${c.duckdb}`),
+    );
+  });
+
+  test('every value survives exactly (digits, extremes, microseconds, instants, NULL vs empty, unicode, JSON, blobs, lists)', async () => {
+    const rows = (await db.connection.runAndReadAll(`SELECT * FROM "ré""search"."all 'types""" ORDER BY id`)).getRowsJson();
+    assert.equal(rows.length, 3);
+    for (const [i, c] of TYPE_CASES.entries()) {
+      assert.deepEqual(rows.map((r) => r[i]), c.expected, `column ${c.name}`);
+    }
+  });
+
+  test('timestamptz values are the same instants (µs since the epoch)', async () => {
+    const rows = (await db.connection.runAndReadAll(`SELECT epoch_us(tstz) FROM "ré""search"."all 'types""" ORDER BY id`)).getRowsJson();
+    assert.deepEqual(rows.map((r) => r[0]), [String(Date.UTC(2024, 1, 29, 23, 59, 59) * 1000 + 999999), '-999999', null]);
+  });
+
+  test('the primary key is kept', async () => {
+    const rows = (await db.connection.runAndReadAll(`SELECT constraint_column_names FROM duckdb_constraints() WHERE constraint_type = 'PRIMARY KEY'`)).getRowsJson();
+    assert.deepEqual(rows, [[['id']]]);
+  });
+
+  test('PostgreSQL arrays of other dimensions are measured and reported', () => {
+    assert.deepEqual(result.warnings, [
+      `Column 'arr_2d_pg' of table '${table}' holds 2-dimensional arrays: stored as INTEGER[][].`,
+      `Column 'arr_mixed' of table '${table}' holds arrays of mixed dimensions: stored as JSON.`,
+    ]);
+  });
+});
+
+describe('DuckDB writer: names, keys, failures', () => {
+  test('tables and columns differing only in case are stored under distinct names', async () => {
+    const { out, work } = await folders();
+    const cols = columns({ A: { kind: 'int32' }, a: { kind: 'text' } });
+    const { warnings } = await new DuckDbWriter({ schemaName: 'main', workingDir: work }).write(
+      [tableOf('Person', cols, [['1', 'x']]), tableOf('person', cols, [['2', 'y']])],
+      out,
+    );
+    const db = await openReadOnly(path.join(out, 'database.duckdb'));
+    try {
+      const tables = (await db.connection.runAndReadAll(`SELECT table_name FROM duckdb_tables() ORDER BY table_name`)).getRows().map((r) => r[0]);
+      assert.deepEqual(tables, ['Person', 'person~2']);
+      const rows = (await db.connection.runAndReadAll(`SELECT * FROM main."person~2"`)).getRowsJson();
+      assert.deepEqual(rows, [[2, 'y']]);
+      const cols2 = (await db.connection.runAndReadAll(`SELECT column_name FROM duckdb_columns() WHERE table_name = 'Person' ORDER BY column_index`)).getRows();
+      assert.deepEqual(cols2.map((r) => r[0]), ['A', 'a~2']);
+    } finally {
+      db.close();
+    }
+    assert.equal(warnings.length, 3);
+  });
+
+  test('a key the data does not honour, or with a column not extracted, is dropped with a warning; the rows are loaded', async () => {
+    const { out, work } = await folders();
+    const dup = columns({ k: { kind: 'int32' }, v: { kind: 'text' } }, ['k']);
+    const partial = columns({ a: { kind: 'int32' } }, ['a']);
+    const { warnings } = await new DuckDbWriter({ schemaName: 's', workingDir: work }).write(
+      [
+        tableOf('dup', dup, [['1', 'x'], ['1', 'y']]),
+        { ...tableOf('partial', partial, [['1'], ['1']]), primaryKey: ['a', 'b'] },
+      ],
+      out,
+    );
+    assert.match(warnings[0]!, /primary key \(k\) of table 'dup' is not kept: Constraint Error/);
+    assert.match(warnings[1]!, /primary key of table 'partial' is not kept: its column\(s\) b were not extracted/);
+    const db = await openReadOnly(path.join(out, 'database.duckdb'));
+    try {
+      const count = (await db.connection.runAndReadAll(`SELECT (SELECT count(*) FROM s.dup) + (SELECT count(*) FROM s.partial)`)).getRowsJson();
+      assert.deepEqual(count, [['4']]);
+      const keys = (await db.connection.runAndReadAll(`SELECT count(*) FROM duckdb_constraints() WHERE constraint_type = 'PRIMARY KEY'`)).getRowsJson();
+      assert.deepEqual(keys, [['0']]);
+    } finally {
+      db.close();
+    }
+  });
+
+  test('a value that does not fit its type fails, naming the column but not the value, and leaves no temporary file', async () => {
+    const { out, work } = await folders();
+    const cols = columns({ id: { kind: 'int32' }, secret_value: { kind: 'int16' } });
+    await assert.rejects(
+      new DuckDbWriter({ schemaName: 's', workingDir: work }).write([tableOf('t', cols, [['1', '2'], ['2', 'patient-123']])], out),
+      (e: unknown) => {
+        assert.ok(e instanceof AppError);
+        assert.match(e.message, /Loading table 't' into DuckDB failed: .*column "secret_value"/);
+        assert.doesNotMatch(e.message, /patient-123/);
+        return true;
+      },
+    );
+    assert.deepEqual(await readdir(work), []);
+    const arrays = columns({ list: { kind: 'array', element: { kind: 'int32' } } });
+    await assert.rejects(
+      new DuckDbWriter({ schemaName: 's', workingDir: work }).write([tableOf('t', arrays, [['["patient-123"]']])], (await folders()).out),
+      (e: unknown) => e instanceof AppError && /^Loading table 't' into DuckDB failed: Conversion Error/.test(e.message) && !e.message.includes('patient-123'),
+    );
+  });
+
+  test('BC dates and timestamps (PostgreSQL spells them `… BC`) keep their era', async () => {
+    const { out, work } = await folders();
+    const cols = columns({
+      d: { kind: 'date' },
+      ts: { kind: 'timestamp' },
+      tstz: { kind: 'timestamptz' },
+      ds: { kind: 'array', element: { kind: 'date' } },
+    });
+    const rows = [
+      ['0044-03-15 BC', '0044-03-15T10:00:00.5 BC', '0044-03-15T10:00:00+00:00 BC', '["0001-01-01 BC","2024-01-01"]'],
+      ['2024-02-29', '1970-01-01T00:00:00', '2000-01-01T00:00:00+00:00', null],
+    ];
+    await new DuckDbWriter({ schemaName: 's', workingDir: work }).write([tableOf('t', cols, rows, { max: 1, seed: 3 })], out);
+    const db = await openReadOnly(path.join(out, 'database.duckdb'));
+    try {
+      const got = (await db.connection.runAndReadAll(`SELECT d, ts, tstz, ds, year(d), year(ds[1]) FROM s.t ORDER BY d`)).getRowsJson();
+      assert.deepEqual(got, [
+        // 1 BC is the astronomical year 0, which DuckDB prints as 0000.
+        ['0044-03-15 (BC)', '0044-03-15 (BC) 10:00:00.5', '0044-03-15 (BC) 10:00:00+00', ['0000-01-01', '2024-01-01'], '-43', '0'],
+        ['2024-02-29', '1970-01-01 00:00:00', '2000-01-01 00:00:00+00', null, '2024', null],
+      ]);
+    } finally {
+      db.close();
+    }
+  });
+
+  test('a table loaded in many parts keeps every row in order; BC dates and quoted newlines in some parts only', async () => {
+    const { out, work } = await folders();
+    const cols = columns({ id: { kind: 'int64' }, note: { kind: 'text' }, d: { kind: 'date' } }, ['id']);
+    const rows = Array.from({ length: 400 }, (_, i) => [
+      String(i + 1),
+      i % 7 === 0 ? `line one\nline "two", ${i}` : i % 11 === 0 ? '' : i % 13 === 0 ? null : `note ${i}`,
+      i === 250 ? '0044-03-15 BC' : i % 17 === 0 ? null : '2024-02-29',
+    ]);
+    // About 30 bytes a row: parts of 200 bytes are some 60 parts, cut inside chunks and across them.
+    await new DuckDbWriter({ schemaName: 's', workingDir: work, partBytes: 200 }).write([tableOf('t', cols, rows, { max: 45, seed: 11 })], out);
+    assert.deepEqual(await readdir(work), [], 'every part is removed');
+    const db = await openReadOnly(path.join(out, 'database.duckdb'));
+    try {
+      const got = (await db.connection.runAndReadAll(`SELECT id::VARCHAR, note, d::VARCHAR FROM s.t ORDER BY rowid`)).getRows();
+      const expected = rows.map(([id, note, d]) => [id, note, d === '0044-03-15 BC' ? '0044-03-15 (BC)' : d]);
+      assert.equal(got.length, 400);
+      assert.deepEqual(got, expected);
+      const keys = (await db.connection.runAndReadAll(`SELECT count(*) FROM duckdb_constraints() WHERE constraint_type = 'PRIMARY KEY'`)).getRowsJson();
+      assert.deepEqual(keys, [['1']], 'the key is kept');
+    } finally {
+      db.close();
+    }
+  });
+
+  test('a bad value in a late part fails the package, naming the column, and leaves no part behind', async () => {
+    const { out, work } = await folders();
+    const cols = columns({ id: { kind: 'int32' }, small: { kind: 'int16' } });
+    const rows = Array.from({ length: 300 }, (_, i) => [String(i), i === 280 ? 'patient-123' : String(i % 100)]);
+    await assert.rejects(
+      new DuckDbWriter({ schemaName: 's', workingDir: work, partBytes: 100 }).write([tableOf('t', cols, rows)], out),
+      (e: unknown) => e instanceof AppError && /Loading table 't' into DuckDB failed: .*column "small"/.test(e.message) && !e.message.includes('patient-123'),
+    );
+    assert.deepEqual(await readdir(work), []);
+  });
+
+  test('rows longer than the usual 4 MiB read limit are loaded (read again with room for 64 MiB, then 1 GiB rows)', async () => {
+    const { out, work } = await folders();
+    const cols = columns({ id: { kind: 'int32' }, big: { kind: 'text' } });
+    const [large, huge] = ['x'.repeat(20 * 1024 * 1024), 'y'.repeat(80 * 1024 * 1024)];
+    await new DuckDbWriter({ schemaName: 's', workingDir: work }).write(
+      [tableOf('large', cols, [['1', 'small'], ['2', large], ['3', 'end']], { max: 4 * 1024 * 1024, seed: 1 }), tableOf('huge', cols, [['1', huge]], { max: 4 * 1024 * 1024, seed: 2 })],
+      out,
+    );
+    assert.deepEqual(await readdir(work), []);
+    const db = await openReadOnly(path.join(out, 'database.duckdb'));
+    try {
+      const got = (await db.connection.runAndReadAll(`SELECT id, length(big) FROM s.large ORDER BY id`)).getRowsJson();
+      assert.deepEqual(got, [[1, '5'], [2, String(large.length)], [3, '3']]);
+      const other = (await db.connection.runAndReadAll(`SELECT length(big), big = repeat('y', ${huge.length}) FROM s.huge`)).getRowsJson();
+      assert.deepEqual(other, [[String(huge.length), true]]);
+    } finally {
+      db.close();
+    }
+  });
+
+  test('an interval that is not ISO 8601 fails loudly', async () => {
+    const { out, work } = await folders();
+    const cols = columns({ i: { kind: 'interval' } });
+    await assert.rejects(
+      new DuckDbWriter({ schemaName: 's', workingDir: work }).write([tableOf('t', cols, [['1 day']])], out),
+      /not an ISO 8601 duration/,
+    );
+  });
+});
+
+describe('DuckDB type map', () => {
+  test('covers every logical kind', () => {
+    const samples = new Map(TYPE_CASES.map((c) => [c.logical.kind, c.logical]));
+    for (const kind of LOGICAL_KINDS) {
+      const logical = samples.get(kind);
+      assert.ok(logical, `the case table covers ${kind}`);
+      assert.ok(duckdbType(logical).length > 0);
+    }
+  });
+
+  test('decimals: exact DECIMAL within 38 digits, widened for odd scales, VARCHAR beyond', () => {
+    assert.equal(decimalType(10, 2), 'DECIMAL(10,2)');
+    assert.equal(decimalType(12, undefined), 'DECIMAL(12,0)');
+    assert.equal(decimalType(2, 5), 'DECIMAL(5,5)');
+    assert.equal(decimalType(5, -3), 'DECIMAL(8,0)');
+    assert.equal(decimalType(38, 38), 'DECIMAL(38,38)');
+    assert.equal(decimalType(39, 2), undefined);
+    assert.equal(decimalType(undefined, undefined), undefined);
+    assert.equal(duckdbType({ kind: 'decimal', precision: 50, scale: 5 }), 'VARCHAR');
+  });
+});
