@@ -5,6 +5,7 @@ import { ALL_SERVICES, defineSettings, setting } from '../env.js';
 export const auditSettings = defineSettings({
   AUDIT_LOG_PATH: {
     ...setting.optionalString(),
+    type: 'file path',
     services: ALL_SERVICES,
     description: 'Also append audit events (fsynced JSON lines) to this file, besides stdout; the gateway writes refused calls only.',
   },

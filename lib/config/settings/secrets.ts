@@ -10,6 +10,7 @@ export const secretStoreSettings = defineSettings({
   },
   SECRETS_MNT_PATH: {
     ...setting.string('./secrets'),
+    type: 'folder',
     services: ALL_SERVICES,
     description: 'The folder of secret files (`npm run keys` writes the API keys there; the image sets `/mnt/secrets`).',
   },
