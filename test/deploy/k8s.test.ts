@@ -25,15 +25,16 @@ import { isSecretName, secretProviderFromEnv } from '../../lib/secrets/index.js'
 import { StorageMounts } from '../../subgraphs/publish/src/destinations/filestore/mounts.js';
 import { readFilestoreSettings } from '../../subgraphs/publish/src/destinations/filestore/settings.js';
 import { readPostgresqlSettings } from '../../subgraphs/publish/src/destinations/postgresql/settings.js';
-import type { ISecretProviderClass } from '../support/k8s-crd-types.js';
+import type { ISecretProviderClass } from '../../scripts/k8s/crd-types.js';
 import { RUNTIME_VARIABLES } from '../support/k8s-env.js';
 import { runtimeStage } from '../support/k8s-image.js';
 import { SourceHosts } from '../../lib/connectors/index.js';
 import { sourceSecretPolicyFromEnv, normaliseSecretName } from '../../lib/secrets/source-credentials.js';
 import { connectionAllowed, egressAllowsAddress, egressBlocks, policiesSelecting, selects, type PodEndpoint } from '../support/k8s-network.js';
 import { containerEnvironment, containerPorts, expansionOnlyNames, keyVaultObjects, mountHolding, mountsWithVolumes, namespaceOf, onlyContainer, podLabels, podSpec, resolvePort, type Deployment } from '../support/k8s-pods.js';
-import { find, kubectlPath, kustomizations, ofKind, ref, render, type Render } from '../support/k8s-render.js';
-import { typeCheckObjects, validateWithOpenApiSchemas } from '../support/k8s-schema.js';
+import { renderProblems } from '../../scripts/k8s/check.js';
+import { find, kubectlPath, kustomizations, ofKind, ref, render, type Render } from '../../scripts/k8s/render.js';
+import { typeCheckObjects, validateWithOpenApiSchemas } from '../../scripts/k8s/schema.js';
 
 /** The three services: their Deployment, Service, the variable naming their port, their entry point. */
 const SERVICES = {
@@ -90,17 +91,9 @@ for (const folder of kustomizations()) {
     let r: Render;
     const rendered = (): Render => (r ??= render(folder));
 
-    test('renders with kubectl kustomize', () => {
-      const kinds = new Set(rendered().objects.map((o) => o.kind));
-      for (const kind of ['Deployment', 'Service', 'ConfigMap', 'SecretProviderClass', 'Ingress', 'NetworkPolicy', 'HorizontalPodAutoscaler', 'PodDisruptionBudget']) {
-        assert.ok(kinds.has(kind), `no ${kind} in the render`);
-      }
-      const seen = new Set<string>();
-      for (const o of rendered().objects) {
-        const key = `${o.apiVersion}/${ref(o)}`;
-        assert.ok(!seen.has(key), `${key} appears twice`);
-        seen.add(key);
-      }
+    // The first three are what `npm run check:k8s` runs (scripts/k8s/check.ts).
+    test('renders with kubectl kustomize: every required kind, no object twice', () => {
+      assert.deepEqual(renderProblems(rendered()), []);
     });
 
     test('every object is valid against the Kubernetes OpenAPI schemas', async () => {
