@@ -4,7 +4,8 @@
  * docs/deployment.md links to it rather than repeating it, and every setting
  * reads as its definition says (defaults, and one line naming a bad value).
  */
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ConfigError, readSettings } from '../../lib/config/env.js';
@@ -82,4 +83,33 @@ test('a bad value is one ConfigError line naming the setting and the value', () 
 
 test('the platform secrets the …_SECRET_NAME settings name are read from the registry', () => {
   assert.deepEqual(configuredSecretNames({ DESTINATION_OPAL_PASSWORD_SECRET_NAME: ' opal-password ', DESTINATION_POSTGRESQL_PASSWORD_SECRET_NAME: '', UNRELATED: 'x' }), ['opal-password']);
+});
+
+/** The services' TypeScript sources outside the registry itself. */
+function serviceSources(): string[] {
+  const out: string[] = [];
+  const walk = (dir: string): void => {
+    for (const entry of readdirSync(dir, { withFileTypes: true })) {
+      const full = path.join(dir, entry.name);
+      if (entry.isDirectory()) walk(full);
+      else if (full.endsWith('.ts') && !full.startsWith(fromRoot('lib', 'config', 'settings'))) out.push(full);
+    }
+  };
+  for (const folder of ['lib', 'gateway/src', 'subgraphs']) walk(fromRoot(folder));
+  return out;
+}
+
+test('every registered setting is used: the code reads its value (`.NAME`) outside the registry', () => {
+  const code = serviceSources().map((file) => readFileSync(file, 'utf8')).join('\n');
+  for (const { name } of SETTINGS) assert.match(code, new RegExp(`\\.${name}\\b`), `${name} is registered but no service code reads it: remove it, or use it`);
+});
+
+test('no service code reads the environment but through lib/config', () => {
+  for (const file of serviceSources()) {
+    if (file.startsWith(fromRoot('lib', 'config'))) continue;
+    const text = readFileSync(file, 'utf8');
+    // The one use outside lib/config writes (switches Apollo's telemetry off), never reads.
+    const reads = [...text.matchAll(/process\.env\b(?!\.APOLLO_TELEMETRY_DISABLED = )/g)];
+    assert.equal(reads.length, 0, `${path.relative(fromRoot(), file)} reads process.env: define the setting in lib/config/settings and read it with readSettings`);
+  }
 });
