@@ -6,15 +6,11 @@
  * (0600), the folder 0700. Existing keys are kept and nothing is written unless
  * --force replaces them. The values are never printed.
  */
-import { randomBytes } from 'node:crypto';
 import { chmod, mkdir, open, rename, stat } from 'node:fs/promises';
 import path from 'node:path';
-import { apiKeySecretNames } from '../lib/auth/api-key.js';
+import { API_KEY_BYTES, apiKeySecretNames, newApiKey } from '../lib/auth/api-key.js';
 import { ConfigError, readSettings } from '../lib/config/env.js';
 import { secretStoreSettings } from '../lib/config/settings/index.js';
-
-/** Random bytes per key: 256 bits. */
-export const KEY_BYTES = 32;
 
 async function exists(file: string): Promise<boolean> {
   try {
@@ -56,10 +52,10 @@ async function main(): Promise<number> {
   }
   await mkdir(dir, { recursive: true, mode: 0o700 });
   for (const { file } of files) {
-    await writeKey(file, randomBytes(KEY_BYTES).toString('base64url'));
+    await writeKey(file, newApiKey());
     await chmod(file, 0o600);
   }
-  console.log(`wrote ${files.map((f) => f.name).join(', ')} to ${dir} (mode 0600, ${KEY_BYTES} random bytes each, base64url).`);
+  console.log(`wrote ${files.map((f) => f.name).join(', ')} to ${dir} (mode 0600, ${API_KEY_BYTES} random bytes each, base64url).`);
   console.log(`Clients call the gateway with the approval key: x-api-key: $(cat ${path.join(dir, apiKeySecretNames.approval)})`);
   return 0;
 }
