@@ -6,8 +6,10 @@
 #   publish             dist/subgraphs/publish/src/main.js
 #
 #   docker build -t cr8tor-publisher:dev .
-#   docker run --rm -p 8000:8000 -v "$PWD/secrets:/mnt/secrets:ro" cr8tor-publisher:dev
-#   docker run --rm cr8tor-publisher:dev dist/subgraphs/publish/src/main.js
+#   docker run --rm -p 8003:8003 --user "$(id -u):$(id -g)" -v "$PWD/secrets:/mnt/secrets:ro" cr8tor-publisher:dev dist/subgraphs/publish/src/main.js
+#
+# (--user: the key files `npm run keys` writes are readable by their owner only.)
+# All three together: docs/deployment.md, "Run the three containers locally".
 #
 # No `# syntax=` line: the builder's own Dockerfile frontend is enough, so an
 # air-gapped build never pulls one from Docker Hub.

@@ -1,6 +1,6 @@
-import { z } from 'zod';
 import { ByteLru } from './byte-lru.js';
-import { readEnv } from './config/env.js';
+import { readSettings } from './config/env.js';
+import { projectLogSettings } from './config/settings/index.js';
 
 /** How much a {@link ProjectLog} keeps. */
 export interface ProjectLogLimits {
@@ -13,18 +13,9 @@ export interface ProjectLogLimits {
 /** Records kept per project (and start time). */
 export const RECORDS_PER_PROJECT = 20;
 
-/** The setting behind {@link ProjectLogLimits.maxBytes}. */
-export const projectLogSettings = {
-  PROJECT_RECORDS_MAX_BYTES: z.coerce
-    .number({ message: 'must be a number of bytes' })
-    .int('must be a whole number')
-    .min(0, 'must be 0 (keep nothing) or more')
-    .default(16 * 1024 * 1024),
-};
-
 /** Reads the limits from the environment; a bad value throws a ConfigError naming the variable. */
-export function readProjectLogLimits(env: NodeJS.ProcessEnv = process.env): ProjectLogLimits {
-  return { maxBytes: readEnv(projectLogSettings, env).PROJECT_RECORDS_MAX_BYTES, perProject: RECORDS_PER_PROJECT };
+export function readProjectLogLimits(env?: NodeJS.ProcessEnv): ProjectLogLimits {
+  return { maxBytes: readSettings(projectLogSettings, env).PROJECT_RECORDS_MAX_BYTES, perProject: RECORDS_PER_PROJECT };
 }
 
 /** Bookkeeping a record costs beyond its JSON (the array slot, the string header). */

@@ -2,9 +2,45 @@
  * `npm start`: runs the three services as child processes (metadata, publish,
  * then the gateway), each with the same environment, their output interleaved.
  * SIGTERM or SIGINT stops all three; if one exits, the others are stopped too.
+ * With secret files (the default), it first checks the three API keys are
+ * there, and says how to create them (`npm run keys`) when they are not.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { apiKeySecretNames } from '../lib/auth/api-key.js';
+import { ConfigError } from '../lib/config/env.js';
+import { isAppError } from '../lib/errors.js';
 import { fromRoot } from '../lib/paths.js';
+import { FileSecretProvider, secretProviderFromEnv } from '../lib/secrets/index.js';
+
+/** The API key files that are missing or empty; a problem with the store itself is a ConfigError. */
+async function missingKeyFiles(secrets: FileSecretProvider): Promise<string[]> {
+  const missing: string[] = [];
+  for (const name of Object.values(apiKeySecretNames)) {
+    try {
+      if ((await secrets.get(name)).trim() === '') missing.push(`${name} (empty)`);
+    } catch (error) {
+      if (isAppError(error) && error.code === 'SECRET_NOT_FOUND') missing.push(name);
+      else throw new ConfigError(`${isAppError(error) ? error.detail : String(error)} (${secrets.description})`);
+    }
+  }
+  return missing;
+}
+
+try {
+  const secrets = await secretProviderFromEnv();
+  if (secrets instanceof FileSecretProvider) {
+    const missing = await missingKeyFiles(secrets);
+    if (missing.length > 0) {
+      console.error(`npm start: the services' API keys are missing from ${secrets.description}: ${missing.join(', ')}.`);
+      console.error('Create them with `npm run keys` (three fresh random keys), or set SECRETS_MNT_PATH to the folder that holds them.');
+      process.exit(1);
+    }
+  }
+} catch (error) {
+  if (!(error instanceof ConfigError)) throw error;
+  console.error(`npm start: ${error.message}`);
+  process.exit(1);
+}
 
 const services = [
   ['metadata', 'subgraphs/metadata/src/main.ts'],

@@ -1,21 +1,14 @@
 /** The approval service (the gateway) process: `npm run start:gateway`. */
-import { readEnv, setting } from '../../lib/config/env.js';
+import { readSettings } from '../../lib/config/env.js';
+import { gatewaySettings } from '../../lib/config/settings/index.js';
 import { readApiKey, runService } from '../../lib/service/run.js';
 import { buildGatewayApp } from './app.js';
 
-const gatewaySettings = {
-  APPROVAL_PORT: setting.port(8000),
-  METADATA_CONTAINER_NAME: setting.string('127.0.0.1'),
-  METADATA_CONTAINER_PORT: setting.port(8002),
-  PUBLISH_CONTAINER_NAME: setting.string('127.0.0.1'),
-  PUBLISH_CONTAINER_PORT: setting.port(8003),
-};
-
 await runService(
   'approval',
-  (env) => readEnv(gatewaySettings, env).APPROVAL_PORT,
+  () => readSettings(gatewaySettings).APPROVAL_PORT,
   async (base) => {
-    const s = readEnv(gatewaySettings);
+    const s = readSettings(gatewaySettings);
     // The gateway holds every service's key and sends each subgraph its own.
     const [metadataKey, publishKey] = await Promise.all([readApiKey(base.secrets, 'metadata'), readApiKey(base.secrets, 'publish')]);
     return buildGatewayApp({

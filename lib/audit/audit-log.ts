@@ -1,5 +1,6 @@
 import { open, type FileHandle } from 'node:fs/promises';
-import { readEnv, setting } from '../config/env.js';
+import { readSettings } from '../config/env.js';
+import { auditSettings } from '../config/settings/index.js';
 
 /** One data access: who, what, from where, to where, and what came of it. */
 export interface AuditEvent {
@@ -61,10 +62,6 @@ export interface SuppressedRefusalsEvent {
 /** Anything the audit trail records. */
 export type AuditRecord = AuditEvent | RefusalEvent | SuppressedRefusalsEvent;
 
-export const auditSettings = {
-  AUDIT_LOG_PATH: setting.optionalString(),
-};
-
 /**
  * The audit trail: every event is written as one JSON line to stdout and, when
  * `AUDIT_LOG_PATH` is set, appended to that file and fsynced before the call
@@ -80,8 +77,8 @@ export class AuditLog {
     private readonly stdout: (line: string) => void = (line) => process.stdout.write(line),
   ) {}
 
-  static fromEnv(env: NodeJS.ProcessEnv = process.env): AuditLog {
-    return new AuditLog(readEnv(auditSettings, env).AUDIT_LOG_PATH);
+  static fromEnv(env?: NodeJS.ProcessEnv): AuditLog {
+    return new AuditLog(readSettings(auditSettings, env).AUDIT_LOG_PATH);
   }
 
   /** Writes one event; resolves once it is durable. */

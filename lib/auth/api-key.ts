@@ -1,4 +1,4 @@
-import { createHash, timingSafeEqual } from 'node:crypto';
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 
 /** The header every REST and GraphQL call carries its key in. */
 export const API_KEY_HEADER = 'x-api-key';
@@ -11,6 +11,14 @@ export const apiKeySecretNames = {
 } as const;
 
 export type ServiceName = keyof typeof apiKeySecretNames;
+
+/** Random bytes in a new API key: 256 bits. */
+export const API_KEY_BYTES = 32;
+
+/** A fresh API key: {@link API_KEY_BYTES} random bytes, base64url (safe in a header and a file). */
+export function newApiKey(): string {
+  return randomBytes(API_KEY_BYTES).toString('base64url');
+}
 
 /**
  * Checks presented keys against the expected one in constant time: both sides are

@@ -2,44 +2,12 @@ import { readFileSync } from 'node:fs';
 import { SourceHosts, type SourceConnectorOptions } from '../connectors/index.js';
 import type { Logger } from '../logging/logger.js';
 import { sourceSecretPolicyFromEnv } from '../secrets/source-credentials.js';
-import { ConfigError, readEnv, setting } from './env.js';
+import { ConfigError, readSettings } from './env.js';
+import { connectorSettings } from './settings/index.js';
 
-const SSL_MODES = ['disable', 'require', 'verify-full'] as const;
-
-/** Source connection settings shared by both subgraphs. */
-export const connectorSettings = {
-  SOURCE_CONNECT_TIMEOUT_MS: setting.positiveInt(10_000),
-  SOURCE_STATEMENT_TIMEOUT_MS: setting.positiveInt(3_600_000),
-  /** The hosts, wildcards, addresses and CIDR ranges (with ports) sources may be on; every host but link-local when unset. */
-  SOURCE_ALLOWED_HOSTS: setting.optionalString(),
-  /** Send a password where it can be read on the way (clear text, MD5, RSA with the server's key, LOGIN7 outside verified TLS). */
-  SOURCE_ALLOW_INSECURE_PASSWORD_AUTH: setting.bool(false),
-  /** PostgreSQL: TLS off, on, or on with the certificate verified for the host name. */
-  SOURCE_POSTGRESQL_SSLMODE: setting.choice(SSL_MODES, 'disable'),
-  /** MySQL and MariaDB: TLS off, on, or on with the certificate verified for the host name. */
-  SOURCE_MYSQL_SSLMODE: setting.choice(SSL_MODES, 'disable'),
-  /** SQL Server: require TLS (a server that does not offer it is refused). */
-  SOURCE_MSSQL_ENCRYPT: setting.bool(true),
-  /** SQL Server: accept any server certificate (self-signed servers); the certificate is verified otherwise. */
-  SOURCE_MSSQL_TRUST_SERVER_CERTIFICATE: setting.bool(false),
-  /** PEM file of extra CA certificates trusted for source TLS (PostgreSQL, MySQL, SQL Server, Databricks), beside Node's roots. */
-  SOURCE_TLS_CA_FILE: setting.optionalString(),
-  /** Databricks: how long to wait for a stopped SQL warehouse to start. */
-  SOURCE_DATABRICKS_WAREHOUSE_START_TIMEOUT_MS: setting.positiveInt(300_000),
-  /** Databricks: rows per fetch (and at most in memory per table). */
-  SOURCE_DATABRICKS_FETCH_ROWS: setting.positiveInt(10_000),
-  /** Databricks: ask the warehouse for Arrow results (column-based Thrift rows when off). */
-  SOURCE_DATABRICKS_ARROW: setting.bool(true),
-  /** Databricks: ask for LZ4-compressed Arrow results. */
-  SOURCE_DATABRICKS_LZ4: setting.bool(true),
-  /** Databricks: let large results come as CloudFetch files from cloud storage. */
-  SOURCE_DATABRICKS_CLOUD_FETCH: setting.bool(true),
-  /** Databricks: CloudFetch files downloaded ahead at once (each held whole until read). */
-  SOURCE_DATABRICKS_CLOUD_FETCH_CONCURRENCY: setting.positiveInt(2),
-};
-
-export function connectorOptionsFromEnv(env: NodeJS.ProcessEnv = process.env): SourceConnectorOptions {
-  const s = readEnv(connectorSettings, env);
+/** The source connector options the environment gives; a bad value throws a ConfigError naming it. */
+export function connectorOptionsFromEnv(env?: NodeJS.ProcessEnv): SourceConnectorOptions {
+  const s = readSettings(connectorSettings, env);
   let tlsCa: string | undefined;
   if (s.SOURCE_TLS_CA_FILE) {
     try {
@@ -75,7 +43,7 @@ export function connectorOptionsFromEnv(env: NodeJS.ProcessEnv = process.env): S
  * start-up when SOURCE_ALLOWED_HOSTS is unset (sources unrestricted but for
  * link-local addresses) or when passwords may travel readable.
  */
-export function serviceConnectorOptions(log: Logger, env: NodeJS.ProcessEnv = process.env): SourceConnectorOptions {
+export function serviceConnectorOptions(log: Logger, env?: NodeJS.ProcessEnv): SourceConnectorOptions {
   const options = connectorOptionsFromEnv(env);
   if (!options.sourceHosts?.restricted) {
     log.warn('sources are unrestricted: any host but link-local addresses may be named by a request; set SOURCE_ALLOWED_HOSTS to the hosts and ranges of this site\'s sources');

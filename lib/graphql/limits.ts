@@ -9,8 +9,8 @@ import {
   type OperationDefinitionNode,
   type SelectionSetNode,
 } from 'graphql';
-import { z } from 'zod';
-import { readEnv } from '../config/env.js';
+import { readSettings } from '../config/env.js';
+import { graphqlLimitSettings } from '../config/settings/index.js';
 
 /** How large one GraphQL operation may be; anything larger is refused before it runs. */
 export interface GraphQLLimits {
@@ -24,30 +24,9 @@ export interface GraphQLLimits {
   maxTokens: number;
 }
 
-/** A whole-number setting with a floor below which the service's own operations would not fit. */
-function limitSetting(fallback: number, min: number, why: string) {
-  return z.coerce
-    .number({ message: 'must be a number' })
-    .int('must be a whole number')
-    .min(min, `must be at least ${min} (${why})`)
-    .default(fallback);
-}
-
-/**
- * The settings behind {@link GraphQLLimits}, read by every service that serves
- * GraphQL. The floors keep every operation the REST shims run, and the fetches
- * the gateway makes for them, within the limits: the CLI works whatever is set.
- */
-export const graphqlLimitSettings = {
-  GRAPHQL_MAX_DEPTH: limitSetting(12, 6, 'project { metadataReports { metadata { tables { columns { name } } } } } is 6 deep'),
-  GRAPHQL_MAX_ALIASES: limitSetting(15, 0, '0 allows no aliases'),
-  GRAPHQL_MAX_FIELDS: limitSetting(500, 50, 'the REST operations select up to 13 fields'),
-  GRAPHQL_MAX_TOKENS: limitSetting(2000, 200, 'the REST operations are about 40 tokens'),
-};
-
 /** Reads the limits from the environment; a bad value throws a ConfigError naming the variable. */
-export function readGraphQLLimits(env: NodeJS.ProcessEnv = process.env): GraphQLLimits {
-  const s = readEnv(graphqlLimitSettings, env);
+export function readGraphQLLimits(env?: NodeJS.ProcessEnv): GraphQLLimits {
+  const s = readSettings(graphqlLimitSettings, env);
   return { maxDepth: s.GRAPHQL_MAX_DEPTH, maxAliases: s.GRAPHQL_MAX_ALIASES, maxFields: s.GRAPHQL_MAX_FIELDS, maxTokens: s.GRAPHQL_MAX_TOKENS };
 }
 

@@ -1,5 +1,5 @@
-import { z } from 'zod';
-import { readEnv } from '../config/env.js';
+import { readSettings } from '../config/env.js';
+import { operationNameSettings } from '../config/settings/index.js';
 import { MAX_LABEL_LENGTH, OTHER_LABEL } from '../metrics/label-bounds.js';
 import { SUBGRAPH_NAMES } from './sdl.js';
 
@@ -9,28 +9,13 @@ import { SUBGRAPH_NAMES } from './sdl.js';
  */
 export const REST_OPERATION_NAMES = ['ValidateProject', 'DatasetMetadata', 'PackageProject', 'PublishProject'] as const;
 
-/** Most names GRAPHQL_METRICS_OPERATION_NAMES may list. */
-const MAX_OPERATOR_NAMES = 50;
-/** A GraphQL name short enough to be a label. */
-const NAME = new RegExp(`^[_A-Za-z][_0-9A-Za-z]{0,${MAX_LABEL_LENGTH - 1}}$`);
-
-/** The settings behind {@link readKnownOperationNames}. */
-export const operationNameSettings = {
-  GRAPHQL_METRICS_OPERATION_NAMES: z
-    .string()
-    .default('')
-    .transform((v) => v.split(',').map((n) => n.trim()).filter(Boolean))
-    .refine((names) => names.length <= MAX_OPERATOR_NAMES, `must list at most ${MAX_OPERATOR_NAMES} names`)
-    .refine((names) => names.every((n) => NAME.test(n)), `must be comma-separated GraphQL operation names of at most ${MAX_LABEL_LENGTH} characters`),
-};
-
 /**
  * The operation names counted by name in `cr8tor_graphql_operations_total`:
  * the REST shims' and those listed in GRAPHQL_METRICS_OPERATION_NAMES. A bad
  * list throws a ConfigError naming the variable.
  */
-export function readKnownOperationNames(env: NodeJS.ProcessEnv = process.env): ReadonlySet<string> {
-  return new Set([...REST_OPERATION_NAMES, ...readEnv(operationNameSettings, env).GRAPHQL_METRICS_OPERATION_NAMES]);
+export function readKnownOperationNames(env?: NodeJS.ProcessEnv): ReadonlySet<string> {
+  return new Set([...REST_OPERATION_NAMES, ...readSettings(operationNameSettings, env).GRAPHQL_METRICS_OPERATION_NAMES]);
 }
 
 /** The label an operation is counted under: `anonymous` without a name, a known name, or `other`. */

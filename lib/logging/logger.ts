@@ -5,9 +5,9 @@ export type { Logger };
 /**
  * The JSON logger every service writes with. Header values that carry keys and
  * any field named like a password or token are redacted, so a careless log call
- * cannot leak a secret.
+ * cannot leak a secret. Services pass LOG_LEVEL (lib/config/settings/service.ts).
  */
-export function createLogger(service: string, level = process.env.LOG_LEVEL ?? 'info', destination?: DestinationStream): Logger {
+export function createLogger(service: string, level: string, destination?: DestinationStream): Logger {
   const options = {
     name: service,
     level,

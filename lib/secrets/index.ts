@@ -1,4 +1,5 @@
-import { ConfigError, readEnv, setting } from '../config/env.js';
+import { ConfigError, readSettings } from '../config/env.js';
+import { secretStoreSettings } from '../config/settings/index.js';
 import { FileSecretProvider } from './file-provider.js';
 import type { SecretProvider } from './provider.js';
 
@@ -6,20 +7,13 @@ export type { SecretProvider } from './provider.js';
 export { FileSecretProvider } from './file-provider.js';
 export { assertSecretName, isSecretName } from './secret-name.js';
 
-/** The settings that choose and configure the secret store. */
-export const secretSettings = {
-  SECRETS_PROVIDER: setting.choice(['files', 'azure-keyvault'] as const, 'files'),
-  SECRETS_MNT_PATH: setting.string('./secrets'),
-  AZURE_KEYVAULT_URL: setting.url().optional(),
-};
-
 /**
  * The secret provider the environment asks for: files in `SECRETS_MNT_PATH`
  * (the default, and what the Key Vault CSI driver mounts) or Azure Key Vault read
  * directly at `AZURE_KEYVAULT_URL` with the pod's Azure identity.
  */
-export async function secretProviderFromEnv(env: NodeJS.ProcessEnv = process.env): Promise<SecretProvider> {
-  const s = readEnv(secretSettings, env);
+export async function secretProviderFromEnv(env?: NodeJS.ProcessEnv): Promise<SecretProvider> {
+  const s = readSettings(secretStoreSettings, env);
   if (s.SECRETS_PROVIDER === 'azure-keyvault') {
     if (!s.AZURE_KEYVAULT_URL) {
       throw new ConfigError('Invalid setting AZURE_KEYVAULT_URL: is required when SECRETS_PROVIDER is azure-keyvault (it is not set).');

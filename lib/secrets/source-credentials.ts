@@ -1,6 +1,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { apiKeySecretNames } from '../auth/api-key.js';
-import { ConfigError, readEnv, setting } from '../config/env.js';
+import { ConfigError, readSettings } from '../config/env.js';
+import { configuredSecretNames, sourceSecretSettings } from '../config/settings/index.js';
 import { AppError } from '../errors.js';
 import type { SecretProvider } from './provider.js';
 import { assertSecretName } from './secret-name.js';
@@ -34,25 +35,14 @@ export function normaliseSecretName(name: string): string {
   return name.toLowerCase().replace(/[-_]/g, '');
 }
 
-/** Settings whose value is a secret name end in this (a contract: such a variable holds a name, never a value). */
-const SECRET_NAME_SUFFIX = '_SECRET_NAME';
-
-/** The operator's narrowing: a regular expression every source credential's name must match whole. */
-export const sourceSecretSettings = {
-  SOURCE_SECRET_NAME_PATTERN: setting.optionalString(),
-};
-
 /**
  * The policy the environment gives: the three API key names, the value of
- * every `…_SECRET_NAME` variable, and SOURCE_SECRET_NAME_PATTERN when set (an
+ * every setting that names a secret (`…_SECRET_NAME`), and SOURCE_SECRET_NAME_PATTERN when set (an
  * invalid expression is a ConfigError naming the setting).
  */
-export function sourceSecretPolicyFromEnv(env: NodeJS.ProcessEnv = process.env): SourceSecretPolicy {
-  const named = Object.entries(env)
-    .filter(([key, value]) => key.endsWith(SECRET_NAME_SUFFIX) && value !== undefined && value.trim() !== '')
-    .map(([, value]) => value!.trim());
-  const platformSecrets = [...new Set([...Object.values(apiKeySecretNames), ...named])];
-  const raw = readEnv(sourceSecretSettings, env).SOURCE_SECRET_NAME_PATTERN;
+export function sourceSecretPolicyFromEnv(env?: NodeJS.ProcessEnv): SourceSecretPolicy {
+  const platformSecrets = [...new Set([...Object.values(apiKeySecretNames), ...configuredSecretNames(env)])];
+  const raw = readSettings(sourceSecretSettings, env).SOURCE_SECRET_NAME_PATTERN;
   if (raw === undefined) return { platformSecrets };
   let pattern: RegExp;
   try {

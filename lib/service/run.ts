@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { ApiKeyVerifier, apiKeySecretNames, type ServiceName } from '../auth/api-key.js';
-import { ConfigError, readEnv, setting } from '../config/env.js';
+import { ConfigError, readSettings, type SettingValues } from '../config/env.js';
+import { loggingSettings, processSettings } from '../config/settings/index.js';
 import { isAppError } from '../errors.js';
 import { createLogger, type Logger } from '../logging/logger.js';
 import { secretProviderFromEnv, type SecretProvider } from '../secrets/index.js';
@@ -11,12 +12,6 @@ export interface ServiceBase {
   secrets: SecretProvider;
   apiKey: ApiKeyVerifier;
 }
-
-/** Settings every service reads. */
-const commonSettings = {
-  BIND_HOST: setting.string('0.0.0.0'),
-  SHUTDOWN_GRACE_MS: setting.positiveInt(30_000),
-};
 
 /**
  * Reads a service's API key from the secret store. A missing or empty key is a
@@ -43,16 +38,17 @@ export async function readApiKey(secrets: SecretProvider, service: ServiceName):
  */
 export async function runService(
   service: ServiceName,
-  portOf: (env: NodeJS.ProcessEnv) => number,
+  portOf: () => number,
   build: (base: ServiceBase) => Promise<FastifyInstance>,
 ): Promise<void> {
-  const log = createLogger(service);
+  let log: Logger;
   let app: FastifyInstance;
   let port: number;
-  let common: ReturnType<typeof readEnv<typeof commonSettings>>;
+  let common: SettingValues<typeof processSettings>;
   try {
-    common = readEnv(commonSettings);
-    port = portOf(process.env);
+    log = createLogger(service, readSettings(loggingSettings).LOG_LEVEL);
+    common = readSettings(processSettings);
+    port = portOf();
     const secrets = await secretProviderFromEnv();
     const apiKey = new ApiKeyVerifier(await readApiKey(secrets, service));
     app = await build({ log, secrets, apiKey });

@@ -60,6 +60,7 @@ describe('a bad setting stops the service with one line naming it', { concurrenc
     ['metadata', 'HTTP_BODY_TIMEOUT_MS', '0'],
     ['publish', 'HTTP_KEEP_ALIVE_TIMEOUT_MS', '-5'],
     ['approval', 'HTTP_MAX_CONNECTIONS', '1.5'],
+    ['publish', 'LOG_LEVEL', 'loud', /fatal, error, warn, info, debug, trace, silent/],
   ];
   for (const [service, variable, value, also] of badSettings) {
     test(`${service}: ${variable}=${value}`, GUARD, async () => {

@@ -17,22 +17,24 @@ import type { IHorizontalPodAutoscaler } from 'kubernetes-models/autoscaling/v2/
 import type { IIngress } from 'kubernetes-models/networking.k8s.io/v1/Ingress';
 import type { INetworkPolicy } from 'kubernetes-models/networking.k8s.io/v1/NetworkPolicy';
 import type { IPodDisruptionBudget } from 'kubernetes-models/policy/v1/PodDisruptionBudget';
-import { readEnv, setting } from '../../lib/config/env.js';
+import { readSettings } from '../../lib/config/env.js';
+import { loggingSettings, processSettings, settingOf } from '../../lib/config/settings/index.js';
 import { connectorOptionsFromEnv } from '../../lib/config/connector-settings.js';
 import { fromRoot } from '../../lib/paths.js';
 import { isSecretName, secretProviderFromEnv } from '../../lib/secrets/index.js';
 import { StorageMounts } from '../../subgraphs/publish/src/destinations/filestore/mounts.js';
 import { readFilestoreSettings } from '../../subgraphs/publish/src/destinations/filestore/settings.js';
 import { readPostgresqlSettings } from '../../subgraphs/publish/src/destinations/postgresql/settings.js';
-import type { ISecretProviderClass } from '../support/k8s-crd-types.js';
-import { documentedServices, documentedVariables, isDestinationMountVariable, RUNTIME_VARIABLES, variablesReadByCode } from '../support/k8s-env.js';
+import type { ISecretProviderClass } from '../../scripts/k8s/crd-types.js';
+import { RUNTIME_VARIABLES } from '../support/k8s-env.js';
 import { runtimeStage } from '../support/k8s-image.js';
 import { SourceHosts } from '../../lib/connectors/index.js';
 import { sourceSecretPolicyFromEnv, normaliseSecretName } from '../../lib/secrets/source-credentials.js';
 import { connectionAllowed, egressAllowsAddress, egressBlocks, policiesSelecting, selects, type PodEndpoint } from '../support/k8s-network.js';
 import { containerEnvironment, containerPorts, expansionOnlyNames, keyVaultObjects, mountHolding, mountsWithVolumes, namespaceOf, onlyContainer, podLabels, podSpec, resolvePort, type Deployment } from '../support/k8s-pods.js';
-import { find, kubectlPath, kustomizations, ofKind, ref, render, type Render } from '../support/k8s-render.js';
-import { typeCheckObjects, validateWithOpenApiSchemas } from '../support/k8s-schema.js';
+import { renderProblems } from '../../scripts/k8s/check.js';
+import { find, kubectlPath, kustomizations, ofKind, ref, render, type Render } from '../../scripts/k8s/render.js';
+import { typeCheckObjects, validateWithOpenApiSchemas } from '../../scripts/k8s/schema.js';
 
 /** The three services: their Deployment, Service, the variable naming their port, their entry point. */
 const SERVICES = {
@@ -63,9 +65,6 @@ const CONTRACT_DESTINATION_SETTINGS = [
   'DESTINATION_OPAL_NO_SSL_VERIFY',
 ];
 
-const SETTINGS_DOCS = ['docs/configuration.md', 'docs/deployment.md'];
-const readByCode = variablesReadByCode();
-const documented = documentedVariables(SETTINGS_DOCS.filter((f) => existsSync(fromRoot(f))));
 const image = runtimeStage();
 
 function deploymentOf(r: Render, component: Component): Deployment {
@@ -92,17 +91,9 @@ for (const folder of kustomizations()) {
     let r: Render;
     const rendered = (): Render => (r ??= render(folder));
 
-    test('renders with kubectl kustomize', () => {
-      const kinds = new Set(rendered().objects.map((o) => o.kind));
-      for (const kind of ['Deployment', 'Service', 'ConfigMap', 'SecretProviderClass', 'Ingress', 'NetworkPolicy', 'HorizontalPodAutoscaler', 'PodDisruptionBudget']) {
-        assert.ok(kinds.has(kind), `no ${kind} in the render`);
-      }
-      const seen = new Set<string>();
-      for (const o of rendered().objects) {
-        const key = `${o.apiVersion}/${ref(o)}`;
-        assert.ok(!seen.has(key), `${key} appears twice`);
-        seen.add(key);
-      }
+    // The first three are what `npm run check:k8s` runs (scripts/k8s/check.ts).
+    test('renders with kubectl kustomize: every required kind, no object twice', () => {
+      assert.deepEqual(renderProblems(rendered()), []);
     });
 
     test('every object is valid against the Kubernetes OpenAPI schemas', async () => {
@@ -256,7 +247,7 @@ for (const folder of kustomizations()) {
         const d = deploymentOf(rendered(), component);
         const c = onlyContainer(d);
         const env = containerEnvironment(rendered(), c);
-        const grace = readEnv({ SHUTDOWN_GRACE_MS: setting.positiveInt(30_000) }, env).SHUTDOWN_GRACE_MS / 1000;
+        const grace = readSettings(processSettings, env).SHUTDOWN_GRACE_MS / 1000;
         const preStop = c.lifecycle?.preStop?.sleep?.seconds ?? 0;
         const period = podSpec(d).terminationGracePeriodSeconds ?? 30;
         assert.ok(period >= preStop + grace + 5, `${ref(d)}: terminationGracePeriodSeconds ${period} < preStop ${preStop} + SHUTDOWN_GRACE_MS ${grace} s + 5 s`);
@@ -264,7 +255,7 @@ for (const folder of kustomizations()) {
       }
     });
 
-    test('environment: every variable is one the code reads, documented, and parses', async () => {
+    test('environment: every variable is a registered setting (so one the code reads and docs/configuration.md documents), and parses', async () => {
       for (const component of COMPONENTS) {
         const d = deploymentOf(rendered(), component);
         const c = onlyContainer(d);
@@ -273,15 +264,14 @@ for (const folder of kustomizations()) {
         const ownEnv = new Set((c.env ?? []).map((v) => v.name));
         for (const name of Object.keys(env)) {
           if (RUNTIME_VARIABLES.has(name) || expansionOnly.has(name)) continue;
-          assert.ok(readByCode.has(name) || isDestinationMountVariable(name), `${ref(d)}: ${name} is not read by the code (misspelt, or a setting of the original the rebuild dropped?)`);
-          const services = documentedServices(documented, name);
-          assert.ok(services.size > 0, `${ref(d)}: ${name} is not in the settings table of ${SETTINGS_DOCS.join(' or ')}`);
+          const spec = settingOf(name);
+          assert.ok(spec, `${ref(d)}: ${name} is not a setting of lib/config/settings (misspelt, or a setting of the original the rebuild dropped?)`);
           // The shared ConfigMap reaches every service; a container's own env must be for that service.
-          if (ownEnv.has(name)) assert.ok(services.has(component) || services.has('all'), `${ref(d)}: ${name} is documented for ${[...services].join(', ')}, not the ${component} service`);
+          if (ownEnv.has(name)) assert.ok(spec.services.includes(component), `${ref(d)}: ${name} is read by ${spec.services.join(', ')}, not the ${component} service`);
         }
         // The real readers accept the values.
         await secretProviderFromEnv(env);
-        readEnv({ SHUTDOWN_GRACE_MS: setting.positiveInt(30_000), BIND_HOST: setting.string('0.0.0.0') }, env);
+        readSettings({ ...processSettings, ...loggingSettings }, env);
         if (component !== 'approval') connectorOptionsFromEnv(env);
         if (component === 'publish') readFilestoreSettings(env);
         const port = Number(env[SERVICES[component].portVariable]);
@@ -342,8 +332,7 @@ for (const folder of kustomizations()) {
       const c = onlyContainer(d);
       const env = containerEnvironment(rendered(), c);
       for (const name of CONTRACT_DESTINATION_SETTINGS) {
-        assert.ok(readByCode.has(name), `${name} (the contract's) is read by the publish service`);
-        assert.ok(documentedServices(documented, name).has('publish'), `${name} is documented for the publish service`);
+        assert.ok(settingOf(name)?.services.includes('publish'), `${name} (the contract's) is a setting of the publish service`);
       }
       // All or none, with valid values: the service's own reader throws naming the first problem.
       const settings = readPostgresqlSettings(env);

@@ -9,8 +9,8 @@ import type { IConfigMap } from 'kubernetes-models/v1/ConfigMap';
 import type { IContainer } from 'kubernetes-models/v1/Container';
 import type { IDeployment } from 'kubernetes-models/apps/v1/Deployment';
 import { parse as parseYaml } from 'yaml';
-import type { ISecretProviderClass, KeyVaultObject } from './k8s-crd-types.js';
-import { find, ref, type K8sObject, type Render } from './k8s-render.js';
+import type { ISecretProviderClass, KeyVaultObject } from '../../scripts/k8s/crd-types.js';
+import { find, ref, type K8sObject, type Render } from '../../scripts/k8s/render.js';
 
 /** A rendered Deployment, typed by the Kubernetes models. */
 export type Deployment = K8sObject & IDeployment;

@@ -31,7 +31,7 @@ export interface ServiceProcess {
 }
 
 /** Starts `command` in the repository's root with exactly `env`, collecting what it writes. */
-function spawnCollecting(command: string, args: readonly string[], env: NodeJS.ProcessEnv): ServiceProcess {
+export function spawnCollecting(command: string, args: readonly string[], env: NodeJS.ProcessEnv): ServiceProcess {
   const child = spawn(command, args, { cwd: fromRoot(), env, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   let err = '';

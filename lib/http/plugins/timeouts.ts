@@ -1,7 +1,8 @@
 import type { FastifyServerOptions } from 'fastify';
 import fp from 'fastify-plugin';
 import { Counter, type Registry } from 'prom-client';
-import { readEnv, setting } from '../../config/env.js';
+import { readSettings } from '../../config/env.js';
+import { connectionLimitSettings } from '../../config/settings/index.js';
 
 /** How long each phase of a connection may take, and how many connections a service holds. */
 export interface ConnectionLimits {
@@ -15,16 +16,9 @@ export interface ConnectionLimits {
   maxConnections: number;
 }
 
-export const connectionLimitSettings = {
-  HTTP_HEADERS_TIMEOUT_MS: setting.positiveInt(10_000),
-  HTTP_BODY_TIMEOUT_MS: setting.positiveInt(30_000),
-  HTTP_KEEP_ALIVE_TIMEOUT_MS: setting.positiveInt(72_000),
-  HTTP_MAX_CONNECTIONS: setting.positiveInt(1024),
-};
-
 /** Reads the limits from the environment; a bad value throws a ConfigError naming the variable. */
-export function readConnectionLimits(env: NodeJS.ProcessEnv = process.env): ConnectionLimits {
-  const s = readEnv(connectionLimitSettings, env);
+export function readConnectionLimits(env?: NodeJS.ProcessEnv): ConnectionLimits {
+  const s = readSettings(connectionLimitSettings, env);
   return { headersTimeoutMs: s.HTTP_HEADERS_TIMEOUT_MS, bodyTimeoutMs: s.HTTP_BODY_TIMEOUT_MS, keepAliveTimeoutMs: s.HTTP_KEEP_ALIVE_TIMEOUT_MS, maxConnections: s.HTTP_MAX_CONNECTIONS };
 }
 

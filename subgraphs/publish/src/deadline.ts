@@ -1,16 +1,10 @@
-import { readEnv, setting } from '../../../lib/config/env.js';
+import { readSettings } from '../../../lib/config/env.js';
+import { packageDeadlineSettings } from '../../../lib/config/settings/index.js';
 import { AppError } from '../../../lib/errors.js';
 
-/**
- * The longest a package may take, in ms: 55 minutes, under the CLI's one-hour
- * wait, so that a package has finished or been stopped (and cleaned up) before
- * the CLI gives up on it, and a retry never meets it still running.
- */
-export const DEFAULT_PACKAGE_DEADLINE_MS = 55 * 60 * 1000;
-
 /** Reads PACKAGE_DEADLINE_MS; a bad value throws a ConfigError naming it. */
-export function readPackageDeadlineMs(env: NodeJS.ProcessEnv = process.env): number {
-  return readEnv({ PACKAGE_DEADLINE_MS: setting.positiveInt(DEFAULT_PACKAGE_DEADLINE_MS) }, env).PACKAGE_DEADLINE_MS;
+export function readPackageDeadlineMs(env?: NodeJS.ProcessEnv): number {
+  return readSettings(packageDeadlineSettings, env).PACKAGE_DEADLINE_MS;
 }
 
 /**

@@ -1,10 +1,10 @@
 import { constants } from 'node:fs';
 import { access } from 'node:fs/promises';
 import path from 'node:path';
+import { readSettingFamily } from '../../../../../lib/config/env.js';
+import { destinationMounts } from '../../../../../lib/config/settings/index.js';
 import { AppError } from '../../../../../lib/errors.js';
 import { openMount } from './project-folders.js';
-
-const MOUNT_VARIABLE = /^TARGET_STORAGE_ACCOUNT_([A-Za-z0-9_]+)_SDE_MNT_PATH$/;
 
 /** Codes of failures a filestore names a path of its mount in (relative): they are prefixed with the destination's name. */
 const ABOUT_THE_MOUNT = new Set(['DESTINATION_NOT_READY', 'FILESTORE_PATH_REFUSED', 'ALREADY_PUBLISHED', 'PROJECT_SPELLING_CLASH']);
@@ -21,12 +21,9 @@ export function mountVariable(destinationName: string): string {
 export class StorageMounts {
   private readonly mounts: Map<string, string>;
 
-  constructor(env: NodeJS.ProcessEnv = process.env) {
+  constructor(env?: NodeJS.ProcessEnv) {
     this.mounts = new Map();
-    for (const [key, value] of Object.entries(env)) {
-      const match = MOUNT_VARIABLE.exec(key);
-      if (match && value && value.trim() !== '') this.mounts.set(match[1]!.toUpperCase(), path.resolve(value.trim()));
-    }
+    for (const [name, folder] of readSettingFamily(destinationMounts, env)) this.mounts.set(name, path.resolve(folder));
   }
 
   /** Destination names with a mount. */

@@ -1,6 +1,5 @@
-import os from 'node:os';
-import { z } from 'zod';
-import { readEnv, setting } from '../../../../../lib/config/env.js';
+import { readSettings } from '../../../../../lib/config/env.js';
+import { DUCKDB_SIZE, filestoreSettings } from '../../../../../lib/config/settings/index.js';
 import { AppError } from '../../../../../lib/errors.js';
 import type { BagInfoFields } from './bagit.js';
 
@@ -27,13 +26,8 @@ export interface FilestoreSettings {
   bagInfo: BagInfoFields;
 }
 
-export const DEFAULT_FILE_MAX_BYTES = 100 * 1024 * 1024;
+export { DEFAULT_DUCKDB_MEMORY_LIMIT, DEFAULT_FILE_MAX_BYTES } from '../../../../../lib/config/settings/index.js';
 
-/** DuckDB's memory limit while it writes a package (its buffer pool; it spills to the working folder beyond it). */
-export const DEFAULT_DUCKDB_MEMORY_LIMIT = '64MB';
-
-/** A size as DuckDB spells one: decimal (KB, MB, …) or binary (KiB, MiB, …) units. */
-const DUCKDB_SIZE = /^(\d{1,6}(?:\.\d{1,3})?)\s?(KB|MB|GB|TB|KiB|MiB|GiB|TiB)$/;
 const UNIT_BYTES: Record<string, number> = { KB: 1e3, MB: 1e6, GB: 1e9, TB: 1e12, KiB: 2 ** 10, MiB: 2 ** 20, GiB: 2 ** 30, TiB: 2 ** 40 };
 
 /** The bytes of a DuckDB size (`64MB` is 64,000,000, `1GiB` is 2^30). */
@@ -43,30 +37,9 @@ export function duckdbSizeBytes(size: string): number {
   return Number(match[1]) * UNIT_BYTES[match[2]!]!;
 }
 
-const shape = {
-  /** Rotate CSV files at this size; 0 turns rotation off. The original's default: 100 MiB. */
-  DATA_WRITER__FILE_MAX_BYTES: z.coerce
-    .number({ message: 'must be a number of bytes' })
-    .int('must be a whole number of bytes')
-    .min(0, 'must be 0 (no rotation) or a positive number of bytes')
-    .default(DEFAULT_FILE_MAX_BYTES),
-  /** The original ran with compression disabled (plain `.csv`), so that is the default. */
-  DATA_WRITER__DISABLE_COMPRESSION: setting.bool(true),
-  /** gzip level when compression is on; 1 is ~1.5x faster than 6 for ~5% larger files (notes/extraction.md §3.5). */
-  DATA_WRITER__COMPRESSION_LEVEL: z.coerce.number({ message: 'must be 1 to 9' }).int('must be 1 to 9').min(1, 'must be 1 to 9').max(9, 'must be 1 to 9').default(1),
-  DLTHUB_PIPELINE_WORKING_DIR: setting.string(os.tmpdir()),
-  /** DuckDB's buffer pool while it writes a package; it spills to the working folder beyond it. */
-  DUCKDB_MEMORY_LIMIT: z.string().regex(DUCKDB_SIZE, 'must be a size such as 64MB or 1GiB').default(DEFAULT_DUCKDB_MEMORY_LIMIT),
-  BAGIT_SOURCE_ORGANIZATION: setting.optionalString(),
-  BAGIT_ORGANIZATION_ADDRESS: setting.optionalString(),
-  BAGIT_CONTACT_NAME: setting.optionalString(),
-  BAGIT_CONTACT_EMAIL: setting.optionalString(),
-  BAGIT_EXTERNAL_DESCRIPTION: setting.optionalString(),
-};
-
 /** Reads the filestore settings; a bad value throws a ConfigError naming the variable. */
-export function readFilestoreSettings(env: NodeJS.ProcessEnv = process.env): FilestoreSettings {
-  const s = readEnv(shape, env);
+export function readFilestoreSettings(env?: NodeJS.ProcessEnv): FilestoreSettings {
+  const s = readSettings(filestoreSettings, env);
   return {
     csv: {
       maxFileBytes: s.DATA_WRITER__FILE_MAX_BYTES === 0 ? Infinity : s.DATA_WRITER__FILE_MAX_BYTES,

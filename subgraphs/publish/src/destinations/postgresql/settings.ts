@@ -1,4 +1,5 @@
-import { ConfigError, readEnv, setting } from '../../../../../lib/config/env.js';
+import { ConfigError, readSettings } from '../../../../../lib/config/env.js';
+import { postgresqlDestinationSettings } from '../../../../../lib/config/settings/index.js';
 
 /** Where the destination database is and who loads it. */
 export interface PostgresqlConnectionSettings {
@@ -37,23 +38,6 @@ export interface PostgresqlSettings {
   swapLockTimeoutMs: number;
 }
 
-const shape = {
-  DESTINATION_POSTGRESQL_HOST: setting.optionalString(),
-  DESTINATION_POSTGRESQL_PORT: setting.port(5432),
-  DESTINATION_POSTGRESQL_DATABASE: setting.optionalString(),
-  DESTINATION_POSTGRESQL_USERNAME: setting.optionalString(),
-  DESTINATION_POSTGRESQL_PASSWORD_SECRET_NAME: setting.optionalString(),
-  DESTINATION_POSTGRESQL_OPAL_READONLY_USERNAME: setting.optionalString(),
-  DESTINATION_POSTGRESQL_OPAL_READONLY_PASSWORD_SECRET_NAME: setting.optionalString(),
-  DESTINATION_POSTGRESQL_CONNECT_TIMEOUT_MS: setting.positiveInt(30_000),
-  DESTINATION_POSTGRESQL_SWAP_LOCK_TIMEOUT_MS: setting.positiveInt(120_000),
-  DESTINATION_OPAL_HOST: setting.url().optional(),
-  DESTINATION_OPAL_USERNAME: setting.optionalString(),
-  DESTINATION_OPAL_PASSWORD_SECRET_NAME: setting.optionalString(),
-  DESTINATION_OPAL_NO_SSL_VERIFY: setting.bool(false),
-  DESTINATION_OPAL_REQUEST_TIMEOUT_MS: setting.positiveInt(60_000),
-};
-
 /** The settings that must all be present once DESTINATION_POSTGRESQL_HOST is set. */
 const REQUIRED = [
   'DESTINATION_POSTGRESQL_DATABASE',
@@ -73,8 +57,8 @@ const REQUIRED = [
  * destination needs must be there too; the first missing or bad one throws a
  * ConfigError naming it.
  */
-export function readPostgresqlSettings(env: NodeJS.ProcessEnv = process.env): PostgresqlSettings | undefined {
-  const s = readEnv(shape, env);
+export function readPostgresqlSettings(env?: NodeJS.ProcessEnv): PostgresqlSettings | undefined {
+  const s = readSettings(postgresqlDestinationSettings, env);
   if (s.DESTINATION_POSTGRESQL_HOST === undefined) return undefined;
   for (const name of REQUIRED) {
     if (s[name] === undefined) {

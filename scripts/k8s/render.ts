@@ -38,12 +38,12 @@ export function kubectlPath(): string {
     const candidate = path.join(dir, 'kubectl');
     if (dir && existsSync(candidate)) return candidate;
   }
-  throw new Error('kubectl is not on PATH: the k8s tests render the manifests with `kubectl kustomize` (kubectl >= 1.27, kustomize v5).');
+  throw new Error('kubectl is not on PATH: the manifests are rendered with `kubectl kustomize` (install kubectl >= 1.27, which ships kustomize v5).');
 }
 
-/** Runs `kubectl kustomize` on a folder (relative to the project root) and parses every document. */
+/** Runs `kubectl kustomize` on a folder (relative to the project root, or absolute) and parses every document. */
 export function render(folder: string): Render {
-  const out = execFileSync(kubectlPath(), ['kustomize', fromRoot(folder)], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], maxBuffer: 32 * 1024 * 1024 });
+  const out = execFileSync(kubectlPath(), ['kustomize', path.resolve(fromRoot(), folder)], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], maxBuffer: 32 * 1024 * 1024 });
   const objects: K8sObject[] = [];
   for (const doc of parseAllDocuments(out)) {
     if (doc.errors.length > 0) throw new Error(`${folder}: kustomize printed invalid YAML: ${doc.errors[0]!.message}`);

@@ -10,18 +10,18 @@
  *    does not close its objects: unknown and misspelt fields. Each object is
  *    type-checked as an object literal of its kind's interface, so an excess
  *    property is a compile error. Custom resources are checked against the
- *    hand-written types in k8s-crd-types.ts.
+ *    hand-written types in crd-types.ts.
  *
  * No network: both passes read only node_modules.
  */
 import path from 'node:path';
 import ts from 'typescript';
 import { fromRoot } from '../../lib/paths.js';
-import { ref, type K8sObject } from './k8s-render.js';
+import { ref, type K8sObject } from './render.js';
 
-/** Custom resources: apiVersion → module (relative to test/support) exporting `I{Kind}`. */
+/** Custom resources: apiVersion → module (relative to scripts/k8s) exporting `I{Kind}`. */
 const CUSTOM_RESOURCE_TYPES: Record<string, string> = {
-  'secrets-store.csi.x-k8s.io/v1': './k8s-crd-types.js',
+  'secrets-store.csi.x-k8s.io/v1': './crd-types.js',
 };
 
 /** The kubernetes-models module of a built-in kind, e.g. `kubernetes-models/apps/v1/Deployment`. */
@@ -64,7 +64,7 @@ export async function validateWithOpenApiSchemas(objects: readonly K8sObject[]):
 
 /** Pass 2: every object as an object literal of its kind's TypeScript interface. Returns one problem per diagnostic. */
 export function typeCheckObjects(objects: readonly K8sObject[]): string[] {
-  const virtualFile = fromRoot('test', 'support', '__rendered-manifests__.ts');
+  const virtualFile = fromRoot('scripts', 'k8s', '__rendered-manifests__.ts');
   const imports: string[] = [];
   const statements: string[] = [];
   const starts: Array<{ line: number; object: K8sObject }> = [];

@@ -3,10 +3,10 @@
  * schema (kubernetes-models covers the built-in API groups only). Written from
  * the Secrets Store CSI driver's CRD (secrets-store.csi.x-k8s.io/v1
  * SecretProviderClass) and the Azure Key Vault provider's documented
- * parameters; k8s-schema.ts checks rendered objects against these types with
+ * parameters; schema.ts checks rendered objects against these types with
  * the TypeScript compiler, as it does the built-in kinds, so an unknown or
  * misspelt field fails. Parameter values are strings in the CRD (a map of
- * string to string); k8s.test.ts checks their contents.
+ * string to string); test/deploy/k8s.test.ts checks their contents.
  */
 
 /** Key Vault provider parameters (Azure/secrets-store-csi-driver-provider-azure). */
