@@ -96,7 +96,9 @@ describe('the explorer and the SDL over HTTP', () => {
       assert.match(url, /^\/explorer\/assets\//, `${url} is the gateway's own`);
       const asset = await fetch(`${platform.gateway}${url}`);
       assert.equal(asset.status, 200, `${url} answers without a key`);
-      assert.ok((await asset.arrayBuffer()).byteLength > 0);
+      const body = await asset.text();
+      assert.ok(body.length > 0);
+      assert.ok(!body.includes('sourceMappingURL'), `${url} points at no source map (none is served)`);
     }
 
     const unknown = await fetch(`${platform.gateway}/explorer/assets/other.js`);
