@@ -44,8 +44,8 @@ const DEFAULT_QUERY = `# CR8TOR Publisher: the federated graph.
 # It stays in this tab, unsaved, and is sent only
 # to this service's /graphql.
 #
-# Then re-fetch the schema (↻, bottom left) and
-# open the docs (top left) to browse every field.
+# The docs (top left) then list every type and
+# field, and the editor completes them.
 `;
 
 /**
@@ -81,18 +81,36 @@ const START_SCRIPT = `'use strict';
       return window.localStorage.length;
     },
   };
-  const fetcher = GraphiQL.createFetcher({ url: new URL('/graphql', window.location.href).href });
-  ReactDOM.createRoot(document.getElementById('graphiql')).render(
-    React.createElement(GraphiQL, {
+  const url = new URL('/graphql', window.location.href).href;
+  const keyIn = (headers) => {
+    try {
+      return String(JSON.parse(headers)[${JSON.stringify(API_KEY_HEADER)}] ?? '');
+    } catch {
+      return '';
+    }
+  };
+  // A new fetcher when the key in the Headers tab changes (settled for half a second):
+  // GraphiQL then fetches the schema again, with the key, for its docs and completion.
+  const Explorer = () => {
+    const [key, setKey] = React.useState('');
+    const timer = React.useRef(undefined);
+    const fetcher = React.useMemo(() => GraphiQL.createFetcher({ url }), [key]);
+    const onEditHeaders = (headers) => {
+      clearTimeout(timer.current);
+      timer.current = setTimeout(() => setKey(keyIn(headers)), 500);
+    };
+    return React.createElement(GraphiQL, {
       fetcher,
       storage,
+      onEditHeaders,
       defaultQuery: ${JSON.stringify(DEFAULT_QUERY)},
       defaultHeaders: ${JSON.stringify(`{\n  "${API_KEY_HEADER}": ""\n}`)},
       defaultEditorToolsVisibility: 'headers',
       isHeadersEditorEnabled: true,
       shouldPersistHeaders: false,
-    }),
-  );
+    });
+  };
+  ReactDOM.createRoot(document.getElementById('graphiql')).render(React.createElement(Explorer));
 })();
 `;
 

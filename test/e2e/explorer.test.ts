@@ -2,8 +2,8 @@
  * The GraphQL explorer (GraphiQL at /explorer), driven as a person drives it,
  * in a real headless Chromium: the page loads without a key and from the
  * gateway alone; run without a key, a query answers the gateway's 403; with
- * the key typed into the Headers tab, the README's cross-subgraph query
- * answers both subgraphs' data; and the key goes nowhere but /graphql.
+ * the key typed into the Headers tab, the schema is fetched for the docs and
+ * the README's cross-subgraph query answers both subgraphs' data; and the key goes nowhere but /graphql.
  * Over a real PostgreSQL source.
  *
  * EXPLORER_SCREENSHOT=1 also writes docs/explorer.png (the page with the answer).
@@ -138,7 +138,12 @@ describe('the GraphQL explorer in Chromium', { skip: skipWithoutChromium() }, ()
     assert.equal(refused.status, 403);
     assert.deepEqual(JSON.parse(refused.shown), { status: 'error', payload: { detail: 'Could not validate API key. Please provide a valid API key in the x-api-key header.' } });
 
+    // With the key set, the page fetches the schema again (for the docs and completion), and gets it.
+    const introspected = page.waitForResponse((r) => new URL(r.url()).pathname === '/graphql' && r.status() === 200 && (r.request().postData() ?? '').includes('IntrospectionQuery'));
     await typeInto(page, HEADERS_EDITOR, JSON.stringify({ 'x-api-key': keys.approval }));
+    assert.ok(((await (await introspected).json()) as { data?: { __schema?: unknown } }).data?.__schema, 'the schema is introspected with the key');
+    await page.locator('button[aria-label="Show Documentation Explorer"]').click();
+    await page.getByText('Query', { exact: true }).first().waitFor();
     const answered = await run(page);
     assert.equal(answered.status, 200, answered.shown);
     const { data, errors } = JSON.parse(answered.shown);

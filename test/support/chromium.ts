@@ -34,7 +34,7 @@ export async function launchChromium(): Promise<Browser> {
     const context = await chromium.launchPersistentContext(profile, {
       executablePath,
       headless: true,
-      viewport: { width: 1280, height: 800 },
+      viewport: { width: 1600, height: 900 },
       args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
     });
     return {
