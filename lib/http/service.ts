@@ -7,7 +7,7 @@ import { parseRequest, success } from '../contract/index.js';
 import type { Logger } from '../logging/logger.js';
 import type { ServiceMetrics } from '../metrics/metrics.js';
 import type { CallContext } from './call.js';
-import type { EndpointDoc } from './openapi.js';
+import type { DocLink, EndpointDoc } from './openapi.js';
 import { accessLog } from './plugins/access-log.js';
 import { apiDocs } from './plugins/api-docs.js';
 import { apiKeyAuth } from './plugins/auth.js';
@@ -44,6 +44,8 @@ export interface HttpServiceOptions {
   metrics: ServiceMetrics;
   /** One line on what the service does, for its API docs. */
   description?: string;
+  /** Further pages of the service its API docs link to. */
+  docLinks?: DocLink[];
 }
 
 const VERSION = '0.1.0';
@@ -87,7 +89,7 @@ export function createHttpService(options: HttpServiceOptions): FastifyInstance 
   app.register(accessLog, { metrics: options.metrics });
   app.register(auditRefusals, { refusals });
   app.register(probes, { service: options.name, apiKey: options.apiKey, readiness: options.readiness ?? [], metrics: options.metrics });
-  app.register(apiDocs, { title: `CR8TOR Publisher — ${options.name} service`, description: options.description ?? '', version: VERSION });
+  app.register(apiDocs, { title: `CR8TOR Publisher — ${options.name} service`, description: options.description ?? '', version: VERSION, links: options.docLinks ?? [] });
   app.addHook('onClose', async () => {
     refusals.flush();
     await options.audit.close();

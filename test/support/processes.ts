@@ -3,6 +3,8 @@
  * the way a container starts them: settings from the environment only.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { accessSync, constants } from 'node:fs';
+import path from 'node:path';
 import { freePort } from '../../lib/net/free-port.js';
 import { fromRoot } from '../../lib/paths.js';
 
@@ -28,6 +30,33 @@ export interface ServiceProcess {
   stderr(): string;
   /** Resolves with the exit code once the process has ended. */
   exited: Promise<number | null>;
+}
+
+/** Where the program `name` is on the PATH (an executable file), or undefined. */
+export function findOnPath(name: string, env: NodeJS.ProcessEnv = process.env): string | undefined {
+  return (env.PATH ?? '')
+    .split(path.delimiter)
+    .filter(Boolean)
+    .map((dir) => path.join(dir, name))
+    .find((file) => {
+      try {
+        accessSync(file, constants.X_OK);
+        return true;
+      } catch {
+        return false;
+      }
+    });
+}
+
+/**
+ * The `skip` option of a test that needs a program outside the repository: a
+ * reason when it is missing (`found` undefined) and this is not CI, false
+ * otherwise. In CI (CI=true) the test is not skipped: it runs and fails saying
+ * what is missing.
+ */
+export function skipWithoutProgram(name: string, found: string | undefined, install: string, env: NodeJS.ProcessEnv = process.env): string | false {
+  if (found || env.CI === 'true') return false;
+  return `${name} is not installed (${install}); in CI this test fails instead`;
 }
 
 /** Starts `command` in the repository's root with exactly `env`, collecting what it writes. */

@@ -1,11 +1,13 @@
 import fp from 'fastify-plugin';
-import { docsPage, openApiDocument } from '../openapi.js';
+import { docsPage, openApiDocument, type DocLink } from '../openapi.js';
 
 /** Options of {@link apiDocs}. */
 export interface ApiDocsOptions {
   title: string;
   description: string;
   version: string;
+  /** Further pages of the service, linked from /docs. */
+  links: DocLink[];
 }
 
 /**
@@ -17,7 +19,7 @@ export const apiDocs = fp<ApiDocsOptions>(
     let document: Record<string, unknown> | undefined;
     const apiDocument = () => (document ??= openApiDocument(options, app.endpointDocs));
     app.get('/openapi.json', { config: { open: true } }, async () => apiDocument());
-    app.get('/docs', { config: { open: true } }, async (_request, reply) => reply.type('text/html; charset=utf-8').send(docsPage(apiDocument())));
+    app.get('/docs', { config: { open: true } }, async (_request, reply) => reply.type('text/html; charset=utf-8').send(docsPage(apiDocument(), options.links)));
   },
   { name: 'cr8tor-api-docs' },
 );
