@@ -86,6 +86,12 @@ describe('PostgreSQL extraction', () => {
     }
   });
 
+  test('every all-types column reads as the logical type of its case', async () => {
+    const columns = await columnsOf(source, cases.table);
+    assert.deepEqual(columns.map((c) => c.name), cases.columns.map((c) => c.name));
+    for (const [i, expected] of cases.columns.entries()) assert.deepEqual(columns[i]!.logical, expected.logical, expected.name);
+  });
+
   test('NULL is an empty unquoted field and the empty string is ""', async () => {
     const columns = (await columnsOf(source, cases.table)).filter((c) => ['id', 'c_text', 'c_varchar'].includes(c.name));
     const snapshot = await source.snapshot();
