@@ -80,7 +80,7 @@ export const CASES = {
 
   float32: tc({ kind: 'float32' }, {
     typical: v('1.1'), max: v('3.4028235e+38', 3.4028234663852886e38), negativeInfinity: v('-Infinity'), tiny: v('1e-07'), half: v('0.5'),
-    minSubnormal: v('1e-45', 1.401298464324817e-45), nan: v('NaN', 'NaN'),
+    minSubnormal: v('1e-45', 1.401298464324817e-45), nan: v('NaN', 'NaN'), negative: v('-2.5'),
   }, 'FLOAT'),
   float64: tc({ kind: 'float64' }, {
     roundTrip: v('0.30000000000000004'), negativeMax: v('-1.7976931348623157e+308'), tiny: v('1e-07'), exponentAt15: v('1e+15'),
@@ -93,6 +93,11 @@ export const CASES = {
   text: tc({ kind: 'text' }, {
     plain: v('plain'), tricky: v(TRICKY_TEXT), empty: v(''), legacy: v('legacy'), quotesAndComma: v('a "b", c'), unicode: v('Zoë 🚀'),
     backslashDot: v('\\.'), beyondPage: v('x'.repeat(9000)), astral: same('😀 ü 中文'), crlf: same('a\r\nb'), onlyQuotes: same('""'),
+    // Scripts a single-byte or double-byte SQL Server code page carries (1251, 936, 932, 1253).
+    cyrillic: v('Съешь же ещё этих мягких французских булок'), cyrillicMarks: v('Ёё № «кавычки», Ђђ'),
+    chinese: v('中文数据，测试'), chineseQuotes: v('北京 上海 “引号”'),
+    japanese: v('日本語のテキスト'), halfwidthKana: v('ｶﾀｶﾅ 半角、全角'),
+    greek: v('Ελληνικά κείμενα'), greekMarks: v('ΑΒΓ αβγ ΩΨ; «»'),
   }, 'VARCHAR'),
   /** varchar(20)-like: a comma, a quote and a tab. */
   text20: tc({ kind: 'text', length: 20 }, { comma: v('a,b'), quoteAndTab: v("it's ; tab\there"), empty: v('') }),

@@ -2,13 +2,15 @@
  * The logical-type case table (test/support/type-cases.ts) and the tables it
  * drives: every source's all-types table covers every logical type or the
  * table says why the source cannot hold it; every expected value is used by
- * some source or writer table; the writers' table covers every logical type.
+ * some source, writer or four-sources table; the writers' table covers every
+ * logical type.
  */
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mysqlAllTypes, pgAllTypes } from '../support/all-types.js';
 import { DBX_ALL_TYPES_COLUMNS } from '../support/databricks/index.js';
 import { WRITER_COLUMNS } from '../support/filestore-cases.js';
+import { COLUMNS as SHARED_COLUMNS } from '../support/shared-table.js';
 import { MSSQL_ALL_TYPES_COLUMNS } from '../support/tds/all-types.js';
 import { CASES, FAMILIES, NOT_REPRESENTABLE, familyOf, type CaseSource, type TypeCase } from '../support/type-cases.js';
 
@@ -54,9 +56,9 @@ describe('the logical-type case table', () => {
     assert.deepEqual(FAMILIES.filter((f) => !covered.has(f)), []);
   });
 
-  test('every value of every case is used by a source or a writer table (none left unchecked)', () => {
+  test('every value of every case is used by a source\'s, the writers\' or the four-sources table (none left unchecked)', () => {
     const used = new Map<TypeCase, Set<string>>();
-    for (const c of [...Object.values(SOURCES).flat(), ...WRITERS]) {
+    for (const c of [...Object.values(SOURCES).flat(), ...WRITERS, ...SHARED_COLUMNS]) {
       if (!c.typeCase) continue;
       const set = used.get(c.typeCase) ?? new Set<string>();
       for (const v of c.values ?? []) if (v !== null) set.add(v);
