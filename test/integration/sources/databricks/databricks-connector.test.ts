@@ -29,7 +29,9 @@ import type { DatabricksSettings } from '../../../../lib/connectors/databricks/s
 import { clearTokenCache } from '../../../../lib/connectors/databricks/token.js';
 import { databricksLogicalType, isoFromAnsiInterval, utcFromMicros } from '../../../../lib/connectors/databricks/types.js';
 import { parseCsv, readAll } from '../../../support/csv-text.js';
-import { DBX_ALL_TYPES_COLUMNS, DBX_ALL_TYPES_CSV, DatabricksDouble, PROTOCOL, SERVICE_PRINCIPAL, databricksSource, dbxAllTypesTable, type DbxCatalog } from '../../../support/databricks/index.js';
+import {
+  DBX_ALL_TYPES_COLUMNS, DBX_ALL_TYPES_CSV, DatabricksDouble, PROTOCOL, SERVICE_PRINCIPAL, databricksSource, dbxAllTypesTable, type DbxCatalog,
+} from '../../../support/databricks/index.js';
 
 function catalogs(): DbxCatalog[] {
   return [
