@@ -23,8 +23,9 @@ const NODE_LTS = '26.12.1';
 
 /** The test files run on the LTS: drivers on the wire and their doubles, TLS, native modules. */
 const ON_LTS = [
-  'mssql-connector', 'mssql-platform', 'databricks-connector', 'databricks-platform', 'secrets', 'four-sources',
-  'extract-postgresql', 'extract-mysql', 'filestore-duckdb', 'postgresql-destination', 'source-credentials', 'source-hosts',
+  'mssql-connector', 'mssql-tls', 'mssql-code-pages', 'mssql-platform', 'databricks-connector', 'databricks-platform', 'secrets', 'four-sources',
+  'extract-postgresql', 'extract-mysql', 'filestore-duckdb', 'postgresql-destination', 'postgresql-load-failures', 'postgresql-settings',
+  'postgresql-readiness', 'postgresql-publish', 'source-credentials', 'source-hosts',
 ].map(testFile);
 
 /** A test file's path by its name, whichever tier folder holds it. */

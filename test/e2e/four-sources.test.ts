@@ -8,8 +8,9 @@
  * the storage double) and as inline Arrow batches from a protocol-V5
  * warehouse (uncompressed). The CSV files are byte for byte the same
  * and the DuckDB tables hold the same values in the same types — apart from
- * the differences between the sources listed in {@link DIFFERENCES}, which
- * are the only ones allowed.
+ * the differences between the sources listed in DIFFERENCES
+ * (test/support/shared-table.ts, its expected texts from the case table
+ * type-cases.ts), which are the only ones allowed.
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -24,149 +25,13 @@ import { dataset, sqlSource, transferRequest, type SqlSourceBody } from '../supp
 import { writeFourSourceSecrets } from '../support/source-secrets.js';
 import { mssqlSource, startTdsDouble, type StartedTds } from '../support/tds/index.js';
 import { DatabricksDouble, PROTOCOL, SERVICE_PRINCIPAL, databricksSource } from '../support/databricks/index.js';
+import { COLUMNS, DIFFERENCES, type SharedColumn, type SharedKind } from '../support/shared-table.js';
 
 type Source = 'postgresql' | 'mariadb' | 'mssql' | 'databrickssql' | 'databrickssql-inline';
 const SOURCES: Source[] = ['postgresql', 'mariadb', 'mssql', 'databrickssql', 'databrickssql-inline'];
 /** The column types and documented differences of a source: both Databricks reads share Databricks'. */
-type Kind = Exclude<Source, 'databrickssql-inline'>;
+type Kind = SharedKind;
 const kindOf = (source: Source): Kind => (source === 'databrickssql-inline' ? 'databrickssql' : source);
-
-const TRICKY_TEXT = 'Zoë 🚀 ñ, "quoted"\nnew line\r\nand, commas';
-
-/**
- * One shared column: its type on each source (absent: the source has no such
- * type), per row the value to load and the canonical text every source
- * extracts. `load` gives each source's SQL literal (PostgreSQL, MariaDB) or
- * the value its double holds (SQL Server, Databricks).
- */
-interface SharedColumn {
-  name: string;
-  types: Partial<Record<Kind, string>>;
-  /** Databricks type_name for the double. */
-  dbxTypeName?: string;
-  rows: Array<{ text: string | null; pg: string; my: string; mssql: unknown; dbx: unknown }>;
-  /** The SQL Server column's collation, when not the database default. */
-  mssqlCollation?: string;
-}
-
-const NULL = { text: null, pg: 'NULL', my: 'NULL', mssql: null, dbx: null };
-const same = (text: string, literal: string, mssql: unknown = text, dbx: unknown = mssql) => ({ text, pg: literal, my: literal, mssql, dbx });
-const hex = (h: string) => Buffer.from(h, 'hex');
-
-const COLUMNS: SharedColumn[] = [
-  { name: 'id', types: { postgresql: 'integer', mariadb: 'int', mssql: 'int', databrickssql: 'int' }, dbxTypeName: 'INT', rows: [same('1', '1', 1), same('2', '2', 2), same('3', '3', 3), same('4', '4', 4)] },
-  { name: 'c_tinyint', types: { postgresql: 'smallint', mariadb: 'tinyint', mssql: 'tinyint', databrickssql: 'tinyint' }, dbxTypeName: 'BYTE', rows: [same('12', '12', 12), same('0', '0', 0), NULL, same('127', '127', 127)] },
-  { name: 'c_smallint', types: { postgresql: 'smallint', mariadb: 'smallint', mssql: 'smallint', databrickssql: 'smallint' }, dbxTypeName: 'SHORT', rows: [same('12', '12', 12), same('-32768', '-32768', -32768), NULL, same('32767', '32767', 32767)] },
-  { name: 'c_int', types: { postgresql: 'integer', mariadb: 'int', mssql: 'int', databrickssql: 'int' }, dbxTypeName: 'INT', rows: [same('-42', '-42', -42), same('-2147483648', '-2147483648', -2147483648), NULL, same('2147483647', '2147483647', 2147483647)] },
-  {
-    name: 'c_bigint', types: { postgresql: 'bigint', mariadb: 'bigint', mssql: 'bigint', databrickssql: 'bigint' }, dbxTypeName: 'LONG',
-    rows: [same('1234567890123', '1234567890123', 1234567890123n), same('-9223372036854775808', '-9223372036854775808', -9223372036854775808n), NULL, same('9223372036854775807', '9223372036854775807', 9223372036854775807n)],
-  },
-  {
-    name: 'c_decimal', types: { postgresql: 'numeric(12,2)', mariadb: 'decimal(12,2)', mssql: 'decimal(12,2)', databrickssql: 'decimal(12,2)' }, dbxTypeName: 'DECIMAL',
-    rows: [same('1234.50', '1234.5', '1234.5'), same('-9999999999.99', '-9999999999.99'), NULL, same('0.00', '0', '0')],
-  },
-  {
-    name: 'c_decimal_wide', types: { postgresql: 'numeric(38,10)', mariadb: 'decimal(38,10)', mssql: 'numeric(38,10)', databrickssql: 'decimal(38,10)' }, dbxTypeName: 'DECIMAL',
-    rows: [same('1234567890123456789012345678.0123456789', '1234567890123456789012345678.0123456789'), same('-0.0000000001', '-0.0000000001'), NULL, same('0.0000000000', '0', '0')],
-  },
-  { name: 'c_real', types: { postgresql: 'real', mariadb: 'float', mssql: 'real', databrickssql: 'float' }, dbxTypeName: 'FLOAT', rows: [same('1.1', '1.1', Math.fround(1.1)), same('-2.5', '-2.5', -2.5), NULL, same('0.5', '0.5', 0.5)] },
-  {
-    name: 'c_double', types: { postgresql: 'double precision', mariadb: 'double', mssql: 'float', databrickssql: 'double' }, dbxTypeName: 'DOUBLE',
-    rows: [same('0.30000000000000004', '0.30000000000000004e0', 0.30000000000000004), same('-1.7976931348623157e+308', '-1.7976931348623157e308', -1.7976931348623157e308), NULL, same('1e-07', '1e-7', 1e-7)],
-  },
-  {
-    name: 'c_boolean', types: { postgresql: 'boolean', mariadb: 'bit(1)', mssql: 'bit', databrickssql: 'boolean' }, dbxTypeName: 'BOOLEAN',
-    rows: [{ text: 'true', pg: 'true', my: "b'1'", mssql: true, dbx: true }, { text: 'false', pg: 'false', my: "b'0'", mssql: false, dbx: false }, NULL, { text: 'false', pg: 'false', my: "b'0'", mssql: false, dbx: false }],
-  },
-  {
-    name: 'c_char', types: { postgresql: 'char(5)', mariadb: 'char(5)', mssql: 'nchar(5)', databrickssql: 'char(5)' }, dbxTypeName: 'CHAR',
-    rows: [same('ab   ', "'ab'", 'ab   '), same('Zoë  ', "'Zoë'", 'Zoë  '), NULL, same('     ', "''", '     ')],
-  },
-  {
-    name: 'c_varchar', types: { postgresql: 'varchar(20)', mariadb: 'varchar(20)', mssql: 'varchar(20)', databrickssql: 'varchar(20)' }, dbxTypeName: 'STRING',
-    rows: [same('a,b', "'a,b'", 'a,b'), { text: "it's ; tab\there", pg: "E'it''s ; tab\\there'", my: "'it''s ; tab\\there'", mssql: "it's ; tab\there", dbx: "it's ; tab\there" }, NULL, same('', "''", '')],
-  },
-  {
-    name: 'c_text', types: { postgresql: 'text', mariadb: 'text', mssql: 'varchar(max)', databrickssql: 'string' }, dbxTypeName: 'STRING', mssqlCollation: 'Latin1_General_100_CI_AS_SC_UTF8',
-    rows: [
-      same('plain', "'plain'", 'plain'),
-      {
-        text: TRICKY_TEXT,
-        pg: `E'${TRICKY_TEXT.replaceAll("'", "''").replaceAll('\n', '\\n').replaceAll('\r', '\\r')}'`,
-        my: `'${TRICKY_TEXT.replaceAll('\\', '\\\\').replaceAll("'", "''").replaceAll('\n', '\\n').replaceAll('\r', '\\r')}'`,
-        mssql: TRICKY_TEXT,
-        dbx: TRICKY_TEXT,
-      },
-      NULL,
-      same('', "''", ''),
-    ],
-  },
-  ...([
-    ['c_cyrillic', undefined, ['Съешь же ещё этих мягких французских булок', 'Ёё № «кавычки», Ђђ']],
-    ['c_chinese', 'Chinese_PRC_CI_AS', ['中文数据，测试', '北京 上海 “引号”']],
-    ['c_japanese', 'Japanese_CI_AS', ['日本語のテキスト', 'ｶﾀｶﾅ 半角、全角']],
-    ['c_greek', 'Greek_CI_AS', ['Ελληνικά κείμενα', 'ΑΒΓ αβγ ΩΨ; «»']],
-  ] as const).map(([name, collation, [a, b]]): SharedColumn => ({
-    name,
-    types: { postgresql: 'text', mariadb: 'varchar(60)', mssql: 'varchar(60)', databrickssql: 'string' },
-    dbxTypeName: 'STRING',
-    ...(collation ? { mssqlCollation: collation } : {}),
-    rows: [same(a, `'${a}'`), same(b, `'${b}'`), NULL, same('', "''")],
-  })),
-  { name: 'c_date', types: { postgresql: 'date', mariadb: 'date', mssql: 'date', databrickssql: 'date' }, dbxTypeName: 'DATE', rows: [same('2024-02-29', "'2024-02-29'", '2024-02-29'), same('1000-01-01', "'1000-01-01'", '1000-01-01'), NULL, same('9999-12-31', "'9999-12-31'", '9999-12-31')] },
-  { name: 'c_time', types: { postgresql: 'time', mariadb: 'time(6)', mssql: 'time(6)' }, rows: [same('13:45:10', "'13:45:10'", '13:45:10'), same('23:59:59.999999', "'23:59:59.999999'", '23:59:59.999999'), NULL, same('00:00:00', "'00:00:00'", '00:00:00')] },
-  {
-    name: 'c_timestamp', types: { postgresql: 'timestamp(6)', mariadb: 'datetime(6)', mssql: 'datetime2(6)', databrickssql: 'timestamp_ntz' }, dbxTypeName: 'TIMESTAMP_NTZ',
-    rows: [
-      same('2024-02-29T13:45:10.123456', "'2024-02-29 13:45:10.123456'", '2024-02-29 13:45:10.123456'),
-      same('1000-01-01T00:00:00', "'1000-01-01 00:00:00'", '1000-01-01 00:00:00'),
-      NULL,
-      same('1970-01-01T00:00:00.5', "'1970-01-01 00:00:00.5'", '1970-01-01 00:00:00.5'),
-    ],
-  },
-  {
-    // MariaDB's TIMESTAMP runs from 1970 to 2038 and is loaded in a UTC session.
-    name: 'c_timestamptz', types: { postgresql: 'timestamptz', mariadb: 'timestamp(6) NULL', mssql: 'datetimeoffset(6)', databrickssql: 'timestamp' }, dbxTypeName: 'TIMESTAMP',
-    rows: [
-      { text: '2024-03-01T04:45:30.123456+00:00', pg: "'2024-03-01 10:15:30.123456+05:30'", my: "'2024-03-01 04:45:30.123456'", mssql: '2024-03-01 10:15:30.123456 +05:30', dbx: '2024-03-01T10:15:30.123456+05:30' },
-      { text: '2038-01-19T03:14:07.999999+00:00', pg: "'2038-01-19 03:14:07.999999+00'", my: "'2038-01-19 03:14:07.999999'", mssql: '2038-01-18 19:14:07.999999 -08:00', dbx: '2038-01-19T03:14:07.999999Z' },
-      NULL,
-      { text: '1970-01-01T00:00:01+00:00', pg: "'1970-01-01 00:00:01+00'", my: "'1970-01-01 00:00:01'", mssql: '1970-01-01 05:30:01 +05:30', dbx: '1970-01-01T00:00:01Z' },
-    ],
-  },
-  {
-    name: 'c_binary', types: { postgresql: 'bytea', mariadb: 'varbinary(16)', mssql: 'varbinary(16)', databrickssql: 'binary' }, dbxTypeName: 'BINARY',
-    rows: [
-      { text: '\\xdeadbeef', pg: "'\\xdeadbeef'", my: "x'DEADBEEF'", mssql: hex('deadbeef'), dbx: hex('deadbeef') },
-      { text: '\\x00ff', pg: "'\\x00ff'", my: "x'00FF'", mssql: hex('00ff'), dbx: hex('00ff') },
-      NULL,
-      { text: '\\x', pg: "''", my: "x''", mssql: hex(''), dbx: hex('') },
-    ],
-  },
-  {
-    name: 'c_uuid', types: { postgresql: 'uuid', mariadb: 'uuid', mssql: 'uniqueidentifier', databrickssql: 'string' }, dbxTypeName: 'STRING',
-    rows: [
-      { text: 'a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11', pg: "'A0EEBC99-9C0B-4EF8-BB6D-6BB9BD380A11'", my: "'A0EEBC99-9C0B-4EF8-BB6D-6BB9BD380A11'", mssql: 'A0EEBC99-9C0B-4EF8-BB6D-6BB9BD380A11', dbx: 'a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11' },
-      same('ffffffff-ffff-ffff-ffff-ffffffffffff', "'ffffffff-ffff-ffff-ffff-ffffffffffff'", 'FFFFFFFF-FFFF-FFFF-FFFF-FFFFFFFFFFFF', 'ffffffff-ffff-ffff-ffff-ffffffffffff'),
-      NULL,
-      same('00000000-0000-0000-0000-000000000000', "'00000000-0000-0000-0000-000000000000'", '00000000-0000-0000-0000-000000000000'),
-    ],
-  },
-];
-
-/**
- * The documented differences between the sources: the only ways a package of
- * the shared table may differ from PostgreSQL's. Everything not listed here
- * must be identical, in the CSV bytes and in the DuckDB types and values.
- */
-const DIFFERENCES: Array<{ source: Kind; column: string; csv?: 'absent' | Array<string | null>; duckdb?: string | 'absent'; why: string }> = [
-  { source: 'postgresql', column: 'c_tinyint', duckdb: 'SMALLINT', why: 'PostgreSQL has no 1-byte integer: the column is smallint (int16)' },
-  { source: 'mssql', column: 'c_tinyint', duckdb: 'UTINYINT', why: "SQL Server's tinyint is unsigned (0–255): uint8" },
-  { source: 'mariadb', column: 'c_char', csv: ['ab', 'Zoë', null, ''], why: 'MySQL and MariaDB strip the trailing spaces of CHAR(n) when read' },
-  { source: 'databrickssql', column: 'c_time', csv: 'absent', duckdb: 'absent', why: 'Databricks has no TIME type' },
-  { source: 'databrickssql', column: 'c_uuid', duckdb: 'VARCHAR', why: 'Databricks has no UUID type: identifiers are held as STRING, extracted as the same text' },
-];
 
 function difference(source: Source, column: string) {
   return DIFFERENCES.find((d) => d.source === kindOf(source) && d.column === column);

@@ -8,6 +8,7 @@
  * the CSV; destination tests can load `expectedRows` and `logicalColumns`.
  */
 import type { LogicalType } from '../../lib/types/logical.js';
+import { CASES, MOOD_LABELS, TRICKY_TEXT, resolve, type Cell, type TypeCase } from './type-cases.js';
 
 /** One column: its DDL type, its expected logical type, and per row the SQL literal and the expected text (null: NULL). */
 export interface CaseColumn {
@@ -15,8 +16,9 @@ export interface CaseColumn {
   native: string;
   logical: LogicalType;
   rows: Array<[sql: string, text: string | null]>;
-  /** Only on this flavour of the source (MariaDB's UUID and INET6 types). */
-  only?: 'mariadb';
+  /** The case (type-cases.ts) the expected texts come from, and the value names by row (absent: the row key). */
+  typeCase?: TypeCase;
+  values?: Array<string | null>;
 }
 
 export interface SourceCase {
@@ -32,11 +34,13 @@ export interface SourceCase {
 
 /** Rows in the case table; row 3 is all NULL except the key. */
 export const ROWS = 4;
-const NULL: [string, null] = ['NULL', null];
+const NULL = null;
 
-function col(name: string, native: string, logical: LogicalType, rows: Array<[string, string | null]>, only?: 'mariadb'): CaseColumn {
-  if (rows.length !== ROWS) throw new Error(`case column ${name} has ${rows.length} rows, not ${ROWS}`);
-  return only ? { name, native, logical, rows, only } : { name, native, logical, rows };
+/** A column: its DDL type, its case, and per row the SQL literal and the case value it must read as. */
+function col<K extends string>(name: string, native: string, typeCase: TypeCase<K>, cells: Array<Cell<string, K>>): CaseColumn {
+  if (cells.length !== ROWS) throw new Error(`case column ${name} has ${cells.length} rows, not ${ROWS}`);
+  const r = resolve(name, typeCase, cells, 'NULL');
+  return { name, native, logical: typeCase.logical, rows: r.held.map((sql, i) => [sql, r.texts[i]!]), typeCase, values: r.values };
 }
 
 // One CSV writer and parser for all tests: NULL is an empty unquoted field, '' is "".
@@ -44,7 +48,7 @@ export { encodeField as csvField, parseCsv, toCsv } from './csv-text.js';
 import { toCsv } from './csv-text.js';
 
 function build(table: string, columns: CaseColumn[], before: string[], quote: (name: string) => string, ddlTail: string): SourceCase {
-  const id = col('id', 'integer', { kind: 'int32' }, [['1', '1'], ['2', '2'], ['3', '3'], ['4', '4']]);
+  const id: CaseColumn = { name: 'id', native: 'integer', logical: { kind: 'int32' }, rows: Array.from({ length: ROWS }, (_, r) => [String(r + 1), String(r + 1)]) };
   const all = [id, ...columns];
   const create = `CREATE TABLE ${quote(table)} (${all.map((c) => `${quote(c.name)} ${c.native}`).join(', ')}, PRIMARY KEY (${quote('id')}))${ddlTail}`;
   const inserts = Array.from({ length: ROWS }, (_, r) =>
@@ -60,58 +64,48 @@ function build(table: string, columns: CaseColumn[], before: string[], quote: (n
 }
 
 const pgQuote = (name: string) => `"${name.replaceAll('"', '""')}"`;
+const sqlString = (text: string) => `'${text.replaceAll("'", "''")}'`;
+const C = CASES;
 
-const MOOD = { kind: 'enum', values: ['sad', 'ok', 'happy', 'it\'s, "odd"'] } as const satisfies LogicalType;
-const TRICKY_TEXT = 'Zoë 🚀 ñ, "quoted"\nnew line\r\nand, commas';
-
-/** PostgreSQL: every logical kind except the unsigned integers. */
+/** PostgreSQL: every logical kind except those NOT_REPRESENTABLE lists for it. */
 export function pgAllTypes(table = 'all_types'): SourceCase {
   const columns = [
-    col('c_smallint', 'smallint', { kind: 'int16' }, [['12', '12'], ['-32768', '-32768'], NULL, ['32767', '32767']]),
-    col('c_integer', 'integer', { kind: 'int32' }, [['-42', '-42'], ['-2147483648', '-2147483648'], NULL, ['2147483647', '2147483647']]),
-    col('c_bigint', 'bigint', { kind: 'int64' }, [['1234567890123', '1234567890123'], ['-9223372036854775808', '-9223372036854775808'], NULL, ['9223372036854775807', '9223372036854775807']]),
-    col('c_numeric', 'numeric(12,2)', { kind: 'decimal', precision: 12, scale: 2 }, [['1234.5', '1234.50'], ['-9999999999.99', '-9999999999.99'], NULL, ['0', '0.00']]),
-    col('c_numeric_wide', 'numeric(38,10)', { kind: 'decimal', precision: 38, scale: 10 }, [
-      ['1234567890123456789012345678.0123456789', '1234567890123456789012345678.0123456789'], ['-0.0000000001', '-0.0000000001'], NULL, ['0', '0.0000000000']]),
-    col('c_numeric_free', 'numeric', { kind: 'decimal' }, [
-      ['3.14159265358979323846264338327950288419716939937510', '3.14159265358979323846264338327950288419716939937510'], ['-123.4500', '-123.4500'], NULL, ["'NaN'", 'NaN']]),
-    col('c_real', 'real', { kind: 'float32' }, [['1.1', '1.1'], ['3.4028235e38', '3.4028235e+38'], NULL, ["'-Infinity'", '-Infinity']]),
-    col('c_double', 'double precision', { kind: 'float64' }, [
-      ['0.30000000000000004', '0.30000000000000004'], ['-1.7976931348623157e308', '-1.7976931348623157e+308'], NULL, ['1e-7', '1e-07']]),
-    col('c_boolean', 'boolean', { kind: 'boolean' }, [['true', 'true'], ['false', 'false'], NULL, ['false', 'false']]),
-    col('c_text', 'text', { kind: 'text' }, [["'plain'", 'plain'], [`E'${TRICKY_TEXT.replaceAll('\n', '\\n').replaceAll('\r', '\\r')}'`, TRICKY_TEXT], NULL, ["''", '']]),
-    col('c_varchar', 'varchar(20)', { kind: 'text', length: 20 }, [["'a,b'", 'a,b'], ["E'it''s ; tab\\there'", "it's ; tab\there"], NULL, ["''", '']]),
-    col('c_char', 'char(5)', { kind: 'text', length: 5 }, [["'ab'", 'ab   '], ["'Zoë'", 'Zoë  '], NULL, ["''", '     ']]),
-    col('c_date', 'date', { kind: 'date' }, [["'2024-02-29'", '2024-02-29'], ["'0001-01-01'", '0001-01-01'], NULL, ["'9999-12-31'", '9999-12-31']]),
-    col('c_time', 'time', { kind: 'time', withZone: false }, [["'13:45:10'", '13:45:10'], ["'23:59:59.999999'", '23:59:59.999999'], NULL, ["'00:00:00'", '00:00:00']]),
-    col('c_timetz', 'time with time zone', { kind: 'time', withZone: true }, [
-      ["'13:45:10+05:30'", '13:45:10+05:30'], ["'00:00:00.5-08'", '00:00:00.5-08:00'], NULL, ["'12:00:00+00'", '12:00:00+00:00']]),
-    col('c_timestamp', 'timestamp(6)', { kind: 'timestamp' }, [
-      ["'2024-02-29 13:45:10.123456'", '2024-02-29T13:45:10.123456'], ["'0001-01-01 00:00:00'", '0001-01-01T00:00:00'], NULL, ["'1970-01-01 00:00:00.5'", '1970-01-01T00:00:00.5']]),
-    col('c_timestamptz', 'timestamptz', { kind: 'timestamptz' }, [
-      ["'2024-03-01 10:15:30.123456+05:30'", '2024-03-01T04:45:30.123456+00:00'],
-      ["'1999-12-31 23:59:59.999999-08:00'", '2000-01-01T07:59:59.999999+00:00'], NULL,
-      ["'1970-01-01 05:30:00+05:30'", '1970-01-01T00:00:00+00:00']]),
-    col('c_interval', 'interval', { kind: 'interval' }, [["'1 year 2 months 3 days 04:05:06.5'", 'P1Y2M3DT4H5M6.5S'], ["'-1 day'", 'P-1D'], NULL, ["'0'", 'PT0S']]),
-    col('c_uuid', 'uuid', { kind: 'uuid' }, [
-      ["'A0EEBC99-9C0B-4EF8-BB6D-6BB9BD380A11'", 'a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11'], ["'ffffffff-ffff-ffff-ffff-ffffffffffff'", 'ffffffff-ffff-ffff-ffff-ffffffffffff'], NULL,
-      ["'00000000-0000-0000-0000-000000000000'", '00000000-0000-0000-0000-000000000000']]),
-    col('c_json', 'json', { kind: 'json' }, [[`'{"b": 1, "a": [1, 2]}'`, '{"b": 1, "a": [1, 2]}'], [`'"Zoë 🚀"'`, '"Zoë 🚀"'], NULL, ["'null'", 'null']]),
-    col('c_jsonb', 'jsonb', { kind: 'json' }, [[`'{"b": 1, "a": [1, 2]}'`, '{"a": [1, 2], "b": 1}'], ["'[]'", '[]'], NULL, ["'{}'", '{}']]),
-    col('c_bytea', 'bytea', { kind: 'binary' }, [["'\\xDEADBEEF'", '\\xdeadbeef'], ["'\\x00ff'", '\\x00ff'], NULL, ["''", '\\x']]),
-    col('c_int_array', 'integer[]', { kind: 'array', element: { kind: 'int32' } }, [["'{1,2,NULL}'", '[1,2,null]'], ["'{{1,2},{3,4}}'", '[[1,2],[3,4]]'], NULL, ["'{}'", '[]']]),
-    col('c_text_array', 'text[]', { kind: 'array', element: { kind: 'text' } }, [
-      [`ARRAY['a,b', 'c"d', NULL, 'Zoë']`, '["a,b","c\\"d",null,"Zoë"]'], ["ARRAY['']", '[""]'], NULL, ["'{}'", '[]']]),
-    col('c_timestamptz_array', 'timestamptz[]', { kind: 'array', element: { kind: 'timestamptz' } }, [
-      ["ARRAY['2024-03-01 10:15:30+05:30'::timestamptz]", '["2024-03-01T04:45:30+00:00"]'], ['ARRAY[NULL::timestamptz]', '[null]'], NULL, ["'{}'", '[]']]),
-    col('c_enum', 'mood', MOOD, [["'happy'", 'happy'], [`'it''s, "odd"'`, 'it\'s, "odd"'], NULL, ["'sad'", 'sad']]),
-    col('c_inet', 'inet', { kind: 'other', native: 'inet' }, [["'192.168.0.1/24'", '192.168.0.1/24'], ["'::1'", '::1'], NULL, ["'10.0.0.1'", '10.0.0.1']]),
-    col('c_money', 'money', { kind: 'other', native: 'money' }, [["'1234.56'", '$1,234.56'], ["'-92233720368547758.08'", '-$92,233,720,368,547,758.08'], NULL, ["'0'", '$0.00']]),
-    col('c_bit', 'bit(3)', { kind: 'other', native: 'bit(3)' }, [["B'101'", '101'], ["B'000'", '000'], NULL, ["B'111'", '111']]),
-    col('c_point', 'point', { kind: 'other', native: 'point' }, [["'(1,2)'", '(1,2)'], ["'(-1.5,1e300)'", '(-1.5,1e+300)'], NULL, ["'(0,0)'", '(0,0)']]),
+    col('c_smallint', 'smallint', C.int16, [['12', 'typical'], ['-32768', 'min'], NULL, ['32767', 'max']]),
+    col('c_integer', 'integer', C.int32, [['-42', 'negative'], ['-2147483648', 'min'], NULL, ['2147483647', 'max']]),
+    col('c_bigint', 'bigint', C.int64, [['1234567890123', 'typical'], ['-9223372036854775808', 'min'], NULL, ['9223372036854775807', 'max']]),
+    col('c_numeric', 'numeric(12,2)', C.decimal12_2, [['1234.5', 'scalePadded'], ['-9999999999.99', 'min'], NULL, ['0', 'zero']]),
+    col('c_numeric_wide', 'numeric(38,10)', C.decimal38_10, [['1234567890123456789012345678.0123456789', 'wide'], ['-0.0000000001', 'tinyNegative'], NULL, ['0', 'zero']]),
+    col('c_numeric_free', 'numeric', C.decimalUnbounded, [['3.14159265358979323846264338327950288419716939937510', 'pi'], ['-123.4500', 'trailingZeros'], NULL, ["'NaN'", 'nan']]),
+    col('c_real', 'real', C.float32, [['1.1', 'typical'], ['3.4028235e38', 'max'], NULL, ["'-Infinity'", 'negativeInfinity']]),
+    col('c_double', 'double precision', C.float64, [['0.30000000000000004', 'roundTrip'], ['-1.7976931348623157e308', 'negativeMax'], NULL, ['1e-7', 'tiny']]),
+    col('c_boolean', 'boolean', C.boolean, [['true', 'true'], ['false', 'false'], NULL, ['false', 'false']]),
+    col('c_text', 'text', C.text, [["'plain'", 'plain'], [`E'${TRICKY_TEXT.replaceAll('\n', '\\n').replaceAll('\r', '\\r')}'`, 'tricky'], NULL, ["''", 'empty']]),
+    col('c_varchar', 'varchar(20)', C.text20, [["'a,b'", 'comma'], ["E'it''s ; tab\\there'", 'quoteAndTab'], NULL, ["''", 'empty']]),
+    col('c_char', 'char(5)', C.char5, [["'ab'", 'padded'], ["'Zoë'", 'paddedUnicode'], NULL, ["''", 'blank']]),
+    col('c_date', 'date', C.date, [["'2024-02-29'", 'leapDay'], ["'0001-01-01'", 'min'], NULL, ["'9999-12-31'", 'max']]),
+    col('c_time', 'time', C.time, [["'13:45:10'", 'typical'], ["'23:59:59.999999'", 'maxMicros'], NULL, ["'00:00:00'", 'midnight']]),
+    col('c_timetz', 'time with time zone', C.timeWithZone, [["'13:45:10+05:30'", 'india'], ["'00:00:00.5-08'", 'pacificHalf'], NULL, ["'12:00:00+00'", 'utcNoon']]),
+    col('c_timestamp', 'timestamp(6)', C.timestamp, [
+      ["'2024-02-29 13:45:10.123456'", 'leapMicros'], ["'0001-01-01 00:00:00'", 'min'], NULL, ["'1970-01-01 00:00:00.5'", 'epochHalf']]),
+    col('c_timestamptz', 'timestamptz', C.timestamptz, [
+      ["'2024-03-01 10:15:30.123456+05:30'", 'fromIndia'], ["'1999-12-31 23:59:59.999999-08:00'", 'fromPacificY2k'], NULL, ["'1970-01-01 05:30:00+05:30'", 'epoch']]),
+    col('c_interval', 'interval', C.interval, [["'1 year 2 months 3 days 04:05:06.5'", 'full'], ["'-1 day'", 'negativeDay'], NULL, ["'0'", 'zero']]),
+    col('c_uuid', 'uuid', C.uuid, [
+      ["'A0EEBC99-9C0B-4EF8-BB6D-6BB9BD380A11'", 'lowercased'], ["'ffffffff-ffff-ffff-ffff-ffffffffffff'", 'max'], NULL, ["'00000000-0000-0000-0000-000000000000'", 'nil']]),
+    col('c_json', 'json', C.json, [[`'{"b": 1, "a": [1, 2]}'`, 'asWritten'], [`'"Zoë 🚀"'`, 'unicodeString'], NULL, ["'null'", 'null']]),
+    col('c_jsonb', 'jsonb', C.json, [[`'{"b": 1, "a": [1, 2]}'`, 'normalised'], ["'[]'", 'emptyArray'], NULL, ["'{}'", 'emptyObject']]),
+    col('c_bytea', 'bytea', C.binary, [["'\\xDEADBEEF'", 'deadbeef'], ["'\\x00ff'", 'zeroFF'], NULL, ["''", 'empty']]),
+    col('c_int_array', 'integer[]', C.int32Array, [["'{1,2,NULL}'", 'withNull'], ["'{{1,2},{3,4}}'", 'twoDimensional'], NULL, ["'{}'", 'empty']]),
+    col('c_text_array', 'text[]', C.textArray, [[`ARRAY['a,b', 'c"d', NULL, 'Zoë']`, 'awkward'], ["ARRAY['']", 'emptyString'], NULL, ["'{}'", 'empty']]),
+    col('c_timestamptz_array', 'timestamptz[]', C.timestamptzArray, [
+      ["ARRAY['2024-03-01 10:15:30+05:30'::timestamptz]", 'fromIndia'], ['ARRAY[NULL::timestamptz]', 'nullElement'], NULL, ["'{}'", 'empty']]),
+    col('c_enum', 'mood', C.mood, [["'happy'", 'happy'], [sqlString(MOOD_LABELS[3]!), 'quotedLabel'], NULL, ["'sad'", 'sad']]),
+    col('c_inet', 'inet', C.inet, [["'192.168.0.1/24'", 'network'], ["'::1'", 'ipv6Loopback'], NULL, ["'10.0.0.1'", 'host']]),
+    col('c_money', 'money', C.pgMoney, [["'1234.56'", 'typical'], ["'-92233720368547758.08'", 'min'], NULL, ["'0'", 'zero']]),
+    col('c_bit', 'bit(3)', C.pgBit3, [["B'101'", 'mixed'], ["B'000'", 'zeros'], NULL, ["B'111'", 'ones']]),
+    col('c_point', 'point', C.pgPoint, [["'(1,2)'", 'typical'], ["'(-1.5,1e300)'", 'extreme'], NULL, ["'(0,0)'", 'origin']]),
   ];
-  const enumLabels = MOOD.values.map((v) => `'${v.replaceAll("'", "''")}'`).join(', ');
-  return build(table, columns, [`CREATE TYPE mood AS ENUM (${enumLabels})`], pgQuote, '');
+  return build(table, columns, [`CREATE TYPE mood AS ENUM (${MOOD_LABELS.map(sqlString).join(', ')})`], pgQuote, '');
 }
 
 const myQuote = (name: string) => `\`${name.replaceAll('`', '``')}\``;
@@ -123,49 +117,51 @@ const myQuote = (name: string) => `\`${name.replaceAll('`', '``')}\``;
 export function mysqlAllTypes(flavour: 'mariadb' | 'mysql', table = 'all_types'): SourceCase {
   const myText = TRICKY_TEXT.replaceAll('\\', '\\\\').replaceAll("'", "''").replaceAll('\n', '\\n').replaceAll('\r', '\\r');
   const columns = [
-    col('c_tinyint', 'tinyint', { kind: 'int8' }, [['12', '12'], ['-128', '-128'], NULL, ['127', '127']]),
-    col('c_bool', 'tinyint(1)', { kind: 'int8' }, [['1', '1'], ['0', '0'], NULL, ['2', '2']]),
-    col('c_smallint', 'smallint', { kind: 'int16' }, [['12', '12'], ['-32768', '-32768'], NULL, ['32767', '32767']]),
-    col('c_mediumint', 'mediumint', { kind: 'int32' }, [['-42', '-42'], ['-8388608', '-8388608'], NULL, ['8388607', '8388607']]),
-    col('c_int', 'int', { kind: 'int32' }, [['-42', '-42'], ['-2147483648', '-2147483648'], NULL, ['2147483647', '2147483647']]),
-    col('c_bigint', 'bigint', { kind: 'int64' }, [['1234567890123', '1234567890123'], ['-9223372036854775808', '-9223372036854775808'], NULL, ['9223372036854775807', '9223372036854775807']]),
-    col('c_utinyint', 'tinyint unsigned', { kind: 'uint8' }, [['7', '7'], ['255', '255'], NULL, ['0', '0']]),
-    col('c_usmallint', 'smallint unsigned', { kind: 'uint16' }, [['7', '7'], ['65535', '65535'], NULL, ['0', '0']]),
-    col('c_umediumint', 'mediumint unsigned', { kind: 'uint32' }, [['7', '7'], ['16777215', '16777215'], NULL, ['0', '0']]),
-    col('c_uint', 'int unsigned', { kind: 'uint32' }, [['7', '7'], ['4294967295', '4294967295'], NULL, ['0', '0']]),
-    col('c_ubigint', 'bigint unsigned', { kind: 'uint64' }, [['7', '7'], ['18446744073709551615', '18446744073709551615'], NULL, ['0', '0']]),
-    col('c_zerofill', 'int(6) unsigned zerofill', { kind: 'uint32' }, [['42', '42'], ['4294967295', '4294967295'], NULL, ['0', '0']]),
-    col('c_decimal', 'decimal(12,2)', { kind: 'decimal', precision: 12, scale: 2 }, [['1234.5', '1234.50'], ['-9999999999.99', '-9999999999.99'], NULL, ['0', '0.00']]),
-    col('c_decimal_wide', 'decimal(38,10)', { kind: 'decimal', precision: 38, scale: 10 }, [
-      ['1234567890123456789012345678.0123456789', '1234567890123456789012345678.0123456789'], ['-0.0000000001', '-0.0000000001'], NULL, ['0', '0.0000000000']]),
-    col('c_float', 'float', { kind: 'float32' }, [['1.1', '1.1'], ['3.4028234e38', '3.4028235e+38'], NULL, ['1e-7', '1e-07']]),
-    col('c_double', 'double', { kind: 'float64' }, [['0.30000000000000004e0', '0.30000000000000004'], ['-1.7976931348623157e308', '-1.7976931348623157e+308'], NULL, ['1e15', '1e+15']]),
-    col('c_bit1', 'bit(1)', { kind: 'boolean' }, [["b'1'", 'true'], ["b'0'", 'false'], NULL, ["b'0'", 'false']]),
-    col('c_bit8', 'bit(8)', { kind: 'other', native: 'bit(8)' }, [["b'101'", '00000101'], ["b'11111111'", '11111111'], NULL, ["b'0'", '00000000']]),
-    col('c_char', 'char(5)', { kind: 'text', length: 5 }, [["'ab'", 'ab'], ["'Zoë'", 'Zoë'], NULL, ["''", '']]),
-    col('c_varchar', 'varchar(20)', { kind: 'text', length: 20 }, [["'a,b'", 'a,b'], ["'it''s ; tab\\there'", "it's ; tab\there"], NULL, ["''", '']]),
-    col('c_text', 'text', { kind: 'text' }, [["'plain'", 'plain'], [`'${myText}'`, TRICKY_TEXT], NULL, ["''", '']]),
-    col('c_enum', `enum(${MOOD.values.map((v) => `'${v.replaceAll("'", "''")}'`).join(',')})`, MOOD, [["'happy'", 'happy'], [`'it''s, "odd"'`, 'it\'s, "odd"'], NULL, ["'sad'", 'sad']]),
-    col('c_set', "set('a','b','c')", { kind: 'other', native: "set('a','b','c')" }, [["'c,a'", 'a,c'], ["''", ''], NULL, ["'b'", 'b']]),
-    col('c_date', 'date', { kind: 'date' }, [["'2024-02-29'", '2024-02-29'], ["'1000-01-01'", '1000-01-01'], NULL, ["'9999-12-31'", '9999-12-31']]),
-    col('c_time', 'time(6)', { kind: 'time', withZone: false }, [["'13:45:10'", '13:45:10'], ["'23:59:59.999999'", '23:59:59.999999'], NULL, ["'00:00:00'", '00:00:00']]),
-    col('c_datetime', 'datetime(6)', { kind: 'timestamp' }, [
-      ["'2024-02-29 13:45:10.123456'", '2024-02-29T13:45:10.123456'], ["'1000-01-01 00:00:00'", '1000-01-01T00:00:00'], NULL, ["'1970-01-01 00:00:00.5'", '1970-01-01T00:00:00.5']]),
-    col('c_timestamp', 'timestamp(6) NULL', { kind: 'timestamptz' }, [
-      ["'2024-03-01 10:15:30.123456'", '2024-03-01T04:45:30.123456+00:00'],
-      ["'2038-01-19 08:44:07.999999'", '2038-01-19T03:14:07.999999+00:00'], NULL,
-      ["'1970-01-01 05:30:01'", '1970-01-01T00:00:01+00:00']]),
-    col('c_year', 'year', { kind: 'int16' }, [['2024', '2024'], ['1901', '1901'], NULL, ['2155', '2155']]),
-    col('c_json', 'json', { kind: 'json' }, [[`'{"b": 1, "a": [1, 2]}'`, flavour === 'mariadb' ? '{"b": 1, "a": [1, 2]}' : '{"a": [1, 2], "b": 1}'], [`'"Zoë 🚀"'`, '"Zoë 🚀"'], NULL, ["'null'", 'null']]),
-    col('c_binary', 'binary(4)', { kind: 'binary' }, [["x'DEADBEEF'", '\\xdeadbeef'], ["x'00'", '\\x00000000'], NULL, ["''", '\\x00000000']]),
-    col('c_varbinary', 'varbinary(10)', { kind: 'binary' }, [["x'00FF'", '\\x00ff'], ["x'0A0D2C22'", '\\x0a0d2c22'], NULL, ["''", '\\x']]),
-    col('c_blob', 'blob', { kind: 'binary' }, [["x'DEADBEEF'", '\\xdeadbeef'], ["x'00'", '\\x00'], NULL, ["''", '\\x']]),
-    col('c_point', 'point', { kind: 'other', native: 'point' }, [['POINT(1, 2)', 'POINT(1 2)'], ['POINT(-1.5, 2.25)', 'POINT(-1.5 2.25)'], NULL, ['POINT(0, 0)', 'POINT(0 0)']]),
-    col('c_uuid', 'uuid', { kind: 'uuid' }, [
-      ["'A0EEBC99-9C0B-4EF8-BB6D-6BB9BD380A11'", 'a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11'], ["'ffffffff-ffff-ffff-ffff-ffffffffffff'", 'ffffffff-ffff-ffff-ffff-ffffffffffff'], NULL,
-      ["'00000000-0000-0000-0000-000000000000'", '00000000-0000-0000-0000-000000000000']], 'mariadb'),
-    col('c_inet6', 'inet6', { kind: 'other', native: 'inet6' }, [["'::1'", '::1'], ["'2001:db8::ff00:42:8329'", '2001:db8::ff00:42:8329'], NULL, ["'::ffff:192.168.0.1'", '::ffff:192.168.0.1']], 'mariadb'),
-  ].filter((c) => !c.only || c.only === flavour);
+    col('c_tinyint', 'tinyint', C.int8, [['12', 'typical'], ['-128', 'min'], NULL, ['127', 'max']]),
+    col('c_bool', 'tinyint(1)', C.int8, [['1', 'one'], ['0', 'zero'], NULL, ['2', 'two']]),
+    col('c_smallint', 'smallint', C.int16, [['12', 'typical'], ['-32768', 'min'], NULL, ['32767', 'max']]),
+    col('c_mediumint', 'mediumint', C.int32, [['-42', 'negative'], ['-8388608', 'mediumMin'], NULL, ['8388607', 'mediumMax']]),
+    col('c_int', 'int', C.int32, [['-42', 'negative'], ['-2147483648', 'min'], NULL, ['2147483647', 'max']]),
+    col('c_bigint', 'bigint', C.int64, [['1234567890123', 'typical'], ['-9223372036854775808', 'min'], NULL, ['9223372036854775807', 'max']]),
+    col('c_utinyint', 'tinyint unsigned', C.uint8, [['7', 'small'], ['255', 'max'], NULL, ['0', 'zero']]),
+    col('c_usmallint', 'smallint unsigned', C.uint16, [['7', 'small'], ['65535', 'max'], NULL, ['0', 'zero']]),
+    col('c_umediumint', 'mediumint unsigned', C.uint32, [['7', 'small'], ['16777215', 'mediumMax'], NULL, ['0', 'zero']]),
+    col('c_uint', 'int unsigned', C.uint32, [['7', 'small'], ['4294967295', 'max'], NULL, ['0', 'zero']]),
+    col('c_ubigint', 'bigint unsigned', C.uint64, [['7', 'small'], ['18446744073709551615', 'max'], NULL, ['0', 'zero']]),
+    col('c_zerofill', 'int(6) unsigned zerofill', C.uint32, [['42', 'unpadded'], ['4294967295', 'max'], NULL, ['0', 'zero']]),
+    col('c_decimal', 'decimal(12,2)', C.decimal12_2, [['1234.5', 'scalePadded'], ['-9999999999.99', 'min'], NULL, ['0', 'zero']]),
+    col('c_decimal_wide', 'decimal(38,10)', C.decimal38_10, [['1234567890123456789012345678.0123456789', 'wide'], ['-0.0000000001', 'tinyNegative'], NULL, ['0', 'zero']]),
+    col('c_float', 'float', C.float32, [['1.1', 'typical'], ['3.4028234e38', 'max'], NULL, ['1e-7', 'tiny']]),
+    col('c_double', 'double', C.float64, [['0.30000000000000004e0', 'roundTrip'], ['-1.7976931348623157e308', 'negativeMax'], NULL, ['1e15', 'exponentAt15']]),
+    col('c_bit1', 'bit(1)', C.boolean, [["b'1'", 'true'], ["b'0'", 'false'], NULL, ["b'0'", 'false']]),
+    col('c_bit8', 'bit(8)', C.mysqlBit8, [["b'101'", 'padded'], ["b'11111111'", 'ones'], NULL, ["b'0'", 'zeros']]),
+    // MySQL and MariaDB strip CHAR's trailing spaces when it is read.
+    col('c_char', 'char(5)', C.char5, [["'ab'", 'stripped'], ["'Zoë'", 'strippedUnicode'], NULL, ["''", 'strippedBlank']]),
+    col('c_varchar', 'varchar(20)', C.text20, [["'a,b'", 'comma'], ["'it''s ; tab\\there'", 'quoteAndTab'], NULL, ["''", 'empty']]),
+    col('c_text', 'text', C.text, [["'plain'", 'plain'], [`'${myText}'`, 'tricky'], NULL, ["''", 'empty']]),
+    col('c_enum', `enum(${MOOD_LABELS.map(sqlString).join(',')})`, C.mood, [["'happy'", 'happy'], [sqlString(MOOD_LABELS[3]!), 'quotedLabel'], NULL, ["'sad'", 'sad']]),
+    col('c_set', "set('a','b','c')", C.mysqlSet, [["'c,a'", 'reordered'], ["''", 'empty'], NULL, ["'b'", 'one']]),
+    col('c_date', 'date', C.date, [["'2024-02-29'", 'leapDay'], ["'1000-01-01'", 'mysqlMin'], NULL, ["'9999-12-31'", 'max']]),
+    col('c_time', 'time(6)', C.time, [["'13:45:10'", 'typical'], ["'23:59:59.999999'", 'maxMicros'], NULL, ["'00:00:00'", 'midnight']]),
+    col('c_datetime', 'datetime(6)', C.timestamp, [
+      ["'2024-02-29 13:45:10.123456'", 'leapMicros'], ["'1000-01-01 00:00:00'", 'mysqlMin'], NULL, ["'1970-01-01 00:00:00.5'", 'epochHalf']]),
+    col('c_timestamp', 'timestamp(6) NULL', C.timestamptz, [
+      ["'2024-03-01 10:15:30.123456'", 'fromIndia'], ["'2038-01-19 08:44:07.999999'", 'y2038'], NULL, ["'1970-01-01 05:30:01'", 'epochPlusSecond']]),
+    col('c_year', 'year', C.int16, [['2024', 'year'], ['1901', 'yearMin'], NULL, ['2155', 'yearMax']]),
+    // MySQL normalises JSON documents (keys sorted); MariaDB keeps the text as written.
+    col('c_json', 'json', C.json, [[`'{"b": 1, "a": [1, 2]}'`, flavour === 'mariadb' ? 'asWritten' : 'normalised'], [`'"Zoë 🚀"'`, 'unicodeString'], NULL, ["'null'", 'null']]),
+    col('c_binary', 'binary(4)', C.binary, [["x'DEADBEEF'", 'deadbeef'], ["x'00'", 'fourZeros'], NULL, ["''", 'fourZeros']]),
+    col('c_varbinary', 'varbinary(10)', C.binary, [["x'00FF'", 'zeroFF'], ["x'0A0D2C22'", 'crlfCommaQuote'], NULL, ["''", 'empty']]),
+    col('c_blob', 'blob', C.binary, [["x'DEADBEEF'", 'deadbeef'], ["x'00'", 'zeroByte'], NULL, ["''", 'empty']]),
+    col('c_point', 'point', C.mysqlPoint, [['POINT(1, 2)', 'typical'], ['POINT(-1.5, 2.25)', 'fractional'], NULL, ['POINT(0, 0)', 'origin']]),
+    ...(flavour === 'mariadb'
+      ? [
+          col('c_uuid', 'uuid', C.uuid, [
+            ["'A0EEBC99-9C0B-4EF8-BB6D-6BB9BD380A11'", 'lowercased'], ["'ffffffff-ffff-ffff-ffff-ffffffffffff'", 'max'], NULL, ["'00000000-0000-0000-0000-000000000000'", 'nil']]),
+          col('c_inet6', 'inet6', C.mariadbInet6, [["'::1'", 'loopback'], ["'2001:db8::ff00:42:8329'", 'compressed'], NULL, ["'::ffff:192.168.0.1'", 'mappedIpv4']]),
+        ]
+      : []),
+  ];
   return build(table, columns, ["SET time_zone = '+05:30'"], myQuote, ' CHARACTER SET utf8mb4');
 }
 

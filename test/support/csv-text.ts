@@ -91,3 +91,10 @@ export function failingStream(text: string, error: Error): Readable {
     { objectMode: false },
   );
 }
+
+/** Everything a byte stream yields, as UTF-8 text. */
+export async function readAll(stream: Readable): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of stream) chunks.push(Buffer.from(chunk as Buffer));
+  return Buffer.concat(chunks).toString('utf8');
+}

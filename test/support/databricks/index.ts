@@ -5,6 +5,7 @@
  */
 import type { LogicalType } from '../../../lib/types/logical.js';
 import { toCsv } from '../csv-text.js';
+import { CASES as C, TRICKY_TEXT, resolve, type Cell, type TypeCase } from '../type-cases.js';
 import type { DbxColumn, DbxTable } from './model.js';
 import type { DatabricksDouble } from './server.js';
 
@@ -43,43 +44,48 @@ export interface DbxCaseColumn {
   logical: LogicalType;
   /** Per row: the value the double holds, and the expected canonical text (null: NULL). */
   rows: Array<[unknown, string | null]>;
+  /** The case the expected texts come from, and the value names by row (absent: the row key). */
+  typeCase?: TypeCase;
+  values?: Array<string | null>;
 }
 
-export const TRICKY_TEXT = 'Zoë 🚀 ñ, "quoted"\nnew line\r\nand, commas';
-const NULL: [null, null] = [null, null];
-const c = (name: string, typeName: string, typeText: string, logical: LogicalType, rows: Array<[unknown, string | null]>): DbxCaseColumn => ({ column: { name, typeName, typeText }, logical, rows });
+export { TRICKY_TEXT };
+const NULL = null;
+function c<K extends string>(name: string, typeName: string, typeText: string, typeCase: TypeCase<K>, cells: Array<Cell<unknown, K>>): DbxCaseColumn {
+  const r = resolve(name, typeCase, cells, null);
+  return { column: { name, typeName, typeText }, logical: typeCase.logical, rows: r.held.map((held, i) => [held, r.texts[i]!]), typeCase, values: r.values };
+}
 
 /** Every Databricks type the publisher maps, with a typical row, extremes, NULLs, and empties/zeros. */
 export const DBX_ALL_TYPES_COLUMNS: DbxCaseColumn[] = [
   { column: { name: 'id', typeName: 'INT', typeText: 'int', nullable: false, comment: 'Row key' }, logical: { kind: 'int32' }, rows: [[1, '1'], [2, '2'], [3, '3'], [4, '4']] },
-  c('c_tinyint', 'BYTE', 'tinyint', { kind: 'int8' }, [[12, '12'], [-128, '-128'], NULL, [127, '127']]),
-  c('c_smallint', 'SHORT', 'smallint', { kind: 'int16' }, [[12, '12'], [-32768, '-32768'], NULL, [32767, '32767']]),
-  c('c_int', 'INT', 'int', { kind: 'int32' }, [[-42, '-42'], [-2147483648, '-2147483648'], NULL, [2147483647, '2147483647']]),
-  c('c_bigint', 'LONG', 'bigint', { kind: 'int64' }, [[1234567890123n, '1234567890123'], [-9223372036854775808n, '-9223372036854775808'], NULL, [9223372036854775807n, '9223372036854775807']]),
-  c('c_decimal', 'DECIMAL', 'decimal(12,2)', { kind: 'decimal', precision: 12, scale: 2 }, [['1234.5', '1234.50'], ['-9999999999.99', '-9999999999.99'], NULL, ['0', '0.00']]),
-  c('c_decimal_wide', 'DECIMAL', 'decimal(38,10)', { kind: 'decimal', precision: 38, scale: 10 }, [
-    ['1234567890123456789012345678.0123456789', '1234567890123456789012345678.0123456789'], ['-0.0000000001', '-0.0000000001'], NULL, ['0', '0.0000000000']]),
-  c('c_float', 'FLOAT', 'float', { kind: 'float32' }, [[Math.fround(1.1), '1.1'], [Math.fround(3.4028235e38), '3.4028235e+38'], NULL, [Math.fround(1e-7), '1e-07']]),
-  c('c_double', 'DOUBLE', 'double', { kind: 'float64' }, [[0.30000000000000004, '0.30000000000000004'], [-1.7976931348623157e308, '-1.7976931348623157e+308'], NULL, [1e15, '1e+15']]),
-  c('c_boolean', 'BOOLEAN', 'boolean', { kind: 'boolean' }, [[true, 'true'], [false, 'false'], NULL, [false, 'false']]),
-  c('c_string', 'STRING', 'string', { kind: 'text' }, [['plain', 'plain'], [TRICKY_TEXT, TRICKY_TEXT], NULL, ['', '']]),
-  c('c_varchar', 'STRING', 'varchar(20)', { kind: 'text', length: 20 }, [['a,b', 'a,b'], ["it's ; tab\there", "it's ; tab\there"], NULL, ['', '']]),
-  c('c_char', 'CHAR', 'char(5)', { kind: 'text', length: 5 }, [['ab   ', 'ab   '], ['Zoë  ', 'Zoë  '], NULL, ['     ', '     ']]),
-  c('c_date', 'DATE', 'date', { kind: 'date' }, [['2024-02-29', '2024-02-29'], ['0001-01-01', '0001-01-01'], NULL, ['9999-12-31', '9999-12-31']]),
-  c('c_timestamp', 'TIMESTAMP', 'timestamp', { kind: 'timestamptz' }, [
-    ['2024-03-01T10:15:30.123456+05:30', '2024-03-01T04:45:30.123456+00:00'], ['1999-12-31T23:59:59.999999-08:00', '2000-01-01T07:59:59.999999+00:00'], NULL,
-    ['1969-12-31T23:59:59.5Z', '1969-12-31T23:59:59.5+00:00']]),
-  c('c_timestamp_ntz', 'TIMESTAMP_NTZ', 'timestamp_ntz', { kind: 'timestamp' }, [
-    ['2024-02-29 13:45:10.123456', '2024-02-29T13:45:10.123456'], ['0001-01-01 00:00:00', '0001-01-01T00:00:00'], NULL, ['1970-01-01 00:00:00.500000', '1970-01-01T00:00:00.5']]),
-  c('c_binary', 'BINARY', 'binary', { kind: 'binary' }, [[Buffer.from('deadbeef', 'hex'), '\\xdeadbeef'], [Buffer.from('00ff', 'hex'), '\\x00ff'], NULL, [Buffer.alloc(0), '\\x']]),
-  c('c_array_int', 'ARRAY', 'array<int>', { kind: 'array', element: { kind: 'int32' } }, [[[1, 2, null], '[1,2,null]'], [[-2147483648], '[-2147483648]'], NULL, [[], '[]']]),
-  c('c_array_string', 'ARRAY', 'array<string>', { kind: 'array', element: { kind: 'text' } }, [[['a,b', 'c"d', null, 'Zoë'], '["a,b","c\\"d",null,"Zoë"]'], [[''], '[""]'], NULL, [[], '[]']]),
-  c('c_map', 'MAP', 'map<string,int>', { kind: 'json' }, [[{ a: 1, b: 2 }, '{"a":1,"b":2}'], [{}, '{}'], NULL, [{ 'k,"': null }, '{"k,\\"":null}']]),
-  c('c_struct', 'STRUCT', 'struct<a:int,b:string>', { kind: 'json' }, [[{ a: 1, b: 'x' }, '{"a":1,"b":"x"}'], [{ a: null, b: 'Zoë 🚀' }, '{"a":null,"b":"Zoë 🚀"}'], NULL, [{ a: 0, b: '' }, '{"a":0,"b":""}']]),
-  c('c_interval_ym', 'INTERVAL', 'interval year to month', { kind: 'interval' }, [
-    ["INTERVAL '1-2' YEAR TO MONTH", 'P1Y2M'], ["INTERVAL '-0-3' YEAR TO MONTH", 'P-3M'], NULL, ["INTERVAL '0-0' YEAR TO MONTH", 'PT0S']]),
-  c('c_interval_dt', 'INTERVAL', 'interval day to second', { kind: 'interval' }, [
-    ["INTERVAL '3 04:05:06.5' DAY TO SECOND", 'P3DT4H5M6.5S'], ["INTERVAL '-1 00:00:00' DAY TO SECOND", 'P-1D'], NULL, ["INTERVAL '0 00:00:00' DAY TO SECOND", 'PT0S']]),
+  c('c_tinyint', 'BYTE', 'tinyint', C.int8, [[12, 'typical'], [-128, 'min'], NULL, [127, 'max']]),
+  c('c_smallint', 'SHORT', 'smallint', C.int16, [[12, 'typical'], [-32768, 'min'], NULL, [32767, 'max']]),
+  c('c_int', 'INT', 'int', C.int32, [[-42, 'negative'], [-2147483648, 'min'], NULL, [2147483647, 'max']]),
+  c('c_bigint', 'LONG', 'bigint', C.int64, [[1234567890123n, 'typical'], [-9223372036854775808n, 'min'], NULL, [9223372036854775807n, 'max']]),
+  c('c_decimal', 'DECIMAL', 'decimal(12,2)', C.decimal12_2, [['1234.5', 'scalePadded'], ['-9999999999.99', 'min'], NULL, ['0', 'zero']]),
+  c('c_decimal_wide', 'DECIMAL', 'decimal(38,10)', C.decimal38_10, [
+    ['1234567890123456789012345678.0123456789', 'wide'], ['-0.0000000001', 'tinyNegative'], NULL, ['0', 'zero']]),
+  c('c_float', 'FLOAT', 'float', C.float32, [[Math.fround(1.1), 'typical'], [Math.fround(3.4028235e38), 'max'], NULL, [Math.fround(1e-7), 'tiny']]),
+  c('c_double', 'DOUBLE', 'double', C.float64, [[0.30000000000000004, 'roundTrip'], [-1.7976931348623157e308, 'negativeMax'], NULL, [1e15, 'exponentAt15']]),
+  c('c_boolean', 'BOOLEAN', 'boolean', C.boolean, [[true, 'true'], [false, 'false'], NULL, [false, 'false']]),
+  c('c_string', 'STRING', 'string', C.text, [['plain', 'plain'], [TRICKY_TEXT, 'tricky'], NULL, ['', 'empty']]),
+  c('c_varchar', 'STRING', 'varchar(20)', C.text20, [['a,b', 'comma'], ["it's ; tab\there", 'quoteAndTab'], NULL, ['', 'empty']]),
+  c('c_char', 'CHAR', 'char(5)', C.char5, [['ab   ', 'padded'], ['Zoë  ', 'paddedUnicode'], NULL, ['     ', 'blank']]),
+  c('c_date', 'DATE', 'date', C.date, [['2024-02-29', 'leapDay'], ['0001-01-01', 'min'], NULL, ['9999-12-31', 'max']]),
+  c('c_timestamp', 'TIMESTAMP', 'timestamp', C.timestamptz, [
+    ['2024-03-01T10:15:30.123456+05:30', 'fromIndia'], ['1999-12-31T23:59:59.999999-08:00', 'fromPacificY2k'], NULL, ['1969-12-31T23:59:59.5Z', 'beforeEpochHalf']]),
+  c('c_timestamp_ntz', 'TIMESTAMP_NTZ', 'timestamp_ntz', C.timestamp, [
+    ['2024-02-29 13:45:10.123456', 'leapMicros'], ['0001-01-01 00:00:00', 'min'], NULL, ['1970-01-01 00:00:00.500000', 'epochHalf']]),
+  c('c_binary', 'BINARY', 'binary', C.binary, [[Buffer.from('deadbeef', 'hex'), 'deadbeef'], [Buffer.from('00ff', 'hex'), 'zeroFF'], NULL, [Buffer.alloc(0), 'empty']]),
+  c('c_array_int', 'ARRAY', 'array<int>', C.int32Array, [[[1, 2, null], 'withNull'], [[-2147483648], 'min'], NULL, [[], 'empty']]),
+  c('c_array_string', 'ARRAY', 'array<string>', C.textArray, [[['a,b', 'c"d', null, 'Zoë'], 'awkward'], [[''], 'emptyString'], NULL, [[], 'empty']]),
+  c('c_map', 'MAP', 'map<string,int>', C.json, [[{ a: 1, b: 2 }, 'compactObject'], [{}, 'emptyObject'], NULL, [{ 'k,"': null }, 'oddKeyNull']]),
+  c('c_struct', 'STRUCT', 'struct<a:int,b:string>', C.json, [[{ a: 1, b: 'x' }, 'struct'], [{ a: null, b: 'Zoë 🚀' }, 'structNullField'], NULL, [{ a: 0, b: '' }, 'structZeros']]),
+  c('c_interval_ym', 'INTERVAL', 'interval year to month', C.interval, [
+    ["INTERVAL '1-2' YEAR TO MONTH", 'yearMonth'], ["INTERVAL '-0-3' YEAR TO MONTH", 'negativeMonths'], NULL, ["INTERVAL '0-0' YEAR TO MONTH", 'zero']]),
+  c('c_interval_dt', 'INTERVAL', 'interval day to second', C.interval, [
+    ["INTERVAL '3 04:05:06.5' DAY TO SECOND", 'dayTime'], ["INTERVAL '-1 00:00:00' DAY TO SECOND", 'negativeDay'], NULL, ["INTERVAL '0 00:00:00' DAY TO SECOND", 'zero']]),
 ];
 
 /** The all-types table as the double holds it (a managed Delta table at version 3). */

@@ -12,7 +12,7 @@ import { DuckDbWriter } from '../../../../subgraphs/publish/src/destinations/fil
 import { decimalType, duckdbType } from '../../../../subgraphs/publish/src/destinations/filestore/duckdb-types.js';
 import { AppError } from '../../../../lib/errors.js';
 import { LOGICAL_KINDS } from '../../../../lib/types/logical.js';
-import { TYPE_CASES, caseColumns, caseRows } from '../../../support/filestore-cases.js';
+import { WRITER_COLUMNS, caseColumns, caseRows } from '../../../support/filestore-cases.js';
 import { chunkedStream, toCsv } from '../../../support/csv-text.js';
 import { columns, sha512Of, tableOf, tempFolder } from '../../../support/filestore-fs.js';
 
@@ -77,21 +77,21 @@ describe('DuckDB writer', () => {
     const rows = (await db.connection.runAndReadAll(`SELECT schema_name, table_name FROM duckdb_tables() WHERE NOT internal`)).getRows();
     assert.deepEqual(rows, [[schema, table]]);
     const names = (await db.connection.runAndReadAll(`SELECT column_name FROM duckdb_columns() WHERE schema_name = $1 ORDER BY column_index`, [schema])).getRows();
-    assert.deepEqual(names.map((r) => r[0]), TYPE_CASES.map((c) => c.name));
+    assert.deepEqual(names.map((r) => r[0]), WRITER_COLUMNS.map((c) => c.name));
   });
 
   test('every column has its faithful DuckDB type (never all VARCHAR)', async () => {
     const rows = (await db.connection.runAndReadAll(`SELECT column_name, data_type FROM duckdb_columns() WHERE schema_name = $1 ORDER BY column_index`, [schema])).getRows();
     assert.deepEqual(
       rows.map((r) => `${r[0]}: ${r[1]}`),
-      TYPE_CASES.map((c) => `${c.name}: ${c.duckdb}`),
+      WRITER_COLUMNS.map((c) => `${c.name}: ${c.duckdb}`),
     );
   });
 
   test('every value survives exactly (digits, extremes, microseconds, instants, NULL vs empty, unicode, JSON, blobs, lists)', async () => {
     const rows = (await db.connection.runAndReadAll(`SELECT * FROM "ré""search"."all 'types""" ORDER BY id`)).getRowsJson();
     assert.equal(rows.length, 3);
-    for (const [i, c] of TYPE_CASES.entries()) {
+    for (const [i, c] of WRITER_COLUMNS.entries()) {
       assert.deepEqual(rows.map((r) => r[i]), c.expected, `column ${c.name}`);
     }
   });
@@ -273,7 +273,7 @@ describe('DuckDB writer: names, keys, failures', () => {
 
 describe('DuckDB type map', () => {
   test('covers every logical kind', () => {
-    const samples = new Map(TYPE_CASES.map((c) => [c.logical.kind, c.logical]));
+    const samples = new Map(WRITER_COLUMNS.map((c) => [c.logical.kind, c.logical]));
     for (const kind of LOGICAL_KINDS) {
       const logical = samples.get(kind);
       assert.ok(logical, `the case table covers ${kind}`);

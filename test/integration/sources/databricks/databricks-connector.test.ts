@@ -20,7 +20,6 @@ import assert from 'node:assert/strict';
 import { lookup } from 'node:dns/promises';
 import net from 'node:net';
 import os from 'node:os';
-import type { Readable } from 'node:stream';
 import { failure } from '../../../support/app-error.js';
 import { datasetSchema, sourceSchema, type DatabricksSourceConfig } from '../../../../lib/contract/index.js';
 import type { ConnectorOptions } from '../../../../lib/connectors/connector.js';
@@ -29,7 +28,7 @@ import { DatabricksConnector } from '../../../../lib/connectors/databricks/conne
 import type { DatabricksSettings } from '../../../../lib/connectors/databricks/settings.js';
 import { clearTokenCache } from '../../../../lib/connectors/databricks/token.js';
 import { databricksLogicalType, isoFromAnsiInterval, utcFromMicros } from '../../../../lib/connectors/databricks/types.js';
-import { parseCsv } from '../../../support/csv-text.js';
+import { parseCsv, readAll } from '../../../support/csv-text.js';
 import {
   DBX_ALL_TYPES_COLUMNS, DBX_ALL_TYPES_CSV, DatabricksDouble, PROTOCOL, SERVICE_PRINCIPAL, databricksSource, dbxAllTypesTable, type DbxCatalog,
 } from '../../../support/databricks/index.js';
@@ -64,12 +63,6 @@ function source(host = '127.0.0.1', d: DatabricksDouble = double): DatabricksSou
 
 function connector(options: ConnectorOptions = {}, settings: DatabricksSettings = {}, d: DatabricksDouble = double, principal = SERVICE_PRINCIPAL): DatabricksConnector {
   return new DatabricksConnector(source('127.0.0.1', d), principal, options, settings, d.ca);
-}
-
-async function readAll(stream: Readable): Promise<string> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of stream) chunks.push(Buffer.from(chunk as Buffer));
-  return Buffer.concat(chunks).toString('utf8');
 }
 
 before(async () => {

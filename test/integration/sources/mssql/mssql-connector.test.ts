@@ -2,8 +2,8 @@
  * The SQL Server connector through the real `tedious` driver against a
  * protocol-level TDS double (test/support/tds/): type mapping, catalog
  * queries, streaming extraction in canonical text, one transaction per
- * snapshot, TLS, text in other code pages, and failures named after the
- * source.
+ * snapshot, and failures named after the source. TLS is in mssql-tls.test.ts,
+ * text in other code pages in mssql-code-pages.test.ts.
  *
  * What the double verifies: the TDS conversation (PRELOGIN, TLS inside
  * PRELOGIN, LOGIN7, RPC/SQL batch, tokens, ATTENTION), the SQL the connector
@@ -14,55 +14,17 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { Readable } from 'node:stream';
-import { AppError } from '../../../../lib/errors.js';
-import { datasetSchema, sourceSchema, type SqlSourceConfig } from '../../../../lib/contract/index.js';
-import type { ColumnInfo, ConnectorOptions } from '../../../../lib/connectors/connector.js';
+import { datasetSchema } from '../../../../lib/contract/index.js';
+import type { ColumnInfo } from '../../../../lib/connectors/connector.js';
 import { resolveDataset } from '../../../../lib/connectors/index.js';
-import type { MssqlSettings } from '../../../../lib/connectors/mssql/connection.js';
-import { MssqlConnector } from '../../../../lib/connectors/mssql/connector.js';
-import { tediousPackage } from '../../../../lib/connectors/mssql/driver.js';
 import { selectStatement } from '../../../../lib/connectors/mssql/snapshot.js';
 import { mssqlDatatype, mssqlLogicalType } from '../../../../lib/connectors/mssql/types.js';
-import { parseCsv, toCsv } from '../../../support/csv-text.js';
-import { MSSQL_LOGIN, mssqlSource, startTdsDouble, type StartedTds } from '../../../support/tds/index.js';
+import { failure } from '../../../support/app-error.js';
+import { parseCsv, readAll, toCsv } from '../../../support/csv-text.js';
+import { MSSQL_LOGIN, startTdsDouble, type StartedTds } from '../../../support/tds/index.js';
 import { MSSQL_ALL_TYPES_COLUMNS, MSSQL_ALL_TYPES_CSV, mssqlAllTypesTable } from '../../../support/tds/all-types.js';
+import { connector } from '../../../support/tds/connector.js';
 import { BIG_ROWS, researchDatabase } from '../../../support/tds/research-db.js';
-import { collation, encode } from '../../../support/tds/collations.js';
-
-function source(started: StartedTds, db: string): SqlSourceConfig {
-  return sourceSchema.parse(mssqlSource(started.double, db)) as SqlSourceConfig;
-}
-
-interface Setup {
-  db?: string;
-  options?: ConnectorOptions;
-  settings?: MssqlSettings;
-  /** Trust the double's CA (default true). */
-  trustCa?: boolean;
-  password?: string;
-}
-
-function connector(started: StartedTds, setup: Setup = {}): MssqlConnector {
-  const credentials = { username: MSSQL_LOGIN.user, password: setup.password ?? MSSQL_LOGIN.password };
-  return new MssqlConnector(source(started, setup.db ?? 'research'), credentials, setup.options ?? {}, setup.settings ?? {}, setup.trustCa === false ? undefined : started.ca);
-}
-
-async function readAll(stream: Readable): Promise<string> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of stream) chunks.push(Buffer.from(chunk as Buffer));
-  return Buffer.concat(chunks).toString('utf8');
-}
-
-async function failure(promise: Promise<unknown>): Promise<AppError> {
-  try {
-    await promise;
-  } catch (error) {
-    assert.ok(error instanceof AppError, `an AppError, got ${String(error)}`);
-    return error;
-  }
-  assert.fail('expected a failure');
-}
 
 describe('SQL Server type mapping', () => {
   test('every case column maps to its logical type and datatype spelling', () => {
@@ -396,159 +358,5 @@ describe('SQL Server connector against the TDS double', () => {
     await c.close();
     assert.equal(error.code, 'SCHEMA_NOT_FOUND');
     assert.match(error.message, /Database 'missing_db' does not exist on the mssql source/);
-  });
-});
-
-describe('SQL Server TLS', () => {
-  test('a server that does not offer TLS is refused before the login leaves; with TLS off on purpose (and allowed) it works', async () => {
-    const plain = await startTdsDouble([researchDatabase('research', true)], { tls: false });
-    try {
-      const refused = connector(plain);
-      const error = await failure(refused.ping());
-      await refused.close();
-      assert.equal(error.code, 'SOURCE_NOT_SUPPORTED');
-      assert.match(error.message, /does not offer TLS, which the publisher requires; set SOURCE_MSSQL_ENCRYPT=false/);
-      // tedious 19 would carry on in plain text: the guard stops the login packet before it is written.
-      assert.equal(plain.double.logins.length, 0, 'no login reached the server');
-      const allowed = connector(plain, { settings: { encrypt: false }, options: { allowInsecurePasswordAuth: true } });
-      await allowed.ping();
-      await allowed.close();
-      assert.equal(plain.double.logins.at(-1)!.encrypted, false);
-    } finally {
-      await plain.double.close();
-    }
-  });
-
-  test('TLS off, or any certificate accepted, sends no password unless SOURCE_ALLOW_INSECURE_PASSWORD_AUTH=true: refused before connecting', async () => {
-    const tls = await startTdsDouble([researchDatabase('research', true)]);
-    try {
-      for (const [settings, named] of [[{ encrypt: false }, 'SOURCE_MSSQL_ENCRYPT=false'], [{ trustServerCertificate: true }, 'SOURCE_MSSQL_TRUST_SERVER_CERTIFICATE=true']] as const) {
-        const c = connector(tls, { settings });
-        const error = await failure(c.ping());
-        await c.close();
-        assert.equal(error.code, 'SOURCE_INSECURE_AUTH');
-        assert.equal(error.status, 502);
-        assert.ok(error.message.includes(named) && error.message.includes('SOURCE_ALLOW_INSECURE_PASSWORD_AUTH=true'), error.message);
-        assert.match(error.message, /mssql source 127\.0\.0\.1:\d+\/research/);
-      }
-      assert.equal(tls.double.accepted, 0, 'no connection was made');
-    } finally {
-      await tls.double.close();
-    }
-  });
-
-  test('TLS switched off for a server that requires it (Force Encryption) is refused, naming the setting', async () => {
-    const tls = await startTdsDouble([researchDatabase('research', true)], { tls: 'forced' });
-    try {
-      const off = connector(tls, { settings: { encrypt: false }, options: { allowInsecurePasswordAuth: true } });
-      const error = await failure(off.ping());
-      await off.close();
-      assert.equal(error.code, 'SOURCE_NOT_SUPPORTED');
-      assert.match(error.message, /requires TLS, which SOURCE_MSSQL_ENCRYPT=false switches off; remove that setting/);
-      assert.deepEqual(tls.double.logins, [], 'no login was sent');
-    } finally {
-      await tls.double.close();
-    }
-  });
-
-  test('the TLS server name (SNI) is the host as given, and never an IP address with the driver for Node.js 22 and later', async () => {
-    // Node.js 26 refuses an IP address as the server name (DEP0123); tedious 19 would pass it, tedious 20 leaves SNI out.
-    assert.equal(tediousPackage('20.20.2'), 'tedious');
-    assert.equal(tediousPackage('22.0.0'), 'tedious20');
-    assert.equal(tediousPackage('26.12.1'), 'tedious20');
-    const tls = await startTdsDouble([researchDatabase('research', true)]);
-    try {
-      const byAddress = connector(tls);
-      await byAddress.ping();
-      await byAddress.close();
-      const credentials = { username: MSSQL_LOGIN.user, password: MSSQL_LOGIN.password };
-      const byName = new MssqlConnector({ ...source(tls, 'research'), host_url: 'localhost' }, credentials, {}, {}, tls.ca);
-      await byName.ping();
-      await byName.close();
-      // Node.js 20 lets tedious 19 send the address (with a deprecation warning); the certificate is verified either way.
-      assert.deepEqual(tls.double.tlsServerNames, [tediousPackage() === 'tedious20' ? false : '127.0.0.1', 'localhost']);
-    } finally {
-      await tls.double.close();
-    }
-  });
-
-  test('the server certificate is verified: untrusted is refused, trusted by CA or on purpose is accepted', async () => {
-    const tls = await startTdsDouble([researchDatabase('research', true)]);
-    try {
-      const untrusted = connector(tls, { trustCa: false });
-      const error = await failure(untrusted.ping());
-      await untrusted.close();
-      assert.equal(error.code, 'SOURCE_UNREACHABLE');
-      assert.match(error.message, /TLS certificate is not trusted .*SOURCE_TLS_CA_FILE.*SOURCE_MSSQL_TRUST_SERVER_CERTIFICATE=true/);
-
-      const byCa = connector(tls);
-      await byCa.ping();
-      await byCa.close();
-      const onPurpose = connector(tls, { settings: { trustServerCertificate: true }, options: { allowInsecurePasswordAuth: true }, trustCa: false });
-      await onPurpose.ping();
-      await onPurpose.close();
-      assert.deepEqual(tls.double.logins.map((l) => l.encrypted), [true, true], 'both logins travelled inside TLS (the refused one never logged in)');
-    } finally {
-      await tls.double.close();
-    }
-  });
-});
-
-describe('SQL Server text in code pages other than 1252', () => {
-  test('the double stores varchar in the collation\'s code page (facts from the code page charts)', () => {
-    assert.deepEqual(encode('Ж', collation('Cyrillic_General_CI_AS')), Buffer.from([0xc6]), 'cp1251');
-    assert.deepEqual(encode('Ω', collation('Greek_CI_AS')), Buffer.from([0xd9]), 'cp1253');
-    assert.deepEqual(encode('中', collation('Chinese_PRC_CI_AS')), Buffer.from([0xd6, 0xd0]), 'cp936');
-    assert.deepEqual(encode('日ｶ', collation('Japanese_CI_AS')), Buffer.from([0x93, 0xfa, 0xb6]), 'cp932');
-    assert.deepEqual(encode('ë🚀', collation('Latin1_General_100_CI_AS_SC_UTF8')), Buffer.from('ë🚀', 'utf8'));
-    assert.deepEqual(encode('Ж', collation('SQL_Latin1_General_CP1_CI_AS')), Buffer.from('?'), 'what a code page cannot hold is stored as ?');
-    // MS-TDS collation: LCID, flags (ignore case, kana, width; UTF-8), version, sort id.
-    assert.deepEqual(collation('Cyrillic_General_CI_AS').bytes, Buffer.from([0x19, 0x04, 0xd0, 0x00, 0x00]));
-    assert.deepEqual(collation('Latin1_General_100_CI_AS_SC_UTF8').bytes, Buffer.from([0x09, 0x04, 0xd0, 0x24, 0x00]));
-    assert.deepEqual(collation('SQL_Latin1_General_CP1_CI_AS').bytes, Buffer.from([0x09, 0x04, 0xd0, 0x00, 0x34]));
-  });
-
-  test('char, varchar, varchar(max) and text in Cyrillic, Chinese, Japanese, Greek and UTF-8 collations extract exactly', async () => {
-    const columns: Array<[string, string, string | undefined, Array<string | null>]> = [
-      ['c_1251', 'varchar(30)', undefined, ['Съешь же ещё', 'Ёё №', null]],
-      ['c_1251_char', 'char(8)', undefined, ['Жук     ', 'Ђ       ', null]],
-      ['c_1251_text', 'text', undefined, ['булок', '', null]],
-      ['c_936', 'varchar(20)', 'Chinese_PRC_CI_AS', ['中文数据，测试', '北京', null]],
-      ['c_936_char', 'char(6)', 'Chinese_PRC_CI_AS', ['中文  ', 'ab    ', null]],
-      ['c_932_max', 'varchar(max)', 'Japanese_CI_AS', ['日本語のテキスト'.repeat(700), 'ｶﾀｶﾅ', null]],
-      ['c_1253', 'varchar(20)', 'Greek_CI_AS', ['Ελληνικά', 'ΩΨ', null]],
-      ['c_utf8', 'varchar(20)', 'Latin1_General_100_CI_AS_SC_UTF8', ['Zoë 🚀', 'ñ', null]],
-    ];
-    const double = await startTdsDouble([{
-      name: 'cyrillic',
-      snapshotIsolation: true,
-      collation: 'Cyrillic_General_CI_AS',
-      schemas: {
-        dbo: [{
-          name: 'texts',
-          columns: [{ name: 'id', type: 'int' }, ...columns.map(([name, type, coll]) => ({ name, type, ...(coll ? { collation: coll } : {}) }))],
-          rows: [0, 1, 2].map((r) => [r + 1, ...columns.map(([, , , values]) => values[r])]),
-        }],
-      },
-    }]);
-    try {
-      const c = connector(double, { db: 'cyrillic' });
-      try {
-        const read = (await c.getColumns('dbo', ['texts'])).get('texts')!;
-        assert.deepEqual(read.map((x) => x.datatype), ['int', 'varchar(30)', 'char(8)', 'text', 'varchar(20)', 'char(6)', 'varchar(max)', 'varchar(20)', 'varchar(20)']);
-        const snapshot = await c.snapshot();
-        try {
-          const csv = await readAll(snapshot.csv('dbo', 'texts', read));
-          assert.deepEqual(parseCsv(csv), [['id', ...columns.map(([name]) => name)], ...[0, 1, 2].map((r) => [String(r + 1), ...columns.map(([, , , values]) => values[r])])]);
-        } finally {
-          await snapshot.close();
-        }
-      } finally {
-        await c.close();
-      }
-      assert.deepEqual(double.double.unexpected, []);
-    } finally {
-      await double.double.close();
-    }
   });
 });

@@ -5,13 +5,13 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { Readable } from 'node:stream';
 import { AppError } from '../../../../lib/errors.js';
 import { sourceSchema, type SqlSourceConfig } from '../../../../lib/contract/index.js';
 import type { ColumnInfo, ConnectorOptions } from '../../../../lib/connectors/connector.js';
 import { MysqlConnector } from '../../../../lib/connectors/mysql/connector.js';
 import { selectStatement } from '../../../../lib/connectors/mysql/snapshot.js';
 import { mysqlAllTypes, parseCsv, toCsv } from '../../../support/all-types.js';
+import { readAll } from '../../../support/csv-text.js';
 import { createMysqlDatabase, mysqlSettings, type TestMysqlDatabase } from '../../../support/databases.js';
 
 function connector(database: string, options: ConnectorOptions = {}): MysqlConnector {
@@ -24,12 +24,6 @@ function connector(database: string, options: ConnectorOptions = {}): MysqlConne
 
 /** The digits 0–9 as a derived table, for generating rows on MySQL and MariaDB alike. */
 const DIGITS = `(${Array.from({ length: 10 }, (_, i) => `SELECT ${i} AS n`).join(' UNION ALL ')})`;
-
-async function readAll(stream: Readable): Promise<string> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of stream) chunks.push(Buffer.from(chunk as Buffer));
-  return Buffer.concat(chunks).toString('utf8');
-}
 
 describe('MySQL/MariaDB extraction', () => {
   let db: TestMysqlDatabase;
@@ -86,6 +80,12 @@ describe('MySQL/MariaDB extraction', () => {
     } finally {
       await snapshot.close();
     }
+  });
+
+  test('every all-types column reads as the logical type of its case', async () => {
+    const columns = await columnsOf(cases.table);
+    assert.deepEqual(columns.map((c) => c.name), cases.columns.map((c) => c.name));
+    for (const [i, expected] of cases.columns.entries()) assert.deepEqual(columns[i]!.logical, expected.logical, expected.name);
   });
 
   test('NULL is an empty unquoted field and the empty string is ""', async () => {

@@ -4,13 +4,13 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { Readable } from 'node:stream';
 import { AppError } from '../../../../lib/errors.js';
 import { sourceSchema, type SqlSourceConfig } from '../../../../lib/contract/index.js';
 import type { ColumnInfo, ConnectorOptions } from '../../../../lib/connectors/connector.js';
 import { PostgresConnector } from '../../../../lib/connectors/postgresql/connector.js';
 import { copyStatement } from '../../../../lib/connectors/postgresql/snapshot.js';
 import { parseCsv, pgAllTypes, toCsv } from '../../../support/all-types.js';
+import { readAll } from '../../../support/csv-text.js';
 import { createPgDatabase, pgSettings, type TestPgDatabase } from '../../../support/databases.js';
 
 function connector(database: string, options: ConnectorOptions = {}): PostgresConnector {
@@ -19,12 +19,6 @@ function connector(database: string, options: ConnectorOptions = {}): PostgresCo
     credentials: { provider: 'AzureKeyVault', username_key: 'pg-user', password_key: 'pg-password' },
   }) as SqlSourceConfig;
   return new PostgresConnector(source, { username: pgSettings.user, password: pgSettings.password }, options);
-}
-
-async function readAll(stream: Readable): Promise<string> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of stream) chunks.push(Buffer.from(chunk as Buffer));
-  return Buffer.concat(chunks).toString('utf8');
 }
 
 async function columnsOf(c: PostgresConnector, table: string, schema = 'public'): Promise<ColumnInfo[]> {
@@ -84,6 +78,12 @@ describe('PostgreSQL extraction', () => {
     } finally {
       await snapshot.close();
     }
+  });
+
+  test('every all-types column reads as the logical type of its case', async () => {
+    const columns = await columnsOf(source, cases.table);
+    assert.deepEqual(columns.map((c) => c.name), cases.columns.map((c) => c.name));
+    for (const [i, expected] of cases.columns.entries()) assert.deepEqual(columns[i]!.logical, expected.logical, expected.name);
   });
 
   test('NULL is an empty unquoted field and the empty string is ""', async () => {

@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import pg from 'pg';
 import { formatFloat32, formatFloat64, hexBinary, isoTimestamp, trimFraction } from '../../../../lib/types/canonical.js';
 import { pgSettings } from '../../../support/databases.js';
+import { CASES } from '../../../support/type-cases.js';
 
 /** A deterministic pseudo-random source (xorshift32), so a failure can be replayed. */
 function random(seed: number): () => number {
@@ -79,6 +80,15 @@ describe('canonical float spelling matches PostgreSQL', () => {
     assert.deepEqual(mismatches, []);
     for (const [v, t] of [[NaN, 'NaN'], [Infinity, 'Infinity'], [-Infinity, '-Infinity'], [0, '0'], [-0, '-0']] as const) assert.equal(formatFloat32(v), t);
   });
+
+  for (const [name, typeCase, cast, format] of [['float8', CASES.float64, 'float8', formatFloat64], ['float4', CASES.float32, 'float4', formatFloat32]] as const) {
+    test(`${name}: every value of the case table is spelled as the table writes it, by PostgreSQL and by the JavaScript helper`, async () => {
+      const texts = Object.values(typeCase.values).map((v) => v.text);
+      const { rows } = await client.query<{ t: string[] }>(`SELECT array_agg(v::${cast}::text ORDER BY i) AS t FROM unnest($1::text[]) WITH ORDINALITY AS u(v, i)`, [texts]);
+      assert.deepEqual(rows[0]!.t, texts);
+      assert.deepEqual(texts.map((t) => format(Number(t))), texts);
+    });
+  }
 });
 
 describe('canonical helpers', () => {
