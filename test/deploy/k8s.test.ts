@@ -21,7 +21,7 @@ import { readEnv, setting } from '../../lib/config/env.js';
 import { connectorOptionsFromEnv } from '../../lib/config/connector-settings.js';
 import { fromRoot } from '../../lib/paths.js';
 import { isSecretName, secretProviderFromEnv } from '../../lib/secrets/index.js';
-import { StorageMounts } from '../../subgraphs/publish/src/destinations/filestore/mounts.js';
+import { StorageMounts } from '../../subgraphs/publish/src/destinations/filestore/mount/mounts.js';
 import { readFilestoreSettings } from '../../subgraphs/publish/src/destinations/filestore/settings.js';
 import { readPostgresqlSettings } from '../../subgraphs/publish/src/destinations/postgresql/settings.js';
 import type { ISecretProviderClass } from '../support/k8s-crd-types.js';

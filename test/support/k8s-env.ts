@@ -6,7 +6,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fromRoot } from '../../lib/paths.js';
-import { StorageMounts } from '../../subgraphs/publish/src/destinations/filestore/mounts.js';
+import { StorageMounts } from '../../subgraphs/publish/src/destinations/filestore/mount/mounts.js';
 
 /** Folders holding the services' code (what the image runs). */
 const SOURCE_FOLDERS = ['lib', 'gateway/src', 'subgraphs/metadata/src', 'subgraphs/publish/src'];

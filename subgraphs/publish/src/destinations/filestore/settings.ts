@@ -2,7 +2,7 @@ import os from 'node:os';
 import { z } from 'zod';
 import { readEnv, setting } from '../../../../../lib/config/env.js';
 import { AppError } from '../../../../../lib/errors.js';
-import type { BagInfoFields } from './bagit.js';
+import type { BagInfoFields } from './bag/write.js';
 
 /** How CSV files are written. */
 export interface CsvWriterOptions {
@@ -63,6 +63,9 @@ const shape = {
   BAGIT_CONTACT_EMAIL: setting.optionalString(),
   BAGIT_EXTERNAL_DESCRIPTION: setting.optionalString(),
 };
+
+/** The variables readFilestoreSettings reads. */
+export const FILESTORE_SETTING_NAMES: readonly string[] = Object.keys(shape);
 
 /** Reads the filestore settings; a bad value throws a ConfigError naming the variable. */
 export function readFilestoreSettings(env: NodeJS.ProcessEnv = process.env): FilestoreSettings {

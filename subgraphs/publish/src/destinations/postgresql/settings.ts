@@ -54,6 +54,9 @@ const shape = {
   DESTINATION_OPAL_REQUEST_TIMEOUT_MS: setting.positiveInt(60_000),
 };
 
+/** The variables readPostgresqlSettings reads. */
+export const POSTGRESQL_SETTING_NAMES: readonly string[] = Object.keys(shape);
+
 /** The settings that must all be present once DESTINATION_POSTGRESQL_HOST is set. */
 const REQUIRED = [
   'DESTINATION_POSTGRESQL_DATABASE',

@@ -1,7 +1,7 @@
 import { constants } from 'node:fs';
 import { access } from 'node:fs/promises';
 import path from 'node:path';
-import { AppError } from '../../../../../lib/errors.js';
+import { AppError } from '../../../../../../lib/errors.js';
 import { openMount } from './project-folders.js';
 
 const MOUNT_VARIABLE = /^TARGET_STORAGE_ACCOUNT_([A-Za-z0-9_]+)_SDE_MNT_PATH$/;
