@@ -15,7 +15,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import pg from 'pg';
-import { validateBag } from '../../lib/bagit/validate.js';
+import { validateBag } from '../../scripts/support/bag-validate.js';
 import { CheckedDir } from '../../subgraphs/publish/src/destinations/filestore/mount/checked-dir.js';
 import { lockName, withFolderLock, type LockCall } from '../../subgraphs/publish/src/destinations/filestore/mount/folder-lock.js';
 import { projectLockKey } from '../../subgraphs/publish/src/destinations/postgresql/project-lock.js';

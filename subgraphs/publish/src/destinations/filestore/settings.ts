@@ -52,7 +52,7 @@ const shape = {
     .default(DEFAULT_FILE_MAX_BYTES),
   /** The original ran with compression disabled (plain `.csv`), so that is the default. */
   DATA_WRITER__DISABLE_COMPRESSION: setting.bool(true),
-  /** gzip level when compression is on; 1 is ~1.5x faster than 6 for ~5% larger files (notes/extraction.md §3.5). */
+  /** gzip level when compression is on; 1 is ~1.5x faster than 6 for ~5% larger files (docs/performance.md, "gzip level"). */
   DATA_WRITER__COMPRESSION_LEVEL: z.coerce.number({ message: 'must be 1 to 9' }).int('must be 1 to 9').min(1, 'must be 1 to 9').max(9, 'must be 1 to 9').default(1),
   DLTHUB_PIPELINE_WORKING_DIR: setting.string(os.tmpdir()),
   /** DuckDB's buffer pool while it writes a package; it spills to the working folder beyond it. */

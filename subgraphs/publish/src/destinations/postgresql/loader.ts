@@ -38,7 +38,7 @@ export interface LoadOptions {
   onQuery?: (sql: string) => void;
 }
 
-/** COPY data is sent in pieces of about this size (many tiny writes are slow: notes/extraction.md §3.1). */
+/** COPY data is sent in pieces of about this size (many tiny writes are slow: docs/performance.md, "COPY pieces"). */
 const COPY_BATCH_BYTES = 256 * 1024;
 
 /** Key of the advisory lock that serialises swaps, with the target's hash as the second key. */
