@@ -10,9 +10,13 @@ import { after, before, describe, test } from 'node:test';
 import { destinationSchema, FILESTORE_FORMATS } from '../../../lib/contract/destination.js';
 import type { DestinationConfig } from '../../../lib/contract/index.js';
 import type { SourceSnapshot } from '../../../lib/connectors/connector.js';
+import { AuditLog } from '../../../lib/audit/audit-log.js';
+import { ApiKeyVerifier } from '../../../lib/auth/api-key.js';
+import { transferRequestExample } from '../../../lib/contract/examples.js';
 import { AppError } from '../../../lib/errors.js';
 import { createLogger } from '../../../lib/logging/logger.js';
 import { FileSecretProvider } from '../../../lib/secrets/index.js';
+import { buildPublishApp } from '../../../subgraphs/publish/src/app.js';
 import { readFilestoreSettings } from '../../../subgraphs/publish/src/destinations/filestore/settings.js';
 import { StorageMounts } from '../../../subgraphs/publish/src/destinations/filestore/mount/mounts.js';
 import { DESTINATION_FACTORIES, destinationFor, openDestinations } from '../../../subgraphs/publish/src/destinations/registry.js';
@@ -103,5 +107,31 @@ describe('destination registry', () => {
     );
     assert.equal(opened, 0, 'no table was read');
     assert.deepEqual(await listTree(path.join(mount.root, 'staging')), []);
+  });
+
+  test('over HTTP, an unknown format answers the 422 envelope naming the formats, and nothing is written', async () => {
+    const app = await buildPublishApp({
+      log: createLogger('test', 'silent'),
+      secrets: services.secrets,
+      apiKey: new ApiKeyVerifier('registry-test-key'),
+      mounts: new StorageMounts({ TARGET_STORAGE_ACCOUNT_LSC_SDE_MNT_PATH: mount.root }),
+      audit: new AuditLog(undefined, () => undefined),
+      postgresql: null,
+    });
+    try {
+      const res = await app.inject({
+        method: 'POST',
+        url: '/data-publish/package',
+        headers: { 'content-type': 'application/json', 'x-api-key': 'registry-test-key' },
+        payload: { ...transferRequestExample, destination: { name: 'LSC', type: 'filestore', format: 'Parquet' } },
+      });
+      assert.equal(res.statusCode, 422);
+      const body = res.json() as { status: string; payload: { detail: string } };
+      assert.equal(body.status, 'error');
+      assert.match(body.payload.detail, /destination\.format: must be one of csv, duckdb for a filestore destination/);
+      assert.deepEqual(await listTree(path.join(mount.root, 'staging')), []);
+    } finally {
+      await app.close();
+    }
   });
 });
