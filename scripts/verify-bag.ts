@@ -1,5 +1,5 @@
 /** `npm run verify-bag -- <bag folder>`: checks a published BagIt bag as a researcher would. Exit 0 when valid. */
-import { validateBag } from '../lib/bagit/validate.js';
+import { validateBag } from './support/bag-validate.js';
 
 const bag = process.argv[2];
 if (!bag) {

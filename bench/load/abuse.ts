@@ -18,6 +18,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import { exchange, healthzMs, postHead, stall, type Stalled } from '../../test/support/raw-http.js';
+import { percentile } from './drive.js';
 
 /** A service as the load benchmark runs it. */
 export interface AbusedService {
@@ -61,11 +62,6 @@ export interface AbuseFigures {
   cpu: Array<{ who: string; undisturbed: number; abused: number }>;
   attack: { stalledOpened: number; stalledCut: number; bodies: number; bodyStatuses: Record<string, number>; bodyP50: number };
   rss: Array<{ service: string; before: number; after: number; heapBefore: number; heapAfter: number; afterMs: number }>;
-}
-
-function percentile(values: number[], p: number): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted.length === 0 ? Number.NaN : sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
 }
 
 /** Probes /healthz of every service every 50 ms until `stop()`; the latencies per service. */

@@ -5,7 +5,7 @@ import { SUBGRAPH_NAMES } from './sdl.js';
 
 /**
  * The operations the gateway's REST shims run (gateway/src/rest/operations.ts;
- * test/graphql-metrics.test.ts checks the two agree).
+ * test/e2e/graphql-metrics.test.ts checks the two agree).
  */
 export const REST_OPERATION_NAMES = ['ValidateProject', 'DatasetMetadata', 'PackageProject', 'PublishProject'] as const;
 

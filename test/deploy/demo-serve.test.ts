@@ -11,7 +11,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { validateBag } from '../../lib/bagit/validate.js';
+import { validateBag } from '../../scripts/support/bag-validate.js';
 import { fromRoot } from '../../lib/paths.js';
 import { tempFolder } from '../support/filestore-fs.js';
 import { findOnPath, skipWithoutProgram, spawnCollecting, type ServiceProcess } from '../support/processes.js';

@@ -22,7 +22,7 @@ import { loggingSettings, processSettings, settingOf } from '../../lib/config/se
 import { connectorOptionsFromEnv } from '../../lib/config/connector-settings.js';
 import { fromRoot } from '../../lib/paths.js';
 import { isSecretName, secretProviderFromEnv } from '../../lib/secrets/index.js';
-import { StorageMounts } from '../../subgraphs/publish/src/destinations/filestore/mounts.js';
+import { StorageMounts } from '../../subgraphs/publish/src/destinations/filestore/mount/mounts.js';
 import { readFilestoreSettings } from '../../subgraphs/publish/src/destinations/filestore/settings.js';
 import { readPostgresqlSettings } from '../../subgraphs/publish/src/destinations/postgresql/settings.js';
 import type { ISecretProviderClass } from '../../scripts/k8s/crd-types.js';

@@ -19,7 +19,7 @@ import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, test, type TestContext } from 'node:test';
-import { validateBag } from '../../lib/bagit/validate.js';
+import { validateBag } from '../../scripts/support/bag-validate.js';
 import { publishToProduction } from '../../subgraphs/publish/src/destinations/filestore/publish.js';
 import { createPgDatabase, type TestPgDatabase } from '../support/databases.js';
 import { canMount, digestTree, listTree, mountTmpfs, namesIn, spinUntil, treeBytes, unmountQuietly, waitUntil, type FileDigest } from '../support/fault-fs.js';

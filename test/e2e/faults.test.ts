@@ -21,7 +21,7 @@ import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, describe, test, type TestContext } from 'node:test';
 import pg from 'pg';
-import { validateBag } from '../../lib/bagit/validate.js';
+import { validateBag } from '../../scripts/support/bag-validate.js';
 import { createMysqlDatabase, createPgDatabase, dropPgRole, mysqlSettings, type TestMysqlDatabase, type TestPgDatabase } from '../support/databases.js';
 import { pgDestinationEnv, writePgDestinationSecrets } from '../support/pg-destination.js';
 import { bindReadOnly, canMount, digestTree, listTree, mountTmpfs, resizeTmpfs, unmount, unmountQuietly, waitUntil } from '../support/fault-fs.js';

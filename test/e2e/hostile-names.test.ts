@@ -14,7 +14,7 @@ import { readFile, readdir } from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { DuckDBInstance } from '@duckdb/node-api';
-import { validateBag } from '../../lib/bagit/validate.js';
+import { validateBag } from '../../scripts/support/bag-validate.js';
 import { parseCsv } from '../support/csv-text.js';
 import { accessRequest, dataset, graphqlInput, publishRequest, transferRequest, type DatasetBody } from '../support/requests.js';
 import { EVIL_COLUMN, EVIL_TABLE, LOOKALIKE, M, TEN_KB, body, envelope, extractionStatements, graphqlError, graphqlOperations, markedPaths, myDb, mySource, pgDb, pgSource, platform, restEndpoints, setUpHostile, statementsDuring, tearDownHostile, touchesNothing, type Answer } from '../support/hostile-platform.js';

@@ -10,7 +10,7 @@ import { readdir, readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { DuckDBInstance } from '@duckdb/node-api';
-import { validateBag } from '../../lib/bagit/validate.js';
+import { validateBag } from '../../scripts/support/bag-validate.js';
 import { mysqlAllTypes, parseCsv, pgAllTypes, type SourceCase } from '../support/all-types.js';
 import { createMysqlDatabase, createPgDatabase, type TestMysqlDatabase, type TestPgDatabase } from '../support/databases.js';
 import { startPlatform, type Platform } from '../support/platform.js';

@@ -5,7 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import type { ColumnInfo } from '../../lib/connectors/connector.js';
 import type { LogicalType } from '../../lib/types/logical.js';
-import type { TableExtract } from '../../subgraphs/publish/src/destinations/filestore/extract.js';
+import type { TableExtract } from '../../subgraphs/publish/src/destinations/filestore/formats/writer.js';
 import { chunkedStream, toCsv, type Field } from './csv-text.js';
 
 /** A fresh folder under os.tmpdir(); `cleanup()` removes it. */

@@ -1,7 +1,7 @@
 /**
  * A protocol-level Obiba OPAL double: an in-process HTTP(S) server on a free
  * loopback port speaking the part of OPAL's REST API the publisher uses
- * (/work/shared/notes/opal-rest.md), over in-memory state, so tests drive the
+ * (as read in the obiba/opal server's sources), over in-memory state, so tests drive the
  * real client and assert the resulting OPAL state rather than a call sequence.
  *
  * What it speaks, under `{base}/ws` (the server's behaviour as read in obiba/opal):

@@ -13,7 +13,7 @@ import { FileSecretProvider, type SecretProvider } from '../../lib/secrets/index
 import { buildGatewayApp } from '../../gateway/src/app.js';
 import { buildMetadataApp } from '../../subgraphs/metadata/src/app.js';
 import { buildPublishApp } from '../../subgraphs/publish/src/app.js';
-import { StorageMounts } from '../../subgraphs/publish/src/destinations/filestore/mounts.js';
+import { StorageMounts } from '../../subgraphs/publish/src/destinations/filestore/mount/mounts.js';
 import { readPostgresqlSettings } from '../../subgraphs/publish/src/destinations/postgresql/settings.js';
 import type { SourceConnectorOptions } from '../../lib/connectors/index.js';
 import { connectorOptionsFromEnv } from '../../lib/config/connector-settings.js';

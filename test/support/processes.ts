@@ -5,10 +5,11 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { accessSync, constants } from 'node:fs';
 import path from 'node:path';
-import { freePort } from '../../lib/net/free-port.js';
+import { freePort } from '../../scripts/support/free-port.js';
 import { fromRoot } from '../../lib/paths.js';
+import { waitForHealth } from '../../scripts/support/service-process.js';
 
-/** One free-port helper for the whole repository (lib/net/free-port.ts). */
+/** One free-port helper for the whole repository (scripts/support/free-port.ts). */
 export { freePort };
 
 export const SERVICE_MAIN = {
@@ -104,19 +105,8 @@ export async function runToExit(service: ServiceProcessName, env: NodeJS.Process
  * Waits until `url` answers 200 (polling), or fails with the process's stderr
  * if it exits first.
  */
-export async function waitForHealthy(p: ServiceProcess, url: string): Promise<void> {
-  let ended = false;
-  void p.exited.then(() => (ended = true));
-  for (;;) {
-    if (ended) throw new Error(`the service exited before answering ${url}: ${p.stderr()}`);
-    try {
-      const res = await fetch(url);
-      if (res.status === 200) return;
-    } catch {
-      // not listening yet
-    }
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
+export function waitForHealthy(p: ServiceProcess, url: string): Promise<void> {
+  return waitForHealth(p.child, url, { timeoutMs: 120_000, exitDetail: p.stderr });
 }
 
 /** Stops a service started by {@link spawnService} with SIGTERM and gives its exit code. */

@@ -14,8 +14,8 @@ import { mkdir, readFile, rename, symlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { after, beforeEach, describe, test } from 'node:test';
 import { AppError } from '../../lib/errors.js';
-import { CheckedDir } from '../../subgraphs/publish/src/destinations/filestore/checked-dir.js';
-import { insideMount } from '../../subgraphs/publish/src/destinations/filestore/safe-paths.js';
+import { CheckedDir } from '../../subgraphs/publish/src/destinations/filestore/mount/checked-dir.js';
+import { insideMount } from '../../subgraphs/publish/src/destinations/filestore/mount/safe-paths.js';
 import { tempFolder, treeState } from '../support/filestore-fs.js';
 
 let root: string;

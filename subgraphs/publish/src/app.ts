@@ -11,9 +11,10 @@ import { ProjectLog } from '../../../lib/project-log.js';
 import type { SecretProvider } from '../../../lib/secrets/index.js';
 import { readPackageDeadlineMs } from './deadline.js';
 import type { PublishDeps, ValidationRecord } from './deps.js';
-import { filestoreDestination } from './destinations/filestore/destination.js';
-import { readFilestoreSettings, StorageMounts, type FilestoreSettings } from './destinations/filestore/index.js';
-import { postgresqlDestination, readPostgresqlSettings, type PostgresqlSettings } from './destinations/postgresql/index.js';
+import { StorageMounts } from './destinations/filestore/mount/mounts.js';
+import { readFilestoreSettings, type FilestoreSettings } from './destinations/filestore/settings.js';
+import type { PostgresqlSettings } from './destinations/postgresql/settings.js';
+import { openDestinations } from './destinations/registry.js';
 import { publishResolvers } from './resolvers.js';
 import { dataPublishRoutes } from './rest/data-publish.js';
 
@@ -42,25 +43,22 @@ export interface PublishAppOptions {
 /** The publish service: `/data-publish/*` and the publish subgraph at `/graphql`. */
 export async function buildPublishApp(options: PublishAppOptions): Promise<FastifyInstance> {
   const metrics = new ServiceMetrics('publish');
-  const mounts = options.mounts ?? new StorageMounts();
   const audit = options.audit ?? AuditLog.fromEnv();
+  const destinations = await openDestinations(
+    { filestore: { mounts: options.mounts ?? new StorageMounts(), settings: options.filestore ?? readFilestoreSettings() }, postgresql: options.postgresql },
+    { secrets: options.secrets, log: options.log },
+  );
   const deps: PublishDeps = {
     secrets: options.secrets,
     connectorOptions: options.connectorOptions ?? {},
-    destinations: {
-      filestore: filestoreDestination(mounts, options.filestore ?? readFilestoreSettings()),
-    },
+    destinations,
     validations: new ProjectLog<ValidationRecord>(),
     obs: { service: 'publish', audit, metrics },
     packageDeadlineMs: options.packageDeadlineMs ?? readPackageDeadlineMs(),
   };
-  const postgresql = options.postgresql === undefined ? readPostgresqlSettings() : options.postgresql;
-  if (postgresql) {
-    deps.destinations.postgresql = postgresqlDestination({ settings: postgresql, secrets: options.secrets, log: options.log.child({ destination: 'postgresql' }) });
-  }
   const app = createHttpService({ name: 'publish', description: 'Validates connections, extracts and packages approved data, publishes it with integrity hashes.', logger: options.log, apiKey: options.apiKey, trustForwardedCaller: true, audit, limits: options.limits, metrics,
-    // Ready when secrets can be read and every configured filestore mount has writable staging/ and production/.
-    readiness: [() => options.secrets.check(), ...mounts.names().map((name) => () => mounts.checkReady(name))],
+    // Ready when secrets can be read and every destination's own checks pass (a filestore's mounts).
+    readiness: [() => options.secrets.check(), ...Object.values(destinations).flatMap((d) => d.readiness ?? [])],
   });
   dataPublishRoutes(app, deps);
   await mountSubgraph(app, 'publish', publishResolvers(deps), options.log, metrics);

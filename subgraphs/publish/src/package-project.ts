@@ -4,7 +4,8 @@ import { resolveDataset, snapshotConsistency, withConnector } from '../../../lib
 import type { CallContext } from '../../../lib/http/service.js';
 import { withDeadline } from './deadline.js';
 import type { PublishDeps } from './deps.js';
-import { destinationFor, type RetrievedEntry } from './destinations/destination.js';
+import type { RetrievedEntry } from './destinations/destination.js';
+import { destinationFor } from './destinations/registry.js';
 
 /** What packaging answers, as the contract spells it. */
 export interface PackagePayload {
@@ -26,7 +27,7 @@ export interface PackagePayload {
 export function packageProject(request: TransferRequest, deps: PublishDeps, call: CallContext): Promise<PackagePayload> {
   const { destination, source } = request;
   return tracked(deps.obs, call, 'package', { project: request, source, dataset: request.dataset, destination }, async () => {
-    const target = destinationFor(deps.destinations, destination.type);
+    const target = destinationFor(deps.destinations, destination);
     await target.checkReady(destination);
     const deadline = (ms: number) =>
       `The package of project '${request.project_name}' (start time ${request.project_start_time}) did not finish within ${ms} ms (PACKAGE_DEADLINE_MS); it was stopped and nothing of it was kept.`;

@@ -2,7 +2,8 @@ import { tracked } from '../../../lib/audit/track.js';
 import type { PublishRequest } from '../../../lib/contract/index.js';
 import type { CallContext } from '../../../lib/http/service.js';
 import type { PublishDeps } from './deps.js';
-import { destinationFor, type PublishedEntry } from './destinations/destination.js';
+import type { PublishedEntry } from './destinations/destination.js';
+import { destinationFor } from './destinations/registry.js';
 
 /** What publishing answers, as the contract spells it. */
 export interface PublishPayload {
@@ -22,7 +23,7 @@ export async function publishProject(request: PublishRequest, deps: PublishDeps,
   const { destination } = request;
   const last: { settle?: () => Promise<string[]> } = {};
   const payload = await tracked(deps.obs, call, 'publish', { project: request, destination }, async () => {
-    const target = destinationFor(deps.destinations, destination.type);
+    const target = destinationFor(deps.destinations, destination);
     await target.checkReady(destination);
     const result = await target.publish({ project: request.project_name, startTime: request.project_start_time, requestId: call.requestId, destination });
     last.settle = result.settle;

@@ -5,7 +5,7 @@ import { isAppError } from '../../../lib/errors.js';
 import type { CallContext } from '../../../lib/http/service.js';
 import { clip } from '../../../lib/text.js';
 import type { PublishDeps } from './deps.js';
-import { destinationFor } from './destinations/destination.js';
+import { destinationFor } from './destinations/registry.js';
 
 /** Longest text a validation record keeps (an error detail can name many columns). */
 const RECORD_MAX_TEXT = 1000;
@@ -27,7 +27,7 @@ export function validateProject(request: AccessRequest, deps: PublishDeps, call:
     });
   return tracked(deps.obs, call, 'validate', { project: request, source, destination }, async () => {
     try {
-      await destinationFor(deps.destinations, destination.type).checkReady(destination);
+      await destinationFor(deps.destinations, destination).checkReady(destination);
       await withConnector(source, deps.secrets, deps.connectorOptions, (c) => c.ping());
     } catch (error) {
       record(isAppError(error) ? error.detail : 'internal error');

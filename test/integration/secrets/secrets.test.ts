@@ -4,7 +4,7 @@
  * a protocol-level double (test/support/keyvault-double.ts), asserting both what
  * the provider returns and what went over the wire.
  *
- * Run: node --import tsx --test test/secrets.test.ts
+ * Run: node --import tsx --test test/integration/secrets/secrets.test.ts
  */
 import { after, afterEach, before, beforeEach, describe, it } from 'node:test';
 import assert from 'node:assert/strict';

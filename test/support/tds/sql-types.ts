@@ -3,7 +3,7 @@
  * the styles the publisher's connector relies on, producing the forms
  * documented in Microsoft Learn, "CAST and CONVERT (Transact-SQL)" (the date
  * and time styles table, the money styles table, "Truncating and rounding
- * results"), "datetime2", "time" and "SWITCHOFFSET". test/mssql-convert.test.ts
+ * results"), "datetime2", "time" and "SWITCHOFFSET". test/integration/sources/mssql/mssql-convert.test.ts
  * quotes the rows relied on. A conversion or style not listed there is
  * refused ("not emulated"), never guessed.
  *

@@ -1,6 +1,5 @@
 import type { DestinationConfig, DestinationType } from '../../../../lib/contract/index.js';
 import type { ResolvedDataset, SourceSnapshot } from '../../../../lib/connectors/index.js';
-import { AppError } from '../../../../lib/errors.js';
 
 /** The project a package or publication belongs to. */
 export interface ProjectKey {
@@ -36,6 +35,8 @@ export interface OutputFile {
 
 /** Where packages go: a filestore mount or a PostgreSQL database (with OPAL). */
 export interface Destination {
+  /** Checks the service's readiness probe runs, beyond checkReady's per request. */
+  readiness?: ReadonlyArray<() => Promise<void>>;
   /** Throws a clear AppError unless the destination can receive this project's package. */
   checkReady(destination: DestinationConfig): Promise<void>;
   /** Writes the dataset so that nothing is visible unless every table is complete. */
@@ -50,15 +51,5 @@ export interface Destination {
   publish(key: ProjectKey & { destination: DestinationConfig }): Promise<{ data_published: PublishedEntry[]; warnings: string[]; settle?: () => Promise<string[]> }>;
 }
 
-/** The destinations this service was configured with, by type. */
+/** The destinations this service was configured with, by type (registry.ts opens them). */
 export type Destinations = Partial<Record<DestinationType, Destination>>;
-
-/** The destination for a type; DESTINATION_NOT_CONFIGURED naming the supported ones when absent. */
-export function destinationFor(destinations: Destinations, type: DestinationType): Destination {
-  const found = destinations[type];
-  if (!found) {
-    const known = Object.keys(destinations).sort().join(', ') || '(none)';
-    throw new AppError('DESTINATION_NOT_CONFIGURED', `Destination type '${type}' is not configured on this service; configured: ${known}.`);
-  }
-  return found;
-}

@@ -15,7 +15,7 @@ import assert from 'node:assert/strict';
 import { packageToStaging } from '../../../../subgraphs/publish/src/destinations/filestore/staging.js';
 import { NOTHING_TO_PUBLISH_MESSAGE, PUBLISH_RECEIPT, publishToProduction, type PublishOptions } from '../../../../subgraphs/publish/src/destinations/filestore/publish.js';
 import { AppError, publicError } from '../../../../lib/errors.js';
-import { validateBag } from '../../../../lib/bagit/validate.js';
+import { validateBag } from '../../../../scripts/support/bag-validate.js';
 import { columns, listTree, sha512Of, tableOf, tempFolder, tempMount, treeState } from '../../../support/filestore-fs.js';
 
 let mount: string;

@@ -8,7 +8,7 @@ import path from 'node:path';
 import { after, before, beforeEach, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { packageToStaging, type PackageOptions } from '../../../../subgraphs/publish/src/destinations/filestore/staging.js';
-import { insideMount } from '../../../../subgraphs/publish/src/destinations/filestore/safe-paths.js';
+import { insideMount } from '../../../../subgraphs/publish/src/destinations/filestore/mount/safe-paths.js';
 import { AppError } from '../../../../lib/errors.js';
 import { failingStream } from '../../../support/csv-text.js';
 import { columns, listTree, sha512Of, tableOf, tempFolder, tempMount, treeState } from '../../../support/filestore-fs.js';

@@ -11,7 +11,7 @@ import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
-import { validateBag } from '../../../../lib/bagit/validate.js';
+import { validateBag } from '../../../../scripts/support/bag-validate.js';
 import type { SourceConnectorOptions } from '../../../../lib/connectors/index.js';
 import { clearTokenCache } from '../../../../lib/connectors/databricks/token.js';
 import { parseCsv } from '../../../support/csv-text.js';

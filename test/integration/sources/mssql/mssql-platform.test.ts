@@ -13,7 +13,7 @@ import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
-import { validateBag } from '../../../../lib/bagit/validate.js';
+import { validateBag } from '../../../../scripts/support/bag-validate.js';
 import type { SourceConnectorOptions } from '../../../../lib/connectors/index.js';
 import { parseCsv } from '../../../support/csv-text.js';
 import { LogLines } from '../../../support/log-lines.js';

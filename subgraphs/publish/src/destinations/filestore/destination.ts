@@ -1,5 +1,6 @@
 import type { Destination } from '../destination.js';
-import type { StorageMounts } from './mounts.js';
+import { filestoreFormat } from './formats/formats.js';
+import type { StorageMounts } from './mount/mounts.js';
 import { publishToProduction } from './publish.js';
 import type { FilestoreSettings } from './settings.js';
 import { packageToStaging } from './staging.js';
@@ -12,16 +13,18 @@ import { packageToStaging } from './staging.js';
  */
 export function filestoreDestination(mounts: StorageMounts, settings: FilestoreSettings): Destination {
   return {
+    // Every configured mount must have writable staging/ and production/ folders.
+    readiness: mounts.names().map((name) => () => mounts.checkReady(name)),
+
     checkReady: (destination) => mounts.checkReady(destination.name),
 
     package: ({ project, startTime, requestId, destination, dataset, snapshot }) => mounts.on(destination.name, async (mountRoot) => {
-      const format = destination.format === 'duckdb' ? 'duckdb' : 'csv';
       const result = await packageToStaging({
         mountRoot,
         project,
         startTime,
         requestId,
-        format,
+        format: filestoreFormat(destination.format),
         schemaName: dataset.schema,
         settings,
         tables: dataset.tables.map((table) => ({

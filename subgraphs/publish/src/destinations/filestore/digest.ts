@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { constants } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
 
-/** Read size for hashing and copying: 1 MiB beat the 64 KiB default by ~20% (notes/extraction.md §5.1). */
+/** Read size for hashing and copying: 1 MiB beat the 64 KiB default (docs/performance.md, "Read size for hashing and copying"). */
 export const IO_BLOCK = 1024 * 1024;
 
 /** Opens for reading, never through a symbolic link (O_NOFOLLOW: a link at the last name is ELOOP). */

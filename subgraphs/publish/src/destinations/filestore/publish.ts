@@ -1,13 +1,12 @@
 import { randomBytes } from 'node:crypto';
 import { rename, rmdir, unlink } from 'node:fs/promises';
 import { AppError } from '../../../../../lib/errors.js';
-import { FolderCache, listPayload, readBag, summarise, tagManifestDigest } from './bag-read.js';
-import { writeBagTagFiles, type BagInfoFields, type PayloadEntry } from './bagit.js';
-import type { CheckedDir } from './checked-dir.js';
-import { copyFileWithDigest, digestFile, type FileDigest } from './digest.js';
-import { withProjectFolders, type MountFolders } from './project-folders.js';
-import { filestoreError, hiddenSibling, isHiddenSibling, type ProjectRef } from './safe-paths.js';
-import { OUTPUTS_PATH, refuseIfPublished } from './staging.js';
+import { compareStaged, FolderCache, listPayload, readBag, summarise, tagManifestDigest } from './bag/verify.js';
+import { moveOrCopy, OUTPUTS_PATH, writeBagTagFiles, type BagInfoFields, type Move, type PayloadEntry } from './bag/write.js';
+import type { CheckedDir } from './mount/checked-dir.js';
+import { withProjectFolders, type MountFolders } from './mount/project-folders.js';
+import { filestoreError, hiddenSibling, isHiddenSibling, type ProjectRef } from './mount/safe-paths.js';
+import { refuseIfPublished } from './staging.js';
 
 /** The contract's message when staging holds nothing for the project. */
 export const NOTHING_TO_PUBLISH_MESSAGE = 'No files found in Staging. Nothing to publish to Production.';
@@ -92,7 +91,7 @@ export interface PublishResult {
  *   nothing changes, staging keeps the files;
  * - nothing staged, no receipt naming the bag in place (never packaged, or
  *   published and answered already): NOTHING_TO_PUBLISH with the contract's message.
- * Every folder and file on the way is opened without following links (checked-dir.ts).
+ * Every folder and file on the way is opened without following links (mount/checked-dir.ts).
  */
 export async function publishToProduction(options: PublishOptions): Promise<PublishResult> {
   const { mountRoot, project, startTime } = options;
@@ -226,25 +225,6 @@ async function answerPublished(folders: MountFolders, found: Found & { bag: Chec
   return { receipt: inPlace!, payload, how: 'identical' };
 }
 
-/** How the staged files differ from a bag's payload (paths, sizes, SHA-512); none when they are the same. */
-async function compareStaged(outputs: CheckedDir, files: readonly string[], payload: readonly PayloadEntry[]): Promise<string[]> {
-  const inBag = new Map(payload.map((p) => [p.path, p]));
-  const staged = new Set(files.map((rel) => [...OUTPUTS_PATH, rel].join('/')));
-  const differences = [...inBag.keys()].filter((p) => !staged.has(p)).map((p) => `${p} is in the bag but not staged`);
-  const cache = new FolderCache(outputs);
-  for (const rel of files) {
-    const p = [...OUTPUTS_PATH, rel].join('/');
-    const expected = inBag.get(p);
-    if (!expected) {
-      differences.push(`${p} is staged but not in the bag`);
-      continue;
-    }
-    const digest = await cache.digest(rel);
-    if (digest?.bytes !== expected.bytes || digest.sha512 !== expected.sha512) differences.push(`${p} differs`);
-  }
-  return differences;
-}
-
 /** No bag in place: move the staged files into a new one. */
 async function publishNew(folders: MountFolders, found: Found, options: PublishOptions): Promise<Outcome> {
   const { project, startTime } = options;
@@ -338,32 +318,6 @@ async function clearStaging({ staging }: MountFolders, found: Found, ref: Projec
 /** Removes hidden bag folders an interrupted publish left beside a bag that is complete (best effort). */
 async function removePartials(found: Found): Promise<void> {
   for (const name of found.partials) await found.productionProject?.removeTree(name).catch(() => undefined);
-}
-
-/** A file renamed into the bag: where it came from, for putting it back. */
-interface Move {
-  from: CheckedDir;
-  to: CheckedDir;
-  name: string;
-}
-
-/** Moves one file into the bag and answers its digest, reading every byte once (plus once more to verify a copy). */
-async function moveOrCopy(from: CheckedDir, to: CheckedDir, name: string, forceCopy: boolean, renamed: Move[]): Promise<FileDigest> {
-  if (!forceCopy) {
-    try {
-      await rename(from.at(name), to.at(name));
-      renamed.push({ from, to, name });
-      return await digestFile(to.at(name));
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'EXDEV') throw error;
-    }
-  }
-  const copied = await copyFileWithDigest(from.at(name), to.at(name));
-  const check = await digestFile(to.at(name));
-  if (check.sha512 !== copied.sha512 || check.bytes !== copied.bytes) {
-    throw new AppError('INTERNAL', `The copy of ${name} in production does not match its staging file (SHA-512 differs after the copy).`);
-  }
-  return copied;
 }
 
 /**

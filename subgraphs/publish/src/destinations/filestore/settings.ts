@@ -1,7 +1,7 @@
 import { readSettings } from '../../../../../lib/config/env.js';
 import { DUCKDB_SIZE, filestoreSettings } from '../../../../../lib/config/settings/index.js';
 import { AppError } from '../../../../../lib/errors.js';
-import type { BagInfoFields } from './bagit.js';
+import type { BagInfoFields } from './bag/write.js';
 
 /** How CSV files are written. */
 export interface CsvWriterOptions {
@@ -36,6 +36,9 @@ export function duckdbSizeBytes(size: string): number {
   if (!match) throw new AppError('INTERNAL', `'${size}' is not a DuckDB size.`);
   return Number(match[1]) * UNIT_BYTES[match[2]!]!;
 }
+
+/** The variables readFilestoreSettings reads. */
+export const FILESTORE_SETTING_NAMES: readonly string[] = Object.keys(filestoreSettings);
 
 /** Reads the filestore settings; a bad value throws a ConfigError naming the variable. */
 export function readFilestoreSettings(env?: NodeJS.ProcessEnv): FilestoreSettings {

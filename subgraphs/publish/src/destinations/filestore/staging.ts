@@ -1,14 +1,11 @@
 import { rename } from 'node:fs/promises';
 import { AppError } from '../../../../../lib/errors.js';
-import type { CheckedDir } from './checked-dir.js';
-import { CsvWriter } from './csv-writer.js';
-import type { FilestoreFormat, FilestoreWriter, TableExtract } from './extract.js';
-import { withProjectFolders } from './project-folders.js';
-import { filestoreError, hiddenSibling, isHiddenSibling, type ProjectRef } from './safe-paths.js';
-import type { FilestoreSettings } from './settings.js';
-
-/** Where payload files live inside a project folder, in staging and production alike (the BagIt payload). */
-export const OUTPUTS_PATH = ['data', 'outputs'] as const;
+import type { CheckedDir } from './mount/checked-dir.js';
+import { OUTPUTS_PATH } from './bag/write.js';
+import { writerFor, type FilestoreFormat, type WriterSettings } from './formats/formats.js';
+import type { TableExtract } from './formats/writer.js';
+import { withProjectFolders } from './mount/project-folders.js';
+import { filestoreError, hiddenSibling, isHiddenSibling, type ProjectRef } from './mount/safe-paths.js';
 
 /** What to package. */
 export interface PackageOptions extends ProjectRef {
@@ -37,17 +34,6 @@ export interface PackageResult {
   files: PackagedFile[];
   /** Renamed tables or columns, primary keys not kept: for the service log. */
   warnings: string[];
-}
-
-/** What the writers need of the filestore settings (DuckDB's memory limit has a default). */
-export type WriterSettings = Pick<FilestoreSettings, 'csv' | 'workingDir'> & Partial<Pick<FilestoreSettings, 'duckdbMemoryLimit'>>;
-
-/** The writer for a format. */
-export async function writerFor(format: FilestoreFormat, schemaName: string, settings: WriterSettings): Promise<FilestoreWriter> {
-  if (format === 'csv') return new CsvWriter(settings.csv);
-  // DuckDB (some 35 MiB) is loaded on the first DuckDB package, not by every publish service.
-  const { DuckDbWriter } = await import('./duckdb-writer.js');
-  return new DuckDbWriter({ schemaName, workingDir: settings.workingDir, memoryLimit: settings.duckdbMemoryLimit });
 }
 
 /**

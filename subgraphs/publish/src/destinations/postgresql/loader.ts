@@ -5,7 +5,7 @@ import pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 import type { ColumnInfo } from '../../../../../lib/connectors/index.js';
 import { AppError } from '../../../../../lib/errors.js';
-import { openCsvStream } from '../filestore/csv-scan.js';
+import { openCsvStream } from '../filestore/formats/csv/scan.js';
 import { checkIdentifier, qualified } from './names.js';
 import { ARRAY_FUNCTION_SQL, columnPlan, type ColumnPlan, type ServerTraits } from './pg-types.js';
 import { checkOwner, ensureRegistry, recordLoad, REGISTRY_SCHEMA, type LoadOwner, type Query } from './registry.js';
@@ -38,7 +38,7 @@ export interface LoadOptions {
   onQuery?: (sql: string) => void;
 }
 
-/** COPY data is sent in pieces of about this size (many tiny writes are slow: notes/extraction.md §3.1). */
+/** COPY data is sent in pieces of about this size (many tiny writes are slow: docs/performance.md, "COPY pieces"). */
 const COPY_BATCH_BYTES = 256 * 1024;
 
 /** Key of the advisory lock that serialises swaps, with the target's hash as the second key. */

@@ -15,7 +15,7 @@ import type { PostgresqlConnectionSettings } from './settings.js';
  * taken with pg_try_advisory_lock on a session of its own that is held for the
  * whole package or publish. A second call for the same project and start time
  * answers PROJECT_BUSY (409) at once rather than wait, as on a filestore
- * (folder-lock.ts); calls for other projects take other keys and run in parallel.
+ * (filestore/mount/folder-lock.ts); calls for other projects take other keys and run in parallel.
  *
  * The key is derived from `lower("{project}_{start_time}")`, the prefix every
  * schema of the project has (names.ts), so two spellings of a project name that

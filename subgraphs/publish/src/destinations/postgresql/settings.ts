@@ -38,6 +38,9 @@ export interface PostgresqlSettings {
   swapLockTimeoutMs: number;
 }
 
+/** The variables readPostgresqlSettings reads. */
+export const POSTGRESQL_SETTING_NAMES: readonly string[] = Object.keys(postgresqlDestinationSettings);
+
 /** The settings that must all be present once DESTINATION_POSTGRESQL_HOST is set. */
 const REQUIRED = [
   'DESTINATION_POSTGRESQL_DATABASE',

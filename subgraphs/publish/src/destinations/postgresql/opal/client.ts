@@ -43,7 +43,7 @@ const TLS_CODES = new Set([
 ]);
 
 /**
- * A small client for the OPAL REST API (notes/opal-rest.md): HTTP Basic
+ * A small client for the OPAL REST API (as obiba/opal serves it under `/ws`): HTTP Basic
  * authentication on every call, JSON in and out, path segments and query
  * values percent-encoded. TLS verification is on unless `noSslVerify`, and
  * then only for this client's own agent, never process-wide.

@@ -1,14 +1,19 @@
+import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { rename } from 'node:fs/promises';
-import { createHash } from 'node:crypto';
-import { fromRoot } from '../../../../../lib/paths.js';
-import type { CheckedDir } from './checked-dir.js';
+import { AppError } from '../../../../../../lib/errors.js';
+import { fromRoot } from '../../../../../../lib/paths.js';
+import { copyFileWithDigest, digestFile, type FileDigest } from '../digest.js';
+import type { CheckedDir } from '../mount/checked-dir.js';
 
 /**
- * BagIt 1.0 (RFC 8493) tag files for a bag whose payload is already in place.
- * Written with SHA-512 only. Checked against bagit-python's validate() in the
- * tests (test/support/bagit-validate.ts).
+ * Writing a BagIt 1.0 (RFC 8493) bag: payload files moved (or copied and
+ * verified) into it, then its tag files, with SHA-512 only. The tests check
+ * every bag with an independent validator (scripts/support/bag-validate.ts).
  */
+
+/** Where payload files live inside a project folder, in staging and production alike (the BagIt payload). */
+export const OUTPUTS_PATH = ['data', 'outputs'] as const;
 
 /** Organisation fields for bag-info.txt (BAGIT_SOURCE_ORGANIZATION, BAGIT_ORGANIZATION_ADDRESS, BAGIT_CONTACT_NAME, BAGIT_CONTACT_EMAIL, BAGIT_EXTERNAL_DESCRIPTION). */
 export interface BagInfoFields {
@@ -111,4 +116,30 @@ export async function writeBagTagFiles(
   tags.push({ path: 'bag-info.txt', sha512: await writeWhole(bagDir, 'bag-info.txt', infoText) });
   tags.push({ path: 'bagit.txt', sha512: await writeWhole(bagDir, 'bagit.txt', BAGIT_TXT) });
   await writeWhole(bagDir, 'tagmanifest-sha512.txt', manifestText(tags));
+}
+
+/** A file renamed into the bag: where it came from, for putting it back. */
+export interface Move {
+  from: CheckedDir;
+  to: CheckedDir;
+  name: string;
+}
+
+/** Moves one file into the bag and answers its digest, reading every byte once (plus once more to verify a copy). */
+export async function moveOrCopy(from: CheckedDir, to: CheckedDir, name: string, forceCopy: boolean, renamed: Move[]): Promise<FileDigest> {
+  if (!forceCopy) {
+    try {
+      await rename(from.at(name), to.at(name));
+      renamed.push({ from, to, name });
+      return await digestFile(to.at(name));
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EXDEV') throw error;
+    }
+  }
+  const copied = await copyFileWithDigest(from.at(name), to.at(name));
+  const check = await digestFile(to.at(name));
+  if (check.sha512 !== copied.sha512 || check.bytes !== copied.bytes) {
+    throw new AppError('INTERNAL', `The copy of ${name} in production does not match its staging file (SHA-512 differs after the copy).`);
+  }
+  return copied;
 }

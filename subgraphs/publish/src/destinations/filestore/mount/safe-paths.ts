@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
-import { PROJECT_NAME } from '../../../../../lib/contract/requests.js';
-import { AppError } from '../../../../../lib/errors.js';
+import { PROJECT_NAME } from '../../../../../../lib/contract/requests.js';
+import { AppError } from '../../../../../../lib/errors.js';
 
 const START_TIME = /^\d{8}_\d{6}$/;
 

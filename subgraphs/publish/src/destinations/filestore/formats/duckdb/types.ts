@@ -1,4 +1,4 @@
-import { arrayLeaf, type LogicalType } from '../../../../../lib/types/logical.js';
+import { arrayLeaf, type LogicalType } from '../../../../../../../lib/types/logical.js';
 
 /**
  * Logical type → DuckDB type, and how a column's canonical text

@@ -1,5 +1,5 @@
 import type { Readable } from 'node:stream';
-import { AppError } from '../../../../../lib/errors.js';
+import { AppError } from '../../../../../../../lib/errors.js';
 
 const QUOTE = 0x22;
 const NEWLINE = 0x0a;

@@ -1,7 +1,7 @@
 import { constants, existsSync } from 'node:fs';
 import { lstat, mkdir, open, readdir, readlink, realpath, rmdir, unlink, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
-import { AppError } from '../../../../../lib/errors.js';
+import { AppError } from '../../../../../../lib/errors.js';
 import { insideMount } from './safe-paths.js';
 
 /**

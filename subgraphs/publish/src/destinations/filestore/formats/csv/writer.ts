@@ -1,12 +1,12 @@
 import { rename } from 'node:fs/promises';
 import path from 'node:path';
-import { AppError } from '../../../../../lib/errors.js';
-import { openCsvStream, RowScanner } from './csv-scan.js';
-import type { FileDigest } from './digest.js';
-import type { FilestoreWriter, TableExtract, WriterOutput, WrittenFile } from './extract.js';
-import { partFileName, tableFileBases } from './file-names.js';
-import { FileSink } from './file-sink.js';
-import type { CsvWriterOptions } from './settings.js';
+import { AppError } from '../../../../../../../lib/errors.js';
+import { openCsvStream, RowScanner } from './scan.js';
+import type { FileDigest } from '../../digest.js';
+import type { FilestoreWriter, TableExtract, WriterOutput, WrittenFile } from '../writer.js';
+import { partFileName, tableFileBases } from '../file-names.js';
+import { FileSink } from '../file-sink.js';
+import type { CsvWriterOptions } from '../../settings.js';
 
 const NEWLINE = 0x0a;
 
@@ -15,7 +15,7 @@ const NEWLINE = 0x0a;
  * (the canonical text form is already the CSV researchers receive), hashing
  * them inline.
  *
- * Naming (file-names.ts): a table that fits in one file is `{base}.csv`; a
+ * Naming (formats/file-names.ts): a table that fits in one file is `{base}.csv`; a
  * table that needs more is `{base}.part0001.csv`, `{base}.part0002.csv`, …
  * (the first file is renamed when the second is opened). With compression on,
  * `.csv.gz`, each part a complete gzip file.

@@ -1,13 +1,13 @@
 import path from 'node:path';
-import { AppError } from '../../../../../lib/errors.js';
-import type { PayloadEntry } from './bagit.js';
-import type { CheckedDir } from './checked-dir.js';
-import { digestHandle, type FileDigest } from './digest.js';
+import { AppError } from '../../../../../../lib/errors.js';
+import { digestHandle, type FileDigest } from '../digest.js';
+import type { CheckedDir } from '../mount/checked-dir.js';
+import { OUTPUTS_PATH, type PayloadEntry } from './write.js';
 
 /**
  * Reading payload trees and bags on the mount without following links: the
  * files under a folder, a file's digest by its '/'-separated path, and a bag
- * checked as a BagIt validator would check it.
+ * checked as a BagIt validator would check it; staged files compared with a bag.
  */
 
 /** Folders below one base folder, opened once each (without links) and reused: `''` is the base itself. */
@@ -153,4 +153,23 @@ export async function readBag(bag: CheckedDir): Promise<{ payload: PayloadEntry[
 /** Problems as one short clause: the first five, and how many more. */
 export function summarise(problems: readonly string[]): string {
   return problems.slice(0, 5).join('; ') + (problems.length > 5 ? `; and ${problems.length - 5} more` : '');
+}
+
+/** How the staged files differ from a bag's payload (paths, sizes, SHA-512); none when they are the same. */
+export async function compareStaged(outputs: CheckedDir, files: readonly string[], payload: readonly PayloadEntry[]): Promise<string[]> {
+  const inBag = new Map(payload.map((p) => [p.path, p]));
+  const staged = new Set(files.map((rel) => [...OUTPUTS_PATH, rel].join('/')));
+  const differences = [...inBag.keys()].filter((p) => !staged.has(p)).map((p) => `${p} is in the bag but not staged`);
+  const cache = new FolderCache(outputs);
+  for (const rel of files) {
+    const p = [...OUTPUTS_PATH, rel].join('/');
+    const expected = inBag.get(p);
+    if (!expected) {
+      differences.push(`${p} is staged but not in the bag`);
+      continue;
+    }
+    const digest = await cache.digest(rel);
+    if (digest?.bytes !== expected.bytes || digest.sha512 !== expected.sha512) differences.push(`${p} differs`);
+  }
+  return differences;
 }

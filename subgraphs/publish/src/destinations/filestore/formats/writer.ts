@@ -1,8 +1,6 @@
 import type { Readable } from 'node:stream';
-import type { ColumnInfo } from '../../../../../lib/connectors/connector.js';
-
-/** The filestore formats a package can be written in. */
-export type FilestoreFormat = 'csv' | 'duckdb';
+import type { ColumnInfo } from '../../../../../../lib/connectors/connector.js';
+import type { FilestoreFormat } from './formats.js';
 
 /**
  * One table to package: what extraction hands the filestore destination.

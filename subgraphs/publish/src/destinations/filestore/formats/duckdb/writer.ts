@@ -2,15 +2,15 @@ import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
 import { constants } from 'node:fs';
 import { access, mkdir, mkdtemp, open, rm } from 'node:fs/promises';
 import path from 'node:path';
-import { AppError } from '../../../../../lib/errors.js';
-import { openCsvStream, rowParts } from './csv-scan.js';
-import { digestFile } from './digest.js';
-import { arrayLeaf, type LogicalType } from '../../../../../lib/types/logical.js';
-import { CONVERSION_MACROS, columnLoad, duckdbType, quoteIdent, quoteLiteral, withMeasuredDepth } from './duckdb-types.js';
-import type { FilestoreWriter, TableExtract, WriterOutput } from './extract.js';
-import { distinctNames } from './file-names.js';
-import { FileSink } from './file-sink.js';
-import { DEFAULT_DUCKDB_MEMORY_LIMIT, duckdbSizeBytes } from './settings.js';
+import { AppError } from '../../../../../../../lib/errors.js';
+import { openCsvStream, rowParts } from '../csv/scan.js';
+import { digestFile } from '../../digest.js';
+import { arrayLeaf, type LogicalType } from '../../../../../../../lib/types/logical.js';
+import { CONVERSION_MACROS, columnLoad, duckdbType, quoteIdent, quoteLiteral, withMeasuredDepth } from './types.js';
+import type { FilestoreWriter, TableExtract, WriterOutput } from '../writer.js';
+import { distinctNames } from '../file-names.js';
+import { FileSink } from '../file-sink.js';
+import { DEFAULT_DUCKDB_MEMORY_LIMIT, duckdbSizeBytes } from '../../settings.js';
 
 /** The one file a DuckDB package holds. */
 export const DUCKDB_FILE_NAME = 'database.duckdb';
@@ -53,7 +53,7 @@ export interface DuckDbWriterOptions {
 /**
  * Writes every table into one DuckDB database, `database.duckdb`, in a schema
  * named after the dataset's schema, each table with its requested columns in
- * order and faithful types (duckdb-types.ts).
+ * order and faithful types (types.ts).
  *
  * Loading, per table: the CSV stream is cut at row ends into parts of about
  * 64 MiB (temporary files under the working folder); each part is loaded by
@@ -74,7 +74,7 @@ export interface DuckDbWriterOptions {
  * autoinstall/autoload are off.
  *
  * DuckDB matches identifiers case-insensitively: tables (or columns) whose names
- * differ only in case get `~2`, `~3`, … (file-names.ts `distinctNames`), with a warning.
+ * differ only in case get `~2`, `~3`, … (formats/file-names.ts `distinctNames`), with a warning.
  */
 export class DuckDbWriter implements FilestoreWriter {
   readonly format = 'duckdb' as const;
@@ -225,7 +225,7 @@ function csvReader(file: string, types: readonly string[], limits: LineLimits = 
     allow_quoted_nulls = false, nullstr = '', strict_mode = true, max_line_size = ${limits.maxLine}, buffer_size = ${limits.buffer}, columns = {${columns}})`;
 }
 
-/** The columns' logical types, array columns adjusted to the dimensions their values have (duckdb-types.ts withMeasuredDepth). */
+/** The columns' logical types, array columns adjusted to the dimensions their values have (types.ts withMeasuredDepth). */
 async function measureArrays(connection: DuckDBConnection, table: TableExtract, csvFile: string, budget: MemoryBudget, part: PartFigures, warnings: string[]): Promise<LogicalType[]> {
   const logicals = table.columns.map((c) => c.logical);
   const arrays = logicals.flatMap((t, i) => (t.kind === 'array' && arrayLeaf(t).leaf.kind !== 'json' ? [i] : []));

@@ -1,9 +1,9 @@
 import { constants } from 'node:fs';
 import { access } from 'node:fs/promises';
 import path from 'node:path';
-import { readSettingFamily } from '../../../../../lib/config/env.js';
-import { destinationMounts } from '../../../../../lib/config/settings/index.js';
-import { AppError } from '../../../../../lib/errors.js';
+import { readSettingFamily } from '../../../../../../lib/config/env.js';
+import { destinationMounts } from '../../../../../../lib/config/settings/index.js';
+import { AppError } from '../../../../../../lib/errors.js';
 import { openMount } from './project-folders.js';
 
 /** Codes of failures a filestore names a path of its mount in (relative): they are prefixed with the destination's name. */

@@ -1,6 +1,6 @@
 /**
  * The BagIt validator (`npm run verify-bag`, the demo, the tests). It checks what bagit-python's `Bag(path).validate()` checks
- * (LibraryOfCongress/bagit-python, src/bagit/__init__.py; notes/extraction.md §5.3),
+ * (LibraryOfCongress/bagit-python, src/bagit/__init__.py; docs/performance.md, "What the BagIt validator checks"),
  * in the same order, since bagit-python itself cannot be installed here:
  *
  * open:     bagit.txt exists; BagIt-Version and Tag-File-Character-Encoding present;

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { link, lstat, lutimes, rename, rmdir, unlink } from 'node:fs/promises';
 import os from 'node:os';
-import { AppError } from '../../../../../lib/errors.js';
+import { AppError } from '../../../../../../lib/errors.js';
 import type { CheckedDir } from './checked-dir.js';
 import { filestoreError, type ProjectRef } from './safe-paths.js';
 

@@ -4,7 +4,7 @@ import { createWriteStream } from 'node:fs';
 import { Transform, type TransformCallback, type Writable } from 'node:stream';
 import { finished, pipeline } from 'node:stream/promises';
 import { createGzip } from 'node:zlib';
-import { IO_BLOCK, type FileDigest } from './digest.js';
+import { IO_BLOCK, type FileDigest } from '../digest.js';
 
 /** Counts and hashes the bytes passing through. */
 class DigestStream extends Transform {

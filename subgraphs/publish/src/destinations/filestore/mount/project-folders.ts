@@ -1,4 +1,4 @@
-import { AppError } from '../../../../../lib/errors.js';
+import { AppError } from '../../../../../../lib/errors.js';
 import { CheckedDir } from './checked-dir.js';
 import { withFolderLock, type FolderLockOptions, type LockCall } from './folder-lock.js';
 import { checkProjectRef, filestoreError, type Area, type ProjectRef } from './safe-paths.js';
