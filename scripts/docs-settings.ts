@@ -1,7 +1,7 @@
 /**
  * `npm run docs:settings`: writes the settings and secrets tables of
  * docs/configuration.md, between its markers, from the registry in
- * lib/config/settings. test/unit/settings-docs.test.ts fails when the committed
+ * lib/config/settings. test/unit/settings.test.ts fails when the committed
  * tables differ from what this would write.
  */
 import { readFileSync, writeFileSync } from 'node:fs';

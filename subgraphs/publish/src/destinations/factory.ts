@@ -23,7 +23,7 @@ export interface DestinationFactory<Settings> {
   /** The formats it writes; a request asking for another is refused where the destination is chosen. */
   readonly formats: readonly string[];
   /** Its settings from the environment; undefined when the environment does not configure it. */
-  readSettings(env: NodeJS.ProcessEnv): Settings | undefined;
+  readSettings(env?: NodeJS.ProcessEnv): Settings | undefined;
   /** Imports the implementation and opens the destination with these settings. */
   load(settings: Settings, services: DestinationServices): Promise<Destination>;
 }

@@ -26,7 +26,7 @@ export type GivenDestinationSettings = { [K in DestinationType]?: SettingsByType
  * Opens every destination the environment (or `given`) configures, importing
  * only their implementations. A bad setting throws a ConfigError naming it.
  */
-export async function openDestinations(given: GivenDestinationSettings, services: DestinationServices, env: NodeJS.ProcessEnv = process.env): Promise<Destinations> {
+export async function openDestinations(given: GivenDestinationSettings, services: DestinationServices, env?: NodeJS.ProcessEnv): Promise<Destinations> {
   const destinations: Destinations = {};
   for (const type of DESTINATION_TYPES) {
     const destination = await open(type, given[type], services, env);
@@ -35,7 +35,7 @@ export async function openDestinations(given: GivenDestinationSettings, services
   return destinations;
 }
 
-async function open<K extends DestinationType>(type: K, given: SettingsByType[K] | null | undefined, services: DestinationServices, env: NodeJS.ProcessEnv): Promise<Destination | undefined> {
+async function open<K extends DestinationType>(type: K, given: SettingsByType[K] | null | undefined, services: DestinationServices, env?: NodeJS.ProcessEnv): Promise<Destination | undefined> {
   const factory: DestinationFactory<SettingsByType[K]> = DESTINATION_FACTORIES[type];
   const settings = given === undefined ? factory.readSettings(env) : given;
   return settings == null ? undefined : factory.load(settings, services);
