@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { AuditLog } from '../../../lib/audit/audit-log.js';
-import type { ApiKeyVerifier } from '../../../lib/auth/api-key.js';
+import { apiKeySecretNames, type ApiKeyVerifier } from '../../../lib/auth/api-key.js';
 import type { ConnectorOptions } from '../../../lib/connectors/index.js';
 import { mountSubgraph } from '../../../lib/graphql/subgraph.js';
 import type { ConnectionLimits } from '../../../lib/http/plugins/timeouts.js';
@@ -59,8 +59,8 @@ export async function buildPublishApp(options: PublishAppOptions): Promise<Fasti
     deps.destinations.postgresql = postgresqlDestination({ settings: postgresql, secrets: options.secrets, log: options.log.child({ destination: 'postgresql' }) });
   }
   const app = createHttpService({ name: 'publish', description: 'Validates connections, extracts and packages approved data, publishes it with integrity hashes.', logger: options.log, apiKey: options.apiKey, trustForwardedCaller: true, audit, limits: options.limits, metrics,
-    // Ready when secrets can be read and every configured filestore mount has writable staging/ and production/.
-    readiness: [() => options.secrets.check(), ...mounts.names().map((name) => () => mounts.checkReady(name))],
+    // Ready when its own API key can be read from the secret store (Get only, no List) and every configured filestore mount has writable staging/ and production/.
+    readiness: [() => options.secrets.check(apiKeySecretNames.publish), ...mounts.names().map((name) => () => mounts.checkReady(name))],
   });
   dataPublishRoutes(app, deps);
   await mountSubgraph(app, 'publish', publishResolvers(deps), options.log, metrics);

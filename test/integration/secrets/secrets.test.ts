@@ -4,7 +4,7 @@
  * a protocol-level double (test/support/keyvault-double.ts), asserting both what
  * the provider returns and what went over the wire.
  *
- * Run: node --import tsx --test test/secrets.test.ts
+ * Run: node --import tsx --test test/integration/secrets/secrets.test.ts
  */
 import { after, afterEach, before, beforeEach, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -167,10 +167,14 @@ describe('FileSecretProvider', () => {
     await rejectsWith(provider.get('loop'), 'SECRET_STORE_FAILED', "'loop'", 'ELOOP');
   });
 
-  it('check() passes for a readable folder and, when it is missing, names the folder for the log only', async () => {
-    await provider.check();
+  it('check(name) reads that secret now; a missing one, or a missing folder, makes the store not ready, naming the folder for the log only', async () => {
+    await writeFile(path.join(dir, 'own-api-key'), 'own-key-value\n');
+    await provider.check('own-api-key');
+    const absent = await rejectsWith(provider.check('not-written'), 'SECRET_STORE_FAILED', "'not-written'", 'not in the secret store');
+    whereOnlyInCause(absent, dir);
     const missing = path.join(root, 'missing-folder');
-    whereOnlyInCause(await rejectsWith(new FileSecretProvider(missing).check(), 'SECRET_STORE_FAILED', 'ENOENT'), missing);
+    whereOnlyInCause(await rejectsWith(new FileSecretProvider(missing).check('own-api-key'), 'SECRET_STORE_FAILED', "'own-api-key'"), missing);
+    await rejectsWith(provider.check('../x'), 'INVALID_REQUEST', /secret name/);
   });
 });
 
@@ -309,7 +313,7 @@ describe('KeyVaultSecretProvider against the Key Vault double', () => {
   it('really verifies TLS: without the test CA the client refuses the double', async () => {
     const { tlsOptions: _ca, ...withoutCa } = kv.clientOptions;
     const p = new KeyVaultSecretProvider(kv.vaultUrl, kv.credential, { clientOptions: withoutCa });
-    const error = await rejectsWith(p.check(), 'SECRET_STORE_FAILED');
+    const error = await rejectsWith(p.check('db-password'), 'SECRET_STORE_FAILED');
     whereOnlyInCause(error, kv.vaultUrl);
     assert.match(error.message, /UNABLE_TO_VERIFY|SELF_SIGNED|CERT/);
     assert.deepEqual(kv.requests, []);
@@ -317,10 +321,10 @@ describe('KeyVaultSecretProvider against the Key Vault double', () => {
 
   it('needs disableChallengeResourceVerification on loopback: otherwise the client refuses the challenge', async () => {
     const p = new KeyVaultSecretProvider(kv.vaultUrl, kv.credential, { clientOptions: { ...kv.clientOptions, disableChallengeResourceVerification: false } });
-    const error = await rejectsWith(p.check(), 'SECRET_STORE_FAILED');
+    const error = await rejectsWith(p.check('db-password'), 'SECRET_STORE_FAILED');
     whereOnlyInCause(error, kv.vaultUrl);
     assert.match(causeText(error), /challenge resource 'vault\.azure\.net' does not match/);
-    assert.deepEqual(kv.requests.map(wire), ['GET /secrets auth=none -> 401']);
+    assert.deepEqual(kv.requests.map(wire), ['GET /secrets/db-password/ auth=none -> 401']);
     assert.deepEqual(kv.tokenRequests, []);
   });
 
@@ -336,10 +340,24 @@ describe('KeyVaultSecretProvider against the Key Vault double', () => {
     kv.clearLog();
   });
 
-  it('check() lists one page of the vault', async () => {
-    await provider().check();
-    assert.deepEqual(kv.requests.map(wire), ['GET /secrets auth=none -> 401', 'GET /secrets auth=token -> 200']);
-    assert.equal(kv.requests.at(-1)?.query.maxresults, '1');
+  it('check(name) gets that one secret now, past the cache (no List needed), and refreshes the cache', async () => {
+    const p = provider({ cacheTtlMs: 60_000 });
+    kv.setSecret('own-key', 'own-key-1');
+    assert.equal(await p.get('own-key'), 'own-key-1');
+    kv.setSecret('own-key', 'own-key-2');
+    await p.check('own-key');
+    await p.check('own-key');
+    assert.deepEqual(kv.requests.map(wire), [
+      'GET /secrets/own-key/ auth=none -> 401',
+      'GET /secrets/own-key/ auth=token -> 200',
+      'GET /secrets/own-key/ auth=token -> 200',
+      'GET /secrets/own-key/ auth=token -> 200',
+    ]);
+    assert.equal(await p.get('own-key'), 'own-key-2', 'the value read by the check is served');
+    assert.equal(kv.requests.length, 4);
+    assert.ok(kv.requests.every((r) => r.path !== '/secrets'), 'no list request');
+    const absent = await rejectsWith(p.check('not-in-vault'), 'SECRET_STORE_FAILED', "'not-in-vault'", 'HTTP 404');
+    assertNotIn(absent.message, kv.token, ...kv.values());
   });
 
   it('check() fails with SECRET_STORE_FAILED naming the vault, without the token, when the vault is down', async () => {
@@ -347,11 +365,11 @@ describe('KeyVaultSecretProvider against the Key Vault double', () => {
     try {
       down.setSecret('db-password', 'down-vault-value');
       const p = new KeyVaultSecretProvider(down.vaultUrl, down.credential, { clientOptions: down.clientOptions });
-      await p.check(); // authenticated: the client now holds a token
+      await p.check('db-password'); // authenticated: the client now holds a token
       assert.equal(await p.get('db-password'), 'down-vault-value');
       assert.equal(down.tokenRequests.length, 1);
       await down.stop();
-      const error = await rejectsWith(p.check(), 'SECRET_STORE_FAILED', 'cannot be read');
+      const error = await rejectsWith(p.check('db-password'), 'SECRET_STORE_FAILED', "'db-password'", 'could not be read');
       whereOnlyInCause(error, down.vaultUrl);
       assertNotIn(error.message, down.token, 'down-vault-value');
       assert.equal(error.transient, true);
