@@ -8,9 +8,12 @@ import { assertSecretName } from './secret-name.js';
 interface RestErrorLike {
   statusCode?: number;
   code?: string;
-  /** The parsed error body (`{ error: { code, message, innererror: { code } } }`). */
-  details?: { error?: { innererror?: { code?: unknown } } };
+  /** The error body as the client deserialises it (`innererror` arrives as `innerError`). */
+  details?: { error?: { innerError?: { code?: unknown }; innererror?: { code?: unknown } } };
 }
+
+/** The errors `@azure/identity` throws when it cannot get a token. */
+const CREDENTIAL_ERRORS = new Set(['AuthenticationError', 'AuthenticationRequiredError', 'AggregateAuthenticationError', 'CredentialUnavailableError']);
 
 /**
  * Why the vault refused, for messages: the status, and for a refusal Key
@@ -19,9 +22,17 @@ interface RestErrorLike {
  * which names the identity and the vault.
  */
 function refusal(error: unknown): string {
+  const name = (error as Error | undefined)?.name;
+  if (name !== undefined && CREDENTIAL_ERRORS.has(name)) {
+    // Entra's answer: its AADSTS code and OAuth error say what is wrong (the description, in the log, says more).
+    const message = String((error as Error).message);
+    const aadsts = /AADSTS(\d+)/.exec(message)?.[1];
+    const oauth = /^(invalid_\w+|unauthorized_client|unsupported_grant_type)\b/.exec(message)?.[1];
+    return `the service's Azure identity could not get a token: ${aadsts ? `AADSTS${aadsts}${oauth ? ` (${oauth})` : ''}` : name}`;
+  }
   const { statusCode, code, details } = error as RestErrorLike;
   if (!statusCode) return code ?? 'no answer';
-  const inner = details?.error?.innererror?.code;
+  const inner = (details?.error?.innerError ?? details?.error?.innererror)?.code;
   if (statusCode === 403 && (inner === 'AccessDenied' || inner === 'ForbiddenByRbac')) {
     return `HTTP 403 ${inner}: the service's identity may not get secrets from this vault; it needs the Get permission on secrets (an access policy with Get, or the role Key Vault Secrets User)`;
   }

@@ -306,7 +306,7 @@ describe('KeyVaultSecretProvider against the Key Vault double', () => {
 
   it('reports a disabled secret as a failure naming it, without its value', async () => {
     kv.setSecret('disabled-one', 'disabled-value', { enabled: false });
-    const error = await rejectsWith(provider().get('disabled-one'), 'SECRET_STORE_FAILED', "'disabled-one'", 'HTTP 403');
+    const error = await rejectsWith(provider().get('disabled-one'), 'SECRET_STORE_FAILED', "'disabled-one'", 'HTTP 403 SecretDisabled');
     assertNotIn(error.message, 'disabled-value', kv.token);
   });
 
