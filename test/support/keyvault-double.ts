@@ -186,6 +186,8 @@ export interface KeyVaultDouble {
   readonly tokenRequests: TokenRequest[];
   /** A new bearer token bound to `identity`, as Entra ID issues one for the vault (the Entra double calls this). */
   issueToken(identity: string): string;
+  /** A credential that issues tokens bound to `identity` (without recording them in {@link tokenRequests}). */
+  credentialFor(identity: string): TokenCredential;
   /** Sets the secret permissions of `identity`'s access policy (none: no policy, every request refused). */
   setAccessPolicy(identity: string, permissions: readonly SecretPermission[]): void;
   /** Stores a new version of a secret (creating it) and returns the version id. */
@@ -409,6 +411,9 @@ export async function startKeyVaultDouble(options: KeyVaultDoubleOptions = {}): 
     unexpected,
     tokenRequests,
     issueToken,
+    credentialFor(forIdentity) {
+      return { getToken: async (): Promise<AccessToken> => ({ token: issueToken(forIdentity), expiresOnTimestamp: Date.now() + 3_600_000 }) };
+    },
     setAccessPolicy(forIdentity, permissions) {
       if (permissions.length === 0) policies.delete(forIdentity);
       else policies.set(forIdentity, new Set(permissions));

@@ -57,8 +57,9 @@ net.Socket.prototype.connect = function guardedConnect(this: net.Socket, ...args
   let host: string | undefined;
   let port: unknown;
   if (typeof first === 'object' && first !== null) {
-    const o = first as { host?: string; port?: unknown; path?: string };
-    if (o.path !== undefined) return (realConnect as (...a: unknown[]) => net.Socket).apply(this, args);
+    const o = first as { host?: string | null; port?: unknown; path?: unknown };
+    // A local (Unix) socket: a path and no port. (An HTTP request's options carry `path: null`.)
+    if (typeof o.path === 'string' && (o.port === undefined || o.port === null)) return (realConnect as (...a: unknown[]) => net.Socket).apply(this, args);
     host = o.host ?? 'localhost';
     port = o.port;
   } else {

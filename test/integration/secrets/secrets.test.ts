@@ -72,13 +72,13 @@ function assertNotIn(message: string, ...secrets: string[]): void {
 }
 
 /** A raw HTTPS request to the double, trusting its CA, for checking the double itself. */
-function fetchRaw(kv: KeyVaultDouble, method: string, pathAndQuery: string): Promise<{ status: number; body: string }> {
+function fetchRaw(kv: KeyVaultDouble, method: string, pathAndQuery: string, token = kv.token): Promise<{ status: number; body: string; headers: Record<string, unknown> }> {
   return new Promise((resolve, reject) => {
-    const req = https.request(`${kv.vaultUrl}${pathAndQuery}`, { method, ca: kv.ca, headers: { authorization: `Bearer ${kv.token}` } }, (res) => {
+    const req = https.request(`${kv.vaultUrl}${pathAndQuery}`, { method, ca: kv.ca, headers: { authorization: `Bearer ${token}` } }, (res) => {
       let body = '';
       res.setEncoding('utf8');
       res.on('data', (chunk: string) => (body += chunk));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body, headers: res.headers }));
     });
     req.on('error', reject);
     req.end();
@@ -360,6 +360,46 @@ describe('KeyVaultSecretProvider against the Key Vault double', () => {
     assertNotIn(absent.message, kv.token, ...kv.values());
   });
 
+  it('enforces access policies per identity: Get alone reads and passes readiness, and never needs List', async () => {
+    const getOnly = 'get-only-client-id';
+    kv.setAccessPolicy(getOnly, ['get']);
+    const p = provider({}, kv.credentialFor(getOnly));
+    await p.check('db-password');
+    assert.equal(await p.get('api-key'), 'first-api-key-value');
+    assert.ok(kv.requests.filter((r) => r.validToken).every((r) => r.identity === getOnly && r.status === 200));
+    // The same identity may not list: the double enforces the policy, so a check that listed would fail.
+    const list = await fetchRaw(kv, 'GET', '/secrets?api-version=2025-07-01&maxresults=1', kv.issueToken(getOnly));
+    assert.equal(list.status, 403);
+    assert.equal(JSON.parse(list.body).error.innererror.code, 'AccessDenied');
+  });
+
+  it('refuses an identity without Get as Key Vault does (403 Forbidden, AccessDenied), whether or not the secret exists, and says what is missing', async () => {
+    const listOnly = 'list-only-client-id';
+    kv.setAccessPolicy(listOnly, ['list']);
+    for (const name of ['db-password', 'no-such-one']) {
+      const res = await fetchRaw(kv, 'GET', `/secrets/${name}/?api-version=2025-07-01`, kv.issueToken(listOnly));
+      assert.equal(res.status, 403);
+      const body = JSON.parse(res.body);
+      assert.deepEqual(Object.keys(body.error).sort(), ['code', 'innererror', 'message']);
+      assert.equal(body.error.code, 'Forbidden');
+      assert.deepEqual(body.error.innererror, { code: 'AccessDenied' });
+      assert.match(body.error.message, /^The user, group or application 'appid=list-only-client-id;oid=[0-9a-f-]{36};iss=https:\/\/sts\.windows\.net\/[0-9a-f-]+\/' does not have secrets get permission on key vault '[a-z0-9-]+;location=[a-z]+'\. /);
+      assert.match(String(res.headers['content-type']), /^application\/json/);
+      for (const header of ['x-ms-request-id', 'x-ms-keyvault-service-version', 'x-ms-keyvault-region', 'x-ms-keyvault-network-info']) assert.ok(res.headers[header], header);
+      assert.equal(res.headers['cache-control'], 'no-cache');
+      assert.ok(!res.body.includes('pa55-w0rd-value'));
+    }
+    const p = provider({}, kv.credentialFor(listOnly));
+    for (const attempt of [p.check('db-password'), p.get('db-password')]) {
+      const error = await rejectsWith(attempt, 'SECRET_STORE_FAILED', "'db-password'", 'HTTP 403 AccessDenied', 'Get permission on secrets', 'Key Vault Secrets User');
+      whereOnlyInCause(error, kv.vaultUrl);
+      assertNotIn(error.message, listOnly, 'pa55-w0rd-value', kv.token);
+    }
+    // No policy at all reads the same.
+    kv.setAccessPolicy(listOnly, []);
+    await rejectsWith(provider({}, kv.credentialFor(listOnly)).check('db-password'), 'SECRET_STORE_FAILED', 'HTTP 403 AccessDenied');
+  });
+
   it('check() fails with SECRET_STORE_FAILED naming the vault, without the token, when the vault is down', async () => {
     const down = await startKeyVaultDouble();
     try {
@@ -407,6 +447,20 @@ describe('secretProviderFromEnv', () => {
     for (const env of [{ SECRETS_PROVIDER: 'azure-keyvault' }, { SECRETS_PROVIDER: 'azure-keyvault', AZURE_KEYVAULT_URL: '  ' }, { SECRETS_PROVIDER: 'azure-keyvault', AZURE_KEYVAULT_URL: 'not a url' }]) {
       await assert.rejects(secretProviderFromEnv(env), (error: unknown) => error instanceof ConfigError && error.message.includes('AZURE_KEYVAULT_URL'));
     }
+  });
+
+  it('with workload identity (AZURE_FEDERATED_TOKEN_FILE) names AZURE_CLIENT_ID or AZURE_TENANT_ID when missing, and AZURE_AUTHORITY_HOST when not a URL', async () => {
+    const base = { SECRETS_PROVIDER: 'azure-keyvault', AZURE_KEYVAULT_URL: 'https://cr8tor-test.vault.azure.net', AZURE_FEDERATED_TOKEN_FILE: '/var/run/secrets/azure/tokens/azure-identity-token' };
+    const ids = { AZURE_CLIENT_ID: '11111111-2222-4333-8444-555555555555', AZURE_TENANT_ID: '72f988bf-0000-4000-8000-00000000c8a7' };
+    const cases: [NodeJS.ProcessEnv, RegExp][] = [
+      [{ ...base, AZURE_TENANT_ID: ids.AZURE_TENANT_ID }, /AZURE_CLIENT_ID: is required with workload identity/],
+      [{ ...base, AZURE_CLIENT_ID: ids.AZURE_CLIENT_ID, AZURE_TENANT_ID: ' ' }, /AZURE_TENANT_ID: is required with workload identity/],
+      [{ ...base, ...ids, AZURE_AUTHORITY_HOST: 'login.microsoftonline.com' }, /AZURE_AUTHORITY_HOST/],
+    ];
+    for (const [env, pattern] of cases) {
+      await assert.rejects(secretProviderFromEnv(env), (error: unknown) => error instanceof ConfigError && pattern.test(error.message));
+    }
+    assert.ok((await secretProviderFromEnv({ ...base, ...ids, AZURE_AUTHORITY_HOST: 'https://login.microsoftonline.com/' })) instanceof KeyVaultSecretProvider);
   });
 
   it('names SECRETS_PROVIDER when it is not a known store', async () => {

@@ -112,7 +112,7 @@ async function startMetadata(label: string, token: string, env: NodeJS.ProcessEn
 /** Only the vault's name (mapped to loopback) was looked up, and only loopback was connected to. */
 async function assertLoopbackOnly(s: Started): Promise<void> {
   const lines = await s.outbound();
-  assert.ok(lines.length > 0, 'the outbound guard was loaded and saw the vault connections');
+  assert.ok(lines.some((l) => l.startsWith(`connect ${KEYVAULT_TEST_HOST}:${kv.port} `)), `the outbound guard saw the vault connection:\n${lines.join('\n')}`);
   const bad = lines.filter((l) => l.endsWith('refused'));
   assert.deepEqual(bad, [], `the process tried to reach beyond loopback:\n${lines.join('\n')}`);
   for (const line of lines) {
@@ -177,6 +177,7 @@ describe('workload identity against the Entra ID and Key Vault doubles, Get-only
       assert.deepEqual(kv.unexpected, []);
 
       await assertLoopbackOnly(s);
+      assert.ok((await s.outbound()).includes(`connect 127.0.0.1:${new URL(entra.authorityHost).port} allowed`), 'the token came from the Entra double');
       assertNoSecrets(s);
     } finally {
       assert.equal(await stopService(s.p), 0, s.p.stderr());
@@ -263,4 +264,24 @@ describe('Entra ID refuses a token exchange it should refuse, and the service sa
       assertNoSecrets(s);
     });
   }
+});
+
+describe('what the outbound guard is there to catch', { concurrency: true }, () => {
+  test("without AZURE_AUTHORITY_HOST the identity library goes to Entra's public host: refused, and the start-up line says no token", GUARD, async () => {
+    const s = await startMetadata('public-authority', issuer.token(NAMESPACE, SERVICE_ACCOUNT), { AZURE_AUTHORITY_HOST: undefined });
+    assert.equal(await s.p.exited, 1, s.p.stderr());
+    assert.match(s.p.stderr(), /could not get a token/);
+    const lines = await s.outbound();
+    assert.ok(lines.includes('connect login.microsoftonline.com:443 refused'), lines.join('\n'));
+    assertNoSecrets(s);
+  });
+
+  test("without workload identity DefaultAzureCredential's chain probes the managed-identity endpoint: refused", GUARD, async () => {
+    const s = await startMetadata('no-workload-identity', 'unused', { AZURE_FEDERATED_TOKEN_FILE: undefined, AZURE_AUTHORITY_HOST: undefined });
+    assert.equal(await s.p.exited, 1, s.p.stderr());
+    assert.match(s.p.stderr(), /could not get a token/);
+    const lines = await s.outbound();
+    assert.ok(lines.some((l) => /^connect 169\.254\.169\.254:\d+ refused$/.test(l)), lines.join('\n'));
+    assertNoSecrets(s);
+  });
 });
