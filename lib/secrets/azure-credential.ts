@@ -20,11 +20,13 @@ const AZURE_CLOUD_HOSTS = new Set(['login.microsoftonline.com', 'login.microsoft
  * The credential the secret store is read with.
  *
  * With workload identity (AZURE_FEDERATED_TOKEN_FILE set) it is
- * `WorkloadIdentityCredential` alone, not `DefaultAzureCredential`'s chain:
- * when that credential cannot get a token the chain would go on to the
- * managed-identity endpoint (a probe to 169.254.169.254) and the developer
- * tools, hiding the real reason behind a later one; alone, its own error is the
- * one reported. AZURE_CLIENT_ID and AZURE_TENANT_ID are then required.
+ * `WorkloadIdentityCredential` alone, not `DefaultAzureCredential`'s chain.
+ * The chain would reach the same token (its managed-identity link also uses
+ * the token file then, not 169.254.169.254), but when that fails (an
+ * unreadable file) it goes on to the developer tools, starting `az`, `pwsh`
+ * and `azd` in the pod, and reports an aggregate of every link's failure;
+ * alone, the credential's own error is the one reported. AZURE_CLIENT_ID and
+ * AZURE_TENANT_ID are then required.
  *
  * An authority host that is not one of Entra ID's clouds (a private or test
  * authority) is trusted as configured: MSAL would otherwise ask

@@ -28,7 +28,9 @@ function refusal(error: unknown): string {
     const message = String((error as Error).message);
     const aadsts = /AADSTS(\d+)/.exec(message)?.[1];
     const oauth = /^(invalid_\w+|unauthorized_client|unsupported_grant_type)\b/.exec(message)?.[1];
-    return `the service's Azure identity could not get a token: ${aadsts ? `AADSTS${aadsts}${oauth ? ` (${oauth})` : ''}` : name}`;
+    // Or a local cause, such as the federated token file (ENOENT, EACCES).
+    const errno = /\b(E[A-Z]+): /.exec(message)?.[1];
+    return `the service's Azure identity could not get a token: ${aadsts ? `AADSTS${aadsts}${oauth ? ` (${oauth})` : ''}` : `${name}${errno ? ` (${errno})` : ''}`}`;
   }
   const { statusCode, code, details } = error as RestErrorLike;
   if (!statusCode) return code ?? 'no answer';

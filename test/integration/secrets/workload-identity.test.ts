@@ -266,6 +266,17 @@ describe('Entra ID refuses a token exchange it should refuse, and the service sa
   }
 });
 
+test('a federated token file that cannot be read stops the service with one line naming the cause, and no other credential is tried', GUARD, async () => {
+  const s = await startMetadata('unreadable-token-file', 'unused', { AZURE_FEDERATED_TOKEN_FILE: path.join(root, 'no-such-token-file') });
+  assert.equal(await s.p.exited, 1, s.p.stderr());
+  const lines = s.p.stderr().split('\n').filter((l) => l.trim() !== '');
+  assert.equal(lines.length, 1, s.p.stderr());
+  // One credential's error: DefaultAzureCredential's chain would go on to the developer tools (az, pwsh, azd) and report an aggregate.
+  assert.match(lines[0]!, new RegExp(`no API key: Secret '${API_KEY_SECRET}' could not be read from the secret store \\(the service's Azure identity could not get a token: (?!Aggregate)\\w+Error \\(ENOENT\\)\\)`));
+  await assertLoopbackOnly(s);
+  assertNoSecrets(s);
+});
+
 describe('what the outbound guard is there to catch', { concurrency: true }, () => {
   test("without AZURE_AUTHORITY_HOST the identity library goes to Entra's public host: refused, and the start-up line says no token", GUARD, async () => {
     const s = await startMetadata('public-authority', issuer.token(NAMESPACE, SERVICE_ACCOUNT), { AZURE_AUTHORITY_HOST: undefined });
