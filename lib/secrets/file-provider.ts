@@ -1,4 +1,4 @@
-import { readFile, access, constants } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { AppError } from '../errors.js';
 import type { SecretProvider } from './provider.js';
@@ -38,12 +38,15 @@ export class FileSecretProvider implements SecretProvider {
     return raw.replace(/\r?\n$/, '');
   }
 
-  async check(): Promise<void> {
+  /** Readiness: reads the named secret's file now; a missing or unreadable one makes the store not ready. */
+  async check(name: string): Promise<void> {
     try {
-      await access(this.dir, constants.R_OK | constants.X_OK);
+      await this.get(name);
     } catch (error) {
-      const code = (error as NodeJS.ErrnoException).code ?? 'error';
-      throw new AppError('SECRET_STORE_FAILED', `The secret store cannot be read (${code}).`, { cause: new Error(`${this.dir}: ${code}`, { cause: error }) });
+      if (error instanceof AppError && error.code === 'SECRET_NOT_FOUND') {
+        throw new AppError('SECRET_STORE_FAILED', `Secret '${name}', which this service reads, is not in the secret store.`, { cause: error.cause });
+      }
+      throw error;
     }
   }
 }

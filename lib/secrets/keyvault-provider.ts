@@ -8,6 +8,39 @@ import { assertSecretName } from './secret-name.js';
 interface RestErrorLike {
   statusCode?: number;
   code?: string;
+  /** The error body as the client deserialises it (`innererror` arrives as `innerError`). */
+  details?: { error?: { innerError?: { code?: unknown }; innererror?: { code?: unknown } } };
+}
+
+/** The errors `@azure/identity` throws when it cannot get a token. */
+const CREDENTIAL_ERRORS = new Set(['AuthenticationError', 'AuthenticationRequiredError', 'AggregateAuthenticationError', 'CredentialUnavailableError']);
+
+/**
+ * Why the vault refused, for messages: the status, and for a refusal Key
+ * Vault's inner code with what it means (`AccessDenied`: the identity lacks the
+ * permission; `ForbiddenByRbac`: no role grants it). Never the vault's message,
+ * which names the identity and the vault.
+ */
+function refusal(error: unknown): string {
+  const name = (error as Error | undefined)?.name;
+  if (name !== undefined && CREDENTIAL_ERRORS.has(name)) {
+    // Entra's answer: its AADSTS code and OAuth error say what is wrong (the description, in the log, says more).
+    const message = String((error as Error).message);
+    const aadsts = /AADSTS(\d+)/.exec(message)?.[1];
+    const oauth = /^(invalid_\w+|unauthorized_client|unsupported_grant_type)\b/.exec(message)?.[1];
+    // Or a local cause, such as the federated token file (ENOENT, EACCES).
+    const errno = /\b(E[A-Z]+): /.exec(message)?.[1];
+    return `the service's Azure identity could not get a token: ${aadsts ? `AADSTS${aadsts}${oauth ? ` (${oauth})` : ''}` : `${name}${errno ? ` (${errno})` : ''}`}`;
+  }
+  const { statusCode, code, details } = error as RestErrorLike;
+  if (!statusCode) return code ?? 'no answer';
+  const inner = (details?.error?.innerError ?? details?.error?.innererror)?.code;
+  if (statusCode === 403 && (inner === 'AccessDenied' || inner === 'ForbiddenByRbac')) {
+    return `HTTP 403 ${inner}: the service's identity may not get secrets from this vault; it needs the Get permission on secrets (an access policy with Get, or the role Key Vault Secrets User)`;
+  }
+  if (statusCode === 403 && typeof inner === 'string') return `HTTP 403 ${inner}`;
+  if (statusCode === 401) return "HTTP 401: the vault did not accept the service's token";
+  return `HTTP ${statusCode}`;
 }
 
 /** How many secrets, and how many bytes of names and values, the cache holds at most. */
@@ -79,7 +112,7 @@ export class KeyVaultSecretProvider implements SecretProvider {
       if (statusCode === 400 && (code === 'BadParameter' || code === undefined)) {
         throw new AppError('INVALID_REQUEST', `Secret name '${name}' is not accepted by the secret store (Key Vault names are letters, digits and '-').`, { cause: error });
       }
-      const why = statusCode ? `HTTP ${statusCode}` : (code ?? 'no answer');
+      const why = refusal(error);
       throw new AppError('SECRET_STORE_FAILED', `Secret '${name}' could not be read from the secret store (${why}).`, { cause: new Error(`${this.description}: ${why}`, { cause: error }) });
     }
     if (value === undefined) throw this.notFound(name, 'the secret has no value');
@@ -87,14 +120,20 @@ export class KeyVaultSecretProvider implements SecretProvider {
     return value;
   }
 
-  async check(): Promise<void> {
+  /**
+   * Readiness: reads `name` from the vault now, past the cache (and refreshes
+   * it), so only the Get permission is needed: no List. A secret the vault does
+   * not have makes the store not ready too, since the service reads it.
+   */
+  async check(name: string): Promise<void> {
+    assertSecretName(name);
     try {
-      // Listing one page proves the vault answers and the identity may read it.
-      await this.client.listPropertiesOfSecrets().byPage({ maxPageSize: 1 }).next();
+      await this.fetch(name);
     } catch (error) {
-      const { statusCode, code } = error as RestErrorLike;
-      const why = statusCode ? `HTTP ${statusCode}` : (code ?? 'no answer');
-      throw new AppError('SECRET_STORE_FAILED', `The secret store cannot be read (${why}).`, { cause: new Error(`${this.description}: ${why}`, { cause: error }) });
+      if (error instanceof AppError && error.code === 'SECRET_NOT_FOUND') {
+        throw new AppError('SECRET_STORE_FAILED', `Secret '${name}', which this service reads, is not in the secret store (HTTP 404).`, { cause: error });
+      }
+      throw error;
     }
   }
 }

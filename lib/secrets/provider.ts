@@ -10,6 +10,12 @@ export interface SecretProvider {
    * never a value) when it does not exist, INVALID_REQUEST when the name is malformed.
    */
   get(name: string): Promise<string>;
-  /** Throws when the store cannot be read at all (for readiness checks). */
-  check(): Promise<void>;
+  /**
+   * Readiness: reads the named secret from the store now (not from a cache)
+   * and throws SECRET_STORE_FAILED, saying why and never the value, when it
+   * cannot. The name is one the service must read anyway (its API key), so the
+   * check needs no permission beyond reading that secret: a Key Vault access
+   * policy with Get alone (no List) is enough.
+   */
+  check(name: string): Promise<void>;
 }

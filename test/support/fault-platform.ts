@@ -7,7 +7,7 @@
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
-import { ApiKeyVerifier } from '../../lib/auth/api-key.js';
+import { ApiKeyVerifier, apiKeySecretNames } from '../../lib/auth/api-key.js';
 import { createLogger } from '../../lib/logging/logger.js';
 import { FileSecretProvider } from '../../lib/secrets/index.js';
 import { buildGatewayApp } from '../../gateway/src/app.js';
@@ -40,6 +40,8 @@ async function listen(app: FastifyInstance): Promise<string> {
 /** Starts the platform; `publishEnv` is given to every publish process (mounts, destinations). */
 export async function startFaultPlatform(prefix: string, publishEnv: (ws: FaultWorkspace) => NodeJS.ProcessEnv): Promise<FaultPlatform> {
   const ws = await createWorkspace(prefix, keys.publish);
+  // The metadata service's readiness reads its key from the store, as in a deployment.
+  await writeFile(path.join(ws.secrets, apiKeySecretNames.metadata), keys.metadata);
   const secrets = new FileSecretProvider(ws.secrets);
   const log = createLogger('test', 'silent');
   const metadataApp = await buildMetadataApp({ log, secrets, apiKey: new ApiKeyVerifier(keys.metadata), audit: new AuditLog(path.join(ws.root, 'metadata-audit.jsonl'), () => undefined) });

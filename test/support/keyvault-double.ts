@@ -5,25 +5,39 @@
  * challenge-authentication policy, retries, TLS and error mapping) instead of a
  * mocked function.
  *
- * What it speaks (see /work/shared/notes/keyvault.md):
+ * What it models:
  * - the challenge flow: any request without `Authorization` gets 401 with
  *   `WWW-Authenticate: Bearer authorization="https://login.microsoftonline.com/<tenant>", resource="https://vault.azure.net"`;
- *   requests with a bearer token other than {@link KeyVaultDouble.token} get 401 too;
+ *   a bearer token the double did not issue gets 401 too;
+ * - identities and access policies: every token it issues is bound to one
+ *   identity (an Entra application's client id), and each identity has the
+ *   secret permissions its access policy grants (`get`, `list`); a request its
+ *   identity may not make is answered as Key Vault answers it, 403 `Forbidden`
+ *   with inner code `AccessDenied` and a message naming the identity, the
+ *   permission and the vault, whether or not the secret exists;
  * - `GET /secrets/{name}/` and `GET /secrets/{name}/{version}` → SecretBundle JSON,
- *   404 `SecretNotFound`, 403 `Forbidden` for a disabled secret;
+ *   404 `SecretNotFound`, 403 `Forbidden` (inner code `SecretDisabled`) for a disabled secret;
  * - `GET /secrets?maxresults=n[&$skiptoken=…]` → SecretListResult with `nextLink`;
  * - names outside Key Vault's rule `^[0-9a-zA-Z-]{1,127}$` → 400 `BadParameter`;
- * - a missing or unknown `api-version` → 400.
+ * - a missing or unknown `api-version` → 400;
+ * - the headers Key Vault puts on every answer (`x-ms-request-id`,
+ *   `x-ms-keyvault-service-version`, `x-ms-keyvault-region`,
+ *   `x-ms-keyvault-network-info`, no-cache headers).
+ * It does not model RBAC (role assignments answer 403 `ForbiddenByRbac`
+ * instead), writes, deletion and recovery, certificates or keys, or throttling
+ * beyond {@link KeyVaultDouble.failNext}.
  * Anything else (other methods, paths, query keys, a GET with a body) is answered
  * 400/405 with a body saying what was not understood, and recorded in
  * {@link KeyVaultDouble.unexpected} so a test can assert that nothing else was called.
  *
- * TLS: a throwaway CA and a server certificate for 127.0.0.1 and localhost are
- * made with the `openssl` CLI once per test process; pass {@link KeyVaultDouble.ca}
- * to the client as `tlsOptions: { ca }` (see {@link KeyVaultDouble.clientOptions}).
+ * TLS: a throwaway CA and a server certificate for 127.0.0.1, localhost and
+ * {@link KEYVAULT_TEST_HOST} are made with the `openssl` CLI once per test
+ * process; pass {@link KeyVaultDouble.ca} to the client as `tlsOptions: { ca }`
+ * (see {@link KeyVaultDouble.clientOptions}), or to a child process in a file
+ * named by NODE_EXTRA_CA_CERTS.
  */
 import { execFile } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import https from 'node:https';
 import type { IncomingMessage, ServerResponse } from 'node:http';
@@ -43,11 +57,20 @@ export const KEYVAULT_API_VERSIONS = ['7.0', '7.1', '7.2', '7.3', '7.4', '7.5', 
 export const KEYVAULT_RESOURCE = 'https://vault.azure.net';
 /** Key Vault's rule for object names. */
 export const KEYVAULT_NAME = /^[0-9a-zA-Z-]{1,127}$/;
+/**
+ * A vault host name the test certificate also covers. A real client refuses a
+ * challenge whose resource (`vault.azure.net`) is not a suffix of the vault's
+ * host, so a process run with production settings must reach the double by a
+ * name like this one, resolved to 127.0.0.1 (see outbound-guard.ts).
+ */
+export const KEYVAULT_TEST_HOST = 'cr8tor-test.vault.azure.net';
+/** The secret permissions an access policy grants that the double distinguishes. */
+export type SecretPermission = 'get' | 'list';
 
 export interface TestTls {
   /** PEM of the throwaway CA that signed {@link cert}. */
   ca: string;
-  /** PEM of the server certificate (SAN IP:127.0.0.1, DNS:localhost). */
+  /** PEM of the server certificate (SAN IP:127.0.0.1, DNS:localhost, DNS:{@link KEYVAULT_TEST_HOST}). */
   cert: string;
   /** PEM of the server key. */
   key: string;
@@ -76,7 +99,7 @@ async function makeTestTls(): Promise<TestTls> {
     await run('openssl', ['req', '-new', ...ec, '-keyout', f('server.key'), '-out', f('server.csr'), '-subj', '/CN=127.0.0.1']);
     await writeFile(
       f('server.ext'),
-      'subjectAltName=IP:127.0.0.1,DNS:localhost\nbasicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature,keyEncipherment\nextendedKeyUsage=serverAuth\n',
+      `subjectAltName=IP:127.0.0.1,DNS:localhost,DNS:${KEYVAULT_TEST_HOST}\nbasicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature,keyEncipherment\nextendedKeyUsage=serverAuth\n`,
     );
     await run('openssl', [
       'x509', '-req', '-in', f('server.csr'), '-CA', f('ca.pem'), '-CAkey', f('ca.key'), '-set_serial', `0x${randomBytes(8).toString('hex')}`,
@@ -100,8 +123,10 @@ export interface KeyVaultRequest {
   query: Record<string, string>;
   /** Whether an `Authorization` header was present at all. */
   authorization: boolean;
-  /** Whether it carried `Bearer <the double's token>`. */
+  /** Whether it carried a bearer token the double issued. */
   validToken: boolean;
+  /** The identity the token was issued to, when it was one the double issued. */
+  identity: string | undefined;
   /** The status the double answered. */
   status: number;
 }
@@ -132,15 +157,21 @@ export interface SetSecretOptions {
 export interface KeyVaultDoubleOptions {
   /** The tenant the challenge names (`authorization="https://login.microsoftonline.com/<tenant>"`). */
   tenantId?: string;
-  /** The bearer token the double accepts and its credential issues; random by default. */
+  /** The bearer token {@link KeyVaultDouble.credential} issues (for {@link KeyVaultDouble.identity}); random by default. */
   token?: string;
+  /** The host name in {@link KeyVaultDouble.vaultUrl} and in secret ids: `127.0.0.1` unless {@link KEYVAULT_TEST_HOST}. */
+  host?: '127.0.0.1' | typeof KEYVAULT_TEST_HOST;
 }
 
 export interface KeyVaultDouble {
-  /** `https://127.0.0.1:<port>`: the vault URL to give the client. */
+  /** `https://<host>:<port>`: the vault URL to give the client. */
   readonly vaultUrl: string;
+  /** The port the double listens on, on 127.0.0.1. */
+  readonly port: number;
   readonly tenantId: string;
-  /** The only bearer token the double accepts. */
+  /** The identity {@link credential} stands for; its access policy grants get and list unless changed. */
+  readonly identity: string;
+  /** The bearer token {@link credential} issues, bound to {@link identity}. */
   readonly token: string;
   /** PEM of the CA that signed the double's certificate. */
   readonly ca: string;
@@ -153,6 +184,12 @@ export interface KeyVaultDouble {
   /** A line per request the double did not understand; a test should expect it empty. */
   readonly unexpected: string[];
   readonly tokenRequests: TokenRequest[];
+  /** A new bearer token bound to `identity`, as Entra ID issues one for the vault (the Entra double calls this). */
+  issueToken(identity: string): string;
+  /** A credential that issues tokens bound to `identity` (without recording them in {@link tokenRequests}). */
+  credentialFor(identity: string): TokenCredential;
+  /** Sets the secret permissions of `identity`'s access policy (none: no policy, every request refused). */
+  setAccessPolicy(identity: string, permissions: readonly SecretPermission[]): void;
   /** Stores a new version of a secret (creating it) and returns the version id. */
   setSecret(name: string, value: string, options?: SetSecretOptions): string;
   /** Every value stored, for asserting that none leaks into a message. */
@@ -165,21 +202,53 @@ export interface KeyVaultDouble {
   stop(): Promise<void>;
 }
 
+/** The region the double says it is in (in headers and access-denied messages). */
+const REGION = 'uksouth';
+
 function json(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
   const text = JSON.stringify(body);
-  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(text), ...headers });
+  res.writeHead(status, {
+    'cache-control': 'no-cache',
+    pragma: 'no-cache',
+    expires: '-1',
+    'content-type': 'application/json; charset=utf-8',
+    'content-length': Buffer.byteLength(text),
+    'x-ms-keyvault-region': REGION,
+    'x-ms-request-id': randomUUID(),
+    'x-ms-keyvault-service-version': '1.9.2643.1',
+    'x-ms-keyvault-network-info': `conn_type=Ipv4;addr=127.0.0.1;act_addr_fam=InterNetwork;`,
+    'x-content-type-options': 'nosniff',
+    'strict-transport-security': 'max-age=31536000;includeSubDomains',
+    ...headers,
+  });
   res.end(text);
 }
 
-function serviceError(code: string, message: string): { error: { code: string; message: string } } {
-  return { error: { code, message } };
+function serviceError(code: string, message: string, innerCode?: string): { error: { code: string; message: string; innererror?: { code: string } } } {
+  return { error: { code, message, ...(innerCode === undefined ? {} : { innererror: { code: innerCode } }) } };
+}
+
+/** A stable object id for an identity, as Entra gives each service principal one. */
+function objectIdOf(identity: string): string {
+  const h = createHash('sha256').update(identity).digest('hex');
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-4${h.slice(13, 16)}-8${h.slice(17, 20)}-${h.slice(20, 32)}`;
 }
 
 /** Starts a Key Vault double on 127.0.0.1, port 0. */
 export async function startKeyVaultDouble(options: KeyVaultDoubleOptions = {}): Promise<KeyVaultDouble> {
   const tls = await testTls();
   const tenantId = options.tenantId ?? '72f988bf-0000-4000-8000-00000000c8a7';
-  const token = options.token ?? `kv-test-token-${randomBytes(12).toString('hex')}`;
+  const identity = 'a1b2c3d4-0000-4000-8000-00000000c8a7';
+  const tokens = new Map<string, string>();
+  const issueToken = (forIdentity: string) => {
+    const issued = `kv-test-token-${randomBytes(12).toString('hex')}`;
+    tokens.set(issued, forIdentity);
+    return issued;
+  };
+  const token = options.token ?? issueToken(identity);
+  tokens.set(token, identity);
+  const policies = new Map<string, Set<SecretPermission>>([[identity, new Set<SecretPermission>(['get', 'list'])]]);
+  const vaultName = 'cr8tor-test';
   const secrets = new Map<string, StoredVersion[]>();
   const requests: KeyVaultRequest[] = [];
   const unexpected: string[] = [];
@@ -205,8 +274,14 @@ export async function startKeyVaultDouble(options: KeyVaultDoubleOptions = {}): 
     };
   }
 
-  /** Answers an understood, authorised request. */
-  function answer(req: IncomingMessage, res: ServerResponse, segments: string[], query: URLSearchParams): number {
+  /** Answers an understood request with a token the double issued to `caller`. */
+  function answer(req: IncomingMessage, res: ServerResponse, segments: string[], query: URLSearchParams, caller: string): number {
+    const needed: SecretPermission = segments.length === 1 ? 'list' : 'get';
+    if (!policies.get(caller)?.has(needed)) {
+      const who = `appid=${caller};oid=${objectIdOf(caller)};iss=https://sts.windows.net/${tenantId}/`;
+      json(res, 403, serviceError('Forbidden', `The user, group or application '${who}' does not have secrets ${needed} permission on key vault '${vaultName};location=${REGION}'. For help resolving this issue, please see https://go.microsoft.com/fwlink/?linkid=2125287`, 'AccessDenied'));
+      return 403;
+    }
     if (failures && failures.left > 0) {
       failures.left -= 1;
       const { status } = failures;
@@ -239,7 +314,7 @@ export async function startKeyVaultDouble(options: KeyVaultDoubleOptions = {}): 
       return 404;
     }
     if (!found.enabled) {
-      json(res, 403, serviceError('Forbidden', 'Operation get is not allowed on a disabled secret.'));
+      json(res, 403, serviceError('Forbidden', 'Operation get is not allowed on a disabled secret.', 'SecretDisabled'));
       return 403;
     }
     json(res, 200, bundle(name, found));
@@ -251,8 +326,9 @@ export async function startKeyVaultDouble(options: KeyVaultDoubleOptions = {}): 
     const query: Record<string, string> = {};
     for (const [k, v] of url.searchParams) query[k] = v;
     const auth = req.headers.authorization;
-    const validToken = auth === `Bearer ${token}`;
-    const entry: KeyVaultRequest = { method: req.method ?? '?', path: url.pathname, query, authorization: auth !== undefined, validToken, status: 0 };
+    const caller = auth?.startsWith('Bearer ') ? tokens.get(auth.slice('Bearer '.length)) : undefined;
+    const validToken = caller !== undefined;
+    const entry: KeyVaultRequest = { method: req.method ?? '?', path: url.pathname, query, authorization: auth !== undefined, validToken, identity: caller, status: 0 };
     requests.push(entry);
     const reject = (status: number, why: string) => {
       unexpected.push(`${entry.method} ${req.url}: ${why}`);
@@ -283,14 +359,14 @@ export async function startKeyVaultDouble(options: KeyVaultDoubleOptions = {}): 
       }
     }
 
-    if (!validToken) {
+    if (caller === undefined) {
       // The challenge: no token yet, or not ours (the real service challenges a bad token too).
       const message = auth === undefined ? 'Request is missing a Bearer or PoP token.' : 'AKV10000: Request is missing a valid Bearer token.';
       json(res, 401, serviceError('Unauthorized', message), { 'www-authenticate': challenge });
       entry.status = 401;
       return;
     }
-    entry.status = answer(req, res, segments, url.searchParams);
+    entry.status = answer(req, res, segments, url.searchParams, caller);
   }
 
   const server = https.createServer({ key: tls.key, cert: tls.cert }, (req, res) => {
@@ -311,7 +387,8 @@ export async function startKeyVaultDouble(options: KeyVaultDoubleOptions = {}): 
     server.once('error', reject);
     server.listen(0, '127.0.0.1', () => resolve());
   });
-  vaultUrl = `https://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const port = (server.address() as AddressInfo).port;
+  vaultUrl = `https://${options.host ?? '127.0.0.1'}:${port}`;
 
   const credential: TokenCredential = {
     async getToken(scopes: string | string[], opts?: GetTokenOptions): Promise<AccessToken> {
@@ -323,7 +400,9 @@ export async function startKeyVaultDouble(options: KeyVaultDoubleOptions = {}): 
   let stopped = false;
   return {
     vaultUrl,
+    port,
     tenantId,
+    identity,
     token,
     ca: tls.ca,
     credential,
@@ -331,6 +410,14 @@ export async function startKeyVaultDouble(options: KeyVaultDoubleOptions = {}): 
     requests,
     unexpected,
     tokenRequests,
+    issueToken,
+    credentialFor(forIdentity) {
+      return { getToken: async (): Promise<AccessToken> => ({ token: issueToken(forIdentity), expiresOnTimestamp: Date.now() + 3_600_000 }) };
+    },
+    setAccessPolicy(forIdentity, permissions) {
+      if (permissions.length === 0) policies.delete(forIdentity);
+      else policies.set(forIdentity, new Set(permissions));
+    },
     setSecret(name, value, opts = {}) {
       if (!KEYVAULT_NAME.test(name)) throw new Error(`Key Vault would refuse the secret name '${name}'.`);
       const version = randomBytes(16).toString('hex');

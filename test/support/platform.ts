@@ -7,7 +7,7 @@ import { mkdtemp, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
-import { ApiKeyVerifier } from '../../lib/auth/api-key.js';
+import { ApiKeyVerifier, apiKeySecretNames } from '../../lib/auth/api-key.js';
 import { createLogger } from '../../lib/logging/logger.js';
 import { FileSecretProvider, type SecretProvider } from '../../lib/secrets/index.js';
 import { buildGatewayApp } from '../../gateway/src/app.js';
@@ -97,6 +97,8 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Plat
   const secretsDir = path.join(root, 'secrets');
   const mountDir = path.join(root, 'lsc');
   await mkdir(secretsDir);
+  // The store holds each service's key, as a deployment's does: readiness reads it.
+  for (const [service, name] of Object.entries(apiKeySecretNames)) await writeFile(path.join(secretsDir, name), keys[service as keyof typeof keys]);
   await mkdir(path.join(mountDir, 'staging'), { recursive: true });
   await mkdir(path.join(mountDir, 'production'), { recursive: true });
   const secrets = options.secrets ?? new FileSecretProvider(secretsDir);

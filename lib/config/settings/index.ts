@@ -11,7 +11,7 @@ import { graphqlLimitSettings, operationNameSettings } from './graphql.js';
 import { connectionLimitSettings } from './http.js';
 import { destinationMounts, filestoreSettings, packageDeadlineSettings } from './publish.js';
 import { auditSettings, projectLogSettings } from './records.js';
-import { secretStoreSettings } from './secrets.js';
+import { azureIdentitySettings, secretStoreSettings } from './secrets.js';
 import { gatewaySettings, loggingSettings, metadataSettings, processSettings, publishPortSettings } from './service.js';
 import { connectorSettings, sourceSecretSettings } from './sources.js';
 
@@ -23,6 +23,7 @@ const GROUPS: readonly SettingGroup[] = [
   processSettings,
   loggingSettings,
   secretStoreSettings,
+  azureIdentitySettings,
   connectionLimitSettings,
   graphqlLimitSettings,
   operationNameSettings,
@@ -86,7 +87,7 @@ export function defaultOf(spec: SettingSpec): string {
 
 export { connectorSettings, sourceSecretSettings } from './sources.js';
 export { gatewaySettings, loggingSettings, metadataSettings, processSettings, publishPortSettings } from './service.js';
-export { secretStoreSettings } from './secrets.js';
+export { azureIdentitySettings, secretStoreSettings } from './secrets.js';
 export { connectionLimitSettings } from './http.js';
 export { graphqlLimitSettings, operationNameSettings } from './graphql.js';
 export { auditSettings, projectLogSettings } from './records.js';

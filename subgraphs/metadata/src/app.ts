@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { AuditLog } from '../../../lib/audit/audit-log.js';
-import type { ApiKeyVerifier } from '../../../lib/auth/api-key.js';
+import { apiKeySecretNames, type ApiKeyVerifier } from '../../../lib/auth/api-key.js';
 import type { ConnectorOptions } from '../../../lib/connectors/index.js';
 import { mountSubgraph } from '../../../lib/graphql/subgraph.js';
 import type { ConnectionLimits } from '../../../lib/http/plugins/timeouts.js';
@@ -34,7 +34,7 @@ export async function buildMetadataApp(options: MetadataAppOptions): Promise<Fas
     reports: new ProjectLog<MetadataReport>(),
     obs: { service: 'metadata', audit, metrics },
   };
-  const app = createHttpService({ name: 'metadata', description: 'Reads table and column metadata from sources, never rows.', logger: options.log, apiKey: options.apiKey, trustForwardedCaller: true, audit, limits: options.limits, metrics, readiness: [() => options.secrets.check()] });
+  const app = createHttpService({ name: 'metadata', description: 'Reads table and column metadata from sources, never rows.', logger: options.log, apiKey: options.apiKey, trustForwardedCaller: true, audit, limits: options.limits, metrics, readiness: [() => options.secrets.check(apiKeySecretNames.metadata)] });
   metadataProjectRoute(app, deps);
   await mountSubgraph(app, 'metadata', metadataResolvers(deps), options.log, metrics);
   return app;

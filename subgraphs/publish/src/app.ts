@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { AuditLog } from '../../../lib/audit/audit-log.js';
-import type { ApiKeyVerifier } from '../../../lib/auth/api-key.js';
+import { apiKeySecretNames, type ApiKeyVerifier } from '../../../lib/auth/api-key.js';
 import type { ConnectorOptions } from '../../../lib/connectors/index.js';
 import { mountSubgraph } from '../../../lib/graphql/subgraph.js';
 import type { ConnectionLimits } from '../../../lib/http/plugins/timeouts.js';
@@ -57,8 +57,8 @@ export async function buildPublishApp(options: PublishAppOptions): Promise<Fasti
     packageDeadlineMs: options.packageDeadlineMs ?? readPackageDeadlineMs(),
   };
   const app = createHttpService({ name: 'publish', description: 'Validates connections, extracts and packages approved data, publishes it with integrity hashes.', logger: options.log, apiKey: options.apiKey, trustForwardedCaller: true, audit, limits: options.limits, metrics,
-    // Ready when secrets can be read and every destination's own checks pass (a filestore's mounts).
-    readiness: [() => options.secrets.check(), ...Object.values(destinations).flatMap((d) => d.readiness ?? [])],
+    // Ready when its own API key can be read from the secret store (Get only, no List) and every destination's own checks pass (a filestore's mounts).
+    readiness: [() => options.secrets.check(apiKeySecretNames.publish), ...Object.values(destinations).flatMap((d) => d.readiness ?? [])],
   });
   dataPublishRoutes(app, deps);
   await mountSubgraph(app, 'publish', publishResolvers(deps), options.log, metrics);

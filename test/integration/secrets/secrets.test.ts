@@ -72,13 +72,13 @@ function assertNotIn(message: string, ...secrets: string[]): void {
 }
 
 /** A raw HTTPS request to the double, trusting its CA, for checking the double itself. */
-function fetchRaw(kv: KeyVaultDouble, method: string, pathAndQuery: string): Promise<{ status: number; body: string }> {
+function fetchRaw(kv: KeyVaultDouble, method: string, pathAndQuery: string, token = kv.token): Promise<{ status: number; body: string; headers: Record<string, unknown> }> {
   return new Promise((resolve, reject) => {
-    const req = https.request(`${kv.vaultUrl}${pathAndQuery}`, { method, ca: kv.ca, headers: { authorization: `Bearer ${kv.token}` } }, (res) => {
+    const req = https.request(`${kv.vaultUrl}${pathAndQuery}`, { method, ca: kv.ca, headers: { authorization: `Bearer ${token}` } }, (res) => {
       let body = '';
       res.setEncoding('utf8');
       res.on('data', (chunk: string) => (body += chunk));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body, headers: res.headers }));
     });
     req.on('error', reject);
     req.end();
@@ -167,10 +167,14 @@ describe('FileSecretProvider', () => {
     await rejectsWith(provider.get('loop'), 'SECRET_STORE_FAILED', "'loop'", 'ELOOP');
   });
 
-  it('check() passes for a readable folder and, when it is missing, names the folder for the log only', async () => {
-    await provider.check();
+  it('check(name) reads that secret now; a missing one, or a missing folder, makes the store not ready, naming the folder for the log only', async () => {
+    await writeFile(path.join(dir, 'own-api-key'), 'own-key-value\n');
+    await provider.check('own-api-key');
+    const absent = await rejectsWith(provider.check('not-written'), 'SECRET_STORE_FAILED', "'not-written'", 'not in the secret store');
+    whereOnlyInCause(absent, dir);
     const missing = path.join(root, 'missing-folder');
-    whereOnlyInCause(await rejectsWith(new FileSecretProvider(missing).check(), 'SECRET_STORE_FAILED', 'ENOENT'), missing);
+    whereOnlyInCause(await rejectsWith(new FileSecretProvider(missing).check('own-api-key'), 'SECRET_STORE_FAILED', "'own-api-key'"), missing);
+    await rejectsWith(provider.check('../x'), 'INVALID_REQUEST', /secret name/);
   });
 });
 
@@ -302,14 +306,14 @@ describe('KeyVaultSecretProvider against the Key Vault double', () => {
 
   it('reports a disabled secret as a failure naming it, without its value', async () => {
     kv.setSecret('disabled-one', 'disabled-value', { enabled: false });
-    const error = await rejectsWith(provider().get('disabled-one'), 'SECRET_STORE_FAILED', "'disabled-one'", 'HTTP 403');
+    const error = await rejectsWith(provider().get('disabled-one'), 'SECRET_STORE_FAILED', "'disabled-one'", 'HTTP 403 SecretDisabled');
     assertNotIn(error.message, 'disabled-value', kv.token);
   });
 
   it('really verifies TLS: without the test CA the client refuses the double', async () => {
     const { tlsOptions: _ca, ...withoutCa } = kv.clientOptions;
     const p = new KeyVaultSecretProvider(kv.vaultUrl, kv.credential, { clientOptions: withoutCa });
-    const error = await rejectsWith(p.check(), 'SECRET_STORE_FAILED');
+    const error = await rejectsWith(p.check('db-password'), 'SECRET_STORE_FAILED');
     whereOnlyInCause(error, kv.vaultUrl);
     assert.match(error.message, /UNABLE_TO_VERIFY|SELF_SIGNED|CERT/);
     assert.deepEqual(kv.requests, []);
@@ -317,10 +321,10 @@ describe('KeyVaultSecretProvider against the Key Vault double', () => {
 
   it('needs disableChallengeResourceVerification on loopback: otherwise the client refuses the challenge', async () => {
     const p = new KeyVaultSecretProvider(kv.vaultUrl, kv.credential, { clientOptions: { ...kv.clientOptions, disableChallengeResourceVerification: false } });
-    const error = await rejectsWith(p.check(), 'SECRET_STORE_FAILED');
+    const error = await rejectsWith(p.check('db-password'), 'SECRET_STORE_FAILED');
     whereOnlyInCause(error, kv.vaultUrl);
     assert.match(causeText(error), /challenge resource 'vault\.azure\.net' does not match/);
-    assert.deepEqual(kv.requests.map(wire), ['GET /secrets auth=none -> 401']);
+    assert.deepEqual(kv.requests.map(wire), ['GET /secrets/db-password/ auth=none -> 401']);
     assert.deepEqual(kv.tokenRequests, []);
   });
 
@@ -336,10 +340,64 @@ describe('KeyVaultSecretProvider against the Key Vault double', () => {
     kv.clearLog();
   });
 
-  it('check() lists one page of the vault', async () => {
-    await provider().check();
-    assert.deepEqual(kv.requests.map(wire), ['GET /secrets auth=none -> 401', 'GET /secrets auth=token -> 200']);
-    assert.equal(kv.requests.at(-1)?.query.maxresults, '1');
+  it('check(name) gets that one secret now, past the cache (no List needed), and refreshes the cache', async () => {
+    const p = provider({ cacheTtlMs: 60_000 });
+    kv.setSecret('own-key', 'own-key-1');
+    assert.equal(await p.get('own-key'), 'own-key-1');
+    kv.setSecret('own-key', 'own-key-2');
+    await p.check('own-key');
+    await p.check('own-key');
+    assert.deepEqual(kv.requests.map(wire), [
+      'GET /secrets/own-key/ auth=none -> 401',
+      'GET /secrets/own-key/ auth=token -> 200',
+      'GET /secrets/own-key/ auth=token -> 200',
+      'GET /secrets/own-key/ auth=token -> 200',
+    ]);
+    assert.equal(await p.get('own-key'), 'own-key-2', 'the value read by the check is served');
+    assert.equal(kv.requests.length, 4);
+    assert.ok(kv.requests.every((r) => r.path !== '/secrets'), 'no list request');
+    const absent = await rejectsWith(p.check('not-in-vault'), 'SECRET_STORE_FAILED', "'not-in-vault'", 'HTTP 404');
+    assertNotIn(absent.message, kv.token, ...kv.values());
+  });
+
+  it('enforces access policies per identity: Get alone reads and passes readiness, and never needs List', async () => {
+    const getOnly = 'get-only-client-id';
+    kv.setAccessPolicy(getOnly, ['get']);
+    const p = provider({}, kv.credentialFor(getOnly));
+    await p.check('db-password');
+    assert.equal(await p.get('api-key'), 'first-api-key-value');
+    assert.ok(kv.requests.filter((r) => r.validToken).every((r) => r.identity === getOnly && r.status === 200));
+    // The same identity may not list: the double enforces the policy, so a check that listed would fail.
+    const list = await fetchRaw(kv, 'GET', '/secrets?api-version=2025-07-01&maxresults=1', kv.issueToken(getOnly));
+    assert.equal(list.status, 403);
+    assert.equal(JSON.parse(list.body).error.innererror.code, 'AccessDenied');
+  });
+
+  it('refuses an identity without Get as Key Vault does (403 Forbidden, AccessDenied), whether or not the secret exists, and says what is missing', async () => {
+    const listOnly = 'list-only-client-id';
+    kv.setAccessPolicy(listOnly, ['list']);
+    for (const name of ['db-password', 'no-such-one']) {
+      const res = await fetchRaw(kv, 'GET', `/secrets/${name}/?api-version=2025-07-01`, kv.issueToken(listOnly));
+      assert.equal(res.status, 403);
+      const body = JSON.parse(res.body);
+      assert.deepEqual(Object.keys(body.error).sort(), ['code', 'innererror', 'message']);
+      assert.equal(body.error.code, 'Forbidden');
+      assert.deepEqual(body.error.innererror, { code: 'AccessDenied' });
+      assert.match(body.error.message, /^The user, group or application 'appid=list-only-client-id;oid=[0-9a-f-]{36};iss=https:\/\/sts\.windows\.net\/[0-9a-f-]+\/' does not have secrets get permission on key vault '[a-z0-9-]+;location=[a-z]+'\. /);
+      assert.match(String(res.headers['content-type']), /^application\/json/);
+      for (const header of ['x-ms-request-id', 'x-ms-keyvault-service-version', 'x-ms-keyvault-region', 'x-ms-keyvault-network-info']) assert.ok(res.headers[header], header);
+      assert.equal(res.headers['cache-control'], 'no-cache');
+      assert.ok(!res.body.includes('pa55-w0rd-value'));
+    }
+    const p = provider({}, kv.credentialFor(listOnly));
+    for (const attempt of [p.check('db-password'), p.get('db-password')]) {
+      const error = await rejectsWith(attempt, 'SECRET_STORE_FAILED', "'db-password'", 'HTTP 403 AccessDenied', 'Get permission on secrets', 'Key Vault Secrets User');
+      whereOnlyInCause(error, kv.vaultUrl);
+      assertNotIn(error.message, listOnly, 'pa55-w0rd-value', kv.token);
+    }
+    // No policy at all reads the same.
+    kv.setAccessPolicy(listOnly, []);
+    await rejectsWith(provider({}, kv.credentialFor(listOnly)).check('db-password'), 'SECRET_STORE_FAILED', 'HTTP 403 AccessDenied');
   });
 
   it('check() fails with SECRET_STORE_FAILED naming the vault, without the token, when the vault is down', async () => {
@@ -347,11 +405,11 @@ describe('KeyVaultSecretProvider against the Key Vault double', () => {
     try {
       down.setSecret('db-password', 'down-vault-value');
       const p = new KeyVaultSecretProvider(down.vaultUrl, down.credential, { clientOptions: down.clientOptions });
-      await p.check(); // authenticated: the client now holds a token
+      await p.check('db-password'); // authenticated: the client now holds a token
       assert.equal(await p.get('db-password'), 'down-vault-value');
       assert.equal(down.tokenRequests.length, 1);
       await down.stop();
-      const error = await rejectsWith(p.check(), 'SECRET_STORE_FAILED', 'cannot be read');
+      const error = await rejectsWith(p.check('db-password'), 'SECRET_STORE_FAILED', "'db-password'", 'could not be read');
       whereOnlyInCause(error, down.vaultUrl);
       assertNotIn(error.message, down.token, 'down-vault-value');
       assert.equal(error.transient, true);
@@ -389,6 +447,20 @@ describe('secretProviderFromEnv', () => {
     for (const env of [{ SECRETS_PROVIDER: 'azure-keyvault' }, { SECRETS_PROVIDER: 'azure-keyvault', AZURE_KEYVAULT_URL: '  ' }, { SECRETS_PROVIDER: 'azure-keyvault', AZURE_KEYVAULT_URL: 'not a url' }]) {
       await assert.rejects(secretProviderFromEnv(env), (error: unknown) => error instanceof ConfigError && error.message.includes('AZURE_KEYVAULT_URL'));
     }
+  });
+
+  it('with workload identity (AZURE_FEDERATED_TOKEN_FILE) names AZURE_CLIENT_ID or AZURE_TENANT_ID when missing, and AZURE_AUTHORITY_HOST when not a URL', async () => {
+    const base = { SECRETS_PROVIDER: 'azure-keyvault', AZURE_KEYVAULT_URL: 'https://cr8tor-test.vault.azure.net', AZURE_FEDERATED_TOKEN_FILE: '/var/run/secrets/azure/tokens/azure-identity-token' };
+    const ids = { AZURE_CLIENT_ID: '11111111-2222-4333-8444-555555555555', AZURE_TENANT_ID: '72f988bf-0000-4000-8000-00000000c8a7' };
+    const cases: [NodeJS.ProcessEnv, RegExp][] = [
+      [{ ...base, AZURE_TENANT_ID: ids.AZURE_TENANT_ID }, /AZURE_CLIENT_ID: is required with workload identity/],
+      [{ ...base, AZURE_CLIENT_ID: ids.AZURE_CLIENT_ID, AZURE_TENANT_ID: ' ' }, /AZURE_TENANT_ID: is required with workload identity/],
+      [{ ...base, ...ids, AZURE_AUTHORITY_HOST: 'login.microsoftonline.com' }, /AZURE_AUTHORITY_HOST/],
+    ];
+    for (const [env, pattern] of cases) {
+      await assert.rejects(secretProviderFromEnv(env), (error: unknown) => error instanceof ConfigError && pattern.test(error.message));
+    }
+    assert.ok((await secretProviderFromEnv({ ...base, ...ids, AZURE_AUTHORITY_HOST: 'https://login.microsoftonline.com/' })) instanceof KeyVaultSecretProvider);
   });
 
   it('names SECRETS_PROVIDER when it is not a known store', async () => {
