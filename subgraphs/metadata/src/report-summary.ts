@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { clip, clipOrNull } from '../../../lib/text.js';
-import type { ReportedColumn, ReportedMetadata } from './describe-dataset.js';
+import type { DatasetMetadata, ReportedColumn } from '../../../lib/contract/index.js';
 
 /** Most tables a summary lists; the rest are counted. */
 export const SUMMARY_MAX_TABLES = 100;
@@ -44,7 +44,7 @@ export function columnsDigest(columns: readonly ReportedColumn[]): string {
  * with its column count and digest, and the first {@link SUMMARY_MAX_COLUMNS}
  * columns in full; what is left out is counted, never silently dropped.
  */
-export function summariseMetadata(m: ReportedMetadata): DatasetSummary {
+export function summariseMetadata(m: DatasetMetadata): DatasetSummary {
   let columnsLeft = SUMMARY_MAX_COLUMNS;
   const tables = m.tables.slice(0, SUMMARY_MAX_TABLES).map((t): TableSummary => {
     const kept = t.columns.slice(0, columnsLeft);

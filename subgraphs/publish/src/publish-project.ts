@@ -1,14 +1,8 @@
 import { tracked } from '../../../lib/audit/track.js';
-import type { PublishRequest } from '../../../lib/contract/index.js';
+import type { PublishPayload, PublishRequest } from '../../../lib/contract/index.js';
 import type { CallContext } from '../../../lib/http/service.js';
 import type { PublishDeps } from './deps.js';
-import { destinationFor, type PublishedEntry } from './destinations/destination.js';
-
-/** What publishing answers, as the contract spells it. */
-export interface PublishPayload {
-  destination_type: 'filestore' | 'postgresql';
-  data_published: PublishedEntry[];
-}
+import { destinationFor } from './destinations/destination.js';
 
 /**
  * Publishes what a project packaged: for a filestore, moves the staged files to
