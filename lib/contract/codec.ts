@@ -1,4 +1,5 @@
 import type { z } from 'zod';
+import { shapeOf, type Shape } from './shape.js';
 
 /**
  * The one place where the contract's two spellings meet. REST and the services
@@ -12,14 +13,16 @@ import type { z } from 'zod';
  *   back → snake_case, `__typename` dropped.
  * - {@link toRestPayload}: any payload → exactly what a REST route answers,
  *   shaped by its response schema.
+ * - {@link graphqlSelection}: the GraphQL selection that asks for exactly a
+ *   payload schema's fields.
  */
 export function toGraphQL(value: unknown): unknown {
-  return mapKeys(value, (k) => k.replace(/_([a-z0-9])/g, (_m, c: string) => c.toUpperCase()));
+  return mapKeys(value, toGraphQLName);
 }
 
 /** See {@link toGraphQL}. */
 export function fromGraphQL(value: unknown): unknown {
-  return mapKeys(value, (k) => k.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`));
+  return mapKeys(value, toRestName);
 }
 
 /**
@@ -33,6 +36,34 @@ export function fromGraphQL(value: unknown): unknown {
  */
 export function toRestPayload<S extends z.ZodType>(schema: S, payload: unknown): z.output<S> {
   return schema.parse(payload);
+}
+
+/**
+ * The selection set (`{ name tables { name } }`) that asks for exactly the
+ * fields of a payload schema, camelCase, in the schema's order: what a
+ * gateway REST shim selects, so that its answer is the payload.
+ */
+export function graphqlSelection(schema: z.ZodType): string {
+  return selection(shapeOf(schema, 'output').shape);
+}
+
+function selection(shape: Shape): string {
+  if (shape.kind === 'list') return selection(shape.of.shape);
+  if (shape.kind === 'scalar') return '';
+  const fields = Object.entries(shape.fields).map(([name, f]) => {
+    const inner = selection(f.shape);
+    return inner ? `${toGraphQLName(name)} ${inner}` : toGraphQLName(name);
+  });
+  return `{ ${fields.join(' ')} }`;
+}
+
+/** A snake_case contract name as GraphQL spells it (`schema_name` → `schemaName`). */
+export function toGraphQLName(key: string): string {
+  return key.replace(/_([a-z0-9])/g, (_m, c: string) => c.toUpperCase());
+}
+
+function toRestName(key: string): string {
+  return key.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
 }
 
 function mapKeys(value: unknown, rename: (key: string) => string): unknown {

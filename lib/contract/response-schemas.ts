@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { DESTINATION_TYPES } from './destination.js';
+import { graphqlScalars } from './shape.js';
 
 /**
  * The response payloads as schemas, the one definition of their shapes: the
@@ -8,9 +9,6 @@ import { DESTINATION_TYPES } from './destination.js';
  * test checks them against the GraphQL SDL, and tests check real answers
  * against them.
  */
-
-/** The GraphQL scalar of a field where it is not the one its zod type implies (checked by test/unit/sdl-contract.test.ts). */
-export const graphqlScalars = z.registry<{ scalar: string }>();
 
 /** A whole number that may exceed 32 bits; GraphQL's `Long` (lib/graphql/long-scalar.ts). */
 const long = z.number().int().nonnegative().register(graphqlScalars, { scalar: 'Long' });
