@@ -20,7 +20,7 @@ const contractColumn = z.object({
 });
 
 /** A column as the metadata service reads it: the contract's column and whether it accepts NULL (GraphQL only). */
-const reportedColumn = contractColumn.extend({ nullable: z.boolean().describe('Whether the column accepts NULL.') });
+export const reportedColumnSchema = contractColumn.extend({ nullable: z.boolean().describe('Whether the column accepts NULL.') });
 
 function datasetMetadata<C extends z.ZodType>(column: C) {
   return z.object({
@@ -42,7 +42,7 @@ function datasetMetadata<C extends z.ZodType>(column: C) {
 export const metadataPayloadSchema = datasetMetadata(contractColumn).describe('Dataset metadata: tables and columns, never rows.');
 
 /** Dataset metadata as the metadata service reports it (GraphQL `DatasetMetadata`): the REST payload plus each column's nullability. */
-export const datasetMetadataSchema = datasetMetadata(reportedColumn);
+export const datasetMetadataSchema = datasetMetadata(reportedColumnSchema);
 
 export const validationPayloadSchema = z.object({ validation_status: z.literal('success') });
 
@@ -85,7 +85,7 @@ export const errorEnvelopeSchema = z.object({
 
 export type MetadataPayload = z.output<typeof metadataPayloadSchema>;
 export type DatasetMetadata = z.output<typeof datasetMetadataSchema>;
-export type ReportedColumn = z.output<typeof reportedColumn>;
+export type ReportedColumn = z.output<typeof reportedColumnSchema>;
 export type ValidationPayload = z.output<typeof validationPayloadSchema>;
 export type PackagePayload = z.output<typeof packagePayloadSchema>;
 export type PublishPayload = z.output<typeof publishPayloadSchema>;

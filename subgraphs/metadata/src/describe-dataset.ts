@@ -1,18 +1,11 @@
 import { tracked, type Observability } from '../../../lib/audit/track.js';
-import { describeSource, type DatasetMetadata, type MetadataRequest } from '../../../lib/contract/index.js';
+import { describeSource, type DatasetMetadata, type MetadataReport, type MetadataRequest } from '../../../lib/contract/index.js';
 import type { CallContext } from '../../../lib/http/service.js';
 import { resolveDataset, withConnector, type ConnectorOptions } from '../../../lib/connectors/index.js';
 import type { ProjectLog } from '../../../lib/project-log.js';
 import type { SecretProvider } from '../../../lib/secrets/index.js';
 import { clip } from '../../../lib/text.js';
-import { summariseMetadata, SUMMARY_MAX_TEXT, type DatasetSummary } from './report-summary.js';
-
-/** One report kept on a project: a summary of what was reported (see report-summary.ts). */
-export interface MetadataReport {
-  reported_at: string;
-  source: string;
-  metadata: DatasetSummary;
-}
+import { summariseMetadata, SUMMARY_MAX_TEXT } from './report-summary.js';
 
 export interface MetadataDeps {
   secrets: SecretProvider;
