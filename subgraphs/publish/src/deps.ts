@@ -5,6 +5,9 @@ import type { ProjectLog } from '../../../lib/project-log.js';
 import type { SecretProvider } from '../../../lib/secrets/index.js';
 import type { Destinations } from './destinations/destination.js';
 
+/** One validation the service ran for a project (its schema: lib/contract/records.ts). */
+export type { ValidationRecord };
+
 /** What the publish service's operations work with. */
 export interface PublishDeps {
   secrets: SecretProvider;
