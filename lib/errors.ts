@@ -1,7 +1,28 @@
+import { clip } from './text.js';
+
+/** Longest detail taken from a message we did not write (graphql-js repeats names from the document, which may be megabytes long). */
+const MAX_FOREIGN_DETAIL = 1000;
+
+const PERSISTED_QUERIES = 'Persisted queries are not supported: send the operation itself in `query`.';
+
+/** What each entry of {@link errorTable} says; `message`, when present, is the code's message template. */
+interface ErrorKind {
+  status: number;
+  graphql: string;
+  transient: boolean;
+  /** The message template: the detail every failure of this code that is not more specific answers. */
+  message?: (...params: never[]) => string;
+  /** A refusal Apollo Server makes itself (never thrown here): matched by its GraphQL code and answered with it. */
+  apollo?: true;
+}
+
 /**
  * The error table: every failure the product reports has a code here, with the
- * HTTP status it answers, the GraphQL `extensions.code` it carries, and whether
- * retrying the same call could succeed (transient) or never will (terminal).
+ * HTTP status it answers, the GraphQL `extensions.code` it carries, whether
+ * retrying the same call could succeed (transient) or never will (terminal),
+ * and, where the code has one, its message template with typed parameters
+ * (see {@link appError}); other failures give a detail that names their
+ * situation.
  *
  * Services throw {@link AppError}; the HTTP layer turns it into the contract's
  * envelope `{"status":"error","payload":{"detail":…}}`, the GraphQL layer into an
@@ -9,15 +30,45 @@
  * the same envelope for its REST shims.
  */
 export const errorTable = {
-  INVALID_REQUEST: { status: 422, graphql: 'BAD_USER_INPUT', transient: false },
-  UNAUTHORISED: { status: 403, graphql: 'FORBIDDEN', transient: false },
-  ROUTE_NOT_FOUND: { status: 404, graphql: 'NOT_FOUND', transient: false },
+  INVALID_REQUEST: {
+    status: 422,
+    graphql: 'BAD_USER_INPUT',
+    transient: false,
+    message: (p: { problem: string }) => `Invalid request body: ${p.problem}.`,
+  },
+  UNAUTHORISED: {
+    status: 403,
+    graphql: 'FORBIDDEN',
+    transient: false,
+    message: () => 'Could not validate API key. Please provide a valid API key in the x-api-key header.',
+  },
+  ROUTE_NOT_FOUND: {
+    status: 404,
+    graphql: 'NOT_FOUND',
+    transient: false,
+    // The path is the caller's: shortened, as is the method.
+    message: (p: { method: string; path: string; service: string }) =>
+      `No route ${p.method.slice(0, 16)} ${p.path.length > 100 ? `${p.path.slice(0, 100)}…` : p.path} on the ${p.service} service.`,
+  },
   /** Refusals of the HTTP layer, answered before any route reads the request (lib/http/plugins). */
-  MALFORMED_REQUEST: { status: 400, graphql: 'MALFORMED_REQUEST', transient: false },
-  REQUEST_TIMEOUT: { status: 408, graphql: 'REQUEST_TIMEOUT', transient: true },
-  UNSUPPORTED_MEDIA_TYPE: { status: 415, graphql: 'UNSUPPORTED_MEDIA_TYPE', transient: false },
-  HEADERS_TOO_LARGE: { status: 431, graphql: 'HEADERS_TOO_LARGE', transient: false },
-  SHUTTING_DOWN: { status: 503, graphql: 'SHUTTING_DOWN', transient: true },
+  MALFORMED_REQUEST: { status: 400, graphql: 'MALFORMED_REQUEST', transient: false, message: () => 'Malformed HTTP request.' },
+  REQUEST_TIMEOUT: {
+    status: 408,
+    graphql: 'REQUEST_TIMEOUT',
+    transient: true,
+    message: (p: { late: 'headers' | 'body'; withinMs: number }) =>
+      p.late === 'body'
+        ? `The request was not received in time: its body did not arrive within ${p.withinMs} ms of its start.`
+        : `The request was not received in time: its headers did not arrive within ${p.withinMs} ms.`,
+  },
+  UNSUPPORTED_MEDIA_TYPE: { status: 415, graphql: 'UNSUPPORTED_MEDIA_TYPE', transient: false, message: () => 'Unsupported content type: send application/json.' },
+  HEADERS_TOO_LARGE: { status: 431, graphql: 'HEADERS_TOO_LARGE', transient: false, message: () => 'Request headers too large.' },
+  SHUTTING_DOWN: {
+    status: 503,
+    graphql: 'SHUTTING_DOWN',
+    transient: true,
+    message: (p: { service: string }) => `The ${p.service} service is shutting down; send the call again (to another instance, or once it has restarted).`,
+  },
   SECRET_NOT_FOUND: { status: 404, graphql: 'SECRET_NOT_FOUND', transient: false },
   SECRET_STORE_FAILED: { status: 502, graphql: 'SECRET_STORE_FAILED', transient: true },
   /** A request named a secret that may not be a source credential (a platform secret, or outside SOURCE_SECRET_NAME_PATTERN). */
@@ -56,12 +107,51 @@ export const errorTable = {
   SCHEMA_NOT_RECORDED: { status: 409, graphql: 'SCHEMA_NOT_RECORDED', transient: false },
   /** The work did not finish within its deadline (PACKAGE_DEADLINE_MS) and was stopped. */
   DEADLINE_EXCEEDED: { status: 504, graphql: 'DEADLINE_EXCEEDED', transient: true },
-  SUBGRAPH_UNAVAILABLE: { status: 502, graphql: 'SUBGRAPH_UNAVAILABLE', transient: true },
-  PAYLOAD_TOO_LARGE: { status: 413, graphql: 'PAYLOAD_TOO_LARGE', transient: false },
-  INTERNAL: { status: 500, graphql: 'INTERNAL_SERVER_ERROR', transient: true },
-} as const satisfies Record<string, { status: number; graphql: string; transient: boolean }>;
+  SUBGRAPH_UNAVAILABLE: {
+    status: 502,
+    graphql: 'SUBGRAPH_UNAVAILABLE',
+    transient: true,
+    message: (p: { service: string; problems?: readonly string[]; status?: number }) =>
+      p.problems ? `The ${p.service} service is not ready: ${p.problems.join(' ')}` : p.status ? `The ${p.service} service is not ready (HTTP ${p.status}).` : `The ${p.service} service is unreachable.`,
+  },
+  PAYLOAD_TOO_LARGE: { status: 413, graphql: 'PAYLOAD_TOO_LARGE', transient: false, message: () => 'Request body too large.' },
+  /** A fault of ours; what is not an {@link AppError} is answered with this template's detail, masked. */
+  INTERNAL: { status: 500, graphql: 'INTERNAL_SERVER_ERROR', transient: true, message: () => 'Internal error; the service log has the details.' },
+
+  /*
+   * Apollo Server's own refusals of a GraphQL request (the caller's mistakes),
+   * answered with Apollo's code and its message, clipped, or said clearly.
+   */
+  GRAPHQL_PARSE_FAILED: { status: 400, graphql: 'GRAPHQL_PARSE_FAILED', transient: false, apollo: true, message: (p: { apollo: string }) => clip(p.apollo, MAX_FOREIGN_DETAIL) },
+  GRAPHQL_VALIDATION_FAILED: { status: 400, graphql: 'GRAPHQL_VALIDATION_FAILED', transient: false, apollo: true, message: (p: { apollo: string }) => clip(p.apollo, MAX_FOREIGN_DETAIL) },
+  /** Variables of the wrong type (an {@link AppError} INVALID_REQUEST from a resolver, also BAD_USER_INPUT, keeps its 422). */
+  GRAPHQL_BAD_VARIABLES: { status: 400, graphql: 'BAD_USER_INPUT', transient: false, apollo: true, message: (p: { apollo: string }) => clip(p.apollo, MAX_FOREIGN_DETAIL) },
+  /** Also what any refusal of Apollo's without a code of this table is (an unsupported persisted-query version). */
+  GRAPHQL_BAD_REQUEST: { status: 400, graphql: 'BAD_REQUEST', transient: false, apollo: true, message: (p: { apollo: string }) => clip(p.apollo, MAX_FOREIGN_DETAIL) },
+  GRAPHQL_OPERATION_RESOLUTION_FAILURE: { status: 400, graphql: 'OPERATION_RESOLUTION_FAILURE', transient: false, apollo: true, message: (p: { apollo: string }) => clip(p.apollo, MAX_FOREIGN_DETAIL) },
+  PERSISTED_QUERY_NOT_FOUND: { status: 400, graphql: 'PERSISTED_QUERY_NOT_FOUND', transient: false, apollo: true, message: (_: { apollo: string }) => PERSISTED_QUERIES },
+  PERSISTED_QUERY_NOT_SUPPORTED: { status: 400, graphql: 'PERSISTED_QUERY_NOT_SUPPORTED', transient: false, apollo: true, message: (_: { apollo: string }) => PERSISTED_QUERIES },
+} as const satisfies Record<string, ErrorKind>;
 
 export type ErrorCode = keyof typeof errorTable;
+
+type Table = typeof errorTable;
+
+/** The codes that have a message template. */
+export type TemplatedCode = { [C in ErrorCode]: Table[C] extends { message: (...params: never[]) => string } ? C : never }[ErrorCode];
+
+/** The parameters of a code's message template: none, or one object of typed fields. */
+export type MessageParams<C extends TemplatedCode> = Table[C] extends { message: (...params: infer P) => string } ? P : never;
+
+/** A code's message, from its template in {@link errorTable}. */
+export function errorMessage<C extends TemplatedCode>(code: C, ...params: MessageParams<C>): string {
+  return (errorTable[code].message as (...p: MessageParams<C>) => string)(...params);
+}
+
+/** An {@link AppError} whose detail is its code's message template filled in. */
+export function appError<C extends TemplatedCode>(code: C, ...params: MessageParams<C>): AppError {
+  return new AppError(code, errorMessage(code, ...params));
+}
 
 /** A failure with a code from {@link errorTable} and a detail safe to show a caller. */
 export class AppError extends Error {
@@ -92,9 +182,17 @@ export class AppError extends Error {
   }
 }
 
-/** The error code whose GraphQL code is `graphqlCode`, if any. */
+/** The error code whose GraphQL code is `graphqlCode`, if any: ours before Apollo Server's (BAD_USER_INPUT is INVALID_REQUEST). */
 export function codeOfGraphQLCode(graphqlCode: unknown): ErrorCode | undefined {
   return (Object.keys(errorTable) as ErrorCode[]).find((c) => errorTable[c].graphql === graphqlCode);
+}
+
+/** The codes of Apollo Server's own refusals. */
+export type ApolloRefusalCode = { [C in ErrorCode]: Table[C] extends { apollo: true } ? C : never }[ErrorCode];
+
+/** The entry of an Apollo Server refusal by its GraphQL code, if the table has it. */
+export function apolloRefusal(graphqlCode: unknown): ApolloRefusalCode | undefined {
+  return (Object.keys(errorTable) as ErrorCode[]).find((c): c is ApolloRefusalCode => 'apollo' in errorTable[c] && errorTable[c].graphql === graphqlCode);
 }
 
 /** Whether an unknown value is an {@link AppError}. */
@@ -105,5 +203,5 @@ export function isAppError(value: unknown): value is AppError {
 /** The HTTP status and detail a caller sees for any thrown value; unknown errors are masked. */
 export function publicError(error: unknown): { status: number; code: ErrorCode; detail: string } {
   if (isAppError(error)) return { status: error.status, code: error.code, detail: error.detail };
-  return { status: 500, code: 'INTERNAL', detail: 'Internal error; the service log has the details.' };
+  return { status: 500, code: 'INTERNAL', detail: errorMessage('INTERNAL') };
 }

@@ -2,7 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import { AuditLog } from '../../lib/audit/audit-log.js';
 import type { ApiKeyVerifier } from '../../lib/auth/api-key.js';
 import { API_KEY_HEADER } from '../../lib/auth/api-key.js';
-import { AppError } from '../../lib/errors.js';
+import { appError } from '../../lib/errors.js';
 import { readGraphQLLimits, type GraphQLLimits } from '../../lib/graphql/limits.js';
 import { readKnownOperationNames } from '../../lib/graphql/operation-names.js';
 import { mountGraphQL } from '../../lib/graphql/route.js';
@@ -69,10 +69,9 @@ async function subgraphReady(name: string, endpoint: { url: string; apiKey: stri
     res = await fetch(url, { headers: { [API_KEY_HEADER]: endpoint.apiKey }, signal: AbortSignal.timeout(2000) });
   } catch (error) {
     log.warn({ subgraph: name, url: url.origin, err: error }, 'subgraph unreachable');
-    throw new AppError('SUBGRAPH_UNAVAILABLE', `The ${name} service is unreachable.`);
+    throw appError('SUBGRAPH_UNAVAILABLE', { service: name });
   }
   if (res.ok) return;
   const body = (await res.json().catch(() => ({}))) as { problems?: unknown };
-  const problems = Array.isArray(body.problems) ? `: ${body.problems.map(String).join(' ')}` : ` (HTTP ${res.status}).`;
-  throw new AppError('SUBGRAPH_UNAVAILABLE', `The ${name} service is not ready${problems}`);
+  throw appError('SUBGRAPH_UNAVAILABLE', Array.isArray(body.problems) ? { service: name, problems: body.problems.map(String) } : { service: name, status: res.status });
 }

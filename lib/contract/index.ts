@@ -1,7 +1,8 @@
 export * from './requests.js';
-export * from './responses.js';
+export * from './response-schemas.js';
 export * from './parse.js';
-export * from './keys.js';
+export * from './records.js';
+export * from './codec.js';
 export { sourceSchema, describeSource, SOURCE_TYPES, DEFAULT_PORTS } from './source.js';
 export type { SourceConfig, SqlSourceConfig, DatabricksSourceConfig, SourceType } from './source.js';
 export { datasetSchema } from './dataset.js';

@@ -1,5 +1,5 @@
 import type { z } from 'zod';
-import { AppError } from '../errors.js';
+import { appError } from '../errors.js';
 
 /** Most issues one 422 detail lists; the rest are counted. */
 const MAX_LISTED_ISSUES = 8;
@@ -11,7 +11,7 @@ const MAX_LISTED_ISSUES = 8;
  */
 export function parseRequest<S extends z.ZodType>(schema: S, body: unknown): z.output<S> {
   if (body === null || typeof body !== 'object' || Array.isArray(body)) {
-    throw new AppError('INVALID_REQUEST', 'Invalid request body: expected a JSON object.');
+    throw appError('INVALID_REQUEST', { problem: 'expected a JSON object' });
   }
   const result = schema.safeParse(body);
   if (result.success) return result.data;
@@ -22,7 +22,7 @@ export function parseRequest<S extends z.ZodType>(schema: S, body: unknown): z.o
   const unique = [...new Set(lines)];
   const listed = unique.slice(0, MAX_LISTED_ISSUES).join('; ');
   const more = unique.length > MAX_LISTED_ISSUES ? `; and ${unique.length - MAX_LISTED_ISSUES} more` : '';
-  throw new AppError('INVALID_REQUEST', `Invalid request body: ${listed}${more}.`);
+  throw appError('INVALID_REQUEST', { problem: `${listed}${more}` });
 }
 
 function formatPath(path: readonly PropertyKey[]): string {

@@ -1,33 +1,9 @@
 import type { ApolloServerPlugin } from '@apollo/server';
 import { unwrapResolverError } from '@apollo/server/errors';
 import type { GraphQLFormattedError } from 'graphql';
-import { AppError, errorTable } from '../errors.js';
+import { apolloRefusal, AppError, errorMessage, errorTable } from '../errors.js';
 import type { CallContext } from '../http/service.js';
 import type { Logger } from '../logging/logger.js';
-import { clip } from '../text.js';
-
-/** GraphQL error codes that are the caller's mistake, with the HTTP status a REST shim answers for them. */
-const CLIENT_CODES: Record<string, number> = {
-  GRAPHQL_PARSE_FAILED: 400,
-  GRAPHQL_VALIDATION_FAILED: 400,
-  // Variables of the wrong type (an AppError INVALID_REQUEST from a resolver keeps its 422).
-  BAD_USER_INPUT: 400,
-  BAD_REQUEST: 400,
-  OPERATION_RESOLUTION_FAILURE: 400,
-  PERSISTED_QUERY_NOT_FOUND: 400,
-  PERSISTED_QUERY_NOT_SUPPORTED: 400,
-};
-
-/** Apollo Server's terse messages, said clearly. */
-const CLEAR_MESSAGES: Record<string, string> = {
-  PERSISTED_QUERY_NOT_FOUND: 'Persisted queries are not supported: send the operation itself in `query`.',
-  PERSISTED_QUERY_NOT_SUPPORTED: 'Persisted queries are not supported: send the operation itself in `query`.',
-};
-
-const INTERNAL_DETAIL = 'Internal error; the service log has the details.';
-
-/** Longest detail answered and logged: graphql-js repeats names from the document, which may be megabytes long. */
-const MAX_DETAIL = 1000;
 
 /** How an error is answered and logged: a caller's mistake, a failure we relay, or a fault of ours. */
 type Verdict = { kind: 'client' | 'relayed'; code: string; status: number; detail: string } | { kind: 'fault' };
@@ -52,10 +28,11 @@ function verdict(error: unknown, formatted: GraphQLFormattedError): Verdict {
   }
   const http = httpStatusOf(error);
   const clientHttp = http !== undefined && http >= 400 && http < 500 ? http : undefined;
-  if ((code && code in CLIENT_CODES) || clientHttp) {
+  const refusal = apolloRefusal(code);
+  if (refusal || clientHttp) {
     // Apollo Server gives a code to most of its refusals; one without (an unsupported persisted-query version) is a bad request.
-    const known = code && code in CLIENT_CODES ? code : 'BAD_REQUEST';
-    return { kind: 'client', code: known, status: clientHttp ?? CLIENT_CODES[known]!, detail: CLEAR_MESSAGES[known] ?? clip(formatted.message, MAX_DETAIL) };
+    const known = refusal ?? 'GRAPHQL_BAD_REQUEST';
+    return { kind: 'client', code: errorTable[known].graphql, status: clientHttp ?? errorTable[known].status, detail: errorMessage(known, { apollo: formatted.message }) };
   }
   return { kind: 'fault' };
 }
@@ -76,7 +53,8 @@ export function formatGraphQLError(log: Logger) {
       return { ...formatted, message: v.detail, extensions: { ...rest, code: v.code, status: v.status, detail: v.detail } };
     }
     log.error({ err: unwrapResolverError(error) }, 'unexpected GraphQL error');
-    return { message: INTERNAL_DETAIL, path: formatted.path, extensions: { code: 'INTERNAL_SERVER_ERROR', status: 500, detail: INTERNAL_DETAIL } };
+    const detail = errorMessage('INTERNAL');
+    return { message: detail, path: formatted.path, extensions: { code: errorTable.INTERNAL.graphql, status: errorTable.INTERNAL.status, detail } };
   };
 }
 

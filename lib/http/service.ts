@@ -3,7 +3,7 @@ import type { z } from 'zod';
 import { RefusalAudit } from '../audit/refusals.js';
 import type { AuditLog } from '../audit/audit-log.js';
 import type { ApiKeyVerifier } from '../auth/api-key.js';
-import { parseRequest, success } from '../contract/index.js';
+import { parseRequest, success, toRestPayload } from '../contract/index.js';
 import type { Logger } from '../logging/logger.js';
 import type { ServiceMetrics } from '../metrics/metrics.js';
 import type { CallContext } from './call.js';
@@ -99,16 +99,17 @@ export function createHttpService(options: HttpServiceOptions): FastifyInstance 
 
 /**
  * Registers a contract endpoint: a POST whose body is checked by `schema` and
- * whose result is wrapped in the success envelope; its documentation is
- * generated from the same schema. A body that is not the contract's is a
+ * whose result is shaped by the response schema (lib/contract/codec.ts) and
+ * wrapped in the success envelope; its documentation is generated from the
+ * same schemas. A body that is not the contract's is a
  * refusal (audited as one); failures of the work are the handler's to audit.
  */
-export function postEndpoint<S extends z.ZodType, R>(
+export function postEndpoint<S extends z.ZodType, P extends z.ZodType>(
   app: FastifyInstance,
   path: string,
   schema: S,
-  doc: Omit<EndpointDoc, 'path' | 'request'>,
-  handler: (body: z.output<S>, call: CallContext, request: FastifyRequest) => Promise<R>,
+  doc: Omit<EndpointDoc, 'path' | 'request' | 'response'> & { response: P },
+  handler: (body: z.output<S>, call: CallContext, request: FastifyRequest) => Promise<unknown>,
 ): void {
   app.endpointDocs.push({ path, request: schema, ...doc });
   app.post(path, async (request) => {
@@ -119,6 +120,6 @@ export function postEndpoint<S extends z.ZodType, R>(
       request.refusal = error instanceof Error ? error.message : 'Invalid request body.';
       throw error;
     }
-    return success(await handler(body, request.call, request));
+    return success(toRestPayload(doc.response, await handler(body, request.call, request)));
   });
 }

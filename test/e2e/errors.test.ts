@@ -47,6 +47,7 @@ async function send(url: string, options: { key: string | null; body?: unknown; 
   if (hasBody) headers['content-type'] = 'application/json';
   const res = await fetch(url, { method: options.method ?? 'POST', headers, body: options.raw ?? (options.body === undefined ? undefined : JSON.stringify(options.body)) });
   const text = await res.text();
+  platform.checkAnswer(url, res.status, text);
   let body: Answer['body'] = {};
   try {
     body = JSON.parse(text) as Answer['body'];

@@ -9,7 +9,7 @@ import type { FastifyInstance } from 'fastify';
 import { buildGatewayApp } from '../../gateway/src/app.js';
 import { AuditLog } from '../../lib/audit/audit-log.js';
 import { ApiKeyVerifier } from '../../lib/auth/api-key.js';
-import { toSnakeKeys } from '../../lib/contract/index.js';
+import { fromGraphQL } from '../../lib/contract/index.js';
 import { createLogger } from '../../lib/logging/logger.js';
 import { createPgDatabase, type TestPgDatabase } from '../support/databases.js';
 import { keys, startPlatform, type Platform } from '../support/platform.js';
@@ -121,7 +121,7 @@ describe('GraphQL through the gateway', () => {
     assert.equal(gql.status, 200);
     assert.equal(gql.body.errors, undefined, JSON.stringify(gql.body.errors));
     assert.equal(rest.status, 200);
-    assert.deepEqual(toSnakeKeys(gql.body.data.datasetMetadata), rest.body.payload);
+    assert.deepEqual(fromGraphQL(gql.body.data.datasetMetadata), rest.body.payload);
   });
 
   test('validateProject answers success', async () => {

@@ -12,7 +12,7 @@ import { createHash } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 import { ConfigError } from '../../lib/config/env.js';
 import { ProjectLog, readProjectLogLimits, RECORDS_PER_PROJECT } from '../../lib/project-log.js';
-import type { ReportedMetadata } from '../../subgraphs/metadata/src/describe-dataset.js';
+import type { DatasetMetadata } from '../../lib/contract/index.js';
 import { columnsDigest, summariseMetadata, SUMMARY_MAX_COLUMNS, SUMMARY_MAX_TABLES, SUMMARY_MAX_TEXT } from '../../subgraphs/metadata/src/report-summary.js';
 import { createPgDatabase, type TestPgDatabase } from '../support/databases.js';
 import { startPlatformProcess, type PlatformProcess } from '../support/platform-process.js';
@@ -68,7 +68,7 @@ describe('the project log', () => {
 
 describe('the summary of a metadata report', () => {
   const column = (t: number, c: number) => ({ name: `t${t}_c${c}`, description: c === 0 ? 'd'.repeat(10_000) : null, datatype: 'integer', nullable: c % 2 === 0 });
-  const wide: ReportedMetadata = {
+  const wide: DatasetMetadata = {
     name: 'n'.repeat(10_000),
     description: null,
     catalog: 'db',
@@ -95,7 +95,7 @@ describe('the summary of a metadata report', () => {
   });
 
   test('a small report is kept whole', () => {
-    const small: ReportedMetadata = { ...wide, name: 'ds', tables: wide.tables.slice(0, 2).map((t) => ({ ...t, columns: t.columns.slice(1, 3) })) };
+    const small: DatasetMetadata = { ...wide, name: 'ds', tables: wide.tables.slice(0, 2).map((t) => ({ ...t, columns: t.columns.slice(1, 3) })) };
     const s = summariseMetadata(small);
     assert.deepEqual(
       s.tables.map((t) => ({ name: t.name, columns: t.columns, omitted: t.columns_omitted })),

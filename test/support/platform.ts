@@ -19,6 +19,7 @@ import type { SourceConnectorOptions } from '../../lib/connectors/index.js';
 import { connectorOptionsFromEnv } from '../../lib/config/connector-settings.js';
 import { AuditLog } from '../../lib/audit/audit-log.js';
 import type { ConnectionLimits } from '../../lib/http/plugins/timeouts.js';
+import { assertContractAnswer, contractEndpoint } from './contract-answers.js';
 
 export const keys = { approval: 'approval-test-key', metadata: 'metadata-test-key', publish: 'publish-test-key' };
 
@@ -36,17 +37,23 @@ export interface Platform {
   /** The audit events written so far. */
   auditEvents(): Promise<any[]>;
   writeSecret(name: string, value: string): Promise<void>;
-  /** POSTs JSON to a service with its key (or the given one) and returns status, parsed body and the request id its log lines carry. */
+  /**
+   * POSTs JSON to a service with its key (or the given one) and returns status, parsed body and the request id its log lines carry.
+   * The answer of a contract endpoint is checked against the contract's schemas first (support/contract-answers.ts).
+   */
   post(base: string, route: string, body: unknown, key?: string): Promise<Answer>;
+  /** Checks an answer of a contract endpoint (by its URL) against the contract's schemas; anything else passes. */
+  checkAnswer(url: string, status: number, text: string): void;
   /** Runs a GraphQL operation against a service's /graphql. */
   graphql(base: string, query: string, variables?: Record<string, unknown>, key?: string): Promise<Answer>;
   close(): Promise<void>;
 }
 
-/** A service's answer: status, parsed body (the text when not JSON) and the request id it answered with. */
+/** A service's answer: status, parsed body (the text when not JSON), the body as received and the request id it answered with. */
 export interface Answer {
   status: number;
   body: any;
+  text: string;
   requestId: string;
 }
 
@@ -89,7 +96,7 @@ export async function postJson(url: string, body: unknown, key: string): Promise
   } catch {
     // not JSON; keep the text
   }
-  return { status: res.status, body: parsed as any, requestId: res.headers.get('x-request-id') ?? '' };
+  return { status: res.status, body: parsed as any, text, requestId: res.headers.get('x-request-id') ?? '' };
 }
 
 export async function startPlatform(options: PlatformOptions = {}): Promise<Platform> {
@@ -126,7 +133,17 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Plat
   const gateway = await listen(gatewayApp);
   const bases = { gateway, metadata, publish };
 
-  const request = (base: string, route: string, body: unknown, key?: string) => postJson(`${base}${route}`, body, key ?? keyFor(base, bases));
+  const appOf = { [gateway]: gatewayApp, [metadata]: metadataApp, [publish]: publishApp };
+  const checkAnswer = (url: string, status: number, text: string) => {
+    const { origin, pathname } = new URL(url);
+    const endpoint = appOf[origin] && contractEndpoint(appOf[origin], pathname);
+    if (endpoint) assertContractAnswer(endpoint, status, text);
+  };
+  const request = async (base: string, route: string, body: unknown, key?: string) => {
+    const answer = await postJson(`${base}${route}`, body, key ?? keyFor(base, bases));
+    checkAnswer(`${base}${route}`, answer.status, answer.text);
+    return answer;
+  };
 
   return {
     ...bases,
@@ -140,6 +157,7 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Plat
     },
     writeSecret: (name, value) => writeFile(path.join(secretsDir, name), value),
     post: request,
+    checkAnswer,
     graphql: (base, query, variables, key) => request(base, '/graphql', { query, variables }, key),
     async close() {
       await gatewayApp.close();

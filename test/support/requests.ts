@@ -3,7 +3,7 @@
  * pydantic models, every optional field present, null when unset, the extra
  * fields it carries included), so that tests exercise the real wire shape.
  */
-import { toCamelKeys } from '../../lib/contract/index.js';
+import { toGraphQL } from '../../lib/contract/index.js';
 import { mysqlSettings, pgSettings } from './databases.js';
 import type { Platform } from './platform.js';
 
@@ -113,5 +113,5 @@ export function graphqlInput(body: { source?: SqlSourceBody; dataset?: DatasetBo
     const { staging_path: _s, publish_path: _p, ...data } = body.dataset;
     out.dataset = data;
   }
-  return toCamelKeys(out) as Record<string, unknown>;
+  return toGraphQL(out) as Record<string, unknown>;
 }

@@ -12,8 +12,8 @@ import {
   parseRequest,
   publishRequestSchema,
   sourceSchema,
-  toCamelKeys,
-  toSnakeKeys,
+  toGraphQL,
+  fromGraphQL,
   transferRequestSchema,
 } from '../../lib/contract/index.js';
 import { AppError } from '../../lib/errors.js';
@@ -254,9 +254,9 @@ describe('parseRequest', () => {
 describe('snake_case and camelCase', () => {
   test('converting to camelCase and back gives the contract body again', () => {
     const body = transferRequest(pgSource(), dataset('public', [{ name: 'person', columns: ['person_id'] }]));
-    const camel = toCamelKeys(body) as Record<string, unknown>;
+    const camel = toGraphQL(body) as Record<string, unknown>;
     assert.equal('projectStartTime' in camel, true);
     assert.equal('hostUrl' in (camel.source as object), true);
-    assert.deepEqual(toSnakeKeys(camel), body);
+    assert.deepEqual(fromGraphQL(camel), body);
   });
 });

@@ -11,7 +11,10 @@ import { runOperation } from './run-operation.js';
 /**
  * The CLI's REST endpoints under `/project/`, as shims over the graph: each
  * checks the body with the contract's schema, then runs GraphQL operations
- * through the gateway, so REST and GraphQL callers share one code path.
+ * through the gateway, so REST and GraphQL callers share one code path. The
+ * answer is shaped by the endpoint's response schema (lib/contract/codec.ts):
+ * GraphQL's nulls for the other kind of entry (`tableName: null` beside a
+ * file) are not the contract's.
  */
 export function projectRoutes(app: FastifyInstance, graph: ApolloServer<GatewayContext>): void {
   postEndpoint(app, '/project/validate', transferRequestSchema, endpointDocs.projectValidate, async (body, call) => {
@@ -23,22 +26,10 @@ export function projectRoutes(app: FastifyInstance, graph: ApolloServer<GatewayC
   });
 
   postEndpoint(app, '/project/package', transferRequestSchema, endpointDocs.package, (body, call) =>
-    runOperation(graph, call, PACKAGE_PROJECT, { request: body }, 'packageProject').then(withoutNulls),
+    runOperation(graph, call, PACKAGE_PROJECT, { request: body }, 'packageProject'),
   );
 
   postEndpoint(app, '/project/publish', publishRequestSchema, endpointDocs.publish, (body, call) =>
-    runOperation(graph, call, PUBLISH_PROJECT, { request: body }, 'publishProject').then(withoutNulls),
+    runOperation(graph, call, PUBLISH_PROJECT, { request: body }, 'publishProject'),
   );
-}
-
-/**
- * Drops null fields from the entries of a package or publish payload: GraphQL
- * answers `tableName: null` for a file, the contract has no such key.
- */
-function withoutNulls(payload: unknown): unknown {
-  if (Array.isArray(payload)) return payload.map(withoutNulls);
-  if (payload !== null && typeof payload === 'object') {
-    return Object.fromEntries(Object.entries(payload).filter(([, v]) => v !== null).map(([k, v]) => [k, withoutNulls(v)]));
-  }
-  return payload;
 }

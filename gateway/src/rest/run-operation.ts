@@ -1,5 +1,5 @@
 import type { ApolloServer } from '@apollo/server';
-import { toCamelKeys, toSnakeKeys } from '../../../lib/contract/index.js';
+import { toGraphQL, fromGraphQL } from '../../../lib/contract/index.js';
 import { AppError, codeOfGraphQLCode } from '../../../lib/errors.js';
 import type { GatewayContext } from '../context.js';
 
@@ -9,14 +9,14 @@ import type { GatewayContext } from '../context.js';
  * back the data converted to snake_case. The first error becomes an error with
  * the status and detail the subgraph gave it.
  */
-export async function runOperation<T>(
+export async function runOperation(
   server: ApolloServer<GatewayContext>,
   context: GatewayContext,
   query: string,
   variables: Record<string, unknown>,
   field: string,
-): Promise<T> {
-  const response = await server.executeOperation({ query, variables: toCamelKeys(variables) as Record<string, unknown> }, { contextValue: context });
+): Promise<unknown> {
+  const response = await server.executeOperation({ query, variables: toGraphQL(variables) as Record<string, unknown> }, { contextValue: context });
   if (response.body.kind !== 'single') throw new AppError('INTERNAL', 'Unexpected incremental GraphQL response.');
   const { data, errors } = response.body.singleResult;
   if (errors && errors.length > 0) {
@@ -28,5 +28,5 @@ export async function runOperation<T>(
   }
   const value = data?.[field];
   if (value === undefined || value === null) throw new AppError('INTERNAL', `The graph returned no ${field}.`);
-  return toSnakeKeys(value) as T;
+  return fromGraphQL(value);
 }

@@ -1,7 +1,7 @@
 import type { IncomingMessage } from 'node:http';
 import fp from 'fastify-plugin';
 import { API_KEY_HEADER, type ApiKeyVerifier } from '../../auth/api-key.js';
-import { AppError } from '../../errors.js';
+import { appError } from '../../errors.js';
 import { refuse } from './errors.js';
 
 /**
@@ -37,7 +37,7 @@ export const apiKeyAuth = fp<ApiKeyAuthOptions>(
       const forwarded = dropInternalHeaders(request.raw);
       const open = request.routeOptions.config.open === true;
       if (!open && !options.apiKey.verify(request.headers[API_KEY_HEADER])) {
-        return refuse(request, reply, new AppError('UNAUTHORISED', 'Could not validate API key. Please provide a valid API key in the x-api-key header.'));
+        return refuse(request, reply, appError('UNAUTHORISED'));
       }
       const believed = options.trustForwardedCaller && !open && forwarded !== undefined && KEY_ID.test(forwarded);
       request.call = { requestId: request.id, keyId: believed ? forwarded : options.apiKey.keyId, log: request.log };

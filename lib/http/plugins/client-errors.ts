@@ -4,7 +4,7 @@ import fp from 'fastify-plugin';
 import { Counter, type Registry } from 'prom-client';
 import type { RefusalAudit } from '../../audit/refusals.js';
 import { failure } from '../../contract/index.js';
-import { AppError } from '../../errors.js';
+import { appError, type AppError } from '../../errors.js';
 import type { Logger } from '../../logging/logger.js';
 import type { ConnectionLimits } from './timeouts.js';
 
@@ -61,13 +61,13 @@ export function clientErrorHandler(options: ClientErrorOptions): (error: Error &
 }
 
 function refusalFor(error: { code?: string }, receivingBody: boolean, limits: ConnectionLimits): AppError {
-  if (error.code === 'HPE_HEADER_OVERFLOW') return new AppError('HEADERS_TOO_LARGE', 'Request headers too large.');
+  if (error.code === 'HPE_HEADER_OVERFLOW') return appError('HEADERS_TOO_LARGE');
   if (error.code === 'ERR_HTTP_REQUEST_TIMEOUT') {
     return receivingBody
-      ? new AppError('REQUEST_TIMEOUT', `The request was not received in time: its body did not arrive within ${limits.headersTimeoutMs + limits.bodyTimeoutMs} ms of its start.`)
-      : new AppError('REQUEST_TIMEOUT', `The request was not received in time: its headers did not arrive within ${limits.headersTimeoutMs} ms.`);
+      ? appError('REQUEST_TIMEOUT', { late: 'body', withinMs: limits.headersTimeoutMs + limits.bodyTimeoutMs })
+      : appError('REQUEST_TIMEOUT', { late: 'headers', withinMs: limits.headersTimeoutMs });
   }
-  return new AppError('MALFORMED_REQUEST', 'Malformed HTTP request.');
+  return appError('MALFORMED_REQUEST');
 }
 
 /** Method and path from the start of what the parser refused, when they can be read there. */

@@ -1,7 +1,7 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import { failure } from '../../contract/index.js';
-import { AppError, publicError } from '../../errors.js';
+import { AppError, appError, publicError } from '../../errors.js';
 
 /** Sends the contract's error envelope. */
 export function sendError(reply: FastifyReply, status: number, detail: string): FastifyReply {
@@ -60,9 +60,7 @@ export const errorHandler = fp<ErrorHandlerOptions>(
 
 /** The 404 for a request no route takes; the path is shortened, since it is the caller's. */
 export function notFound(request: FastifyRequest, service: string): AppError {
-  const path = request.url.split('?')[0] ?? '';
-  const shown = path.length > 100 ? `${path.slice(0, 100)}…` : path;
-  return new AppError('ROUTE_NOT_FOUND', `No route ${request.method.slice(0, 16)} ${shown} on the ${service} service.`);
+  return appError('ROUTE_NOT_FOUND', { method: request.method, path: request.url.split('?')[0] ?? '', service });
 }
 
 /** The error of the table for anything a handler or Fastify itself throws. */
@@ -71,16 +69,16 @@ function classify(error: unknown): unknown {
   const e = error as { code?: string; statusCode?: number; message?: string };
   switch (e?.code) {
     case 'FST_ERR_CTP_BODY_TOO_LARGE':
-      return new AppError('PAYLOAD_TOO_LARGE', 'Request body too large.');
+      return appError('PAYLOAD_TOO_LARGE');
     case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
-      return new AppError('UNSUPPORTED_MEDIA_TYPE', 'Unsupported content type: send application/json.');
+      return appError('UNSUPPORTED_MEDIA_TYPE');
     case 'FST_ERR_CTP_EMPTY_JSON_BODY':
-      return new AppError('INVALID_REQUEST', 'Invalid request body: the body is empty; expected a JSON object.');
+      return appError('INVALID_REQUEST', { problem: 'the body is empty; expected a JSON object' });
     case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
       return new AppError('MALFORMED_REQUEST', 'Invalid Content-Length.');
   }
   if (error instanceof SyntaxError || e?.code === 'FST_ERR_CTP_INVALID_JSON_BODY') {
-    return new AppError('INVALID_REQUEST', 'Invalid request body: not valid JSON.');
+    return appError('INVALID_REQUEST', { problem: 'not valid JSON' });
   }
   if (typeof e?.statusCode === 'number' && e.statusCode >= 400 && e.statusCode < 500) {
     return new AppError('MALFORMED_REQUEST', e.message ?? 'Bad request.', { status: e.statusCode });

@@ -1,5 +1,5 @@
 import fp from 'fastify-plugin';
-import { AppError } from '../../errors.js';
+import { appError } from '../../errors.js';
 import { sendError } from './errors.js';
 
 /** Options of {@link shutdown}. */
@@ -33,7 +33,7 @@ export const shutdown = fp<ShutdownOptions>(
       }
       if (closing) {
         request.log.info('request refused: the service is shutting down');
-        const error = new AppError('SHUTTING_DOWN', `The ${options.service} service is shutting down; send the call again (to another instance, or once it has restarted).`);
+        const error = appError('SHUTTING_DOWN', { service: options.service });
         return sendError(reply, error.status, error.detail);
       }
     });

@@ -9,7 +9,8 @@ import type { Logger } from '../../../lib/logging/logger.js';
 import { ServiceMetrics } from '../../../lib/metrics/metrics.js';
 import { ProjectLog } from '../../../lib/project-log.js';
 import type { SecretProvider } from '../../../lib/secrets/index.js';
-import type { MetadataDeps, MetadataReport } from './describe-dataset.js';
+import type { MetadataReport } from '../../../lib/contract/index.js';
+import type { MetadataDeps } from './describe-dataset.js';
 import { metadataResolvers } from './resolvers.js';
 import { metadataProjectRoute } from './rest/metadata-project.js';
 

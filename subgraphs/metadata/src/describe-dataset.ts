@@ -1,35 +1,11 @@
 import { tracked, type Observability } from '../../../lib/audit/track.js';
-import { describeSource, type MetadataRequest } from '../../../lib/contract/index.js';
+import { describeSource, type DatasetMetadata, type MetadataReport, type MetadataRequest } from '../../../lib/contract/index.js';
 import type { CallContext } from '../../../lib/http/service.js';
 import { resolveDataset, withConnector, type ConnectorOptions } from '../../../lib/connectors/index.js';
 import type { ProjectLog } from '../../../lib/project-log.js';
 import type { SecretProvider } from '../../../lib/secrets/index.js';
 import { clip } from '../../../lib/text.js';
-import { summariseMetadata, SUMMARY_MAX_TEXT, type DatasetSummary } from './report-summary.js';
-
-/** A column as this service reports it (the REST contract shows name, description and datatype). */
-export interface ReportedColumn {
-  name: string;
-  description: string | null;
-  datatype: string;
-  nullable: boolean;
-}
-
-/** Dataset metadata as this service reports it, snake_case like the contract. */
-export interface ReportedMetadata {
-  name: string | null;
-  description: string | null;
-  catalog: string;
-  schema_name: string;
-  tables: Array<{ name: string; description: string | null; columns: ReportedColumn[] }>;
-}
-
-/** One report kept on a project: a summary of what was reported (see report-summary.ts). */
-export interface MetadataReport {
-  reported_at: string;
-  source: string;
-  metadata: DatasetSummary;
-}
+import { summariseMetadata, SUMMARY_MAX_TEXT } from './report-summary.js';
 
 export interface MetadataDeps {
   secrets: SecretProvider;
@@ -43,7 +19,7 @@ export interface MetadataDeps {
  * comments and source type names, never rows. When the request names a project,
  * a summary of the report is kept on the project.
  */
-export function describeDataset(request: MetadataRequest, deps: MetadataDeps, call: CallContext): Promise<ReportedMetadata> {
+export function describeDataset(request: MetadataRequest, deps: MetadataDeps, call: CallContext): Promise<DatasetMetadata> {
   return tracked(deps.obs, call, 'metadata', { project: request, source: request.source, dataset: request.dataset }, async () => {
     const metadata = await readMetadata(request, deps);
     return {
@@ -53,9 +29,9 @@ export function describeDataset(request: MetadataRequest, deps: MetadataDeps, ca
   });
 }
 
-async function readMetadata(request: MetadataRequest, deps: MetadataDeps): Promise<ReportedMetadata> {
+async function readMetadata(request: MetadataRequest, deps: MetadataDeps): Promise<DatasetMetadata> {
   const resolved = await withConnector(request.source, deps.secrets, deps.connectorOptions, (c) => resolveDataset(c, request.dataset));
-  const metadata: ReportedMetadata = {
+  const metadata: DatasetMetadata = {
     name: request.dataset.name ?? null,
     description: request.dataset.description ?? null,
     catalog: resolved.catalog,
@@ -76,17 +52,3 @@ async function readMetadata(request: MetadataRequest, deps: MetadataDeps): Promi
   return metadata;
 }
 
-/** The metadata payload exactly as the REST contract spells it. */
-export function contractMetadata(m: ReportedMetadata) {
-  return {
-    name: m.name,
-    description: m.description,
-    catalog: m.catalog,
-    schema_name: m.schema_name,
-    tables: m.tables.map((t) => ({
-      name: t.name,
-      description: t.description,
-      columns: t.columns.map((c) => ({ name: c.name, description: c.description, datatype: c.datatype })),
-    })),
-  };
-}

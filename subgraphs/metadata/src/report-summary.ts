@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { clip, clipOrNull } from '../../../lib/text.js';
-import type { ReportedColumn, ReportedMetadata } from './describe-dataset.js';
+import type { DatasetMetadata, DatasetSummary, ReportedColumn, TableSummary } from '../../../lib/contract/index.js';
 
 /** Most tables a summary lists; the rest are counted. */
 export const SUMMARY_MAX_TABLES = 100;
@@ -8,27 +8,6 @@ export const SUMMARY_MAX_TABLES = 100;
 export const SUMMARY_MAX_COLUMNS = 500;
 /** Longest text kept (names, types, descriptions); longer text ends in `…`. */
 export const SUMMARY_MAX_TEXT = 256;
-
-/** A table as a summary keeps it. */
-export interface TableSummary {
-  name: string;
-  description: string | null;
-  column_count: number;
-  columns_digest: string;
-  columns_omitted: number;
-  columns: ReportedColumn[];
-}
-
-/** What a metadata report keeps of a dataset: bounded whatever the dataset's size. */
-export interface DatasetSummary {
-  name: string | null;
-  description: string | null;
-  catalog: string;
-  schema_name: string;
-  table_count: number;
-  tables_omitted: number;
-  tables: TableSummary[];
-}
 
 /**
  * SHA-256 (hex) of the table's columns as the JSON text of
@@ -44,7 +23,7 @@ export function columnsDigest(columns: readonly ReportedColumn[]): string {
  * with its column count and digest, and the first {@link SUMMARY_MAX_COLUMNS}
  * columns in full; what is left out is counted, never silently dropped.
  */
-export function summariseMetadata(m: ReportedMetadata): DatasetSummary {
+export function summariseMetadata(m: DatasetMetadata): DatasetSummary {
   let columnsLeft = SUMMARY_MAX_COLUMNS;
   const tables = m.tables.slice(0, SUMMARY_MAX_TABLES).map((t): TableSummary => {
     const kept = t.columns.slice(0, columnsLeft);

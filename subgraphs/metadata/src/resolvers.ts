@@ -1,4 +1,4 @@
-import { metadataRequestSchema, parseRequest, toCamelKeys, toSnakeKeys } from '../../../lib/contract/index.js';
+import { metadataRequestSchema, parseRequest, toGraphQL, fromGraphQL } from '../../../lib/contract/index.js';
 import type { Resolvers, SubgraphContext } from '../../../lib/graphql/subgraph.js';
 import { describeDataset, type MetadataDeps } from './describe-dataset.js';
 
@@ -12,12 +12,12 @@ export function metadataResolvers(deps: MetadataDeps): Resolvers {
   const project = ({ projectName, projectStartTime }: ProjectKey) => ({
     projectName,
     projectStartTime,
-    metadataReports: toCamelKeys(deps.reports.list(projectName, projectStartTime)),
+    metadataReports: toGraphQL(deps.reports.list(projectName, projectStartTime)),
   });
   return {
     Query: {
       datasetMetadata: async (_: unknown, args: { request: unknown }, context: SubgraphContext) =>
-        toCamelKeys(await describeDataset(parseRequest(metadataRequestSchema, toSnakeKeys(args.request)), deps, context)),
+        toGraphQL(await describeDataset(parseRequest(metadataRequestSchema, fromGraphQL(args.request)), deps, context)),
       project: (_: unknown, args: ProjectKey) => project(args),
     },
     Project: {

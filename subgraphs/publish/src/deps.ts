@@ -1,16 +1,12 @@
 import type { Observability } from '../../../lib/audit/track.js';
 import type { ConnectorOptions } from '../../../lib/connectors/index.js';
+import type { ValidationRecord } from '../../../lib/contract/index.js';
 import type { ProjectLog } from '../../../lib/project-log.js';
 import type { SecretProvider } from '../../../lib/secrets/index.js';
 import type { Destinations } from './destinations/destination.js';
 
-/** One validation the service ran for a project. */
-export interface ValidationRecord {
-  validated_at: string;
-  source: string;
-  destination: string;
-  outcome: string;
-}
+/** One validation the service ran for a project (its schema: lib/contract/records.ts). */
+export type { ValidationRecord };
 
 /** What the publish service's operations work with. */
 export interface PublishDeps {

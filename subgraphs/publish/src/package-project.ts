@@ -1,17 +1,10 @@
 import { tracked } from '../../../lib/audit/track.js';
-import type { TransferRequest } from '../../../lib/contract/index.js';
+import type { PackagePayload, TransferRequest } from '../../../lib/contract/index.js';
 import { resolveDataset, snapshotConsistency, withConnector } from '../../../lib/connectors/index.js';
 import type { CallContext } from '../../../lib/http/service.js';
 import { withDeadline } from './deadline.js';
 import type { PublishDeps } from './deps.js';
-import type { RetrievedEntry } from './destinations/destination.js';
 import { destinationFor } from './destinations/registry.js';
-
-/** What packaging answers, as the contract spells it. */
-export interface PackagePayload {
-  destination_type: 'filestore' | 'postgresql';
-  data_retrieved: RetrievedEntry[];
-}
 
 /**
  * Extracts the approved tables and columns — only those the source's catalog

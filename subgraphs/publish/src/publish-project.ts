@@ -1,15 +1,8 @@
 import { tracked } from '../../../lib/audit/track.js';
-import type { PublishRequest } from '../../../lib/contract/index.js';
+import type { PublishPayload, PublishRequest } from '../../../lib/contract/index.js';
 import type { CallContext } from '../../../lib/http/service.js';
 import type { PublishDeps } from './deps.js';
-import type { PublishedEntry } from './destinations/destination.js';
 import { destinationFor } from './destinations/registry.js';
-
-/** What publishing answers, as the contract spells it. */
-export interface PublishPayload {
-  destination_type: 'filestore' | 'postgresql';
-  data_published: PublishedEntry[];
-}
 
 /**
  * Publishes what a project packaged: for a filestore, moves the staged files to

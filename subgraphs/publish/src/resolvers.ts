@@ -1,4 +1,4 @@
-import { accessRequestSchema, parseRequest, publishRequestSchema, toCamelKeys, toSnakeKeys, transferRequestSchema } from '../../../lib/contract/index.js';
+import { accessRequestSchema, parseRequest, publishRequestSchema, toGraphQL, fromGraphQL, transferRequestSchema } from '../../../lib/contract/index.js';
 import { LongScalar } from '../../../lib/graphql/long-scalar.js';
 import type { Resolvers, SubgraphContext } from '../../../lib/graphql/subgraph.js';
 import { packageProject } from './package-project.js';
@@ -17,17 +17,17 @@ export function publishResolvers(deps: PublishDeps): Resolvers {
     Long: LongScalar,
     Mutation: {
       validateProject: async (_: unknown, args: { request: unknown }, context: SubgraphContext) =>
-        toCamelKeys(await validateProject(parseRequest(accessRequestSchema, toSnakeKeys(args.request)), deps, context)),
+        toGraphQL(await validateProject(parseRequest(accessRequestSchema, fromGraphQL(args.request)), deps, context)),
       packageProject: async (_: unknown, args: { request: unknown }, context: SubgraphContext) =>
-        toCamelKeys(await packageProject(parseRequest(transferRequestSchema, toSnakeKeys(args.request)), deps, context)),
+        toGraphQL(await packageProject(parseRequest(transferRequestSchema, fromGraphQL(args.request)), deps, context)),
       publishProject: async (_: unknown, args: { request: unknown }, context: SubgraphContext) =>
-        toCamelKeys(await publishProject(parseRequest(publishRequestSchema, toSnakeKeys(args.request)), deps, context)),
+        toGraphQL(await publishProject(parseRequest(publishRequestSchema, fromGraphQL(args.request)), deps, context)),
     },
     Project: {
       __resolveReference: ({ projectName, projectStartTime }: ProjectKey) => ({
         projectName,
         projectStartTime,
-        validations: toCamelKeys(deps.validations.list(projectName, projectStartTime)),
+        validations: toGraphQL(deps.validations.list(projectName, projectStartTime)),
       }),
     },
   };

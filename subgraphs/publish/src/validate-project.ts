@@ -1,4 +1,4 @@
-import { describeSource, type AccessRequest } from '../../../lib/contract/index.js';
+import { describeSource, type AccessRequest, type ValidationPayload } from '../../../lib/contract/index.js';
 import { withConnector } from '../../../lib/connectors/index.js';
 import { tracked } from '../../../lib/audit/track.js';
 import { isAppError } from '../../../lib/errors.js';
@@ -16,7 +16,7 @@ const RECORD_MAX_TEXT = 1000;
  * connection and a trivial query. The outcome is kept on the project (its
  * texts cut to {@link RECORD_MAX_TEXT} characters).
  */
-export function validateProject(request: AccessRequest, deps: PublishDeps, call: CallContext): Promise<{ validation_status: 'success' }> {
+export function validateProject(request: AccessRequest, deps: PublishDeps, call: CallContext): Promise<ValidationPayload> {
   const { destination, source } = request;
   const record = (outcome: string) =>
     deps.validations.add(request.project_name, request.project_start_time, {

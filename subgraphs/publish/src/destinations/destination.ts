@@ -1,4 +1,4 @@
-import type { DestinationConfig, DestinationType } from '../../../../lib/contract/index.js';
+import type { DestinationConfig, DestinationType, PublishedEntry, RetrievedEntry } from '../../../../lib/contract/index.js';
 import type { ResolvedDataset, SourceSnapshot } from '../../../../lib/connectors/index.js';
 
 /** The project a package or publication belongs to. */
@@ -16,13 +16,8 @@ export interface PackageInput extends ProjectKey {
   snapshot: SourceSnapshot;
 }
 
-/** One output of packaging, as the contract answers it. */
-export type RetrievedEntry = { file_path: string } | { table_name: string };
-
-/** One published item, as the contract answers it. */
-export type PublishedEntry =
-  | { file_path: string; hash_value: string; total_bytes: number }
-  | { postgresql_table_name: string; opal_resource_name: string; opal_project_name: string; opal_group_name: string };
+/** One output of packaging and one published item, as the contract answers them. */
+export type { PublishedEntry, RetrievedEntry };
 
 /** A file a destination wrote, with its figures (for the audit trail and metrics). */
 export interface OutputFile {

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { rename, rmdir, unlink } from 'node:fs/promises';
+import type { PublishedFile } from '../../../../../lib/contract/index.js';
 import { AppError } from '../../../../../lib/errors.js';
 import { compareStaged, FolderCache, listPayload, readBag, summarise, tagManifestDigest } from './bag/verify.js';
 import { moveOrCopy, OUTPUTS_PATH, writeBagTagFiles, type BagInfoFields, type Move, type PayloadEntry } from './bag/write.js';
@@ -38,14 +39,8 @@ export interface PublishOptions extends ProjectRef {
   requestId?: string | undefined;
 }
 
-/** One published file, as the contract answers it. */
-export interface PublishedFile {
-  /** Relative to `{project}/{start_time}/`: `data/outputs/…`. */
-  file_path: string;
-  /** SHA-512, lowercase hex. */
-  hash_value: string;
-  total_bytes: number;
-}
+/** One published file, as the contract answers it (`file_path` relative to `{project}/{start_time}/`). */
+export type { PublishedFile };
 
 export interface PublishResult {
   data_published: PublishedFile[];
