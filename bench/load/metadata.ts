@@ -8,10 +8,19 @@
  * and throughput with many. The unpooled side is a second metadata service
  * and a second gateway over it, started here, on the same source.
  *
+ * Then (o): the same call rotating over twice SOURCE_METADATA_POOLS_MAX
+ * distinct logins (roles of their own, each with its own password), so that
+ * every call finds its pool evicted: the sessions the publisher holds on the
+ * source stay within the bound, and the metadata service's memory flat.
+ *
  * Targets: one client p50 ≤ 4 ms pooled; with many clients ≥ 5× the unpooled
- * throughput; 0 errors.
+ * throughput; 0 errors; memory bounded with many distinct sources.
  */
 import type { ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import pg from 'pg';
 
 /** What the phases need of a figure of load.ts. */
 export interface PoolFigures {
@@ -76,4 +85,31 @@ export function printPoolVerdict(one: Array<PoolFigures | undefined>, many: Arra
   }
   const errors = [...one, ...many].reduce((n, f) => n + (f?.errors ?? 0), 0);
   console.log(`  errors: ${errors} (target 0: ${met(errors === 0)})`);
+}
+
+/** The default SOURCE_METADATA_POOLS_MAX and SOURCE_METADATA_POOL_CONNECTIONS (lib/config/settings/sources.ts), which the benchmark runs with. */
+const POOLS_MAX = 100;
+const PER_POOL = 5;
+
+/**
+ * Creates `count` login roles with passwords of their own on the source and
+ * their secrets; returns, for each, the secret names a request gives.
+ */
+export async function createLogins(client: pg.Client, secretsDir: string, count = 2 * POOLS_MAX): Promise<Array<{ usernameKey: string; passwordKey: string }>> {
+  const logins: Array<{ usernameKey: string; passwordKey: string }> = [];
+  for (let i = 0; i < count; i++) {
+    const user = `bench_login_${i}`;
+    const password = randomBytes(12).toString('hex');
+    await client.query(`CREATE ROLE ${pg.escapeIdentifier(user)} LOGIN PASSWORD ${pg.escapeLiteral(password)}`);
+    await writeFile(path.join(secretsDir, `${user}-user`), user);
+    await writeFile(path.join(secretsDir, `${user}-password`), password);
+    logins.push({ usernameKey: `${user}-user`, passwordKey: `${user}-password` });
+  }
+  return logins;
+}
+
+/** The publisher's sessions of the benchmark's logins on the source now, and the most the pools may hold. */
+export async function loginSessions(client: pg.Client): Promise<{ sessions: number; bound: number }> {
+  const { rows } = await client.query<{ n: string }>("SELECT count(*) AS n FROM pg_stat_activity WHERE usename LIKE 'bench\\_login\\_%' AND application_name = 'cr8tor-publisher'");
+  return { sessions: Number(rows[0]!.n), bound: POOLS_MAX * PER_POOL };
 }
