@@ -17,7 +17,8 @@ import { failure } from '../../../support/app-error.js';
 import { createPgDatabase, dropPgRole, pgSettings, type TestPgDatabase } from '../../../support/databases.js';
 import { describeWith, LoginSecrets, settle } from '../../../support/metadata-pool.js';
 import { startPasswordPostgres, type PasswordPostgres } from '../../../support/password-postgres.js';
-import { sqlSource, type SqlSourceBody } from '../../../support/requests.js';
+import { startPlatform } from '../../../support/platform.js';
+import { dataset, sqlSource, transferRequest, writeSourceSecrets, type SqlSourceBody } from '../../../support/requests.js';
 
 const SETTINGS: CatalogPoolSettings = { poolsMax: 10, connectionsPerPool: 2, idleMs: 60_000 };
 
@@ -154,6 +155,25 @@ describe('PostgreSQL catalog pools', () => {
     assert.deepEqual(pools.stats(), { pools: 0, connections: 0 });
     assert.deepEqual(await sessions(), []);
     await pools.close();
+  });
+
+  test('the metadata service pools by default, SOURCE_METADATA_POOL=off does not, and closing the service closes its pools', async () => {
+    for (const pool of ['on', 'off']) {
+      const platform = await startPlatform({ env: { SOURCE_METADATA_POOL: pool } });
+      try {
+        await writeSourceSecrets(platform, 'postgresql');
+        const source = sqlSource('postgresql', db.database);
+        for (let i = 0; i < 2; i++) {
+          const res = await platform.post(platform.metadata, '/metadata/project', transferRequest(source, dataset('public')));
+          assert.equal(res.status, 200, JSON.stringify(res.body));
+        }
+        if (pool === 'on') assert.equal((await sessions()).length, 1, 'one connection served both calls and stays');
+        else assert.deepEqual(await settle(sessions, (s) => s.length === 0), [], 'each call closed its own');
+      } finally {
+        await platform.close();
+      }
+      assert.deepEqual(await settle(sessions, (s) => s.length === 0), [], 'none left once the service has closed');
+    }
   });
 
   describe('with passwords checked', () => {
