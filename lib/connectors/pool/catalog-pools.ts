@@ -166,7 +166,8 @@ interface Entry {
  * policy); extraction never uses them.
  */
 export class CatalogPools {
-  private readonly key = randomBytes(32);
+  /** The HMAC key, drawn per process; a private field, so not even `util.inspect` shows it. */
+  readonly #key = randomBytes(32);
   /** In least recently used order: a Map keeps insertion order, and a use re-inserts. */
   private readonly pools = new Map<string, Entry>();
   private closed = false;
@@ -174,7 +175,7 @@ export class CatalogPools {
   constructor(readonly settings: CatalogPoolSettings) {}
 
   private digest(parts: readonly string[]): string {
-    return createHmac('sha256', this.key).update(parts.join('\u0000')).digest('base64url');
+    return createHmac('sha256', this.#key).update(parts.join('\u0000')).digest('base64url');
   }
 
   private keys(identity: SourceIdentity): { key: string; account: string } {
