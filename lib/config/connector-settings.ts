@@ -3,7 +3,8 @@ import { SourceHosts, type SourceConnectorOptions } from '../connectors/index.js
 import type { Logger } from '../logging/logger.js';
 import { sourceSecretPolicyFromEnv } from '../secrets/source-credentials.js';
 import { ConfigError, readSettings } from './env.js';
-import { connectorSettings } from './settings/index.js';
+import { catalogPoolSettings, connectorSettings } from './settings/index.js';
+import type { CatalogPoolSettings } from '../connectors/pool/catalog-pools.js';
 
 /** The source connector options the environment gives; a bad value throws a ConfigError naming it. */
 export function connectorOptionsFromEnv(env?: NodeJS.ProcessEnv): SourceConnectorOptions {
@@ -52,4 +53,11 @@ export function serviceConnectorOptions(log: Logger, env?: NodeJS.ProcessEnv): S
     log.warn('SOURCE_ALLOW_INSECURE_PASSWORD_AUTH=true: source passwords may be sent in clear text or MD5 where a source asks for them without verified TLS');
   }
   return options;
+}
+
+/** The metadata service's catalog pool bounds the environment gives; undefined with SOURCE_METADATA_POOL=off. */
+export function catalogPoolSettingsFromEnv(env?: NodeJS.ProcessEnv): CatalogPoolSettings | undefined {
+  const s = readSettings(catalogPoolSettings, env);
+  if (s.SOURCE_METADATA_POOL === 'off') return undefined;
+  return { poolsMax: s.SOURCE_METADATA_POOLS_MAX, connectionsPerPool: s.SOURCE_METADATA_POOL_CONNECTIONS, idleMs: s.SOURCE_METADATA_POOL_IDLE_MS };
 }

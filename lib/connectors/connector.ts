@@ -2,6 +2,7 @@ import type { Readable } from 'node:stream';
 import type { SourceConfig } from '../contract/index.js';
 import type { LogicalType } from '../types/logical.js';
 import type { SourceHosts } from './egress/source-hosts.js';
+import type { CatalogPools } from './pool/catalog-pools.js';
 
 /** A table or view as the source's catalog describes it. */
 export interface TableInfo {
@@ -70,6 +71,11 @@ export interface ConnectorOptions {
   allowInsecurePasswordAuth?: boolean;
   /** Extra CA certificates (PEM) trusted for source TLS, beside Node's roots. */
   tlsCa?: string;
+  /**
+   * Pools the catalog connections are borrowed from (the metadata service's;
+   * absent: each connector opens its own). Snapshots never use them.
+   */
+  catalogPools?: CatalogPools;
 }
 
 /** TLS to a PostgreSQL or MySQL source: off, on without checking the certificate, or on with the certificate verified for the host name. */

@@ -16,7 +16,7 @@ import { buildPublishApp } from '../../subgraphs/publish/src/app.js';
 import { StorageMounts } from '../../subgraphs/publish/src/destinations/filestore/mount/mounts.js';
 import { readPostgresqlSettings } from '../../subgraphs/publish/src/destinations/postgresql/settings.js';
 import type { SourceConnectorOptions } from '../../lib/connectors/index.js';
-import { connectorOptionsFromEnv } from '../../lib/config/connector-settings.js';
+import { catalogPoolSettingsFromEnv, connectorOptionsFromEnv } from '../../lib/config/connector-settings.js';
 import { AuditLog } from '../../lib/audit/audit-log.js';
 import type { ConnectionLimits } from '../../lib/http/plugins/timeouts.js';
 import { assertContractAnswer, contractEndpoint } from './contract-answers.js';
@@ -119,7 +119,7 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Plat
   const connectorOptions = { ...connectorOptionsFromEnv(env), ...options.connectorOptions };
 
   const limits = options.limits;
-  const metadataApp = await buildMetadataApp({ log, secrets, apiKey: new ApiKeyVerifier(keys.metadata), connectorOptions, audit, limits });
+  const metadataApp = await buildMetadataApp({ log, secrets, apiKey: new ApiKeyVerifier(keys.metadata), connectorOptions, audit, limits, catalogPool: catalogPoolSettingsFromEnv(env) ?? false });
   const publishApp = await buildPublishApp({ log: logFor('publish'), secrets, apiKey: new ApiKeyVerifier(keys.publish), connectorOptions, mounts: new StorageMounts(env), audit, limits, postgresql: readPostgresqlSettings(env) ?? null });
   const metadata = await listen(metadataApp);
   const publish = await listen(publishApp);

@@ -13,7 +13,7 @@ import { destinationMounts, filestoreSettings, packageDeadlineSettings } from '.
 import { auditSettings, projectLogSettings } from './records.js';
 import { azureIdentitySettings, secretStoreSettings } from './secrets.js';
 import { gatewaySettings, loggingSettings, metadataSettings, processSettings, publishPortSettings } from './service.js';
-import { connectorSettings, sourceSecretSettings } from './sources.js';
+import { catalogPoolSettings, connectorSettings, sourceSecretSettings } from './sources.js';
 
 /** The groups, in the order the documentation lists them. */
 const GROUPS: readonly SettingGroup[] = [
@@ -30,6 +30,7 @@ const GROUPS: readonly SettingGroup[] = [
   auditSettings,
   projectLogSettings,
   connectorSettings,
+  catalogPoolSettings,
   sourceSecretSettings,
   packageDeadlineSettings,
   filestoreSettings,
@@ -85,7 +86,7 @@ export function defaultOf(spec: SettingSpec): string {
   return String(parsed.data);
 }
 
-export { connectorSettings, sourceSecretSettings } from './sources.js';
+export { catalogPoolSettings, connectorSettings, sourceSecretSettings } from './sources.js';
 export { gatewaySettings, loggingSettings, metadataSettings, processSettings, publishPortSettings } from './service.js';
 export { azureIdentitySettings, secretStoreSettings } from './secrets.js';
 export { connectionLimitSettings } from './http.js';

@@ -94,3 +94,28 @@ export const sourceSecretSettings = defineSettings({
       'A regular expression the whole name of every source credential secret must match (recommended: `src-[a-z0-9-]+`, with source credentials named `src-<site>-<source>-user` etc.); a platform secret matching it stops start-up.',
   },
 });
+
+/** The metadata service's pools of catalog connections (lib/connectors/pool/catalog-pools.ts). */
+export const catalogPoolSettings = defineSettings({
+  SOURCE_METADATA_POOL: {
+    ...setting.choice(['on', 'off'] as const, 'on'),
+    services: ['metadata'],
+    description:
+      'Reuse catalog connections across metadata requests: one small pool per source identity (type, host, port, database, user and password, found by an HMAC under a key drawn per process, so no password is held as a key), a connection only ever handed to a request with the same identity. Every new connection is checked as any other (`SOURCE_ALLOWED_HOSTS`, TLS, password policy); a login the source refuses closes every pool of that user on that database. `off` opens a connection per request (the benchmark\'s baseline). Extraction (publish) never uses pooled connections.',
+  },
+  SOURCE_METADATA_POOLS_MAX: {
+    ...setting.positiveInt(100),
+    services: ['metadata'],
+    description: 'Distinct source identities with a pool at once; beyond it, the least recently used pool is closed with its connections.',
+  },
+  SOURCE_METADATA_POOL_CONNECTIONS: {
+    ...setting.positiveInt(5),
+    services: ['metadata'],
+    description: 'Connections one pool holds at most (in use and idle); requests beyond it wait for one. The service holds at most `SOURCE_METADATA_POOLS_MAX` × this many catalog connections.',
+  },
+  SOURCE_METADATA_POOL_IDLE_MS: {
+    ...setting.positiveInt(10_000),
+    services: ['metadata'],
+    description: 'Milliseconds an idle pooled connection is kept before it is closed (and so how long a connection logged in before a password was rotated may still serve requests presenting the old one).',
+  },
+});

@@ -4,15 +4,16 @@ import { trackSnapshot, type ColumnInfo, type ConnectorOptions, type SourceConne
 import { LIST_TABLES, MAX_TABLES_PER_QUERY, SCHEMA_EXISTS, listColumns, type ColumnRow } from './catalog-sql.js';
 import { closeConnection, openConnection, runQuery, translateMssql, type MssqlSettings, type MssqlTarget, type Param } from './connection.js';
 import { MssqlSnapshot } from './snapshot.js';
+import { CatalogConnection } from '../pool/catalog-connection.js';
 import { mssqlDatatype, mssqlLogicalType } from './types.js';
 import { defaultSchemaOf } from '../system-schemas.js';
 
-/** SQL Server through `tedious`, one connection per request (and one more per snapshot). */
+/** SQL Server through `tedious`: one catalog connection per request (borrowed from the metadata service's pools), one more per snapshot. */
 export class MssqlConnector implements SourceConnector {
   readonly source: SqlSourceConfig;
   private readonly target: MssqlTarget;
-  private conn: Connection | undefined;
-  private connecting: Promise<Connection> | undefined;
+  /** The catalog's connection, pooled in the metadata service. */
+  private readonly catalog: CatalogConnection<Connection>;
   /** Statements queue on the catalog connection: tedious runs one request at a time. */
   private queue: Promise<unknown> = Promise.resolve();
   /** Snapshots still open, closed with the connector. */
@@ -21,22 +22,28 @@ export class MssqlConnector implements SourceConnector {
   constructor(source: SqlSourceConfig, credentials: SqlCredentials, options: ConnectorOptions = {}, settings: MssqlSettings = {}, tlsCa?: string) {
     this.source = source;
     this.target = { source, credentials, options, settings, tlsCa };
+    this.catalog = new CatalogConnection(
+      {
+        open: () => openConnection(this.target),
+        destroy: closeConnection,
+        // tedious's state machine: only a logged-in connection that has not closed takes requests.
+        usable: (conn) => {
+          const state = conn as unknown as { closed?: boolean; state?: { name?: string } };
+          return !state.closed && state.state?.name === 'LoggedIn';
+        },
+      },
+      options.catalogPools,
+      () => ({ type: 'mssql', host: source.host_url, port: source.port, database: source.database, user: credentials.username, password: credentials.password }),
+    );
   }
 
   private get where(): string {
     return describeSource(this.source);
   }
 
-  private async connection(): Promise<Connection> {
-    if (this.conn) return this.conn;
-    this.connecting ??= openConnection(this.target).then(
-      (c) => (this.conn = c),
-      (error: unknown) => {
-        this.connecting = undefined;
-        throw error;
-      },
-    );
-    return this.connecting;
+  /** The catalog's connection, connecting (or borrowing one from the pool) on first use. */
+  private connection(): Promise<Connection> {
+    return this.catalog.get();
   }
 
   /** Runs one catalog statement after those before it, turning failures into AppErrors that name the source. */
@@ -47,6 +54,7 @@ export class MssqlConnector implements SourceConnector {
       try {
         return await runQuery<R>(conn, sql, params);
       } catch (error) {
+        this.catalog.markFailed();
         throw translateMssql(error, this.source);
       }
     };
@@ -128,10 +136,7 @@ export class MssqlConnector implements SourceConnector {
 
   async close(): Promise<void> {
     await Promise.all([...this.snapshots].map((s) => s.close()));
-    const { conn, connecting } = this;
-    this.conn = undefined;
-    this.connecting = undefined;
-    if (conn) await closeConnection(conn);
-    else if (connecting) await connecting.then(closeConnection, () => undefined);
+    await this.queue;
+    await this.catalog.close();
   }
 }

@@ -6,6 +6,7 @@ import { AppError } from '../../errors.js';
 import { describeSource, type SqlSourceConfig } from '../../contract/index.js';
 import { trackSnapshot, type ColumnInfo, type ConnectorOptions, type SourceConnector, type SourceSnapshot, type SqlCredentials, type SslMode, type TableInfo } from '../connector.js';
 import { checkedAddress } from '../egress/dial.js';
+import { CatalogConnection } from '../pool/catalog-connection.js';
 import { SourceHosts } from '../egress/source-hosts.js';
 import {
   authFailed, certificateProblem, connectionLost, driverMessage, insecureAuth, insecureRequestOf, networkReason, unreachable, untrustedCertificate,
@@ -66,13 +67,13 @@ interface ColumnRow {
   json_check: number | string;
 }
 
-/** MySQL and MariaDB through `mysql2`, one connection per request. */
+/** MySQL and MariaDB through `mysql2`: one catalog connection per request (borrowed from the metadata service's pools), one more per snapshot. */
 export class MysqlConnector implements SourceConnector {
   readonly source: SqlSourceConfig;
   private readonly credentials: SqlCredentials;
   private readonly options: ConnectorOptions;
-  private conn: mysql.Connection | undefined;
-  private connecting: Promise<mysql.Connection> | undefined;
+  /** The catalog's connection, pooled in the metadata service. */
+  private readonly catalog: CatalogConnection<mysql.Connection>;
   /** Snapshots still open, closed with the connector. */
   private readonly snapshots = new Set<SourceSnapshot>();
 
@@ -83,16 +84,27 @@ export class MysqlConnector implements SourceConnector {
     this.credentials = credentials;
     this.options = options;
     this.sslMode = sslMode;
+    this.catalog = new CatalogConnection(
+      {
+        open: () => this.open(),
+        destroy: (conn) => conn.end().catch(() => conn.destroy()),
+        usable: (conn) => {
+          const core = (conn as unknown as { connection: { _closing?: boolean; _fatalError?: unknown; stream?: { destroyed?: boolean } } }).connection;
+          return !core._closing && !core._fatalError && core.stream?.destroyed !== true;
+        },
+      },
+      options.catalogPools,
+      () => ({ type: 'mysql', host: source.host_url, port: source.port, database: source.database, user: credentials.username, password: credentials.password }),
+    );
   }
 
   private get where(): string {
     return describeSource(this.source);
   }
 
-  protected async connection(): Promise<mysql.Connection> {
-    if (this.conn) return this.conn;
-    this.connecting ??= this.open();
-    return this.connecting;
+  /** The catalog's connection, connecting (or borrowing one from the pool) on first use. */
+  protected connection(): Promise<mysql.Connection> {
+    return this.catalog.get();
   }
 
   /**
@@ -132,7 +144,6 @@ export class MysqlConnector implements SourceConnector {
     try {
       conn = await mysql.createConnection(await this.settings());
     } catch (error) {
-      this.connecting = undefined;
       throw this.connectFailure(error);
     }
     try {
@@ -142,10 +153,8 @@ export class MysqlConnector implements SourceConnector {
         this.options.onQuery?.(limit);
         await conn.query(limit);
       }
-      this.conn = conn;
       return conn;
     } catch (error) {
-      this.connecting = undefined;
       conn.destroy();
       throw this.translate(error);
     }
@@ -180,6 +189,7 @@ export class MysqlConnector implements SourceConnector {
       const [rows] = await conn.query({ sql, values: params, timeout: clientTimeout(this.options.statementTimeoutMs) });
       return rows as R[];
     } catch (error) {
+      this.catalog.markFailed();
       throw this.translate(error);
     }
   }
@@ -282,10 +292,7 @@ export class MysqlConnector implements SourceConnector {
 
   async close(): Promise<void> {
     await Promise.all([...this.snapshots].map((s) => s.close()));
-    const conn = this.conn;
-    this.conn = undefined;
-    this.connecting = undefined;
-    if (conn) await conn.end().catch(() => conn.destroy());
+    await this.catalog.close();
   }
 }
 

@@ -5,6 +5,7 @@ import { AppError } from '../../errors.js';
 import { describeSource, type SqlSourceConfig } from '../../contract/index.js';
 import { trackSnapshot, type ColumnInfo, type ConnectorOptions, type SourceConnector, type SourceSnapshot, type SqlCredentials, type SslMode, type TableInfo } from '../connector.js';
 import { checkedAddress } from '../egress/dial.js';
+import { CatalogConnection } from '../pool/catalog-connection.js';
 import { SourceHosts } from '../egress/source-hosts.js';
 import {
   authFailed, certificateProblem, connectionLost, driverMessage, insecureAuth, insecureRequestOf, InsecurePasswordRequest, networkReason, unreachable, untrustedCertificate,
@@ -94,13 +95,13 @@ function typeInfo(row: ColumnRow): PgTypeInfo {
   return info;
 }
 
-/** PostgreSQL through `pg`, one client per request. */
+/** PostgreSQL through `pg`: one catalog client per request (borrowed from the metadata service's pools), one more per snapshot. */
 export class PostgresConnector implements SourceConnector {
   readonly source: SqlSourceConfig;
   private readonly credentials: SqlCredentials;
   private readonly options: ConnectorOptions;
-  private client: pg.Client | undefined;
-  private connecting: Promise<pg.Client> | undefined;
+  /** The catalog's connection, pooled in the metadata service. */
+  private readonly catalog: CatalogConnection<pg.Client>;
   /** Snapshots still open, closed with the connector. */
   private readonly snapshots = new Set<SourceSnapshot>();
 
@@ -111,23 +112,28 @@ export class PostgresConnector implements SourceConnector {
     this.credentials = credentials;
     this.options = options;
     this.sslMode = sslMode;
+    this.catalog = new CatalogConnection(
+      {
+        open: () => this.open(),
+        destroy: (client) => client.end(),
+        // pg marks a client whose connection ended or failed as no longer queryable.
+        usable: (client) => {
+          const state = client as unknown as { _queryable: boolean; _ending: boolean };
+          return state._queryable && !state._ending;
+        },
+      },
+      options.catalogPools,
+      () => ({ type: 'postgresql', host: source.host_url, port: source.port, database: source.database, user: credentials.username, password: credentials.password }),
+    );
   }
 
   private get where(): string {
     return describeSource(this.source);
   }
 
-  /** The open client, connecting on first use. */
-  protected async connection(): Promise<pg.Client> {
-    if (this.client) return this.client;
-    this.connecting ??= this.open().then(
-      (client) => (this.client = client),
-      (error: unknown) => {
-        this.connecting = undefined;
-        throw error;
-      },
-    );
-    return this.connecting;
+  /** The catalog's client, connecting (or borrowing one from the pool) on first use. */
+  protected connection(): Promise<pg.Client> {
+    return this.catalog.get();
   }
 
   /** `pg`'s TLS options for the mode: the certificate checked against the host name the request gave (the socket dials its checked address). */
@@ -206,12 +212,14 @@ export class PostgresConnector implements SourceConnector {
   }
 
   /** Runs one query, turning driver failures into AppErrors that name the source. */
-  protected async query<R extends pg.QueryResultRow>(sql: string, params: unknown[] = []): Promise<R[]> {
+  protected async query<R extends pg.QueryResultRow>(sql: string, params: unknown[] = [], name?: string): Promise<R[]> {
     const client = await this.connection();
     this.options.onQuery?.(sql);
     try {
-      return (await client.query<R>(sql, params)).rows;
+      // A named statement is parsed and planned once per connection, then reused by every request the connection serves.
+      return (await client.query<R>(name ? { name, text: sql, values: params } : { text: sql, values: params })).rows;
     } catch (error) {
+      this.catalog.markFailed();
       throw this.translate(error);
     }
   }
@@ -250,16 +258,16 @@ export class PostgresConnector implements SourceConnector {
   }
 
   async schemaExists(schema: string): Promise<boolean> {
-    const rows = await this.query('SELECT 1 FROM pg_catalog.pg_namespace WHERE nspname = $1', [schema]);
+    const rows = await this.query('SELECT 1 FROM pg_catalog.pg_namespace WHERE nspname = $1', [schema], 'cr8tor_schema_exists');
     return rows.length > 0;
   }
 
   async listTables(schema: string): Promise<TableInfo[]> {
-    return this.query<TableInfo>(LIST_TABLES, [schema, RELATION_KINDS]);
+    return this.query<TableInfo>(LIST_TABLES, [schema, RELATION_KINDS], 'cr8tor_list_tables');
   }
 
   async getColumns(schema: string, tables: readonly string[]): Promise<Map<string, ColumnInfo[]>> {
-    const rows = await this.query<ColumnRow>(LIST_COLUMNS, [schema, tables, RELATION_KINDS]);
+    const rows = await this.query<ColumnRow>(LIST_COLUMNS, [schema, tables, RELATION_KINDS], 'cr8tor_list_columns');
     const byTable = new Map<string, ColumnInfo[]>();
     for (const row of rows) {
       const mapped = pgLogicalType(typeInfo(row));
@@ -287,9 +295,6 @@ export class PostgresConnector implements SourceConnector {
 
   async close(): Promise<void> {
     await Promise.all([...this.snapshots].map((s) => s.close()));
-    const client = this.client;
-    this.client = undefined;
-    this.connecting = undefined;
-    if (client) await client.end().catch(() => undefined);
+    await this.catalog.close();
   }
 }

@@ -1,6 +1,8 @@
 import type { FastifyInstance } from 'fastify';
 import { AuditLog } from '../../../lib/audit/audit-log.js';
 import { apiKeySecretNames, type ApiKeyVerifier } from '../../../lib/auth/api-key.js';
+import { catalogPoolSettingsFromEnv } from '../../../lib/config/connector-settings.js';
+import { CatalogPools, type CatalogPoolSettings } from '../../../lib/connectors/index.js';
 import type { ConnectorOptions } from '../../../lib/connectors/index.js';
 import { mountSubgraph } from '../../../lib/graphql/subgraph.js';
 import type { ConnectionLimits } from '../../../lib/http/plugins/timeouts.js';
@@ -23,19 +25,25 @@ export interface MetadataAppOptions {
   audit?: AuditLog;
   /** Timeouts and the connection cap; from HTTP_* settings when absent. */
   limits?: ConnectionLimits;
+  /** Bounds of the catalog connection pools, `false` for none; from the SOURCE_METADATA_POOL* settings when absent. */
+  catalogPool?: CatalogPoolSettings | false;
 }
 
 /** The metadata service: `POST /metadata/project` and the metadata subgraph at `/graphql`. */
 export async function buildMetadataApp(options: MetadataAppOptions): Promise<FastifyInstance> {
   const metrics = new ServiceMetrics('metadata');
   const audit = options.audit ?? AuditLog.fromEnv();
+  const poolSettings = options.catalogPool === undefined ? catalogPoolSettingsFromEnv() : options.catalogPool || undefined;
+  const catalogPools = poolSettings ? new CatalogPools(poolSettings) : undefined;
   const deps: MetadataDeps = {
     secrets: options.secrets,
-    connectorOptions: options.connectorOptions ?? {},
+    connectorOptions: { ...options.connectorOptions, ...(catalogPools ? { catalogPools } : {}) },
     reports: new ProjectLog<MetadataReport>(),
     obs: { service: 'metadata', audit, metrics },
   };
   const app = createHttpService({ name: 'metadata', description: 'Reads table and column metadata from sources, never rows.', logger: options.log, apiKey: options.apiKey, trustForwardedCaller: true, audit, limits: options.limits, metrics, readiness: [() => options.secrets.check(apiKeySecretNames.metadata)] });
+  // After the calls in flight have ended (Fastify closes the server first): the pools' connections close with the service.
+  if (catalogPools) app.addHook('onClose', () => catalogPools.close());
   metadataProjectRoute(app, deps);
   await mountSubgraph(app, 'metadata', metadataResolvers(deps), options.log, metrics);
   return app;
