@@ -1,15 +1,17 @@
 import net from 'node:net';
-import { PassThrough, type Readable } from 'node:stream';
+import type { Readable } from 'node:stream';
 import pg from 'pg';
 import { to as copyTo } from 'pg-copy-streams';
 import { tableKey } from '../connector.js';
 import { AppError } from '../../errors.js';
 import type { ColumnInfo, SourceSnapshot } from '../connector.js';
-import { pgCanonicalExpression } from './types.js';
+import { CopyTextToCsv } from './copy-text.js';
+import { pgCopyExpression, pgTextKind } from './types.js';
 
 /**
  * Session settings under which PostgreSQL's output functions print the
- * canonical text forms, then one read-only repeatable-read transaction whose
+ * canonical text forms (or, for the types copy-text.ts rewrites, the one
+ * spelling it expects), then one read-only repeatable-read transaction whose
  * snapshot is taken at once (by the SELECT), not at the first table read.
  */
 const BEGIN = [
@@ -32,14 +34,18 @@ export interface PgSnapshotContext {
   onQuery?: ((sql: string) => void) | undefined;
 }
 
-/** The COPY statement streaming the columns of a table in their canonical text forms. */
+/**
+ * The COPY statement streaming the columns of a table in PostgreSQL's text
+ * format, each in its plain output (arrays as JSON), for copy-text.ts to make
+ * canonical.
+ */
 export function copyStatement(schema: string, table: string, columns: readonly ColumnInfo[]): string {
   const list = columns.map((c) => {
     const name = pg.escapeIdentifier(c.name);
-    return `${pgCanonicalExpression(name, c.logical)} AS ${name}`;
+    return `${pgCopyExpression(name, c.logical)} AS ${name}`;
   });
   const from = `${pg.escapeIdentifier(schema)}.${pg.escapeIdentifier(table)}`;
-  return `COPY (SELECT ${list.join(', ')} FROM ${from}) TO STDOUT WITH (FORMAT csv, HEADER)`;
+  return `COPY (SELECT ${list.join(', ')} FROM ${from}) TO STDOUT`;
 }
 
 /**
@@ -70,7 +76,11 @@ export class PgSnapshot implements SourceSnapshot {
   }
 
   csv(schema: string, table: string, columns: readonly ColumnInfo[]): Readable {
-    const output = new PassThrough();
+    const output = new CopyTextToCsv(
+      columns.map((c) => c.name),
+      columns.map((c) => pgTextKind(c.logical)),
+      (message) => new AppError('SOURCE_QUERY_FAILED', `Reading table '${schema}.${table}' from the ${this.context.where} failed: ${message}`),
+    );
     if (this.closed || this.broken) {
       const reason = this.broken ?? new AppError('INTERNAL', `The snapshot of the ${this.context.where} is closed.`);
       process.nextTick(() => output.destroy(reason));
@@ -92,6 +102,10 @@ export class PgSnapshot implements SourceSnapshot {
       finished = true;
       this.active.delete(output);
       this.rowCounts.set(tableKey(schema, table), copy.rowCount);
+    });
+    // A malformed COPY output (the transform's error) leaves the connection mid-COPY too.
+    output.on('error', (error) => {
+      if (error instanceof AppError) this.broken ??= error;
     });
     output.on('close', () => {
       if (finished || output.readableEnded) return;
