@@ -2,11 +2,21 @@
  * `npm run bench:package`: packaging and publishing speed against the physical
  * baselines, measured in the same run on the same machine.
  *
- * - generates a PostgreSQL table of BENCH_ROWS (default 2,000,000) mixed-type rows,
- *   and one of twice as many for the memory check;
- * - CSV package wall time vs `psql \copy (SELECT …) TO STDOUT CSV` of the same columns;
+ * - generates a PostgreSQL table of BENCH_ROWS (default 2,000,000) rows with the
+ *   types research tables carry (bigint, int, numeric, varchar, text,
+ *   timestamp, timestamptz, date, boolean, uuid, jsonb, a mostly-NULL text, and
+ *   text with commas, quotes and newlines), a wide variant (the same plus four
+ *   long text columns, BENCH_ROWS / 4 rows), and one of BENCH_LARGE_FACTOR
+ *   (default 5) times the rows for the memory and time-per-row check;
+ * - CSV package wall time vs `psql \copy (SELECT …) TO STDOUT CSV` of the same
+ *   columns, on the mixed and the wide table, with SOURCE_POSTGRESQL_PARALLEL_CONNECTIONS
+ *   1 and 2 (one reading connection, or two over block ranges of one snapshot);
+ * - the cost per column type: a CSV package of each column alone vs `psql \copy` of it;
  * - DuckDB package wall time vs that psql export plus DuckDB's own read_csv of it;
- * - peak RSS (VmHWM) of the publish service process at 1× and 2× the rows;
+ * - the same table in MariaDB/MySQL: CSV package vs `mysql --batch --quick` of the
+ *   same columns (BENCH_MYSQL=0 skips it);
+ * - peak RSS (VmHWM) of the publish service process, and seconds per million
+ *   rows, at 1× and BENCH_LARGE_FACTOR× the rows;
  * - publish hashing throughput vs `sha512sum` of the same files;
  * - the trade-off DUCKDB_MEMORY_LIMIT sets: the DuckDB package's time and
  *   peak RSS again with BENCH_DUCKDB_ALT_LIMIT (default 256MB) instead of the

@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import os from 'node:os';
 import { SourceHosts, type SourceConnectorOptions } from '../connectors/index.js';
 import type { Logger } from '../logging/logger.js';
 import { sourceSecretPolicyFromEnv } from '../secrets/source-credentials.js';
@@ -16,6 +17,14 @@ export const connectorSettings = {
   SOURCE_ALLOW_INSECURE_PASSWORD_AUTH: setting.bool(false),
   /** PostgreSQL: TLS off, on, or on with the certificate verified for the host name. */
   SOURCE_POSTGRESQL_SSLMODE: setting.choice(SSL_MODES, 'disable'),
+  /**
+   * PostgreSQL: connections a large table (two ranges of 4 MiB or more) is read
+   * over at once, in block ranges of one exported snapshot. Each needs a core
+   * for its backend and the service's transform keeps pace on one more, so the
+   * default is half the cores of this machine, at least 1 (measured in
+   * docs/performance.md: on 2 vCPUs one connection is fastest).
+   */
+  SOURCE_POSTGRESQL_PARALLEL_CONNECTIONS: setting.positiveInt(Math.max(1, Math.floor(os.availableParallelism() / 2))),
   /** MySQL and MariaDB: TLS off, on, or on with the certificate verified for the host name. */
   SOURCE_MYSQL_SSLMODE: setting.choice(SSL_MODES, 'disable'),
   /** SQL Server: require TLS (a server that does not offer it is refused). */
@@ -56,6 +65,7 @@ export function connectorOptionsFromEnv(env: NodeJS.ProcessEnv = process.env): S
     allowInsecurePasswordAuth: s.SOURCE_ALLOW_INSECURE_PASSWORD_AUTH,
     secretPolicy: sourceSecretPolicyFromEnv(env),
     postgresqlSslMode: s.SOURCE_POSTGRESQL_SSLMODE,
+    postgresqlParallelConnections: s.SOURCE_POSTGRESQL_PARALLEL_CONNECTIONS,
     mysqlSslMode: s.SOURCE_MYSQL_SSLMODE,
     mssql: { encrypt: s.SOURCE_MSSQL_ENCRYPT, trustServerCertificate: s.SOURCE_MSSQL_TRUST_SERVER_CERTIFICATE },
     databricks: {

@@ -105,12 +105,15 @@ export class PostgresConnector implements SourceConnector {
   private readonly snapshots = new Set<SourceSnapshot>();
 
   private readonly sslMode: SslMode;
+  /** Connections a snapshot reads one large table over (SOURCE_POSTGRESQL_PARALLEL_CONNECTIONS). */
+  private readonly parallel: number;
 
-  constructor(source: SqlSourceConfig, credentials: SqlCredentials, options: ConnectorOptions = {}, sslMode: SslMode = 'disable') {
+  constructor(source: SqlSourceConfig, credentials: SqlCredentials, options: ConnectorOptions = {}, sslMode: SslMode = 'disable', parallel = 1) {
     this.source = source;
     this.credentials = credentials;
     this.options = options;
     this.sslMode = sslMode;
+    this.parallel = parallel;
   }
 
   private get where(): string {
@@ -277,7 +280,13 @@ export class PostgresConnector implements SourceConnector {
     const client = await this.open();
     let opened: PgSnapshot;
     try {
-      opened = await PgSnapshot.begin(client, { where: this.where, translate: (e) => this.translate(e), onQuery: this.options.onQuery });
+      opened = await PgSnapshot.begin(client, {
+        where: this.where,
+        translate: (e) => this.translate(e),
+        onQuery: this.options.onQuery,
+        parallel: this.parallel,
+        open: () => this.open(),
+      });
     } catch (error) {
       await client.end().catch(() => undefined);
       throw this.translate(error);

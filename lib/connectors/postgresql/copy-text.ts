@@ -85,7 +85,9 @@ export function csvHeader(names: readonly string[]): Buffer {
 
 /**
  * A Transform from COPY text rows (no header) to canonical CSV (with the
- * header). Counts the rows it wrote.
+ * header unless `header` is false: a later range of a table read in ranges).
+ * Counts the rows it wrote. `readAhead`: CSV bytes it may hold unread before
+ * its input waits (the stream default otherwise).
  */
 export class CopyTextToCsv extends Transform {
   /** Rows written so far. */
@@ -100,9 +102,15 @@ export class CopyTextToCsv extends Transform {
   /** Makes the error a malformed input fails with (it never is, from PostgreSQL). */
   private readonly fail: (message: string) => Error;
 
-  constructor(names: readonly string[], kinds: readonly PgTextKind[], fail: (message: string) => Error = (message) => new Error(message)) {
-    super();
+  constructor(
+    names: readonly string[],
+    kinds: readonly PgTextKind[],
+    fail: (message: string) => Error = (message) => new Error(message),
+    options: { header?: boolean; readAhead?: number | undefined } = {},
+  ) {
+    super(options.readAhead ? { readableHighWaterMark: options.readAhead } : {});
     this.fail = fail;
+    this.headerSent = options.header === false;
     if (names.length !== kinds.length || names.length === 0) throw new Error('CopyTextToCsv needs one kind per column, and at least one column.');
     this.kinds = Uint8Array.from(kinds, (k) => KIND_CODE[k]);
     this.header = csvHeader(names);
