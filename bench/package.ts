@@ -33,6 +33,7 @@ import path from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
 import mysql from 'mysql2/promise';
 import pg from 'pg';
+import { Agent, fetch } from 'undici';
 import { freePort, spawnService } from './services.js';
 
 const ROWS = Number(process.env.BENCH_ROWS ?? 2_000_000);
@@ -197,8 +198,10 @@ async function main(): Promise<void> {
           : { type: 'mysql', host_url: myConn.host, port: myConn.port, database, credentials: { username_key: 'bench-mysql-user', password_key: 'bench-mysql-password' } },
       dataset: { name: 'bench', schema_name: source === 'postgresql' ? 'public' : database, tables: [{ name: table, columns: columns.map((name) => ({ name })) }] },
     });
+    // A large package may take longer than fetch's default five minutes to answer.
+    const patient = new Agent({ headersTimeout: 0, bodyTimeout: 0 });
     const call = async (svc: Service, route: string, body: unknown) => {
-      const res = await fetch(`${svc.url}${route}`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-api-key': key }, body: JSON.stringify(body) });
+      const res = await fetch(`${svc.url}${route}`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-api-key': key }, body: JSON.stringify(body), dispatcher: patient });
       const json = (await res.json()) as { payload: any };
       if (!res.ok) throw new Error(`${route}: ${res.status} ${JSON.stringify(json.payload)}`);
       return json.payload;
@@ -353,6 +356,7 @@ async function main(): Promise<void> {
 }
 
 main().catch((error: unknown) => {
-  console.error(`bench failed: ${error instanceof Error ? error.message : String(error)}`);
+  const cause = error instanceof Error && error.cause instanceof Error ? ` (${error.cause.message})` : '';
+  console.error(`bench failed: ${error instanceof Error ? error.message : String(error)}${cause}`);
   process.exit(1);
 });

@@ -6,7 +6,8 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Readable } from 'node:stream';
-import { CopyTextToCsv, csvHeader, type PgTextKind } from '../../lib/connectors/postgresql/copy-text.js';
+import { CopyTextToCsv, type PgTextKind } from '../../lib/connectors/postgresql/copy-text.js';
+import { csvHeader } from '../../lib/connectors/csv-rows.js';
 
 /** Runs `input` through a transform, fed as the given chunks. */
 async function convert(names: string[], kinds: PgTextKind[], chunks: Buffer[]): Promise<{ csv: string; rows: number }> {

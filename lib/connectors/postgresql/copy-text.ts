@@ -28,6 +28,7 @@
  * plus the longest row.
  */
 import { Transform, type TransformCallback } from 'node:stream';
+import { csvHeader } from '../csv-rows.js';
 
 /** How a column's plain text output becomes its canonical form. */
 export type PgTextKind = 'plain' | 'boolean' | 'timestamp' | 'timestamptz' | 'timetz';
@@ -70,17 +71,6 @@ const KIND_CODE: Record<PgTextKind, number> = { plain: 0, boolean: 1, timestamp:
 
 function isDigit(byte: number | undefined): boolean {
   return byte !== undefined && byte >= 48 && byte <= 57;
-}
-
-/** One CSV field as CopyAttributeOutCSV writes it (used for the header). */
-function csvField(text: string, single: boolean): string {
-  const quote = text === '' || /[,"\r\n]/.test(text) || (single && text === '\\.');
-  return quote ? `"${text.replaceAll('"', '""')}"` : text;
-}
-
-/** The CSV header line PostgreSQL's COPY writes for these column names. */
-export function csvHeader(names: readonly string[]): Buffer {
-  return Buffer.from(`${names.map((n) => csvField(n, names.length === 1)).join(',')}\n`, 'utf8');
 }
 
 /**
