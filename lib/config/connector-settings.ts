@@ -21,10 +21,11 @@ export const connectorSettings = {
    * PostgreSQL: connections a large table (two ranges of 4 MiB or more) is read
    * over at once, in block ranges of one exported snapshot. Each needs a core
    * for its backend and the service's transform keeps pace on one more, so the
-   * default is half the cores of this machine, at least 1 (measured in
-   * docs/performance.md: on 2 vCPUs one connection is fastest).
+   * default is half the cores Node.js sees, at least 1 and at most 4 (measured
+   * in docs/performance.md: on 2 vCPUs one connection is fastest). In a pod,
+   * Node.js sees the node's cores, not the pod's CPU limit: set it there.
    */
-  SOURCE_POSTGRESQL_PARALLEL_CONNECTIONS: setting.positiveInt(Math.max(1, Math.floor(os.availableParallelism() / 2))),
+  SOURCE_POSTGRESQL_PARALLEL_CONNECTIONS: setting.positiveInt(Math.min(4, Math.max(1, Math.floor(os.availableParallelism() / 2)))),
   /** MySQL and MariaDB: TLS off, on, or on with the certificate verified for the host name. */
   SOURCE_MYSQL_SSLMODE: setting.choice(SSL_MODES, 'disable'),
   /** SQL Server: require TLS (a server that does not offer it is refused). */
