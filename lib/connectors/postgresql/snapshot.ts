@@ -245,6 +245,11 @@ export class PgSnapshot implements SourceSnapshot {
       const count = (this.context.parallel ?? 1) - 1;
       const opened = await Promise.allSettled(Array.from({ length: count }, async () => {
         const client = await open();
+        // Opened after the snapshot was closed or broken: not kept.
+        if (this.closed || this.broken) {
+          await client.end().catch(() => undefined);
+          throw this.broken ?? new AppError('INTERNAL', `The snapshot of the ${this.context.where} is closed.`);
+        }
         // Kept for close() from here on, whether or not it can be used.
         this.clients.push(client);
         this.context.onQuery?.(begin);
