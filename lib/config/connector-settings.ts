@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import os from 'node:os';
 import { SourceHosts, type SourceConnectorOptions } from '../connectors/index.js';
 import type { Logger } from '../logging/logger.js';
 import { sourceSecretPolicyFromEnv } from '../secrets/source-credentials.js';
@@ -25,6 +26,7 @@ export function connectorOptionsFromEnv(env?: NodeJS.ProcessEnv): SourceConnecto
     allowInsecurePasswordAuth: s.SOURCE_ALLOW_INSECURE_PASSWORD_AUTH,
     secretPolicy: sourceSecretPolicyFromEnv(env),
     postgresqlSslMode: s.SOURCE_POSTGRESQL_SSLMODE,
+    postgresqlParallelConnections: s.SOURCE_POSTGRESQL_PARALLEL_CONNECTIONS,
     mysqlSslMode: s.SOURCE_MYSQL_SSLMODE,
     mssql: { encrypt: s.SOURCE_MSSQL_ENCRYPT, trustServerCertificate: s.SOURCE_MSSQL_TRUST_SERVER_CERTIFICATE },
     databricks: {

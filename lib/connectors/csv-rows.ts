@@ -1,29 +1,93 @@
-import { PassThrough, pipeline, type Readable } from 'node:stream';
-import { stringify, type Stringifier } from 'csv-stringify';
+import { PassThrough, pipeline, Transform, type Readable, type TransformCallback } from 'node:stream';
+import type { Formatter } from '../types/canonical.js';
 
 /** One row of a table, each value already in its canonical text form (lib/types/logical.ts); null is NULL. */
 export type CanonicalRow = Array<string | null>;
 
+/** A field that must be quoted: it holds `,` `"` CR or LF. */
+const NEEDS_QUOTES = /[,"\r\n]/;
+
 /**
- * The CSV encoder for rows already in canonical text form: a header row of
- * the column names, then one line per row (LF line ends). NULL is an empty
- * unquoted field and the empty string `""`, as PostgreSQL's COPY CSV writes
- * them; fields holding `,` `"` CR or LF are quoted with `""` escaping; a lone
- * `\.` in a one-column row is quoted as COPY does (a bare `\.` line ends COPY
- * input).
- *
- * For connectors whose drivers hand values to JavaScript (SQL Server,
- * Databricks): the connector turns each driver value into its canonical text,
- * this writes the bytes, so every such source spells a row alike.
+ * One CSV field as PostgreSQL's COPY CSV writes it (CopyAttributeOutCSV):
+ * NULL (null) an empty unquoted field, the empty string `""`, a field holding
+ * `,` `"` CR or LF quoted with `""` escaping, and a lone `\.` quoted when it is
+ * a row's only field (a bare `\.` line ends COPY input).
  */
-export function canonicalCsvEncoder(columnNames: readonly string[]): Stringifier {
-  return stringify({
-    header: true,
-    columns: columnNames.map((name, i) => ({ key: String(i), header: name })),
-    // Only strings are matched: null and undefined stay empty and unquoted.
-    quoted_match: columnNames.length === 1 ? [/^$/, /^\\\.$/] : [/^$/],
-    record_delimiter: 'unix',
-  });
+export function csvField(text: string | null, onlyField: boolean): string {
+  if (text === null) return '';
+  if (text === '') return '""';
+  if (NEEDS_QUOTES.test(text)) return `"${text.replaceAll('"', '""')}"`;
+  return onlyField && text === '\\.' ? '"\\."' : text;
+}
+
+/** The header line of these column names, as COPY CSV writes it. */
+export function csvHeader(columnNames: readonly string[]): Buffer {
+  return Buffer.from(`${columnNames.map((name) => csvField(name, columnNames.length === 1)).join(',')}\n`, 'utf8');
+}
+
+/** Characters of CSV gathered before they are pushed as one chunk. */
+const BATCH_CHARS = 64 * 1024;
+
+/**
+ * The CSV encoder for rows from drivers that hand values to JavaScript: a
+ * header row of the column names, then one line per row (LF line ends), each
+ * field as {@link csvField} writes it, so every source spells a row as
+ * PostgreSQL's COPY CSV does. Takes arrays (object mode): with `formatters`,
+ * driver values each put in its canonical form by its column's formatter
+ * (null and undefined stay NULL); without, {@link CanonicalRow}s. The rows
+ * a driver hands over together (in one tick) leave as one chunk, of at most
+ * about 64 KiB: few chunks for a fast source, no row held back from a slow one.
+ */
+export class CanonicalCsvEncoder extends Transform {
+  private pending: string;
+  private readonly single: boolean;
+  private readonly formatters: readonly Formatter[] | undefined;
+  private scheduled: NodeJS.Immediate | undefined;
+
+  constructor(columnNames: readonly string[], formatters?: readonly Formatter[]) {
+    super({ writableObjectMode: true });
+    this.single = columnNames.length === 1;
+    this.formatters = formatters;
+    this.pending = csvHeader(columnNames).toString('utf8');
+  }
+
+  override _transform(row: readonly unknown[], _encoding: BufferEncoding, callback: TransformCallback): void {
+    try {
+      const formatters = this.formatters;
+      let line = '';
+      for (let i = 0; i < row.length; i++) {
+        const value = row[i];
+        const text = value == null ? null : formatters ? formatters[i]!(value) : (value as string);
+        line += i === 0 ? csvField(text, this.single) : `,${csvField(text, false)}`;
+      }
+      this.pending += `${line}\n`;
+      if (this.pending.length >= BATCH_CHARS) this.send();
+      else this.scheduled ??= setImmediate(() => this.send());
+      callback();
+    } catch (error) {
+      callback(error as Error);
+    }
+  }
+
+  override _flush(callback: TransformCallback): void {
+    this.send();
+    callback();
+  }
+
+  override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
+    if (this.scheduled) clearImmediate(this.scheduled);
+    this.scheduled = undefined;
+    callback(error);
+  }
+
+  /** Pushes what is gathered. */
+  private send(): void {
+    if (this.scheduled) clearImmediate(this.scheduled);
+    this.scheduled = undefined;
+    if (this.pending.length === 0 || this.destroyed) return;
+    this.push(Buffer.from(this.pending, 'utf8'));
+    this.pending = '';
+  }
 }
 
 /**
@@ -40,7 +104,7 @@ export function canonicalCsvStream<E extends Error>(
   onSettled?: (error: E | undefined) => void,
 ): Readable {
   const output = new PassThrough();
-  const encoder = canonicalCsvEncoder(columnNames);
+  const encoder = new CanonicalCsvEncoder(columnNames);
   let settled = false;
   // The output stays out of the pipeline, so it fails with the translated error, not the driver's.
   pipeline(rows, encoder, (error) => {

@@ -21,6 +21,8 @@ export interface SourceConnectorOptions extends ConnectorOptions {
   databricks?: DatabricksSettings;
   /** TLS to PostgreSQL sources (SOURCE_POSTGRESQL_SSLMODE); off by default. */
   postgresqlSslMode?: SslMode;
+  /** Connections one large PostgreSQL table is read over at once (SOURCE_POSTGRESQL_PARALLEL_CONNECTIONS); 1 when absent. */
+  postgresqlParallelConnections?: number;
   /** TLS to MySQL and MariaDB sources (SOURCE_MYSQL_SSLMODE); off by default. */
   mysqlSslMode?: SslMode;
   /** Which secret names may be source credentials; the API keys' and every `…_SECRET_NAME` setting's never (from the environment when absent). */
@@ -63,7 +65,7 @@ export async function openConnector(source: SourceConfig, secrets: SecretProvide
   switch (source.type) {
     case 'postgresql': {
       const { PostgresConnector } = await import('./postgresql/connector.js');
-      return new PostgresConnector(source, sql, options, options.postgresqlSslMode);
+      return new PostgresConnector(source, sql, options, options.postgresqlSslMode, options.postgresqlParallelConnections);
     }
     case 'mysql': {
       const { MysqlConnector } = await import('./mysql/connector.js');

@@ -1,6 +1,7 @@
 /**
  * Canonical text forms (see logical.ts) for sources whose drivers hand values
- * to JavaScript. PostgreSQL produces these forms in SQL and never comes here;
+ * to JavaScript. PostgreSQL's values never come here (its output functions
+ * print them, lib/connectors/postgresql/copy-text.ts adjusts the bytes);
  * these helpers reproduce PostgreSQL's own spelling so that the same value
  * reads the same whichever source it came from.
  */

@@ -87,11 +87,20 @@ describe('the benchmarks, shortened', () => {
     const run = await runScript('bench/package.ts', { ...process.env, BENCH_ROWS: '2000', BENCH_RUNS: '1' }, 290_000);
     assert.equal(run.code, 0, `bench:package failed:\n${run.stdout}\n${run.stderr}`);
     for (const row of [
-      String.raw`\| CSV package \(s\) \| [\d.]+ .*\| psql \\copy [\d.]+ .*\| ${ratio} \| ≤ 1\.25× \|`,
+      String.raw`\| CSV package, mixed \(s\) \| [\d.]+ .*\| psql \\copy [\d.]+ .*\| ${ratio} \| ≤ 1\.05× \(stretch 0\.9×\) \|`,
+      String.raw`\| CSV package, mixed, 2 connections \(s\) \| [\d.]+ .*\| psql \\copy [\d.]+ .*\| ${ratio} \| — \|`,
+      String.raw`\| CSV package, wide \(s\) \| [\d.]+ .*\| psql \\copy [\d.]+ .*\| ${ratio} \| ≤ 1\.05× \|`,
+      String.raw`\| CSV package, wide, 2 connections \(s\) \| [\d.]+ .*\| psql \\copy [\d.]+ .*\| ${ratio} \| — \|`,
       String.raw`\| DuckDB package \(s\) \| [\d.]+ .*\| psql \+ read_csv [\d.]+ .*\| ${ratio} \| ≤ 1\.0× \|`,
+      String.raw`\| MySQL CSV package \(s\) \| [\d.]+ .*\| mysql --batch --quick [\d.]+ .*\| ${ratio} \| ≤ 1\.25× \|`,
       String.raw`\| publish hashing \(MiB/s\) \| \d+ \| sha512sum \d+ \| ${ratio} \| ≥ 0\.8× \|`,
-      String.raw`\| peak RSS of publish, csv \(MiB\) \| 1×: \d+, 2×: \d+ \| — \| growth ${ratio} \|`,
-      String.raw`\| peak RSS of publish, duckdb \(MiB\) \| 1×: \d+, 2×: \d+ \| — \| growth ${ratio} \|`,
+      String.raw`\| peak RSS of publish, csv \(MiB\) \| 1×: \d+, 5×: \d+ \| — \| growth ${ratio} \|`,
+      String.raw`\| peak RSS of publish, duckdb \(MiB\) \| 1×: \d+, 5×: \d+ \| — \| growth ${ratio} \|`,
+      String.raw`\| CSV package, s per million rows \| 1×: [\d.]+, 5×: [\d.]+ \| psql \\copy 1×: [\d.]+, 5×: [\d.]+ \| growth ${ratio} \| flat \|`,
+      String.raw`\| DuckDB package, s per million rows \| 1×: [\d.]+, 5×: [\d.]+ \| — \| growth ${ratio} \| flat \|`,
+      ...['bigint', 'integer', 'numeric\\(12,2\\)', 'varchar\\(32\\)', 'text', 'timestamp', 'timestamptz', 'date', 'boolean', 'uuid', 'jsonb'].map(
+        (type) => String.raw`\| \w+ \| ${type} \| [\d.]+ \| [\d.]+ \| ${ratio} \| -?[\d.]+ \|`,
+      ),
       String.raw`with DUCKDB_MEMORY_LIMIT=256MB instead of the default`,
     ]) {
       assert.match(run.stdout, new RegExp(row), `bench:package prints ${row}`);

@@ -1,4 +1,5 @@
 /** How the metadata and publish services reach source databases. */
+import os from 'node:os';
 import { defineSettings, setting } from '../env.js';
 
 const SSL_MODES = ['disable', 'require', 'verify-full'] as const;
@@ -27,6 +28,13 @@ export const connectorSettings = defineSettings({
     services: SUBGRAPHS,
     description:
       'TLS to PostgreSQL sources: `disable`, `require` (encrypted, certificate not checked) or `verify-full` (the certificate verified for the host name given, against Node\'s roots and `SOURCE_TLS_CA_FILE`; recommended). Only `verify-full` lets a source ask for a clear-text password.',
+  },
+  SOURCE_POSTGRESQL_PARALLEL_CONNECTIONS: {
+    ...setting.positiveInt(Math.min(4, Math.max(1, Math.floor(os.availableParallelism() / 2)))),
+    defaultText: 'half the cores Node.js sees, 1 to 4',
+    services: ['publish'],
+    description:
+      'Connections one PostgreSQL table of at least 8 MiB is read over at once when packaging: the snapshot is exported and imported by the others, the table read in ranges of 512 blocks (4 MiB) in turn, each read ahead into at most 8 MiB, and written in block order (the same bytes as one connection). Each connection is a backend on the source and needs a core there; the service\'s transform needs one more. On the 2-vCPU machine measured (docs/performance.md) 1 is fastest. In a pod Node.js counts the node\'s cores, not the pod\'s CPU limit: set it there. Servers before PostgreSQL 14 (no block-range scans), views and partitioned tables are read on one connection.',
   },
   SOURCE_MYSQL_SSLMODE: {
     ...setting.choice(SSL_MODES, 'disable'),

@@ -1,10 +1,9 @@
 import { PassThrough, pipeline, type Readable } from 'node:stream';
-import { stringify, type CastingContext, type CastReturnObject, type Stringifier } from 'csv-stringify';
 import type mysql from 'mysql2';
 import { AppError } from '../../errors.js';
 import { tableKey, type ColumnInfo, type SourceSnapshot } from '../connector.js';
 import { mysqlFormatter, mysqlSelectExpression } from './types.js';
-import type { Formatter } from '../../types/canonical.js';
+import { CanonicalCsvEncoder } from '../csv-rows.js';
 
 /**
  * TIMESTAMP columns are instants: a UTC session prints them in UTC. The
@@ -37,30 +36,6 @@ export function quoteIdentifier(name: string): string {
 export function selectStatement(schema: string, table: string, columns: readonly ColumnInfo[]): string {
   const list = columns.map((c) => `${mysqlSelectExpression(quoteIdentifier(c.name), c.logical)} AS ${quoteIdentifier(c.name)}`);
   return `SELECT ${list.join(', ')} FROM ${quoteIdentifier(schema)}.${quoteIdentifier(table)}`;
-}
-
-/**
- * The CSV encoder: each driver value is put in its canonical form by the
- * column's formatter (in csv-stringify's cast, saving a stream hop), then
- * quoted as RFC 4180 requires. NULL is an empty unquoted field and the empty
- * string `""`, as PostgreSQL's COPY CSV writes them; a lone `\.` in a
- * one-column row is quoted as COPY does.
- */
-function csvEncoder(columns: readonly ColumnInfo[], formatters: readonly Formatter[]): Stringifier {
-  const cast = (value: unknown, context: CastingContext): string | CastReturnObject => {
-    if (context.header) return value as string;
-    const text = formatters[context.index]!(value) ?? '';
-    // csv-stringify quotes '' only when the driver value itself was ''.
-    return text === '' && value !== '' ? { value: '', quoted_empty: true } : text;
-  };
-  return stringify({
-    header: true,
-    columns: columns.map((c) => c.name),
-    quoted_match: columns.length === 1 ? [/^$/, /^\\\.$/] : [/^$/],
-    record_delimiter: 'unix',
-    // null and undefined are never cast: they stay empty, unquoted.
-    cast: { string: cast, number: cast, bigint: cast, boolean: cast, object: cast, date: cast },
-  });
 }
 
 function run(connection: mysql.Connection, sql: string): Promise<void> {
@@ -117,7 +92,7 @@ export class MysqlSnapshot implements SourceSnapshot {
     const rows = this.connection
       .query({ sql, rowsAsArray: true, timeout: this.context.statementTimeoutMs })
       .stream({ highWaterMark: ROW_BUFFER });
-    const encoder = csvEncoder(columns, formatters);
+    const encoder = new CanonicalCsvEncoder(columns.map((c) => c.name), formatters);
     this.active.set(output, rows);
     let finished = false;
     let count = 0;

@@ -106,8 +106,10 @@ export class PostgresConnector implements SourceConnector {
   private readonly snapshots = new Set<SourceSnapshot>();
 
   private readonly sslMode: SslMode;
+  /** Connections a snapshot reads one large table over (SOURCE_POSTGRESQL_PARALLEL_CONNECTIONS). */
+  private readonly parallel: number;
 
-  constructor(source: SqlSourceConfig, credentials: SqlCredentials, options: ConnectorOptions = {}, sslMode: SslMode = 'disable') {
+  constructor(source: SqlSourceConfig, credentials: SqlCredentials, options: ConnectorOptions = {}, sslMode: SslMode = 'disable', parallel = 1) {
     this.source = source;
     this.credentials = credentials;
     this.options = options;
@@ -125,6 +127,7 @@ export class PostgresConnector implements SourceConnector {
       options.catalogPools,
       () => ({ type: 'postgresql', host: source.host_url, port: source.port, database: source.database, user: credentials.username, password: credentials.password }),
     );
+    this.parallel = parallel;
   }
 
   private get where(): string {
@@ -285,7 +288,13 @@ export class PostgresConnector implements SourceConnector {
     const client = await this.open();
     let opened: PgSnapshot;
     try {
-      opened = await PgSnapshot.begin(client, { where: this.where, translate: (e) => this.translate(e), onQuery: this.options.onQuery });
+      opened = await PgSnapshot.begin(client, {
+        where: this.where,
+        translate: (e) => this.translate(e),
+        onQuery: this.options.onQuery,
+        parallel: this.parallel,
+        open: () => this.open(),
+      });
     } catch (error) {
       await client.end().catch(() => undefined);
       throw this.translate(error);

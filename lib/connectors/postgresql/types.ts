@@ -1,11 +1,13 @@
 /**
- * PostgreSQL native types → logical types, and the SQL expression that prints
- * each logical type in its canonical text form inside COPY.
+ * PostgreSQL native types → logical types, and how each column's canonical
+ * text form is made: COPY sends the plain text output (under the session
+ * settings of snapshot.ts), and copy-text.ts rewrites the few types whose
+ * output differs from the canonical form, in the service.
  *
  * Domains are resolved to their base type first (the column keeps the domain's
  * name as its `datatype`); an array maps to `array` of its element's mapping.
  *
- * | native (pg_catalog unless noted)            | logical                    | COPY expression, session settings                 |
+ * | native (pg_catalog unless noted)            | logical                    | canonical form from the plain output              |
  * |---------------------------------------------|----------------------------|---------------------------------------------------|
  * | smallint, integer, bigint                   | int16, int32, int64        | as is                                             |
  * | numeric(p,s)                                | decimal p,s (s may be < 0) | as is: exact digits, scale kept (1.50)            |
@@ -13,17 +15,17 @@
  * | real, double precision                      | float32, float64           | as is with extra_float_digits = 1: shortest       |
  * | text, varchar(n), char(n), name, "char"     | text (length n)            | as is (char(n) keeps its padding)                 |
  * | citext (extension, any schema)              | text                       | as is                                             |
- * | boolean                                     | boolean                    | c::text gives true / false                        |
+ * | boolean                                     | boolean                    | t / f → true / false (transform)                  |
  * | date                                        | date                       | as is with DateStyle ISO                          |
  * | time                                        | time, no zone              | as is                                             |
- * | time with time zone                         | time, with zone            | offset widened to ±HH:MM                          |
- * | timestamp                                   | timestamp                  | text with T: YYYY-MM-DDTHH:MM:SS[.ffffff]         |
- * | timestamp with time zone                    | timestamptz                | the same in a UTC session, +00 widened to +00:00  |
+ * | time with time zone                         | time, with zone            | offset widened to ±HH:MM (transform)              |
+ * | timestamp                                   | timestamp                  | first space → T: YYYY-MM-DDTHH:MM:SS[.ffffff] (transform) |
+ * | timestamp with time zone                    | timestamptz                | the same in a UTC session, +00 widened to +00:00 (transform) |
  * | interval                                    | interval                   | as is with IntervalStyle iso_8601                 |
  * | uuid                                        | uuid                       | as is                                             |
  * | json, jsonb                                 | json                       | as is (jsonb in its normalised spelling)          |
  * | bytea                                       | binary                     | as is with bytea_output hex: \x…                  |
- * | any of these [] (any dimensions)            | array of the element       | to_json(c)::text                                  |
+ * | any of these [] (any dimensions)            | array of the element       | to_json(c)::text, in SQL                          |
  * | user enum                                   | enum, labels in sort order | as is                                             |
  * | inet, cidr, macaddr, macaddr8, money, xml,  | other (deliberate)         | as is (money with lc_monetary C: $1,234.56)       |
  * |   tsvector, tsquery, bit(n), bit varying,   |                            |                                                   |
@@ -31,10 +33,15 @@
  * |   circle; range and multirange types        |                            |                                                   |
  * | anything else (composite, pg_lsn, oid, …)   | none: the catalog refuses  |                                                   |
  *
+ * Timestamps PostgreSQL cannot print in ISO 8601 keep its own spelling, as
+ * to_json gives it: infinities as they are, BC values with the T and ` BC`
+ * (`0044-03-15T12:00:00+00:00 BC`).
+ *
  * bit(1) stays `other` ('0'/'1'): PostgreSQL has a real boolean, and a bit
  * string of length one is still a bit string.
  */
 import type { LogicalType } from '../../types/logical.js';
+import type { PgTextKind } from './copy-text.js';
 
 /** What the catalog query reports about a column's type, domains resolved. */
 export interface PgTypeInfo {
@@ -127,30 +134,25 @@ export function pgLogicalType(info: PgTypeInfo): LogicalType | undefined {
 }
 
 /**
- * The SQL expression printing a column (already a quoted identifier) in its
- * canonical text form, for a session with TimeZone UTC, DateStyle ISO,
- * IntervalStyle iso_8601, extra_float_digits 1, bytea_output hex, lc_monetary C.
- * Types whose output function already prints the canonical form stay bare,
- * so COPY runs at full speed for them.
+ * The SQL expression COPY reads a column (already a quoted identifier)
+ * through: arrays as their JSON text (every element canonical, which no
+ * transform of the array's text output could give as cheaply); every other
+ * column bare, so COPY runs its output function alone, as `psql \copy` does.
  */
-export function pgCanonicalExpression(column: string, logical: LogicalType): string {
+export function pgCopyExpression(column: string, logical: LogicalType): string {
+  return logical.kind === 'array' ? `to_json(${column})::text` : column;
+}
+
+/** How copy-text.ts turns the column's plain text output into its canonical form. */
+export function pgTextKind(logical: LogicalType): PgTextKind {
   switch (logical.kind) {
     case 'boolean':
-      return `${column}::text`;
     case 'timestamp':
-    case 'timestamptz': {
-      // The text output with a T is the cheapest ISO spelling (to_json costs twice as
-      // much); a UTC session prints the offset as +00. Infinities and BC dates, which
-      // have no ISO form, take PostgreSQL's JSON spelling instead.
-      const zone = logical.kind === 'timestamptz';
-      const iso = `replace(${column}::text, ' ', 'T')${zone ? " || ':00'" : ''}`;
-      return `CASE WHEN ${column} >= '0001-01-01${zone ? ' 00:00:00+00' : ''}' AND ${column} < 'infinity' THEN ${iso} ELSE btrim(to_json(${column})::text, '"') END`;
-    }
+    case 'timestamptz':
+      return logical.kind;
     case 'time':
-      return logical.withZone ? `regexp_replace(${column}::text, '([+-]\\d\\d)$', '\\1:00')` : column;
-    case 'array':
-      return `to_json(${column})::text`;
+      return logical.withZone ? 'timetz' : 'plain';
     default:
-      return column;
+      return 'plain';
   }
 }

@@ -10,7 +10,7 @@ import { sourceSchema, type SqlSourceConfig } from '../../../../lib/contract/ind
 import type { ColumnInfo, ConnectorOptions } from '../../../../lib/connectors/connector.js';
 import { PostgresConnector } from '../../../../lib/connectors/postgresql/connector.js';
 import { resolveDataset } from '../../../../lib/connectors/catalog.js';
-import { pgCanonicalExpression, pgLogicalType } from '../../../../lib/connectors/postgresql/types.js';
+import { pgCopyExpression, pgLogicalType, pgTextKind } from '../../../../lib/connectors/postgresql/types.js';
 import type { LogicalType } from '../../../../lib/types/logical.js';
 import { createPgDatabase, pgSettings, type TestPgDatabase } from '../../../support/databases.js';
 
@@ -188,15 +188,17 @@ describe('PostgreSQL type mapping without a database', () => {
     assert.equal(pgLogicalType({ ...base, typeKind: 'c', typeName: 'pair', typeSql: 'pair' }), undefined);
   });
 
-  test('COPY expressions: only types whose output is not canonical are wrapped', () => {
-    assert.equal(pgCanonicalExpression('"c"', { kind: 'int64' }), '"c"');
-    assert.equal(pgCanonicalExpression('"c"', { kind: 'boolean' }), '"c"::text');
-    assert.equal(
-      pgCanonicalExpression('"c"', { kind: 'timestamptz' }),
-      `CASE WHEN "c" >= '0001-01-01 00:00:00+00' AND "c" < 'infinity' THEN replace("c"::text, ' ', 'T') || ':00' ELSE btrim(to_json("c")::text, '"') END`,
-    );
-    assert.equal(pgCanonicalExpression('"c"', { kind: 'time', withZone: false }), '"c"');
-    assert.match(pgCanonicalExpression('"c"', { kind: 'time', withZone: true }), /^regexp_replace\("c"::text/);
-    assert.equal(pgCanonicalExpression('"c"', { kind: 'array', element: int32 }), 'to_json("c")::text');
+  test('COPY reads every column bare but arrays; the transform rewrites only types whose output is not canonical', () => {
+    assert.equal(pgCopyExpression('"c"', { kind: 'int64' }), '"c"');
+    assert.equal(pgCopyExpression('"c"', { kind: 'boolean' }), '"c"');
+    assert.equal(pgCopyExpression('"c"', { kind: 'timestamptz' }), '"c"');
+    assert.equal(pgCopyExpression('"c"', { kind: 'array', element: int32 }), 'to_json("c")::text');
+    assert.equal(pgTextKind({ kind: 'int64' }), 'plain');
+    assert.equal(pgTextKind({ kind: 'boolean' }), 'boolean');
+    assert.equal(pgTextKind({ kind: 'timestamp' }), 'timestamp');
+    assert.equal(pgTextKind({ kind: 'timestamptz' }), 'timestamptz');
+    assert.equal(pgTextKind({ kind: 'time', withZone: false }), 'plain');
+    assert.equal(pgTextKind({ kind: 'time', withZone: true }), 'timetz');
+    assert.equal(pgTextKind({ kind: 'array', element: { kind: 'boolean' } }), 'plain');
   });
 });

@@ -1,0 +1,63 @@
+/**
+ * The CSV encoder for rows from JavaScript drivers (lib/connectors/csv-rows.ts):
+ * COPY CSV's spelling of NULL, the empty string, quoting and a lone `\.`.
+ */
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { Readable } from 'node:stream';
+import { CanonicalCsvEncoder, csvField } from '../../lib/connectors/csv-rows.js';
+import type { Formatter } from '../../lib/types/canonical.js';
+
+async function encode(names: string[], rows: unknown[][], formatters?: Formatter[]): Promise<{ csv: string; chunks: number }> {
+  const encoder = new CanonicalCsvEncoder(names, formatters);
+  const out: Buffer[] = [];
+  Readable.from(rows).pipe(encoder);
+  for await (const chunk of encoder) out.push(chunk as Buffer);
+  return { csv: Buffer.concat(out).toString('utf8'), chunks: out.length };
+}
+
+describe('canonical CSV of driver rows', () => {
+  test('fields as COPY CSV writes them', () => {
+    assert.equal(csvField(null, false), '');
+    assert.equal(csvField('', false), '""');
+    assert.equal(csvField('plain', false), 'plain');
+    assert.equal(csvField('a,b', false), '"a,b"');
+    assert.equal(csvField('say "hi"', false), '"say ""hi"""');
+    assert.equal(csvField('two\nlines', false), '"two\nlines"');
+    assert.equal(csvField('cr\r', false), '"cr\r"');
+    assert.equal(csvField('\\.', true), '"\\."');
+    assert.equal(csvField('\\.', false), '\\.');
+    assert.equal(csvField('tab\there', false), 'tab\there');
+  });
+
+  test('rows: header, NULL against the empty string, a lone \\. in a one-column row', async () => {
+    assert.equal((await encode(['a', 'b,c'], [['1', null], ['', 'x"y'], [null, null]])).csv, 'a,"b,c"\n1,\n"","x""y"\n,\n');
+    assert.equal((await encode(['v'], [['\\.'], [''], [null]])).csv, 'v\n"\\."\n""\n\n');
+    assert.equal((await encode(['a'], [])).csv, 'a\n');
+  });
+
+  test('formatters see only values that are not NULL; an empty result is the empty string', async () => {
+    const seen: unknown[] = [];
+    const upper: Formatter = (v) => {
+      seen.push(v);
+      return String(v).toUpperCase();
+    };
+    const blank: Formatter = () => '';
+    assert.equal((await encode(['x', 'y'], [['a', 1], [null, undefined]], [upper, blank])).csv, 'x,y\nA,""\n,\n');
+    assert.deepEqual(seen, ['a']);
+  });
+
+  test('rows handed over together leave as few chunks', async () => {
+    const rows = Array.from({ length: 10_000 }, (_, i) => [String(i), `note ${i}`]);
+    const { csv, chunks } = await encode(['n', 'note'], rows);
+    assert.equal(csv.split('\n').length, 10_002);
+    assert.ok(chunks < 100, `${chunks} chunks for 10,000 rows`);
+  });
+
+  test('a formatter that throws fails the stream', async () => {
+    const bad: Formatter = () => {
+      throw new Error('no canonical form');
+    };
+    await assert.rejects(encode(['x'], [['a']], [bad]), /no canonical form/);
+  });
+});
