@@ -1,5 +1,4 @@
 import { readFileSync } from 'node:fs';
-import os from 'node:os';
 import { SourceHosts, type SourceConnectorOptions } from '../connectors/index.js';
 import type { Logger } from '../logging/logger.js';
 import { sourceSecretPolicyFromEnv } from '../secrets/source-credentials.js';
