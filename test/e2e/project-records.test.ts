@@ -12,7 +12,7 @@ import { createHash } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 import { ConfigError } from '../../lib/config/env.js';
 import { ProjectLog, readProjectLogLimits, RECORDS_PER_PROJECT } from '../../lib/project-log.js';
-import type { ReportedMetadata } from '../../subgraphs/metadata/src/describe-dataset.js';
+import type { ReportedMetadata } from '../../subgraphs/metadata/src/reported-metadata.js';
 import { columnsDigest, summariseMetadata, SUMMARY_MAX_COLUMNS, SUMMARY_MAX_TABLES, SUMMARY_MAX_TEXT } from '../../subgraphs/metadata/src/report-summary.js';
 import { createPgDatabase, type TestPgDatabase } from '../support/databases.js';
 import { startPlatformProcess, type PlatformProcess } from '../support/platform-process.js';

@@ -6,23 +6,7 @@ import type { ProjectLog } from '../../../lib/project-log.js';
 import type { SecretProvider } from '../../../lib/secrets/index.js';
 import { clip } from '../../../lib/text.js';
 import { summariseMetadata, SUMMARY_MAX_TEXT, type DatasetSummary } from './report-summary.js';
-
-/** A column as this service reports it (the REST contract shows name, description and datatype). */
-export interface ReportedColumn {
-  name: string;
-  description: string | null;
-  datatype: string;
-  nullable: boolean;
-}
-
-/** Dataset metadata as this service reports it, snake_case like the contract. */
-export interface ReportedMetadata {
-  name: string | null;
-  description: string | null;
-  catalog: string;
-  schema_name: string;
-  tables: Array<{ name: string; description: string | null; columns: ReportedColumn[] }>;
-}
+import type { ReportedMetadata } from './reported-metadata.js';
 
 /** One report kept on a project: a summary of what was reported (see report-summary.ts). */
 export interface MetadataReport {

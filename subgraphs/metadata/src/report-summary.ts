@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { clip, clipOrNull } from '../../../lib/text.js';
-import type { ReportedColumn, ReportedMetadata } from './describe-dataset.js';
+import type { ReportedColumn, ReportedMetadata } from './reported-metadata.js';
 
 /** Most tables a summary lists; the rest are counted. */
 export const SUMMARY_MAX_TABLES = 100;

@@ -8,7 +8,8 @@ import { toCsv } from '../csv-text.js';
 import type { DbxColumn, DbxTable } from './model.js';
 import type { DatabricksDouble } from './server.js';
 
-export { DatabricksDouble, doubleTls } from './server.js';
+export { DatabricksDouble } from './server.js';
+export { doubleTls } from './tls.js';
 export { PROTOCOL } from './thrift-service.js';
 export type { DbxCatalog, DbxTable, DbxColumn } from './model.js';
 
