@@ -3,7 +3,7 @@
  *
  *   tsx scripts/test.ts                 every tier, without the slow files (`npm test`)
  *   tsx scripts/test.ts --all           every test file (`npm run test:all`, what .ci/run runs)
- *   tsx scripts/test.ts test/e2e …      the files under these folders, slow ones included
+ *   tsx scripts/test.ts test/e2e …      the files under these folders (or these files), slow ones included
  *
  * A slow file is named `*.slow.test.ts`: slow by nature (big data, a downloaded
  * Node.js, the demo and the benchmarks run whole), not by waiting. Files run
@@ -20,11 +20,12 @@ import { pathToFileURL } from 'node:url';
 import { fromRoot } from '../lib/paths.js';
 import { reporter } from './test-reporter.js';
 
-/** The tier folders, in the order `npm test` reports them. */
-export const TIERS = ['test/unit', 'test/integration', 'test/e2e', 'test/deploy'] as const;
+/** The tier folders, the one with the longest files first: files start in this order, so the run does not end waiting on one long file. */
+export const TIERS = ['test/e2e', 'test/integration', 'test/deploy', 'test/unit'] as const;
 
-/** Test files (`*.test.ts`) under a folder of the repository, sorted, as paths relative to the root. */
+/** Test files (`*.test.ts`) under a folder of the repository (or that one file), sorted, as paths relative to the root. */
 export function testFiles(folder: string): string[] {
+  if (folder.endsWith('.test.ts')) return [folder];
   return readdirSync(fromRoot(folder), { recursive: true, encoding: 'utf8' })
     .filter((f) => f.endsWith('.test.ts'))
     .map((f) => path.join(folder, f))
