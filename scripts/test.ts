@@ -8,8 +8,10 @@
  * A slow file is named `*.slow.test.ts`: slow by nature (big data, a downloaded
  * Node.js, the demo and the benchmarks run whole), not by waiting. Files run
  * in parallel (TEST_CONCURRENCY, default 4: most of a test's time is spent
- * waiting on a database, a service or a socket, not on the CPU); each creates
- * its own databases and ports. The reporter is scripts/test-reporter.ts.
+ * waiting on a database, a service or a socket, not on the CPU; on a machine
+ * busy with other work, TEST_CONCURRENCY=1 keeps the tests that bound
+ * latencies or deadlines from competing with each other); each creates its
+ * own databases and ports. The reporter is scripts/test-reporter.ts.
  * One file or one test: `node --import tsx --test [--test-name-pattern=…] <file>`.
  */
 import { readdirSync } from 'node:fs';
