@@ -54,6 +54,8 @@ export async function createGatewayServer(
     gateway,
     formatError: formatGraphQLError(log),
     includeStacktraceInErrorResponses: false,
+    // SIGTERM/SIGINT belong to lib/service/run.ts, which closes the whole service (Apollo with it).
+    stopOnTerminationSignals: false,
     parseOptions: parseOptions(limits),
     ...apolloCaches(),
     plugins: [

@@ -45,6 +45,8 @@ export async function mountSubgraph(
     schema: buildSubgraphSchema({ typeDefs: subgraphTypeDefs(name), resolvers: resolvers as never }),
     formatError: formatGraphQLError(log),
     includeStacktraceInErrorResponses: false,
+    // SIGTERM/SIGINT belong to lib/service/run.ts, which closes the whole service (Apollo with it).
+    stopOnTerminationSignals: false,
     parseOptions: parseOptions(allowed),
     ...apolloCaches(),
     plugins: [

@@ -15,6 +15,31 @@ export function nullable(format: (value: unknown) => string): Formatter {
   return (value) => (value == null ? null : format(value));
 }
 
+/** A driver value as text: a Buffer as UTF-8, anything else with String(). */
+export function asText(value: unknown): string {
+  return Buffer.isBuffer(value) ? value.toString('utf8') : String(value);
+}
+
+/**
+ * The formatter of the kinds every driver-side source formats alike from the
+ * driver's number or text: floats in PostgreSQL's spelling, times with the
+ * fraction trimmed, timestamps in ISO form (a timestamptz read in UTC, +00:00).
+ */
+export function commonFormatter(kind: 'float32' | 'float64' | 'time' | 'timestamp' | 'timestamptz'): Formatter {
+  switch (kind) {
+    case 'float32':
+      return nullable((v) => formatFloat32(Number(v)));
+    case 'float64':
+      return nullable((v) => formatFloat64(Number(v)));
+    case 'time':
+      return nullable((v) => trimFraction(asText(v)));
+    case 'timestamp':
+      return nullable((v) => isoTimestamp(asText(v)));
+    case 'timestamptz':
+      return nullable((v) => `${isoTimestamp(asText(v))}+00:00`);
+  }
+}
+
 /**
  * A float8 value spelled exactly as PostgreSQL (12 and later, extra_float_digits
  * ≥ 1) prints it: the shortest decimal strictly inside the value's rounding

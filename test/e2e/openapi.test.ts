@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
 import { after, before, describe, test } from 'node:test';
 import { Ajv2020 } from 'ajv/dist/2020.js';
+import ajvFormats from 'ajv-formats';
 import { accessRequestExample, publishRequestExample, transferRequestExample } from '../../lib/contract/examples.js';
 import { accessRequestSchema, publishRequestSchema, transferRequestSchema } from '../../lib/contract/index.js';
 import { fromRoot } from '../../lib/paths.js';
@@ -36,8 +37,11 @@ async function documentOf(base: string): Promise<any> {
   return res.json();
 }
 
+/** A JSON Schema 2020-12 validator that checks `format` (date-time, uuid, …) as the documents declare it. */
 function ajv() {
-  return new Ajv2020({ strict: false, allErrors: true });
+  const validator = new Ajv2020({ strict: false, allErrors: true });
+  ajvFormats.default(validator);
+  return validator;
 }
 
 const SERVICES = () =>

@@ -36,7 +36,7 @@
  * as SQL Server prints it (`.003`, `.007`).
  */
 import type { LogicalType } from '../../types/logical.js';
-import { formatFloat32, formatFloat64, hexBinary, isoTimestamp, trimFraction, nullable, type Formatter } from '../../types/canonical.js';
+import { asText, commonFormatter, hexBinary, nullable, type Formatter } from '../../types/canonical.js';
 
 /** What INFORMATION_SCHEMA.COLUMNS reports about a column's type (alias types arrive as their base type). */
 export interface MssqlTypeInfo {
@@ -160,24 +160,13 @@ export function mssqlSelectExpression(column: string, datatype: string): string 
   }
 }
 
-
-const asText = (value: unknown): string => String(value);
-
 /** The formatter turning what tedious returns for {@link mssqlSelectExpression} into the canonical form. */
 export function mssqlFormatter(logical: LogicalType): Formatter {
   switch (logical.kind) {
     case 'boolean':
       return nullable((v) => (v ? 'true' : 'false'));
-    case 'float32':
-      return nullable((v) => formatFloat32(Number(v)));
-    case 'float64':
-      return nullable((v) => formatFloat64(Number(v)));
-    case 'time':
-      return nullable((v) => trimFraction(asText(v)));
-    case 'timestamp':
-      return nullable((v) => isoTimestamp(asText(v)));
-    case 'timestamptz':
-      return nullable((v) => `${isoTimestamp(asText(v))}+00:00`);
+    case 'float32': case 'float64': case 'time': case 'timestamp': case 'timestamptz':
+      return commonFormatter(logical.kind);
     case 'uuid':
       return nullable((v) => asText(v).toLowerCase());
     case 'binary':

@@ -34,7 +34,7 @@
  * canonical form; they are passed through as the server prints them.
  */
 import type { LogicalType } from '../../types/logical.js';
-import { formatFloat32, formatFloat64, hexBinary, isoTimestamp, trimFraction, nullable, type Formatter } from '../../types/canonical.js';
+import { asText, commonFormatter, hexBinary, nullable, type Formatter } from '../../types/canonical.js';
 
 /** What the catalog reports about a column's type. */
 export interface MysqlTypeInfo {
@@ -178,9 +178,6 @@ export function mysqlSelectExpression(column: string, logical: LogicalType): str
   }
 }
 
-
-const asText = (value: unknown): string => (Buffer.isBuffer(value) ? value.toString('utf8') : String(value));
-
 /** Leading zeros of ZEROFILL columns removed: `-0042.50` → `-42.50`. */
 const unpad = (text: string): string => text.replace(/^(-?)0+(?=\d)/, '$1');
 
@@ -192,16 +189,8 @@ export function mysqlFormatter(logical: LogicalType, datatype: string): Formatte
     case 'uint8': case 'uint16': case 'uint32': case 'uint64':
     case 'decimal':
       return zerofill ? nullable((v) => unpad(asText(v))) : nullable(asText);
-    case 'float32':
-      return nullable((v) => formatFloat32(Number(v)));
-    case 'float64':
-      return nullable((v) => formatFloat64(Number(v)));
-    case 'time':
-      return nullable((v) => trimFraction(asText(v)));
-    case 'timestamp':
-      return nullable((v) => isoTimestamp(asText(v)));
-    case 'timestamptz':
-      return nullable((v) => `${isoTimestamp(asText(v))}+00:00`);
+    case 'float32': case 'float64': case 'time': case 'timestamp': case 'timestamptz':
+      return commonFormatter(logical.kind);
     case 'binary':
       return nullable((v) => (Buffer.isBuffer(v) ? hexBinary(v) : hexBinary(Buffer.from(String(v), 'utf8'))));
     case 'array':

@@ -9,7 +9,8 @@ import { CASES as C, TRICKY_TEXT, resolve, type Cell, type TypeCase } from '../t
 import type { DbxColumn, DbxTable } from './model.js';
 import type { DatabricksDouble } from './server.js';
 
-export { DatabricksDouble, doubleTls } from './server.js';
+export { DatabricksDouble } from './server.js';
+export { doubleTls } from './tls.js';
 export { PROTOCOL } from './thrift-service.js';
 export type { DbxCatalog, DbxTable, DbxColumn } from './model.js';
 

@@ -1,5 +1,5 @@
 /**
- * Run in a child process by test/integration/sources/databricks/databricks-memory.test.ts (node
+ * Run in a child process by test/integration/sources/databricks/databricks-memory.slow.test.ts (node
  * --expose-gc): reads one table of the Databricks double through the
  * connector, as a package does, and reports the most heap and Arrow/Buffer
  * memory it held above what it held before the read, sampled after a full

@@ -29,7 +29,7 @@
  * What it does not do: run arbitrary SQL. Any other statement or expression
  * is refused as not understood (and recorded by the warehouse double).
  */
-import { DESCRIBE_HISTORY } from './spark-sql.js';
+import { DbxSqlError, DESCRIBE_HISTORY } from './spark-sql.js';
 
 /** A column as Unity Catalog describes it (ColumnInfo), position implied by order. */
 export interface DbxColumn {
@@ -86,16 +86,6 @@ export interface SessionSettings {
   ansi: boolean;
   /** TIMEZONE (an IANA zone name or `UTC`). */
   timeZone: string;
-}
-
-/** A SQL error the warehouse reports for a statement (SQLSTATE and message). */
-export class DbxSqlError extends Error {
-  constructor(
-    readonly sqlState: string,
-    message: string,
-  ) {
-    super(message);
-  }
 }
 
 const BARE_TYPES: Record<string, ResultType> = {

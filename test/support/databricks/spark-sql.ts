@@ -11,9 +11,18 @@
  * (`end of input` when the statement stops early), with the 0-based position.
  */
 import { SparkSQL } from 'dt-sql-parser';
-import { DbxSqlError } from './model.js';
 
 const parser = new SparkSQL();
+
+/** A SQL error the warehouse reports for a statement (SQLSTATE and message). */
+export class DbxSqlError extends Error {
+  constructor(
+    readonly sqlState: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
 
 /** Delta Lake's DESCRIBE HISTORY rule (DeltaSqlBase.g4), for one qualified, backticked table name. */
 export const DESCRIBE_HISTORY = /^DESCRIBE\s+HISTORY\s+((?:`(?:[^`]|``)*`\.){0,2}`(?:[^`]|``)*`)(?:\s+LIMIT\s+(\d+))?$/i;

@@ -12,7 +12,7 @@ import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { stopHttpServer } from '../http-server.js';
-import type { DoubleTls } from './server.js';
+import type { DoubleTls } from './tls.js';
 
 /** How a file fails when downloaded. */
 export type FileFault = 'server-error' | 'truncated' | 'garbage';

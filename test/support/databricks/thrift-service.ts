@@ -23,7 +23,8 @@
  */
 import { createRequire } from 'node:module';
 import { randomUUID } from 'node:crypto';
-import { DbxSqlError, type DbxModel, type ResultColumn, type ResultType, type SessionSettings } from './model.js';
+import { DbxSqlError } from './spark-sql.js';
+import { type DbxModel, type ResultColumn, type ResultType, type SessionSettings } from './model.js';
 import { checkSyntax } from './spark-sql.js';
 import type { FileFault, StorageDouble } from './storage.js';
 

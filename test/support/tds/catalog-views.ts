@@ -12,7 +12,7 @@
  */
 import { collation } from './collations.js';
 import { parseType, type SqlType } from './sql-types.js';
-import type { SqlServerDatabase, SqlServerTable } from './sqlserver-model.js';
+import type { SqlServerDatabase, SqlServerTable } from './database.js';
 
 /** A table or view a FROM clause can name. */
 export interface Relation {

@@ -19,6 +19,7 @@
  */
 import { Catalog, DEFAULT_COLLATION } from './catalog-views.js';
 import { collation } from './collations.js';
+import type { SqlServerDatabase } from './database.js';
 import type { SqlRequest } from './requests.js';
 import type { Outcome, SqlEngine, TdsSession } from './server.js';
 import { checkStored, parseType, type SqlType } from './sql-types.js';
@@ -28,42 +29,7 @@ import { compileSelect } from './tsql-eval.js';
 import { parseBatch } from './tsql-parse.js';
 
 export { parseType } from './sql-types.js';
-
-export interface SqlServerColumn {
-  name: string;
-  /** The type as in DDL: `int`, `nvarchar(50)`, `nvarchar(max)`, `decimal(12,2)`, `datetime2(7)`. */
-  type: string;
-  nullable?: boolean;
-  /** Its MS_Description. */
-  description?: string;
-  /** Other extended properties, by name. */
-  properties?: Record<string, string>;
-  /** For character columns: the collation, when not the database default. */
-  collation?: string;
-}
-
-export interface SqlServerTable {
-  name: string;
-  description?: string;
-  /** Other extended properties, by name. */
-  properties?: Record<string, string>;
-  view?: boolean;
-  columns: SqlServerColumn[];
-  primaryKey?: string[];
-  /** UNIQUE constraints, each a list of columns. */
-  unique?: string[][];
-  /** Rows in column order; a function for big tables made on the fly. */
-  rows: unknown[][] | (() => Iterable<unknown[]>);
-}
-
-export interface SqlServerDatabase {
-  name: string;
-  /** ALLOW_SNAPSHOT_ISOLATION. */
-  snapshotIsolation: boolean;
-  /** The database default collation (default SQL_Latin1_General_CP1_CI_AS). */
-  collation?: string;
-  schemas: Record<string, SqlServerTable[]>;
-}
+export type { SqlServerColumn, SqlServerDatabase, SqlServerTable } from './database.js';
 
 /** How a value of this type travels in a result set, or an error for types tedious would parse itself. */
 function wireType(t: SqlType, defaultCollation: string): WireType {

@@ -1,6 +1,6 @@
 /**
  * Extraction from MySQL/MariaDB through a snapshot: a streaming SELECT encoded
- * by csv-stringify in the canonical text forms, one consistent transaction,
+ * by the shared CSV encoder (lib/connectors/csv-rows.ts) in the canonical text forms, one consistent transaction,
  * failures named after the source.
  */
 import { after, before, describe, test } from 'node:test';

@@ -1,5 +1,5 @@
 import type { DestinationFactory } from '../factory.js';
-import { FILESTORE_WRITER_FORMATS } from './formats/formats.js';
+import { FILESTORE_WRITER_FORMATS } from './formats/writer.js';
 import { mountVariable, StorageMounts } from './mount/mounts.js';
 import { FILESTORE_SETTING_NAMES, readFilestoreSettings, type FilestoreSettings } from './settings.js';
 

@@ -1,13 +1,9 @@
 import type { FilestoreSettings } from '../settings.js';
 import { unsupportedFormat } from '../../factory.js';
-import type { FilestoreWriter } from './writer.js';
+import { FILESTORE_WRITER_FORMATS, type FilestoreFormat, type FilestoreWriter } from './writer.js';
 
 /** What the writers need of the filestore settings (DuckDB's memory limit has a default). */
 export type WriterSettings = Pick<FilestoreSettings, 'csv' | 'workingDir'> & Partial<Pick<FilestoreSettings, 'duckdbMemoryLimit'>>;
-
-/** The filestore formats a package can be written in. */
-export const FILESTORE_WRITER_FORMATS = ['csv', 'duckdb'] as const;
-export type FilestoreFormat = (typeof FILESTORE_WRITER_FORMATS)[number];
 
 /** Makes a format's writer for a package of the dataset's schema (which names the DuckDB schema). */
 type WriterLoader = (schemaName: string, settings: WriterSettings) => Promise<FilestoreWriter>;

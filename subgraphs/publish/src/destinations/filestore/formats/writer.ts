@@ -1,6 +1,9 @@
 import type { Readable } from 'node:stream';
 import type { ColumnInfo } from '../../../../../../lib/connectors/connector.js';
-import type { FilestoreFormat } from './formats.js';
+
+/** The filestore formats a package can be written in (formats.ts loads their writers). */
+export const FILESTORE_WRITER_FORMATS = ['csv', 'duckdb'] as const;
+export type FilestoreFormat = (typeof FILESTORE_WRITER_FORMATS)[number];
 
 /**
  * One table to package: what extraction hands the filestore destination.
