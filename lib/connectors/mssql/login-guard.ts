@@ -41,19 +41,29 @@ export class PlaintextLogin extends Error {
   }
 }
 
+/** The TDS packet type of PRELOGIN, which also carries the TLS handshake until it completes (TDS 2.2.6.5). */
+const PRELOGIN = 0x12;
+
 /**
- * Stops a LOGIN7 packet from leaving in plain text: with TLS its bytes go out
- * as TLS records, so a raw write starting with the LOGIN7 type means the
+ * Stops a LOGIN7 packet from leaving in plain text. Until the login, tedious
+ * writes PRELOGIN packets only (the TLS handshake travels inside them); the
+ * first write of another kind is the login: with TLS it leaves as a TLS record
+ * (content type 0x14–0x17), without it as a raw LOGIN7 packet, which means the
  * server did not start TLS (tedious 19 carries on in plain text when a server
- * answers that it does not support encryption). The socket is destroyed
- * instead, and nothing of the login is written.
+ * answers that it does not support encryption). That socket is destroyed
+ * instead, and nothing of the login is written. Only that first write is
+ * looked at: later writes are TLS records cut wherever the stream cuts them,
+ * and a piece may start with any byte, 0x10 included.
  */
-function refusePlaintextLogin(socket: net.Socket): net.Socket {
+export function refusePlaintextLogin(socket: net.Socket): net.Socket {
   const write = socket.write.bind(socket) as (...args: unknown[]) => boolean;
   socket.write = ((chunk: unknown, ...rest: unknown[]) => {
-    if (Buffer.isBuffer(chunk) && chunk[0] === LOGIN7) {
-      socket.destroy(new PlaintextLogin());
-      return false;
+    if (Buffer.isBuffer(chunk) && chunk.length > 0 && chunk[0] !== PRELOGIN) {
+      socket.write = write as typeof socket.write;
+      if (chunk[0] === LOGIN7) {
+        socket.destroy(new PlaintextLogin());
+        return false;
+      }
     }
     return write(chunk, ...rest);
   }) as typeof socket.write;
