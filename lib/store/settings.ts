@@ -20,7 +20,7 @@ export interface PlatformStoreSettings {
  * keep their state in memory. A bad value throws a ConfigError naming the
  * setting and never showing a password (a URL is shown without it).
  */
-export function readPlatformStoreSettings(env: NodeJS.ProcessEnv = process.env): PlatformStoreSettings | undefined {
+export function readPlatformStoreSettings(env?: NodeJS.ProcessEnv): PlatformStoreSettings | undefined {
   const s = readSettings(platformStoreSettings, env);
   const common = { connectionTimeoutMillis: s.PLATFORM_DATABASE_CONNECT_TIMEOUT_MS, application_name: 'cr8tor-platform' };
   const passwordSecretName = s.PLATFORM_DATABASE_PASSWORD_SECRET_NAME;
