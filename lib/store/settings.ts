@@ -1,4 +1,5 @@
 import type { PoolConfig } from 'pg';
+import { parseIntoClientConfig } from 'pg-connection-string';
 import { ConfigError, readSettings } from '../config/env.js';
 import { platformStoreSettings } from '../config/settings/index.js';
 
@@ -12,6 +13,8 @@ export interface PlatformStoreSettings {
   setting: 'PLATFORM_DATABASE_URL' | 'PLATFORM_DATABASE_HOST';
   /** `user@host:port/database`, for messages and logs: never a password. */
   description: string;
+  /** A password written in PLATFORM_DATABASE_URL (empty when none): never shown. */
+  urlPassword?: string;
 }
 
 /**
@@ -30,7 +33,8 @@ export function readPlatformStoreSettings(env?: NodeJS.ProcessEnv): PlatformStor
     }
     const url = parseUrl(s.PLATFORM_DATABASE_URL);
     const description = `${decodeURIComponent(url.username) || '(default user)'}@${url.host}${url.pathname}`;
-    return { connection: { ...common, connectionString: s.PLATFORM_DATABASE_URL }, passwordSecretName, setting: 'PLATFORM_DATABASE_URL', description };
+    // Parsed into parts, not passed as a connection string: pg would let the string's (empty) password win over the secret's.
+    return { connection: { ...parseIntoClientConfig(s.PLATFORM_DATABASE_URL), ...common }, passwordSecretName, setting: 'PLATFORM_DATABASE_URL', description, urlPassword: decodeURIComponent(url.password) };
   }
   if (s.PLATFORM_DATABASE_HOST === undefined) return undefined;
   for (const name of ['PLATFORM_DATABASE_NAME', 'PLATFORM_DATABASE_USERNAME'] as const) {

@@ -39,7 +39,7 @@ export async function openPlatformStore({ secrets, log, settings = readPlatformS
   if (!settings) return undefined;
   const failed = (why: string) => new ConfigError(`Cannot use the platform database ${settings.description} (${settings.setting}): ${why}`);
   const secretName = settings.passwordSecretName;
-  const urlPassword = settings.connection.connectionString ? decodeURIComponent(new URL(settings.connection.connectionString).password) : '';
+  const urlPassword = settings.urlPassword;
   let password: string | undefined;
   if (secretName !== undefined) {
     try {
