@@ -151,3 +151,25 @@ describe('the Project entity over a platform database', () => {
     }
   });
 });
+
+describe('a platform database lost while the services run', () => {
+  test('/readyz says not ready; a call that would write a record fails as an internal error in its envelope, saying nothing of the database', GUARD, async () => {
+    const scratch = await createPgDatabase('durable_lost');
+    const platform = await startPlatform({ env: { PLATFORM_DATABASE_URL: `postgresql://${pgSettings.user}@${pgSettings.host}:${pgSettings.port}/${scratch.database}` } });
+    try {
+      await writeSourceSecrets(platform, 'postgresql');
+      assert.equal((await fetch(`${platform.metadata}/readyz`)).status, 200);
+      await scratch.drop();
+      const notReady = await fetch(`${platform.metadata}/readyz`);
+      assert.equal(notReady.status, 503, await notReady.text());
+      const res = await platform.post(platform.metadata, '/metadata/project', transferRequest(sqlSource('postgresql', source.database), dataset('public'), PROJECT));
+      assert.equal(res.status, 500, res.text);
+      assert.equal(res.body.status, 'error');
+      assert.equal(res.body.payload.detail, 'Internal error; the service log has the details.');
+      assert.ok(!res.text.includes(scratch.database), res.text);
+    } finally {
+      await platform.close();
+      await scratch.drop();
+    }
+  });
+});
