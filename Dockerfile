@@ -62,6 +62,8 @@ COPY package.json ./
 COPY schema ./schema
 COPY --from=deps /app/node_modules ./node_modules
 COPY --from=build /src/dist/lib ./dist/lib
+# The platform database's migrations are SQL the services read at start-up (tsc copies only .js).
+COPY lib/store/migrations ./dist/lib/store/migrations
 COPY --from=build /src/dist/gateway ./dist/gateway
 COPY --from=build /src/dist/subgraphs ./dist/subgraphs
 USER 10001:10001

@@ -10,6 +10,18 @@ export interface ProjectLogLimits {
   perProject: number;
 }
 
+/**
+ * What a service keeps of what it did for each project, newest first, served
+ * on the federated `Project` entity: a {@link ProjectLog} in memory, or the
+ * platform database (lib/store/project-records.ts) when one is configured.
+ */
+export interface ProjectRecords<T> {
+  /** Records `entry` as the project's newest. */
+  add(projectName: string, projectStartTime: string, entry: T): void | Promise<void>;
+  /** The project's records, newest first; empty for a project with none. */
+  list(projectName: string, projectStartTime: string): T[] | Promise<T[]>;
+}
+
 /** Records kept per project (and start time). */
 export const RECORDS_PER_PROJECT = 20;
 
@@ -28,9 +40,10 @@ const PER_RECORD_BYTES = 32;
  * projects together (the least recently written projects are dropped first)
  * and `perProject` records each. Callers store summaries, not whole reports.
  * Reading never adds anything, whatever project it names. It is lost when the
- * process restarts: durable records of data access are the audit log's job.
+ * process restarts and differs between replicas: what the services use when no
+ * platform database is configured (PLATFORM_DATABASE_URL).
  */
-export class ProjectLog<T> {
+export class ProjectLog<T> implements ProjectRecords<T> {
   private readonly projects: ByteLru<readonly string[]>;
 
   constructor(private readonly limits: ProjectLogLimits = readProjectLogLimits()) {

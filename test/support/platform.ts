@@ -19,6 +19,7 @@ import type { SourceConnectorOptions } from '../../lib/connectors/index.js';
 import { catalogPoolSettingsFromEnv, connectorOptionsFromEnv } from '../../lib/config/connector-settings.js';
 import { AuditLog } from '../../lib/audit/audit-log.js';
 import type { ConnectionLimits } from '../../lib/http/plugins/timeouts.js';
+import { openPlatformStore, readPlatformStoreSettings } from '../../lib/store/index.js';
 import { assertContractAnswer, contractEndpoint } from './contract-answers.js';
 
 export const keys = { approval: 'approval-test-key', metadata: 'metadata-test-key', publish: 'publish-test-key' };
@@ -119,8 +120,10 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Plat
   const connectorOptions = { ...connectorOptionsFromEnv(env), ...options.connectorOptions };
 
   const limits = options.limits;
-  const metadataApp = await buildMetadataApp({ log, secrets, apiKey: new ApiKeyVerifier(keys.metadata), connectorOptions, audit, limits, catalogPool: catalogPoolSettingsFromEnv(env) ?? false });
-  const publishApp = await buildPublishApp({ log: logFor('publish'), secrets, apiKey: new ApiKeyVerifier(keys.publish), connectorOptions, mounts: new StorageMounts(env), audit, limits, postgresql: readPostgresqlSettings(env) ?? null });
+  // The platform database `env` names (PLATFORM_DATABASE_*), shared by both subgraphs as by two services of a deployment; none: records in memory.
+  const store = (await openPlatformStore({ secrets, log, settings: readPlatformStoreSettings(env) })) ?? null;
+  const metadataApp = await buildMetadataApp({ log, secrets, apiKey: new ApiKeyVerifier(keys.metadata), connectorOptions, audit, limits, catalogPool: catalogPoolSettingsFromEnv(env) ?? false, store });
+  const publishApp = await buildPublishApp({ log: logFor('publish'), secrets, apiKey: new ApiKeyVerifier(keys.publish), connectorOptions, mounts: new StorageMounts(env), audit, limits, postgresql: readPostgresqlSettings(env) ?? null, store });
   const metadata = await listen(metadataApp);
   const publish = await listen(publishApp);
   const gatewayApp = await buildGatewayApp({
@@ -163,6 +166,7 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Plat
       await gatewayApp.close();
       await publishApp.close();
       await metadataApp.close();
+      await store?.close();
       await rm(root, { recursive: true, force: true });
     },
   };

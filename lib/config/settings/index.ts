@@ -11,6 +11,7 @@ import { graphqlLimitSettings, operationNameSettings } from './graphql.js';
 import { connectionLimitSettings } from './http.js';
 import { destinationMounts, filestoreSettings, packageDeadlineSettings } from './publish.js';
 import { auditSettings, projectLogSettings } from './records.js';
+import { platformStoreSettings } from './store.js';
 import { azureIdentitySettings, secretStoreSettings } from './secrets.js';
 import { gatewaySettings, loggingSettings, metadataSettings, processSettings, publishPortSettings } from './service.js';
 import { catalogPoolSettings, connectorSettings, sourceSecretSettings } from './sources.js';
@@ -29,6 +30,7 @@ const GROUPS: readonly SettingGroup[] = [
   operationNameSettings,
   auditSettings,
   projectLogSettings,
+  platformStoreSettings,
   connectorSettings,
   catalogPoolSettings,
   sourceSecretSettings,
@@ -92,5 +94,6 @@ export { azureIdentitySettings, secretStoreSettings } from './secrets.js';
 export { connectionLimitSettings } from './http.js';
 export { graphqlLimitSettings, operationNameSettings } from './graphql.js';
 export { auditSettings, projectLogSettings } from './records.js';
+export { platformStoreSettings } from './store.js';
 export { packageDeadlineSettings, filestoreSettings, destinationMounts, DEFAULT_PACKAGE_DEADLINE_MS, DEFAULT_FILE_MAX_BYTES, DEFAULT_DUCKDB_MEMORY_LIMIT, DUCKDB_SIZE } from './publish.js';
 export { postgresqlDestinationSettings } from './destination-postgresql.js';

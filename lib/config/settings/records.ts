@@ -1,4 +1,4 @@
-/** What the services keep of what they did: the audit file and the in-memory project records. */
+/** What the services keep of what they did: the audit file and the in-memory project records (the platform database's settings: store.ts). */
 import { z } from 'zod';
 import { ALL_SERVICES, defineSettings, setting } from '../env.js';
 
@@ -22,6 +22,6 @@ export const projectLogSettings = defineSettings({
     type: 'bytes',
     services: ['metadata', 'publish'],
     description:
-      'Most bytes (UTF-8 JSON) of the in-memory project records (metadata reports, validations) a service keeps, all projects together; the least recently written projects go first; 0 keeps none. They are lost when the service restarts (see docs/behaviour.md, "Memory bounds").',
+      'Without a platform database (`PLATFORM_DATABASE_URL`): most bytes (UTF-8 JSON) of the in-memory project records (metadata reports, validations) a service keeps, all projects together; the least recently written projects go first; 0 keeps none. They are lost when the service restarts (see docs/behaviour.md, "Memory bounds").',
   },
 });

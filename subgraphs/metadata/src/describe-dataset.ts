@@ -2,7 +2,7 @@ import { tracked, type Observability } from '../../../lib/audit/track.js';
 import { describeSource, type DatasetMetadata, type MetadataReport, type MetadataRequest } from '../../../lib/contract/index.js';
 import type { CallContext } from '../../../lib/http/service.js';
 import { resolveDataset, withConnector, type ConnectorOptions } from '../../../lib/connectors/index.js';
-import type { ProjectLog } from '../../../lib/project-log.js';
+import type { ProjectRecords } from '../../../lib/project-log.js';
 import type { SecretProvider } from '../../../lib/secrets/index.js';
 import { clip } from '../../../lib/text.js';
 import { summariseMetadata, SUMMARY_MAX_TEXT } from './report-summary.js';
@@ -10,7 +10,7 @@ import { summariseMetadata, SUMMARY_MAX_TEXT } from './report-summary.js';
 export interface MetadataDeps {
   secrets: SecretProvider;
   connectorOptions: ConnectorOptions;
-  reports: ProjectLog<MetadataReport>;
+  reports: ProjectRecords<MetadataReport>;
   obs: Observability;
 }
 
@@ -43,7 +43,7 @@ async function readMetadata(request: MetadataRequest, deps: MetadataDeps): Promi
     })),
   };
   if (request.project_name && request.project_start_time) {
-    deps.reports.add(request.project_name, request.project_start_time, {
+    await deps.reports.add(request.project_name, request.project_start_time, {
       reported_at: new Date().toISOString(),
       source: clip(describeSource(request.source), SUMMARY_MAX_TEXT),
       metadata: summariseMetadata(metadata),

@@ -9,10 +9,10 @@ interface ProjectKey {
 
 /** GraphQL resolvers: thin, they parse the input with the contract schema and call the same service function as REST. */
 export function metadataResolvers(deps: MetadataDeps): Resolvers {
-  const project = ({ projectName, projectStartTime }: ProjectKey) => ({
+  const project = async ({ projectName, projectStartTime }: ProjectKey) => ({
     projectName,
     projectStartTime,
-    metadataReports: toGraphQL(deps.reports.list(projectName, projectStartTime)),
+    metadataReports: toGraphQL(await deps.reports.list(projectName, projectStartTime)),
   });
   return {
     Query: {

@@ -7,10 +7,11 @@ import type { ConnectionLimits } from '../../../lib/http/plugins/timeouts.js';
 import { createHttpService } from '../../../lib/http/service.js';
 import type { Logger } from '../../../lib/logging/logger.js';
 import { ServiceMetrics } from '../../../lib/metrics/metrics.js';
-import { ProjectLog } from '../../../lib/project-log.js';
 import type { SecretProvider } from '../../../lib/secrets/index.js';
+import { projectRecords, serviceStore, type PlatformStore } from '../../../lib/store/index.js';
 import { readPackageDeadlineMs } from './deadline.js';
-import type { PublishDeps, ValidationRecord } from './deps.js';
+import { validationRecordSchema } from '../../../lib/contract/index.js';
+import type { PublishDeps } from './deps.js';
 import { StorageMounts } from './destinations/filestore/mount/mounts.js';
 import { readFilestoreSettings, type FilestoreSettings } from './destinations/filestore/settings.js';
 import type { PostgresqlSettings } from './destinations/postgresql/settings.js';
@@ -32,6 +33,12 @@ export interface PublishAppOptions {
   /** Timeouts and the connection cap; from HTTP_* settings when absent. */
   limits?: ConnectionLimits;
   /**
+   * The platform database project records are kept in. Absent: opened (and
+   * migrated) from the PLATFORM_DATABASE_* settings, closed with the app; null,
+   * or none configured: records are kept in memory.
+   */
+  store?: PlatformStore | null;
+  /**
    * The PostgreSQL destination's settings; read from the environment when
    * absent (undefined). null, or no DESTINATION_POSTGRESQL_HOST: not configured.
    */
@@ -44,6 +51,7 @@ export interface PublishAppOptions {
 export async function buildPublishApp(options: PublishAppOptions): Promise<FastifyInstance> {
   const metrics = new ServiceMetrics('publish');
   const audit = options.audit ?? AuditLog.fromEnv();
+  const store = await serviceStore(options);
   const destinations = await openDestinations(
     { filestore: { mounts: options.mounts ?? new StorageMounts(), settings: options.filestore ?? readFilestoreSettings() }, postgresql: options.postgresql },
     { secrets: options.secrets, log: options.log },
@@ -52,15 +60,16 @@ export async function buildPublishApp(options: PublishAppOptions): Promise<Fasti
     secrets: options.secrets,
     connectorOptions: options.connectorOptions ?? {},
     destinations,
-    validations: new ProjectLog<ValidationRecord>(),
+    validations: projectRecords(store.store, 'validation', validationRecordSchema),
     obs: { service: 'publish', audit, metrics },
     packageDeadlineMs: options.packageDeadlineMs ?? readPackageDeadlineMs(),
   };
   const app = createHttpService({ name: 'publish', description: 'Validates connections, extracts and packages approved data, publishes it with integrity hashes.', logger: options.log, apiKey: options.apiKey, trustForwardedCaller: true, audit, limits: options.limits, metrics,
     // Ready when its own API key can be read from the secret store (Get only, no List) and every destination's own checks pass (a filestore's mounts).
-    readiness: [() => options.secrets.check(apiKeySecretNames.publish), ...Object.values(destinations).flatMap((d) => d.readiness ?? [])],
+    readiness: [() => options.secrets.check(apiKeySecretNames.publish), ...Object.values(destinations).flatMap((d) => d.readiness ?? []), ...store.readiness],
   });
   dataPublishRoutes(app, deps);
+  app.addHook('onClose', store.close);
   await mountSubgraph(app, 'publish', publishResolvers(deps), options.log, metrics);
   return app;
 }

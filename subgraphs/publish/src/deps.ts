@@ -1,7 +1,7 @@
 import type { Observability } from '../../../lib/audit/track.js';
 import type { ConnectorOptions } from '../../../lib/connectors/index.js';
 import type { ValidationRecord } from '../../../lib/contract/index.js';
-import type { ProjectLog } from '../../../lib/project-log.js';
+import type { ProjectRecords } from '../../../lib/project-log.js';
 import type { SecretProvider } from '../../../lib/secrets/index.js';
 import type { Destinations } from './destinations/destination.js';
 
@@ -13,7 +13,7 @@ export interface PublishDeps {
   secrets: SecretProvider;
   connectorOptions: ConnectorOptions;
   destinations: Destinations;
-  validations: ProjectLog<ValidationRecord>;
+  validations: ProjectRecords<ValidationRecord>;
   obs: Observability;
   /** The longest a package may take (PACKAGE_DEADLINE_MS). */
   packageDeadlineMs: number;

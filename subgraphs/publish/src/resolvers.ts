@@ -24,10 +24,10 @@ export function publishResolvers(deps: PublishDeps): Resolvers {
         toGraphQL(await publishProject(parseRequest(publishRequestSchema, fromGraphQL(args.request)), deps, context)),
     },
     Project: {
-      __resolveReference: ({ projectName, projectStartTime }: ProjectKey) => ({
+      __resolveReference: async ({ projectName, projectStartTime }: ProjectKey) => ({
         projectName,
         projectStartTime,
-        validations: toGraphQL(deps.validations.list(projectName, projectStartTime)),
+        validations: toGraphQL(await deps.validations.list(projectName, projectStartTime)),
       }),
     },
   };

@@ -18,8 +18,8 @@ const RECORD_MAX_TEXT = 1000;
  */
 export function validateProject(request: AccessRequest, deps: PublishDeps, call: CallContext): Promise<ValidationPayload> {
   const { destination, source } = request;
-  const record = (outcome: string) =>
-    deps.validations.add(request.project_name, request.project_start_time, {
+  const record = async (outcome: string) =>
+    await deps.validations.add(request.project_name, request.project_start_time, {
       validated_at: new Date().toISOString(),
       source: clip(describeSource(source), RECORD_MAX_TEXT),
       destination: clip(`${destination.name} (${destination.type}, ${destination.format})`, RECORD_MAX_TEXT),
@@ -30,10 +30,10 @@ export function validateProject(request: AccessRequest, deps: PublishDeps, call:
       await destinationFor(deps.destinations, destination).checkReady(destination);
       await withConnector(source, deps.secrets, deps.connectorOptions, (c) => c.ping());
     } catch (error) {
-      record(isAppError(error) ? error.detail : 'internal error');
+      await record(isAppError(error) ? error.detail : 'internal error');
       throw error;
     }
-    record('success');
+    await record('success');
     return { result: { validation_status: 'success' as const } };
   });
 }
