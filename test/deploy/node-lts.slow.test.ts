@@ -7,10 +7,17 @@
  * A driver that works on Node.js 20 and not on the LTS (as tedious 19 did for
  * SQL Server sources given by IP address, lib/connectors/mssql/driver.ts)
  * fails here.
+ *
+ * They run with the dependencies npm installs on the LTS, as the image's build
+ * does, not with this machine's node_modules: npm picks by Node.js version
+ * (the optional `tedious20`, tedious 20 for Node.js 22 and later, is installed
+ * only there). So the repository's files are copied to var/node-lts/project
+ * and `npm ci` runs there on the LTS.
  */
 import { execFile } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { mkdir, mkdtemp, rename, rm } from 'node:fs/promises';
+import { cp, mkdir, mkdtemp, readdir, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { describe, test } from 'node:test';
@@ -56,6 +63,35 @@ async function ltsNode(): Promise<string> {
   return node;
 }
 
+/** What is not copied into the LTS's project: installed, built, generated or version control. */
+const NOT_COPIED = new Set(['node_modules', 'var', 'dist', '.git']);
+
+/**
+ * The repository's files, copied afresh to var/node-lts/project, with the
+ * dependencies `npm ci` installs there when it runs on the LTS's `node` (this
+ * machine's npm, whose `#!/usr/bin/env node` finds the LTS first on the PATH).
+ * The install is kept until package.json, package-lock.json or NODE_LTS change.
+ */
+async function ltsProject(node: string): Promise<string> {
+  const project = fromRoot('var', 'node-lts', 'project');
+  const stamp = path.join(project, 'node_modules', '.installed-for');
+  const installFor = createHash('sha256')
+    .update(NODE_LTS)
+    .update(readFileSync(fromRoot('package.json')))
+    .update(readFileSync(fromRoot('package-lock.json')))
+    .digest('hex');
+  await mkdir(project, { recursive: true });
+  for (const entry of await readdir(project)) if (entry !== 'node_modules') await rm(path.join(project, entry), { recursive: true, force: true });
+  // Entry by entry: the project lies inside the repository (var/), which cp refuses to copy whole into itself.
+  for (const entry of await readdir(fromRoot())) if (!NOT_COPIED.has(entry)) await cp(fromRoot(entry), path.join(project, entry), { recursive: true });
+  if (!existsSync(stamp) || readFileSync(stamp, 'utf8') !== installFor) {
+    const PATH = `${path.dirname(node)}${path.delimiter}${process.env.PATH ?? ''}`;
+    await run('npm', ['ci', '--no-audit', '--no-fund', '--prefer-offline'], { cwd: project, env: { ...process.env, PATH }, maxBuffer: 16 * 1024 * 1024 });
+    await writeFile(stamp, installFor);
+  }
+  return project;
+}
+
 describe(`the production Node.js LTS (${NODE_LTS})`, () => {
   test('is the line the Dockerfile builds on', () => {
     const image = /^ARG NODE_IMAGE=node:(\d+)-/m.exec(readFileSync(fromRoot('Dockerfile'), 'utf8'))?.[1];
@@ -63,13 +99,15 @@ describe(`the production Node.js LTS (${NODE_LTS})`, () => {
   });
 
   const sameLine = process.versions.node.split('.')[0] === NODE_LTS.split('.')[0];
-  test('the driver, TLS and DuckDB tests pass on it', { timeout: 600_000, skip: sameLine && 'this run is on that Node.js line already' }, async () => {
+  test('the driver, TLS and DuckDB tests pass on it', { timeout: 900_000, skip: sameLine && 'this run is on that Node.js line already' }, async () => {
     const node = await ltsNode();
     const { stdout: version } = await run(node, ['--version']);
     assert.equal(version.trim(), `v${NODE_LTS}`);
+    const project = await ltsProject(node);
+    assert.ok(existsSync(path.join(project, 'node_modules', 'tedious20', 'package.json')), `npm ci on Node.js ${NODE_LTS} did not install tedious20`);
     // A runner of its own: without NODE_TEST_CONTEXT, which tells a child it runs inside this test file.
     const { NODE_TEST_CONTEXT: _inside, ...env } = process.env;
-    const result = await runToEnd(node, ['--import', 'tsx', '--test', '--test-reporter=spec', ...ON_LTS], env, 590_000);
+    const result = await runToEnd(node, ['--import', 'tsx', '--test', '--test-reporter=spec', ...ON_LTS], env, 590_000, project);
     const output = result.stdout + result.stderr;
     const failures = output.indexOf('✖ failing tests:');
     assert.equal(result.code, 0, `on Node.js ${NODE_LTS}:\n${failures >= 0 ? output.slice(failures) : output.slice(-4000)}`);

@@ -60,9 +60,9 @@ export function skipWithoutProgram(name: string, found: string | undefined, inst
   return `${name} is not installed (${install}); in CI this test fails instead`;
 }
 
-/** Starts `command` in the repository's root with exactly `env`, collecting what it writes. */
-export function spawnCollecting(command: string, args: readonly string[], env: NodeJS.ProcessEnv): ServiceProcess {
-  const child = spawn(command, args, { cwd: fromRoot(), env, stdio: ['ignore', 'pipe', 'pipe'] });
+/** Starts `command` in the repository's root (or `cwd`) with exactly `env`, collecting what it writes. */
+export function spawnCollecting(command: string, args: readonly string[], env: NodeJS.ProcessEnv, cwd: string = fromRoot()): ServiceProcess {
+  const child = spawn(command, args, { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   let err = '';
   child.stdout?.on('data', (chunk: Buffer) => (out += chunk.toString('utf8')));
@@ -77,11 +77,17 @@ export function spawnService(service: ServiceProcessName, env: NodeJS.ProcessEnv
 }
 
 /**
- * Runs `command` in the repository's root with exactly `env` until it ends
- * (killed after `timeoutMs`); gives its exit code and what it wrote.
+ * Runs `command` in the repository's root (or `cwd`) with exactly `env` until
+ * it ends (killed after `timeoutMs`); gives its exit code and what it wrote.
  */
-export async function runToEnd(command: string, args: readonly string[], env: NodeJS.ProcessEnv, timeoutMs: number): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const p = spawnCollecting(command, args, env);
+export async function runToEnd(
+  command: string,
+  args: readonly string[],
+  env: NodeJS.ProcessEnv,
+  timeoutMs: number,
+  cwd: string = fromRoot(),
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const p = spawnCollecting(command, args, env, cwd);
   const timer = setTimeout(() => p.child.kill('SIGKILL'), timeoutMs);
   try {
     const code = await new Promise<number | null>((resolve, reject) => {

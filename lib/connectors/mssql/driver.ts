@@ -9,8 +9,11 @@
  * (`ERR_INVALID_ARG_VALUE`, DEP0123 turned into an error): on the image's
  * Node.js, every SQL Server source given by IP address would fail to connect.
  * tedious 20 leaves SNI out for an IP address and verifies the certificate
- * against the address itself. Both are pinned in package.json (`tedious` and
- * its alias `tedious20`); their APIs agree on everything used here.
+ * against the address itself. Both are pinned in package.json: `tedious` a
+ * dependency, its alias `tedious20` an optional one, because npm then installs
+ * it only on a Node.js its `engines` allows (22 and later: the image's build)
+ * and, on Node.js 20, skips it without a warning. Their APIs agree on
+ * everything used here.
  */
 import type * as Tedious from 'tedious';
 
@@ -22,9 +25,27 @@ export function tediousPackage(nodeVersion: string = process.versions.node): 'te
   return Number(nodeVersion.split('.')[0]) >= TEDIOUS_20_FROM_NODE ? 'tedious20' : 'tedious';
 }
 
-// A name in a variable: the types are tedious 19's, the same API for both releases.
-const name: string = tediousPackage();
-const tedious = (await import(name)) as typeof Tedious;
+/**
+ * Where the driver for this Node.js is installed. Missing, it is tedious 20 on
+ * a Node.js 22 or later whose node_modules were installed by the Node.js 20
+ * npm, which leaves the optional `tedious20` out: said so at start-up, with the fix.
+ */
+function driverLocation(name: string): string {
+  try {
+    return import.meta.resolve(name);
+  } catch (error) {
+    if (name !== 'tedious20' || (error as NodeJS.ErrnoException).code !== 'ERR_MODULE_NOT_FOUND') throw error;
+    throw new Error(
+      `The SQL Server driver for Node.js ${TEDIOUS_20_FROM_NODE} and later, tedious 20 (package.json optionalDependencies: tedious20), ` +
+        `is not installed: npm installs it only when npm itself runs on Node.js ${TEDIOUS_20_FROM_NODE} or later. ` +
+        `Run \`npm ci\` with this Node.js (${process.version}).`,
+      { cause: error },
+    );
+  }
+}
+
+// The types are tedious 19's, the same API for both releases.
+const tedious = (await import(driverLocation(tediousPackage()))) as typeof Tedious;
 
 export const { Connection, Request, TYPES } = tedious;
 export type Connection = Tedious.Connection;
