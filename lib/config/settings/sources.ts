@@ -1,5 +1,6 @@
 /** How the metadata and publish services reach source databases. */
 import os from 'node:os';
+import { DEFAULT_FETCH_ROWS, DEFAULT_WAREHOUSE_START_TIMEOUT_MS } from '../../connectors/databricks/settings.js';
 import { defineSettings, setting } from '../env.js';
 
 const SSL_MODES = ['disable', 'require', 'verify-full'] as const;
@@ -60,12 +61,12 @@ export const connectorSettings = defineSettings({
     description: 'PEM file of extra CA certificates trusted for source TLS: PostgreSQL, MySQL, SQL Server and Databricks HTTPS (added to Node\'s roots).',
   },
   SOURCE_DATABRICKS_WAREHOUSE_START_TIMEOUT_MS: {
-    ...setting.positiveInt(300_000),
+    ...setting.positiveInt(DEFAULT_WAREHOUSE_START_TIMEOUT_MS),
     services: SUBGRAPHS,
     description: 'How long to keep asking a stopped Databricks SQL warehouse for a session while it starts.',
   },
   SOURCE_DATABRICKS_FETCH_ROWS: {
-    ...setting.positiveInt(10_000),
+    ...setting.positiveInt(DEFAULT_FETCH_ROWS),
     services: SUBGRAPHS,
     description: 'Rows per Databricks fetch; at most this many rows are held as values per table, however large the Arrow batches or CloudFetch files the warehouse sends.',
   },
