@@ -9,3 +9,4 @@ export { datasetSchema } from './dataset.js';
 export type { DatasetRequest, TableRequest } from './dataset.js';
 export { destinationSchema } from './destination.js';
 export type { DestinationConfig, DestinationType } from './destination.js';
+export * from './jobs.js';
