@@ -107,6 +107,25 @@ export const errorTable = {
   SCHEMA_NOT_RECORDED: { status: 409, graphql: 'SCHEMA_NOT_RECORDED', transient: false },
   /** The work did not finish within its deadline (PACKAGE_DEADLINE_MS) and was stopped. */
   DEADLINE_EXCEEDED: { status: 504, graphql: 'DEADLINE_EXCEEDED', transient: true },
+  /** No job has that id (or the id is not one a job could have). */
+  JOB_NOT_FOUND: { status: 404, graphql: 'JOB_NOT_FOUND', transient: false, message: (p: { id: string }) => `No job has the id '${p.id}'.` },
+  /** The job was cancelled (Mutation.cancelJob) before it finished; nothing of it was kept. */
+  JOB_CANCELLED: {
+    status: 409,
+    graphql: 'JOB_CANCELLED',
+    transient: false,
+    message: (p: { kind: string; id: string; project: string; startTime: string; by: string }) =>
+      `The ${p.kind} job ${p.id} of project '${p.project}' (start time ${p.startTime}) was cancelled by key '${p.by}'; nothing of it was kept.`,
+  },
+  /** The publish replica running the job stopped (killed, or shut down past its grace) before it finished; nothing of it was published. */
+  JOB_INTERRUPTED: {
+    status: 503,
+    graphql: 'JOB_INTERRUPTED',
+    transient: true,
+    message: (p: { kind: string; id: string; why: string }) => `The ${p.kind} job ${p.id} did not finish: ${p.why}. Nothing of it was published; send the call again.`,
+  },
+  /** The source's tables or columns differ from what the project's latest validation approved (PACKAGE_ALLOW_CATALOG_DRIFT allows it). */
+  CATALOG_DRIFT: { status: 409, graphql: 'CATALOG_DRIFT', transient: false },
   SUBGRAPH_UNAVAILABLE: {
     status: 502,
     graphql: 'SUBGRAPH_UNAVAILABLE',
