@@ -4,6 +4,7 @@ import type { Resolvers, SubgraphContext } from '../../../lib/graphql/subgraph.j
 import { packageProject } from './package-project.js';
 import { publishProject } from './publish-project.js';
 import type { PublishDeps } from './deps.js';
+import { jobResolvers } from './jobs/resolvers.js';
 import { validateProject } from './validate-project.js';
 
 interface ProjectKey {
@@ -13,9 +14,12 @@ interface ProjectKey {
 
 /** GraphQL resolvers: thin, they parse the input with the contract schema and call the same service functions as REST. */
 export function publishResolvers(deps: PublishDeps): Resolvers {
+  const jobs = jobResolvers(deps.jobs);
   return {
+    ...jobs,
     Long: LongScalar,
     Mutation: {
+      ...jobs.Mutation,
       validateProject: async (_: unknown, args: { request: unknown }, context: SubgraphContext) =>
         toGraphQL(await validateProject(parseRequest(accessRequestSchema, fromGraphQL(args.request)), deps, context)),
       packageProject: async (_: unknown, args: { request: unknown }, context: SubgraphContext) =>
@@ -24,6 +28,7 @@ export function publishResolvers(deps: PublishDeps): Resolvers {
         toGraphQL(await publishProject(parseRequest(publishRequestSchema, fromGraphQL(args.request)), deps, context)),
     },
     Project: {
+      ...jobs.Project,
       __resolveReference: async ({ projectName, projectStartTime }: ProjectKey) => ({
         projectName,
         projectStartTime,
