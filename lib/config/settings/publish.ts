@@ -20,6 +20,18 @@ export const packageDeadlineSettings = defineSettings({
   },
 });
 
+/** How often a running job's progress is logged, in ms. */
+export const DEFAULT_JOB_PROGRESS_LOG_INTERVAL_MS = 10_000;
+
+/** How a publish replica reports the jobs it runs. */
+export const jobObservabilitySettings = defineSettings({
+  JOB_PROGRESS_LOG_INTERVAL_MS: {
+    ...setting.positiveInt(DEFAULT_JOB_PROGRESS_LOG_INTERVAL_MS),
+    services: PUBLISH,
+    description: 'How often each running job logs one `job progress` line (rows and bytes per table, with the estimate), in ms (see docs/observability.md, "Jobs").',
+  },
+});
+
 export const DEFAULT_FILE_MAX_BYTES = 100 * 1024 * 1024;
 
 /** DuckDB's memory limit while it writes a package (its buffer pool; it spills to the working folder beyond it). */

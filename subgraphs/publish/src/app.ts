@@ -1,6 +1,8 @@
 import { hostname } from 'node:os';
 import type { FastifyInstance } from 'fastify';
 import { AuditLog } from '../../../lib/audit/audit-log.js';
+import { readSettings } from '../../../lib/config/env.js';
+import { jobObservabilitySettings } from '../../../lib/config/settings/index.js';
 import { apiKeySecretNames, type ApiKeyVerifier } from '../../../lib/auth/api-key.js';
 import type { ConnectorOptions } from '../../../lib/connectors/index.js';
 import { mountSubgraph } from '../../../lib/graphql/subgraph.js';
@@ -20,6 +22,7 @@ import { readFilestoreSettings, type FilestoreSettings } from './destinations/fi
 import type { PostgresqlSettings } from './destinations/postgresql/settings.js';
 import { openDestinations } from './destinations/registry.js';
 import { publishJobHandler } from './jobs/handler.js';
+import { ObservedJobEngine } from './jobs/observed.js';
 import { publishResolvers } from './resolvers.js';
 import { dataPublishRoutes } from './rest/data-publish.js';
 
@@ -51,6 +54,8 @@ export interface PublishAppOptions {
   packageDeadlineMs?: number;
   /** This replica's name in job records; the host name (the pod's name) when absent. */
   replica?: string;
+  /** How often a running job logs its progress, in ms; JOB_PROGRESS_LOG_INTERVAL_MS when absent. */
+  jobProgressLogIntervalMs?: number;
 }
 
 /** The publish service: `/data-publish/*` and the publish subgraph at `/graphql`. */
@@ -63,7 +68,13 @@ export async function buildPublishApp(options: PublishAppOptions): Promise<Fasti
     { secrets: options.secrets, log: options.log },
   );
   const replica = options.replica ?? hostname();
-  const jobs: JobEngine = new MemoryJobEngine({ log: options.log, replica });
+  const jobs: JobEngine = new ObservedJobEngine(new MemoryJobEngine({ log: options.log, replica }), {
+    service: 'publish',
+    audit,
+    metrics,
+    log: options.log,
+    progressLogIntervalMs: options.jobProgressLogIntervalMs ?? readSettings(jobObservabilitySettings).JOB_PROGRESS_LOG_INTERVAL_MS,
+  });
   const deps: PublishDeps = {
     secrets: options.secrets,
     connectorOptions: options.connectorOptions ?? {},

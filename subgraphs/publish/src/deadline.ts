@@ -12,16 +12,23 @@ export function readPackageDeadlineMs(env?: NodeJS.ProcessEnv): number {
  * then stop soon (closing its source connections makes every read fail) and
  * clean up after itself as on any failure. Whatever it then throws becomes
  * DEADLINE_EXCEEDED with `detail(ms)`; if it finished anyway, its result stands.
+ * `stop` (a job's cancellation) aborts the signal too: `work` then fails with
+ * `stop`'s reason.
  */
-export async function withDeadline<T>(ms: number, detail: (ms: number) => string, work: (signal: AbortSignal) => Promise<T>): Promise<T> {
+export async function withDeadline<T>(ms: number, detail: (ms: number) => string, work: (signal: AbortSignal) => Promise<T>, stop?: AbortSignal): Promise<T> {
+  stop?.throwIfAborted();
   const controller = new AbortController();
   const timer = setTimeout(() => controller.abort(new AppError('DEADLINE_EXCEEDED', detail(ms))), ms);
+  const stopped = () => controller.abort(stop!.reason);
+  stop?.addEventListener('abort', stopped, { once: true });
   try {
     return await work(controller.signal);
   } catch (error) {
+    if (stop?.aborted) throw stop.reason;
     if (controller.signal.aborted) throw new AppError('DEADLINE_EXCEEDED', detail(ms), { cause: error });
     throw error;
   } finally {
     clearTimeout(timer);
+    stop?.removeEventListener('abort', stopped);
   }
 }

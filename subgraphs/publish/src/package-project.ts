@@ -15,9 +15,11 @@ import { destinationFor } from './destinations/registry.js';
  * The whole package must finish within PACKAGE_DEADLINE_MS: past it, the
  * source connections are closed, which fails the extraction; the destination
  * removes what it had written, and the call answers DEADLINE_EXCEEDED (504).
- * A caller that disconnects does not stop a package (see docs/behaviour.md, "Timeouts").
+ * A caller that disconnects does not stop a package (see docs/behaviour.md, "Timeouts");
+ * `cancel` does (a job's cancellation, Mutation.cancelJob): the package stops as past
+ * its deadline, and fails with `cancel`'s reason (JOB_CANCELLED).
  */
-export function packageProject(request: TransferRequest, deps: PublishDeps, call: CallContext): Promise<PackagePayload> {
+export function packageProject(request: TransferRequest, deps: PublishDeps, call: CallContext, cancel?: AbortSignal): Promise<PackagePayload> {
   const { destination, source } = request;
   return tracked(deps.obs, call, 'package', { project: request, source, dataset: request.dataset, destination }, async () => {
     const target = destinationFor(deps.destinations, destination);
@@ -58,6 +60,6 @@ export function packageProject(request: TransferRequest, deps: PublishDeps, call
         signal.removeEventListener('abort', stop);
         await snapshot.close();
       }
-    }));
+    }), cancel);
   });
 }
