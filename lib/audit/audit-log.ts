@@ -80,7 +80,7 @@ export interface JobAuditEvent {
     /** The publish replica running it or that ran it; null when it never started. */
     replica: string | null;
   };
-  /** The state it ended in (job_finished), or was in once the cancellation was answered (job_cancelled). */
+  /** The state it ended in (job_finished), or was in when the cancellation was asked (job_cancelled: queued or running). */
   state?: JobState;
   /** The error's code when it ended failed or cancelled (job_finished). */
   code?: string;

@@ -70,13 +70,16 @@ export class ObservedJobEngine implements JobEngine {
 
   async cancel(id: string, by: string): Promise<Job> {
     const before = await this.engine.get(id);
+    // Only a cancellation that finds the job still going is one; a final job is answered as it is.
+    const cancelling = before !== undefined && !FINAL_JOB_STATES.has(before.state);
+    if (cancelling) {
+      this.obs.log.info({ job_id: before.id, job_kind: before.kind, cancelled_by: by, state: before.state }, 'job cancelled');
+      await this.audit('job_cancelled', before, by, { state: before.state });
+    }
     const job = await this.engine.cancel(id, by);
-    // Only a cancellation that found the job still going is one; a final job is answered as it is.
-    if (before && !FINAL_JOB_STATES.has(before.state)) {
-      await this.audit('job_cancelled', job, by, { state: job.state });
-      this.obs.log.info({ job_id: job.id, job_kind: job.kind, cancelled_by: by, state: job.state }, 'job cancelled');
-      // Cancelled before any replica started it: no replica ran it to write its end.
-      if (job.started_at === null) await this.audit('job_finished', job, job.started_by, { state: job.state, ...(job.error ? { code: job.error.code } : {}), duration_ms: 0 });
+    // Cancelled before any replica started it: no replica ran it to write its end.
+    if (cancelling && job.started_at === null) {
+      await this.audit('job_finished', job, job.started_by, { state: job.state, ...(job.error ? { code: job.error.code } : {}), duration_ms: 0 });
     }
     return job;
   }
