@@ -73,7 +73,7 @@ export class ObservedJobEngine implements JobEngine {
     // Only a cancellation that finds the job still going is one; a final job is answered as it is.
     const cancelling = before !== undefined && !FINAL_JOB_STATES.has(before.state);
     if (cancelling) {
-      this.obs.log.info({ job_id: before.id, job_kind: before.kind, cancelled_by: by, state: before.state }, 'job cancelled');
+      this.logFor(before).info({ cancelled_by: by, state: before.state }, 'job cancelled');
       await this.audit('job_cancelled', before, by, { state: before.state });
     }
     const job = await this.engine.cancel(id, by);
@@ -100,7 +100,8 @@ export class ObservedJobEngine implements JobEngine {
   private observed(handler: JobHandler): JobHandler {
     return async (request, context) => {
       const { job, progress } = context;
-      const log = context.log.child({ project: job.project_name, start_time: job.project_start_time });
+      // Its own bindings, whatever the engine's logger carries.
+      const log = this.logFor(job);
       const started = process.hrtime.bigint();
       this.running.set(job.id, { job, progress });
       log.info({ started_by: job.started_by, request_id: job.request_id, replica: job.replica }, 'job started');
@@ -128,6 +129,10 @@ export class ObservedJobEngine implements JobEngine {
         await this.audit('job_finished', job, job.started_by, { state, ...(code ? { code } : {}), duration_ms: durationMs });
       }
     };
+  }
+
+  private logFor(job: Job): Logger {
+    return this.obs.log.child({ job_id: job.id, job_kind: job.kind, project: job.project_name, start_time: job.project_start_time });
   }
 
   private figures(): RunningJobFigures[] {
