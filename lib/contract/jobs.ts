@@ -80,7 +80,7 @@ export const jobPageArgsSchema = z.object({
     .min(1, `must be 1 to ${MAX_JOBS_PAGE}`)
     .max(MAX_JOBS_PAGE, `must be 1 to ${MAX_JOBS_PAGE}`)
     .default(DEFAULT_JOBS_PAGE),
-  after: z.string().max(200, 'is not a cursor a page of jobs answered').nullish(),
+  after: z.string().max(500, 'is not a cursor a page of jobs answered').nullish(),
 });
 
 /** `Query.jobs`'s arguments: a project (name and start time, checked as in every request) and the page. */
