@@ -19,6 +19,7 @@ import path from 'node:path';
 import { pino } from 'pino';
 import { AuditLog } from '../../lib/audit/audit-log.js';
 import { transferRequestSchema } from '../../lib/contract/index.js';
+import { MemoryJobEngine } from '../../lib/jobs/memory.js';
 import { ProgressTracker } from '../../lib/jobs/progress.js';
 import { ServiceMetrics } from '../../lib/metrics/metrics.js';
 import { ProjectLog } from '../../lib/project-log.js';
@@ -27,6 +28,7 @@ import { filestoreDestination } from '../../subgraphs/publish/src/destinations/f
 import { StorageMounts } from '../../subgraphs/publish/src/destinations/filestore/mount/mounts.js';
 import { readFilestoreSettings } from '../../subgraphs/publish/src/destinations/filestore/settings.js';
 import type { PublishDeps } from '../../subgraphs/publish/src/deps.js';
+import { publishJobHandler } from '../../subgraphs/publish/src/jobs/handler.js';
 import { packageProject } from '../../subgraphs/publish/src/package-project.js';
 import { createMysqlDatabase, mysqlSettings, pgSettings, type TestMysqlDatabase } from '../support/databases.js';
 import { DatabricksDouble, SERVICE_PRINCIPAL, databricksSource } from '../support/databricks/index.js';
@@ -127,10 +129,13 @@ before(async () => {
     validations: new ProjectLog(),
     obs: { service: 'publish', audit: new AuditLog(undefined, () => undefined), metrics: new ServiceMetrics('publish') },
     packageDeadlineMs: 120_000,
+    jobs: new MemoryJobEngine({ log: pino({ level: 'silent' }), replica: 'test-replica' }),
   };
+  await deps.jobs.start(publishJobHandler(deps));
 });
 
 after(async () => {
+  await deps?.jobs.close();
   assert.deepEqual(tds?.double.unexpected ?? [], [], 'the SQL Server double understood every statement');
   assert.deepEqual(dbx?.unexpected ?? [], []);
   assert.deepEqual(dbx?.warehouse.unexpected ?? [], []);
@@ -265,6 +270,20 @@ describe('package progress', () => {
     const estimates = { person: null, numbers: null };
     const { finals } = await checkCsv(source, 'cohort', tables, { person: 2, numbers: 3000 }, estimates);
     await checkSame(source, 'cohort', tables, 'duckdb', finals, estimates);
+  });
+
+  test("a package run as a job: the job's progress ends with every table done, as a direct package reports it", async () => {
+    const source = sqlSource('postgresql', harness.source.database);
+    const tables = ['person', 'many', 'fresh'];
+    const { finals } = await checkCsv(source, 'public', tables, { person: 3, many: MANY, fresh: 2 }, { person: 3, many: MANY, fresh: null });
+    const request = transferRequestSchema.parse({ ...transferRequest(source, dataset('public', tables), { project_start_time: '20250302_000000' }), destination: DESTINATIONS.duckdb });
+    const { job } = await deps.jobs.submit({ job: { kind: 'package', request }, startedBy: 'test-key', requestId: 'req-job-progress' });
+    const ended = await deps.jobs.wait(job.id);
+    assert.equal(ended.state, 'succeeded', JSON.stringify(ended.error));
+    assert.deepEqual(
+      ended.progress,
+      tables.map((t) => ({ table: t, state: 'done', rows: finals.get(t)!.rows, bytes: finals.get(t)!.bytes, estimated_rows: t === 'fresh' ? null : t === 'many' ? MANY : 3 })),
+    );
   });
 
   test('without a tracker nothing is asked of the source beyond the package', async () => {
