@@ -82,7 +82,11 @@ before(async () => {
     CREATE TABLE many AS SELECT g AS id, 'row ' || g || ', with "quotes"' AS label FROM generate_series(1, ${MANY}) AS g;
     CREATE TABLE fresh (id int); INSERT INTO fresh VALUES (1), (2);
     CREATE VIEW adults AS SELECT id, name FROM person;
-    ANALYZE person; ANALYZE visit; ANALYZE many;
+    CREATE TABLE parted (id int) PARTITION BY RANGE (id);
+    CREATE TABLE parted_low PARTITION OF parted FOR VALUES FROM (0) TO (100);
+    CREATE TABLE parted_high PARTITION OF parted FOR VALUES FROM (100) TO (1000);
+    INSERT INTO parted SELECT g FROM generate_series(1, 500) AS g;
+    ANALYZE person; ANALYZE visit; ANALYZE many; ANALYZE parted;
   `);
   my = await createMysqlDatabase('progress');
   await my.conn.query(`
@@ -223,11 +227,11 @@ async function checkSame(source: Source, schema: string, tables: string[], desti
 }
 
 describe('package progress', () => {
-  test('PostgreSQL: estimates from pg_class after ANALYZE, none for a table never analysed or a view; into CSV, DuckDB and PostgreSQL', async () => {
+  test('PostgreSQL: estimates from pg_class after ANALYZE (a partitioned table too), none for a table never analysed or a view; into CSV, DuckDB and PostgreSQL', async () => {
     const source = sqlSource('postgresql', harness.source.database);
-    const tables = ['person', 'many', 'fresh', 'visit', 'adults'];
-    const estimates = { person: 3, many: MANY, fresh: null, visit: 3, adults: null };
-    const { finals, tracker } = await checkCsv(source, 'public', tables, { person: 3, many: MANY, fresh: 2, visit: 3, adults: 3 }, estimates);
+    const tables = ['person', 'many', 'fresh', 'visit', 'adults', 'parted'];
+    const estimates = { person: 3, many: MANY, fresh: null, visit: 3, adults: null, parted: 500 };
+    const { finals, tracker } = await checkCsv(source, 'public', tables, { person: 3, many: MANY, fresh: 2, visit: 3, adults: 3, parted: 500 }, estimates);
     assert.ok(tracker.events.filter((e) => e.kind === 'update' && e.table === 'many').length > 1, 'a table of several chunks reports as it goes');
     await checkSame(source, 'public', tables, 'duckdb', finals, estimates);
     await checkSame(source, 'public', tables, 'postgresql', finals, estimates);
