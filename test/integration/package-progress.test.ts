@@ -81,6 +81,7 @@ before(async () => {
   await harness.source.client.query(`
     CREATE TABLE many AS SELECT g AS id, 'row ' || g || ', with "quotes"' AS label FROM generate_series(1, ${MANY}) AS g;
     CREATE TABLE fresh (id int); INSERT INTO fresh VALUES (1), (2);
+    CREATE TABLE nothing (id int);
     CREATE VIEW adults AS SELECT id, name FROM person;
     CREATE TABLE parted (id int) PARTITION BY RANGE (id);
     CREATE TABLE parted_low PARTITION OF parted FOR VALUES FROM (0) TO (100);
@@ -227,11 +228,11 @@ async function checkSame(source: Source, schema: string, tables: string[], desti
 }
 
 describe('package progress', () => {
-  test('PostgreSQL: estimates from pg_class after ANALYZE (a partitioned table too), none for a table never analysed or a view; into CSV, DuckDB and PostgreSQL', async () => {
+  test('PostgreSQL: estimates from pg_class after ANALYZE (a partitioned table too), none for a table never analysed or a view, 0 for an empty one; into CSV, DuckDB and PostgreSQL', async () => {
     const source = sqlSource('postgresql', harness.source.database);
-    const tables = ['person', 'many', 'fresh', 'visit', 'adults', 'parted'];
-    const estimates = { person: 3, many: MANY, fresh: null, visit: 3, adults: null, parted: 500 };
-    const { finals, tracker } = await checkCsv(source, 'public', tables, { person: 3, many: MANY, fresh: 2, visit: 3, adults: 3, parted: 500 }, estimates);
+    const tables = ['person', 'many', 'fresh', 'visit', 'adults', 'parted', 'nothing'];
+    const estimates = { person: 3, many: MANY, fresh: null, visit: 3, adults: null, parted: 500, nothing: 0 };
+    const { finals, tracker } = await checkCsv(source, 'public', tables, { person: 3, many: MANY, fresh: 2, visit: 3, adults: 3, parted: 500, nothing: 0 }, estimates);
     assert.ok(tracker.events.filter((e) => e.kind === 'update' && e.table === 'many').length > 1, 'a table of several chunks reports as it goes');
     await checkSame(source, 'public', tables, 'duckdb', finals, estimates);
     await checkSame(source, 'public', tables, 'postgresql', finals, estimates);
