@@ -19,6 +19,7 @@ import path from 'node:path';
 import { pino } from 'pino';
 import { AuditLog } from '../../lib/audit/audit-log.js';
 import { transferRequestSchema } from '../../lib/contract/index.js';
+import type { SourceConnectorOptions } from '../../lib/connectors/index.js';
 import { MemoryJobEngine } from '../../lib/jobs/memory.js';
 import { ProgressTracker } from '../../lib/jobs/progress.js';
 import { ServiceMetrics } from '../../lib/metrics/metrics.js';
@@ -243,7 +244,8 @@ describe('package progress', () => {
     await harness.source.client.query('CREATE TABLE wide AS SELECT g AS id, repeat(md5(g::text), 8) AS payload FROM generate_series(1, 40000) AS g; ANALYZE wide');
     const one = await checkCsv(source, 'public', ['wide'], { wide: 40_000 }, { wide: 40_000 });
     const before = deps.connectorOptions;
-    deps.connectorOptions = { ...before, postgresqlParallelConnections: 3 } as PublishDeps['connectorOptions'];
+    const parallel: SourceConnectorOptions = { ...before, postgresqlParallelConnections: 3 };
+    deps.connectorOptions = parallel;
     try {
       const { finals, tracker } = await checkCsv(source, 'public', ['wide'], { wide: 40_000 }, { wide: 40_000 });
       assert.deepEqual(Object.fromEntries(finals), Object.fromEntries(one.finals));
