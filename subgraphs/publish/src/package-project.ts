@@ -2,6 +2,7 @@ import { tracked } from '../../../lib/audit/track.js';
 import type { PackagePayload, TransferRequest } from '../../../lib/contract/index.js';
 import { resolveDataset, snapshotConsistency, withConnector } from '../../../lib/connectors/index.js';
 import type { CallContext } from '../../../lib/http/service.js';
+import type { PackageProgress } from '../../../lib/jobs/progress.js';
 import { withDeadline } from './deadline.js';
 import type { PublishDeps } from './deps.js';
 import { destinationFor } from './destinations/registry.js';
@@ -16,10 +17,17 @@ import { destinationFor } from './destinations/registry.js';
  * source connections are closed, which fails the extraction; the destination
  * removes what it had written, and the call answers DEADLINE_EXCEEDED (504).
  * A caller that disconnects does not stop a package (see docs/behaviour.md, "Timeouts");
- * `cancel` does (a job's cancellation, Mutation.cancelJob): the package stops as past
- * its deadline, and fails with `cancel`'s reason (JOB_CANCELLED).
+ * `run.cancel` does (a job's cancellation, Mutation.cancelJob): the package stops as past
+ * its deadline, and fails with `cancel`'s reason (JOB_CANCELLED). `run.progress`, when
+ * given, is told how far each table has got (destinations/progress.ts).
  */
-export function packageProject(request: TransferRequest, deps: PublishDeps, call: CallContext, cancel?: AbortSignal): Promise<PackagePayload> {
+export function packageProject(
+  request: TransferRequest,
+  deps: PublishDeps,
+  call: CallContext,
+  run: { cancel?: AbortSignal | undefined; progress?: PackageProgress | undefined } = {},
+): Promise<PackagePayload> {
+  const { cancel, progress } = run;
   const { destination, source } = request;
   return tracked(deps.obs, call, 'package', { project: request, source, dataset: request.dataset, destination }, async () => {
     const target = destinationFor(deps.destinations, destination);
@@ -35,7 +43,7 @@ export function packageProject(request: TransferRequest, deps: PublishDeps, call
       const snapshot = await connector.snapshot();
       try {
         signal.throwIfAborted();
-        const result = await target.package({ project: request.project_name, startTime: request.project_start_time, requestId: call.requestId, destination, dataset, snapshot });
+        const result = await target.package({ project: request.project_name, startTime: request.project_start_time, requestId: call.requestId, destination, dataset, snapshot, progress });
         if (result.warnings.length > 0) call.log.warn({ warnings: result.warnings }, 'package completed with warnings');
         // What consistency the source gave (SQL Server and Databricks say; see their snapshots).
         const consistency = snapshotConsistency(snapshot);
