@@ -2,14 +2,14 @@ import { randomUUID } from 'node:crypto';
 import PgBoss from 'pg-boss';
 import type pg from 'pg';
 import { FINAL_JOB_STATES, JOB_STATES, type Job, type JobState } from '../../contract/jobs.js';
-import { AppError, appError, publicError } from '../../errors.js';
+import { AppError, appError } from '../../errors.js';
 import type { Logger } from '../../logging/logger.js';
 import type { PlatformStore } from '../../store/store.js';
 import type { JobEngine, JobHandler, JobPage, JobQuery, JobSubmission, Submitted } from '../engine.js';
 import { jobFingerprint } from '../fingerprint.js';
 import { JobListener } from './listener.js';
 import { QUEUE_NAME, QUEUE_SCHEMA } from './queue-schema.js';
-import { cursorOf, isJobId, JOB_COLUMNS, jobOf, JOBS, readCursor, type JobNotification, type JobRow } from './rows.js';
+import { cursorOf, isJobId, JOB_COLUMNS, jobError, jobOf, JOBS, readCursor, type JobNotification, type JobRow } from './rows.js';
 import { JobRunner } from './runner.js';
 import { postgresJobSettings, type PostgresJobSettings } from './settings.js';
 
@@ -140,7 +140,7 @@ class PostgresJobEngine implements JobEngine {
     return row && jobOf(row);
   }
 
-  private async row(id: string, client: pg.ClientBase = this.o.store.pool as unknown as pg.ClientBase, lock = ''): Promise<JobRow | undefined> {
+  private async row(id: string, client: pg.Pool | pg.PoolClient = this.o.store.pool, lock = ''): Promise<JobRow | undefined> {
     if (!isJobId(id)) return undefined;
     const { rows } = await client.query<JobRow>(`SELECT ${JOB_COLUMNS} FROM ${JOBS} WHERE id = $1 ${lock}`, [id]);
     return rows[0];
@@ -174,7 +174,7 @@ class PostgresJobEngine implements JobEngine {
         const cancelled = appError('JOB_CANCELLED', { kind: current.kind, id, project: current.project_name, startTime: current.project_start_time, by });
         const { rows } = await client.query<JobRow>(
           `UPDATE ${JOBS} SET state = 'cancelled', finished_at = now(), cancel_requested_at = now(), cancel_requested_by = $2, error = $3 WHERE id = $1 RETURNING ${JOB_COLUMNS}`,
-          [id, by, JSON.stringify(envelope(cancelled))],
+          [id, by, JSON.stringify(jobError(cancelled))],
         );
         await this.boss.cancel(QUEUE_NAME, id, { db: { executeSql: (text: string, values: unknown[]) => client.query(text, values) } });
         return rows[0]!;
@@ -267,9 +267,4 @@ class PostgresJobEngine implements JobEngine {
       client.release();
     }
   }
-}
-
-function envelope(error: AppError): { code: string; status: number; detail: string } {
-  const e = publicError(error);
-  return { code: e.code, status: e.status, detail: e.detail };
 }

@@ -1,5 +1,5 @@
 import type { Job, JobError, JobKind, JobState, TableProgress } from '../../contract/jobs.js';
-import { appError } from '../../errors.js';
+import { appError, publicError } from '../../errors.js';
 import { STORE_SCHEMA } from '../../store/migrate.js';
 
 /** The jobs table (migration 003). */
@@ -84,4 +84,10 @@ export function readCursor(cursor: string): { at: string; id: string } {
     throw appError('INVALID_REQUEST', { problem: "'after' is not a cursor a page of jobs answered" });
   }
   return { at: match[1]!, id: match[2]! };
+}
+
+/** The error envelope a job ends with: code, status and detail of {@link publicError} (an error that is not an AppError is INTERNAL, its message never shown). */
+export function jobError(error: unknown): JobError {
+  const { code, status, detail } = publicError(error);
+  return { code, status, detail };
 }

@@ -1,13 +1,13 @@
 import { setTimeout as delay } from 'node:timers/promises';
 import type PgBoss from 'pg-boss';
 import type { JobError, JobState } from '../../contract/jobs.js';
-import { AppError, appError, isAppError, publicError } from '../../errors.js';
+import { appError, isAppError } from '../../errors.js';
 import type { Logger } from '../../logging/logger.js';
 import type { PlatformStore } from '../../store/store.js';
 import type { JobHandler, JobRequest } from '../engine.js';
 import { ProgressTracker } from '../progress.js';
 import { QUEUE_NAME } from './queue-schema.js';
-import { JOB_COLUMNS, jobOf, JOBS, type JobRow } from './rows.js';
+import { JOB_COLUMNS, jobError, jobOf, JOBS, type JobRow } from './rows.js';
 import type { PostgresJobSettings } from './settings.js';
 import { sweep } from './sweep.js';
 
@@ -155,9 +155,8 @@ export class JobRunner {
     const signal = local.controller.signal;
     const cause = signal.aborted && isAppError(signal.reason) ? signal.reason : error;
     if (!isAppError(cause)) local.log.error({ err: cause }, 'job failed: internal error');
-    const envelope = publicError(cause);
     const state = isAppError(cause) && cause.code === 'JOB_CANCELLED' ? 'cancelled' : 'failed';
-    return { state, result: null, error: { code: envelope.code, status: envelope.status, detail: envelope.detail } };
+    return { state, result: null, error: jobError(cause) };
   }
 
   /** The final write, only while the job is still this replica's running job (a job already taken for abandoned keeps its end). */
@@ -230,8 +229,7 @@ export class JobRunner {
     }
     if (left.length) await Promise.race([allDone(), delay(ABORT_SETTLE_MS)]);
     for (const local of [...this.running.values()]) {
-      const reason = local.controller.signal.reason as AppError;
-      await this.finish(local, this.failure(local, reason));
+      await this.finish(local, this.failure(local, local.controller.signal.reason));
     }
     if (this.timer) clearInterval(this.timer);
     // A heartbeat under way finishes before the engine lets go of pg-boss and the pool.

@@ -1,9 +1,9 @@
 import type PgBoss from 'pg-boss';
-import { appError, publicError } from '../../errors.js';
+import { appError } from '../../errors.js';
 import type { Logger } from '../../logging/logger.js';
 import type { PlatformStore } from '../../store/store.js';
 import { QUEUE_NAME, QUEUE_SCHEMA } from './queue-schema.js';
-import { JOBS } from './rows.js';
+import { jobError, JOBS } from './rows.js';
 
 export interface SweepContext {
   store: PlatformStore;
@@ -35,7 +35,7 @@ export async function sweep({ store, boss, log, abandonedAfterMs }: SweepContext
   );
   for (const row of stale.rows) {
     const why = `the publish replica ${row.replica} running it stopped sending heartbeats at ${row.heartbeat_at.toISOString()}`;
-    const error = publicError(appError('JOB_INTERRUPTED', { kind: row.kind, id: row.id, why }));
+    const error = jobError(appError('JOB_INTERRUPTED', { kind: row.kind, id: row.id, why }));
     const { rowCount } = await store.pool.query(
       `UPDATE ${JOBS} SET state = 'failed', finished_at = now(), error = $3 WHERE id = $2 AND state = 'running' AND heartbeat_at < ${STALE}`,
       [abandonedAfterMs, row.id, JSON.stringify(error)],
@@ -51,7 +51,7 @@ export async function sweep({ store, boss, log, abandonedAfterMs }: SweepContext
   const lost = await store.pool.query<{ id: string; kind: string }>(`SELECT j.id, j.kind FROM ${JOBS} j WHERE ${lostQueueEntry}`, [abandonedAfterMs, QUEUE_NAME]);
   for (const row of lost.rows) {
     const why = 'its entry in the queue was lost before a publish replica started it';
-    const error = publicError(appError('JOB_INTERRUPTED', { kind: row.kind, id: row.id, why }));
+    const error = jobError(appError('JOB_INTERRUPTED', { kind: row.kind, id: row.id, why }));
     const { rowCount } = await store.pool.query(`UPDATE ${JOBS} j SET state = 'failed', finished_at = now(), error = $4 WHERE j.id = $3 AND ${lostQueueEntry}`, [
       abandonedAfterMs,
       QUEUE_NAME,

@@ -9,7 +9,7 @@ import { after, before, describe, test } from 'node:test';
 import type { Job } from '../../../lib/contract/jobs.js';
 import { AppError } from '../../../lib/errors.js';
 import type { JobEngine } from '../../../lib/jobs/engine.js';
-import { eventually, isAppErrorWith, FAST, HeldHandlers, openJobStore, packageJob, publishJob, submission, type JobStore } from '../../support/job-engine.js';
+import { eventually, isAppErrorWith, HeldHandlers, openJobStore, packageJob, publishJob, submission, type JobStore } from '../../support/job-engine.js';
 
 let js: JobStore;
 let engine: JobEngine;
