@@ -9,7 +9,7 @@ import { ProgressTracker } from '../progress.js';
 import { QUEUE_NAME } from './queue-schema.js';
 import { JOB_COLUMNS, jobError, jobOf, JOBS, type JobRow } from './rows.js';
 import type { PostgresJobSettings } from './settings.js';
-import { sweep } from './sweep.js';
+import { requeue, sweep } from './sweep.js';
 
 /** How long jobs aborted at close get to stop before they are recorded as interrupted regardless. */
 const ABORT_SETTLE_MS = 10_000;
@@ -108,9 +108,8 @@ export class JobRunner {
   /** Takes the queue entry `id`: marks the job running here and runs it; a job no longer queued (cancelled, failed) is left as it is. */
   private async take(id: string): Promise<void> {
     if (this.closing) {
-      // Fetched while this replica stops: handed back to the queue for another replica (cancel, then resume, are pg-boss's own).
-      await this.o.boss.cancel(QUEUE_NAME, id);
-      await this.o.boss.resume(QUEUE_NAME, id);
+      // Fetched while this replica stops: handed back to the queue for another replica.
+      await requeue(this.o.boss, id);
       return;
     }
     const { rows } = await this.o.store.pool.query<JobRow & { request: unknown }>(

@@ -22,8 +22,10 @@ const STALE = `now() - $1::int * interval '1 millisecond'`;
  *   `abandonedAfterMs` (killed, partitioned away, frozen): failed with
  *   JOB_INTERRUPTED naming the replica and its last heartbeat, and its pg-boss
  *   entry failed (never retried);
- * - a queued job whose pg-boss entry is gone, or was taken by a worker that
- *   never marked it running within `abandonedAfterMs`: failed the same way,
+ * - a queued job whose pg-boss entry was taken by a worker that never marked
+ *   it running within `abandonedAfterMs` (its replica stopped in between):
+ *   the entry is handed back to the queue;
+ * - a queued job whose pg-boss entry is gone (or ended): failed the same way,
  *   rather than queued forever.
  * Answers the ids it ended.
  */
@@ -45,9 +47,19 @@ export async function sweep({ store, boss, log, abandonedAfterMs }: SweepContext
     log.warn({ job: row.id, kind: row.kind, replica: row.replica, heartbeatAt: row.heartbeat_at.toISOString() }, 'jobs: a running job was abandoned by its replica; marked failed');
     await boss.fail(QUEUE_NAME, row.id, { reason: why }).catch((e: unknown) => log.warn({ job: row.id, err: { message: (e as Error).message } }, 'jobs: could not fail the queue entry'));
   }
-  // The queue entry is waiting (created, retry), or was taken recently: the job is on its way.
+  // Taken by a worker that never marked it running (its replica stopped between the two): handed back to the queue.
+  const stuck = await store.pool.query<{ id: string }>(
+    `SELECT j.id FROM ${JOBS} j JOIN "${QUEUE_SCHEMA}".job q ON q.name = $2 AND q.id = j.id
+      WHERE j.state = 'queued' AND q.state = 'active' AND q.started_on < ${STALE}`,
+    [abandonedAfterMs, QUEUE_NAME],
+  );
+  for (const { id } of stuck.rows) {
+    log.warn({ job: id }, 'jobs: a queued job was taken by a replica that never started it; handed back to the queue');
+    await requeue(boss, id);
+  }
+  // No queue entry waiting (created, retry) or taken (active): nothing will ever run it.
   const lostQueueEntry = `j.state = 'queued' AND j.created_at < ${STALE} AND NOT EXISTS (
-      SELECT 1 FROM "${QUEUE_SCHEMA}".job q WHERE q.name = $2 AND q.id = j.id AND (q.state < 'active' OR (q.state = 'active' AND q.started_on >= ${STALE})))`;
+      SELECT 1 FROM "${QUEUE_SCHEMA}".job q WHERE q.name = $2 AND q.id = j.id AND q.state <= 'active')`;
   const lost = await store.pool.query<{ id: string; kind: string }>(`SELECT j.id, j.kind FROM ${JOBS} j WHERE ${lostQueueEntry}`, [abandonedAfterMs, QUEUE_NAME]);
   for (const row of lost.rows) {
     const why = 'its entry in the queue was lost before a publish replica started it';
@@ -61,7 +73,12 @@ export async function sweep({ store, boss, log, abandonedAfterMs }: SweepContext
     if (!rowCount) continue;
     ended.push(row.id);
     log.warn({ job: row.id, kind: row.kind }, 'jobs: a queued job had lost its queue entry; marked failed');
-    await boss.fail(QUEUE_NAME, row.id, { reason: why }).catch(() => undefined);
   }
   return ended;
+}
+
+/** Puts a taken queue entry back in the queue, with pg-boss's own calls (cancel, then resume: state created again). */
+export async function requeue(boss: PgBoss, id: string): Promise<void> {
+  await boss.cancel(QUEUE_NAME, id);
+  await boss.resume(QUEUE_NAME, id);
 }

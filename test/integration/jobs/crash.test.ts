@@ -82,3 +82,22 @@ test('SIGKILL of the replica running a job: another marks it failed JOB_INTERRUP
   assert.deepEqual([done.state, done.replica], ['succeeded', 'replica-survivor']);
   assert.equal(held.calls.length, 1);
 });
+
+test('a queue entry taken by a replica that died before it marked the job running is handed back to the queue and run once', async () => {
+  const own = await openJobStore('jobs_stuck');
+  try {
+    const engine = await own.engine('replica-late');
+    const { job } = await engine.submit(submission(packageJob('Stuck1')));
+    // What a replica killed between pg-boss's fetch and the job's start leaves: the entry active, the job queued.
+    await own.db.client.query(`UPDATE cr8tor_queue.job SET state = 'active', started_on = now() - interval '1 minute' WHERE id = $1`, [job.id]);
+    await own.db.client.query(`UPDATE cr8tor_platform.jobs SET created_at = now() - interval '1 minute' WHERE id = $1`, [job.id]);
+    const held = new HeldHandlers();
+    await engine.start(held.handler);
+    await held.arrived(1);
+    held.release(job.id, { result: {} });
+    assert.equal((await engine.wait(job.id)).state, 'succeeded');
+    assert.equal(held.calls.length, 1);
+  } finally {
+    await own.drop();
+  }
+});
