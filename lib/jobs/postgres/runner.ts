@@ -58,6 +58,8 @@ export class JobRunner {
   private timer: NodeJS.Timeout | undefined;
   private ticking = false;
   private closing = false;
+  /** Queue entries being marked running (not yet in {@link running}): close waits for them to be seen. */
+  private taking = 0;
 
   constructor(private readonly o: RunnerOptions) {}
 
@@ -112,12 +114,18 @@ export class JobRunner {
       await requeue(this.o.boss, id);
       return;
     }
-    const { rows } = await this.o.store.pool.query<JobRow & { request: unknown }>(
-      `UPDATE ${JOBS} SET state = 'running', replica = $2, started_at = now(), heartbeat_at = now()
-        WHERE id = $1 AND state = 'queued' RETURNING ${JOB_COLUMNS}, request`,
-      [id, this.o.replica],
-    );
-    const row = rows[0];
+    this.taking++;
+    let row: (JobRow & { request: unknown }) | undefined;
+    try {
+      const { rows } = await this.o.store.pool.query<JobRow & { request: unknown }>(
+        `UPDATE ${JOBS} SET state = 'running', replica = $2, started_at = now(), heartbeat_at = now()
+          WHERE id = $1 AND state = 'queued' RETURNING ${JOB_COLUMNS}, request`,
+        [id, this.o.replica],
+      );
+      row = rows[0];
+    } finally {
+      if (!row) this.taking--;
+    }
     if (!row) return;
     let settle!: () => void;
     const local: LocalJob = {
@@ -132,6 +140,7 @@ export class JobRunner {
       done: new Promise<void>((resolve) => (settle = resolve)),
     };
     this.running.set(id, local);
+    this.taking--;
     try {
       local.log.info({ kind: row.kind, project: row.project_name, startTime: row.project_start_time, replica: this.o.replica }, 'job started');
       const request = { kind: row.kind, request: row.request } as JobRequest;
@@ -219,6 +228,7 @@ export class JobRunner {
     if (this.closing) return;
     this.closing = true;
     await this.o.boss.offWork(QUEUE_NAME);
+    while (this.taking) await delay(20);
     const allDone = () => Promise.all([...this.running.values()].map((l) => l.done));
     if (this.running.size) await Promise.race([allDone(), delay(graceMs)]);
     const left = [...this.running.values()];

@@ -9,7 +9,7 @@ import { after, before, describe, test } from 'node:test';
 import type { Job } from '../../../lib/contract/jobs.js';
 import { AppError } from '../../../lib/errors.js';
 import type { JobEngine } from '../../../lib/jobs/engine.js';
-import { eventually, isAppErrorWith, HeldHandlers, openJobStore, packageJob, publishJob, submission, type JobStore } from '../../support/job-engine.js';
+import { eventually, FAST, isAppErrorWith, HeldHandlers, openJobStore, packageJob, publishJob, submission, type JobStore } from '../../support/job-engine.js';
 
 let js: JobStore;
 let engine: JobEngine;
@@ -248,6 +248,41 @@ describe('paging', () => {
     const expected = { queued: 0, running: 0, succeeded: 0, failed: 0, cancelled: 0, ...Object.fromEntries(rows.map((r) => [r.state, r.n])) };
     assert.deepEqual(counts, expected);
     assert.ok(counts.succeeded > 0 && counts.failed > 0 && counts.cancelled > 0);
+  });
+});
+
+describe('waking workers', () => {
+  test('a submitted job starts at once, on the replica that queued it or another, not at the next poll (30 s here)', async () => {
+    const own = await openJobStore('jobs_wake');
+    try {
+      const slow = { ...FAST, concurrency: 1, pollingIntervalSeconds: 30 };
+      const submitter = await own.engine('replica-submitter', slow);
+      const other = await own.engine('replica-other', slow);
+      const onSubmitter = new HeldHandlers();
+      const onOther = new HeldHandlers();
+      await submitter.start(onSubmitter.handler);
+      await other.start(onOther.handler);
+      // Both workers have made their first fetch and sleep until their next poll.
+      await new Promise((resolve) => setTimeout(resolve, 1_000));
+      const first = (await submitter.submit(submission(packageJob('Wake1')))).job;
+      const startedWithin = async (id: string) => {
+        const t0 = Date.now();
+        await eventually(async () => (await submitter.get(id))?.state === 'running', `job ${id} running`, 10_000);
+        return Date.now() - t0;
+      };
+      const firstMs = await startedWithin(first.id);
+      // One replica's only worker is busy now: the next job is the other's, whose worker was asleep too.
+      const second = (await submitter.submit(submission(packageJob('Wake2')))).job;
+      const secondMs = await startedWithin(second.id);
+      const replicas = await Promise.all([first, second].map(async (j) => (await submitter.get(j.id))?.replica));
+      assert.deepEqual([...replicas].sort(), ['replica-other', 'replica-submitter']);
+      assert.ok(firstMs < 10_000 && secondMs < 10_000, `${firstMs} ms, ${secondMs} ms`);
+      for (const j of [first, second]) (onSubmitter.calls.some((c) => c.context.job.id === j.id) ? onSubmitter : onOther).release(j.id, { result: {} });
+      await submitter.wait(first.id);
+      await submitter.wait(second.id);
+    } finally {
+      await own.drop();
+    }
   });
 });
 

@@ -104,6 +104,21 @@ describe('two replicas', () => {
     assert.equal((await other.cancel(job.id, 'key-again')).state, 'cancelled');
   });
 
+  test('a cancellation whose notification never arrives is still seen by the heartbeat of the replica running the job', async () => {
+    const { job } = await a.submit(submission(packageJob('SilentCancel')));
+    await eventually(async () => (await a.get(job.id))?.state === 'running', 'running');
+    // The request recorded without the trigger's notification: only the running replica's heartbeat can see it.
+    await js.db.client.query('ALTER TABLE cr8tor_platform.jobs DISABLE TRIGGER jobs_notify_update');
+    try {
+      await js.db.client.query(`UPDATE cr8tor_platform.jobs SET cancel_requested_at = now(), cancel_requested_by = 'key-quiet' WHERE id = $1`, [job.id]);
+      const ended = await a.wait(job.id);
+      assert.equal(ended.state, 'cancelled');
+      assert.match(ended.error!.detail, /cancelled by key 'key-quiet'/);
+    } finally {
+      await js.db.client.query('ALTER TABLE cr8tor_platform.jobs ENABLE TRIGGER jobs_notify_update');
+    }
+  });
+
   test('a queued job whose queue entry vanished is failed JOB_INTERRUPTED, not left queued', async () => {
     const id = randomUUID();
     const job: JobRequest = packageJob('LostEntry');
