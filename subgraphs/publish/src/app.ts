@@ -1,3 +1,4 @@
+import { hostname } from 'node:os';
 import type { FastifyInstance } from 'fastify';
 import { AuditLog } from '../../../lib/audit/audit-log.js';
 import { apiKeySecretNames, type ApiKeyVerifier } from '../../../lib/auth/api-key.js';
@@ -8,6 +9,8 @@ import { createHttpService } from '../../../lib/http/service.js';
 import type { Logger } from '../../../lib/logging/logger.js';
 import { ServiceMetrics } from '../../../lib/metrics/metrics.js';
 import type { SecretProvider } from '../../../lib/secrets/index.js';
+import { MemoryJobEngine } from '../../../lib/jobs/memory.js';
+import type { JobEngine } from '../../../lib/jobs/engine.js';
 import { projectRecords, serviceStore, type PlatformStore } from '../../../lib/store/index.js';
 import { readPackageDeadlineMs } from './deadline.js';
 import { validationRecordSchema } from '../../../lib/contract/index.js';
@@ -16,6 +19,7 @@ import { StorageMounts } from './destinations/filestore/mount/mounts.js';
 import { readFilestoreSettings, type FilestoreSettings } from './destinations/filestore/settings.js';
 import type { PostgresqlSettings } from './destinations/postgresql/settings.js';
 import { openDestinations } from './destinations/registry.js';
+import { publishJobHandler } from './jobs/handler.js';
 import { publishResolvers } from './resolvers.js';
 import { dataPublishRoutes } from './rest/data-publish.js';
 
@@ -45,6 +49,8 @@ export interface PublishAppOptions {
   postgresql?: PostgresqlSettings | null;
   /** The longest a package may take, in ms; PACKAGE_DEADLINE_MS when absent. */
   packageDeadlineMs?: number;
+  /** This replica's name in job records; the host name (the pod's name) when absent. */
+  replica?: string;
 }
 
 /** The publish service: `/data-publish/*` and the publish subgraph at `/graphql`. */
@@ -56,6 +62,8 @@ export async function buildPublishApp(options: PublishAppOptions): Promise<Fasti
     { filestore: { mounts: options.mounts ?? new StorageMounts(), settings: options.filestore ?? readFilestoreSettings() }, postgresql: options.postgresql },
     { secrets: options.secrets, log: options.log },
   );
+  const replica = options.replica ?? hostname();
+  const jobs: JobEngine = new MemoryJobEngine({ log: options.log, replica });
   const deps: PublishDeps = {
     secrets: options.secrets,
     connectorOptions: options.connectorOptions ?? {},
@@ -63,12 +71,16 @@ export async function buildPublishApp(options: PublishAppOptions): Promise<Fasti
     validations: projectRecords(store.store, 'validation', validationRecordSchema),
     obs: { service: 'publish', audit, metrics },
     packageDeadlineMs: options.packageDeadlineMs ?? readPackageDeadlineMs(),
+    jobs,
   };
+  await jobs.start(publishJobHandler(deps));
   const app = createHttpService({ name: 'publish', description: 'Validates connections, extracts and packages approved data, publishes it with integrity hashes.', logger: options.log, apiKey: options.apiKey, trustForwardedCaller: true, audit, limits: options.limits, metrics,
     // Ready when its own API key can be read from the secret store (Get only, no List) and every destination's own checks pass (a filestore's mounts).
     readiness: [() => options.secrets.check(apiKeySecretNames.publish), ...Object.values(destinations).flatMap((d) => d.readiness ?? []), ...store.readiness],
   });
   dataPublishRoutes(app, deps);
+  // Jobs end before the store they are kept in closes (hooks run in order).
+  app.addHook('onClose', () => jobs.close());
   app.addHook('onClose', store.close);
   await mountSubgraph(app, 'publish', publishResolvers(deps), options.log, metrics);
   return app;

@@ -1,6 +1,7 @@
 import type { Observability } from '../../../lib/audit/track.js';
 import type { ConnectorOptions } from '../../../lib/connectors/index.js';
 import type { ValidationRecord } from '../../../lib/contract/index.js';
+import type { JobEngine } from '../../../lib/jobs/engine.js';
 import type { ProjectRecords } from '../../../lib/project-log.js';
 import type { SecretProvider } from '../../../lib/secrets/index.js';
 import type { Destinations } from './destinations/destination.js';
@@ -17,4 +18,6 @@ export interface PublishDeps {
   obs: Observability;
   /** The longest a package may take (PACKAGE_DEADLINE_MS). */
   packageDeadlineMs: number;
+  /** Where packages and publications run as jobs (lib/jobs). */
+  jobs: JobEngine;
 }

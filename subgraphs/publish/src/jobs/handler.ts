@@ -1,0 +1,17 @@
+import type { JobHandler } from '../../../../lib/jobs/engine.js';
+import type { CallContext } from '../../../../lib/http/service.js';
+import type { PublishDeps } from '../deps.js';
+import { packageProject } from '../package-project.js';
+import { publishProject } from '../publish-project.js';
+
+/**
+ * What a publish replica does with a job it takes: the package or publish the
+ * job's request asks for, as the key that started it (its audit event names
+ * that key and the request that started the job).
+ */
+export function publishJobHandler(deps: PublishDeps): JobHandler {
+  return async (job, context) => {
+    const call: CallContext = { requestId: context.job.request_id, keyId: context.job.started_by, log: context.log };
+    return job.kind === 'package' ? await packageProject(job.request, deps, call) : await publishProject(job.request, deps, call);
+  };
+}
