@@ -16,8 +16,8 @@ import { createPgDatabase, pgSettings, type TestPgDatabase } from './databases.j
 
 export const silentLog = createLogger('publish', 'silent');
 
-/** Short heartbeats, so abandonment is seen within seconds. */
-export const FAST: Partial<PostgresJobSettings> = { heartbeatMs: 200, abandonedAfterMs: 1_500, concurrency: 2, pollingIntervalSeconds: 0.5 };
+/** Short heartbeats, so abandonment is seen within seconds (5 s: a loaded test machine can delay a heartbeat by a second or two). */
+export const FAST: Partial<PostgresJobSettings> = { heartbeatMs: 250, abandonedAfterMs: 5_000, concurrency: 2, pollingIntervalSeconds: 0.5 };
 
 export const storeUrl = (database: string) => `postgresql://${pgSettings.user}@${pgSettings.host}:${pgSettings.port}/${database}`;
 

@@ -3,6 +3,7 @@ import PgBoss from 'pg-boss';
 import type pg from 'pg';
 import { FINAL_JOB_STATES, JOB_STATES, type Job, type JobState } from '../../contract/jobs.js';
 import { AppError, appError } from '../../errors.js';
+import { jobCancelled, jobNotFound, projectBusy } from '../messages.js';
 import type { Logger } from '../../logging/logger.js';
 import type { PlatformStore } from '../../store/store.js';
 import type { JobEngine, JobHandler, JobPage, JobQuery, JobSubmission, Submitted } from '../engine.js';
@@ -96,6 +97,8 @@ class PostgresJobEngine implements JobEngine {
   }
 
   async submit({ job, startedBy, requestId }: JobSubmission): Promise<Submitted> {
+    // As the memory engine: a replica that stops takes no more work (another replica, or this one restarted, will).
+    if (this.closed) throw appError('SHUTTING_DOWN', { service: 'publish' });
     const fingerprint = jobFingerprint(job);
     const { project_name: project, project_start_time: startTime } = job.request;
     for (let attempt = 0; attempt < SUBMIT_ATTEMPTS; attempt++) {
@@ -127,10 +130,7 @@ class PostgresJobEngine implements JobEngine {
       const holder = rows[0];
       if (!holder) continue; // it ended meanwhile: insert again
       if (holder.fingerprint === fingerprint) return { job: jobOf(holder), attached: true };
-      throw new AppError(
-        'PROJECT_BUSY',
-        `The ${holder.kind} job ${holder.id} of project '${project}' (start time ${startTime}) is ${holder.state}; this ${job.kind} was not started. Try again once it has finished.`,
-      );
+      throw projectBusy(jobOf(holder));
     }
     throw new Error(`jobs of project '${project}' (start time ${startTime}) kept ending while a submission looked at them`);
   }
@@ -166,12 +166,12 @@ class PostgresJobEngine implements JobEngine {
   }
 
   async cancel(id: string, by: string): Promise<Job> {
-    const notFound = () => appError('JOB_NOT_FOUND', { id });
+    const notFound = () => jobNotFound(id);
     const row = await this.transaction(async (client) => {
       const current = await this.row(id, client, 'FOR UPDATE');
       if (!current) throw notFound();
       if (current.state === 'queued') {
-        const cancelled = appError('JOB_CANCELLED', { kind: current.kind, id, project: current.project_name, startTime: current.project_start_time, by });
+        const cancelled = jobCancelled(jobOf(current), by);
         const { rows } = await client.query<JobRow>(
           `UPDATE ${JOBS} SET state = 'cancelled', finished_at = now(), cancel_requested_at = now(), cancel_requested_by = $2, error = $3 WHERE id = $1 RETURNING ${JOB_COLUMNS}`,
           [id, by, JSON.stringify(jobError(cancelled))],
@@ -222,7 +222,7 @@ class PostgresJobEngine implements JobEngine {
       const look = () => {
         this.get(id).then(
           (job) => {
-            if (!job) end(() => reject(appError('JOB_NOT_FOUND', { id })));
+            if (!job) end(() => reject(jobNotFound(id)));
             else if (FINAL_JOB_STATES.has(job.state)) end(() => resolve(job));
           },
           (error: unknown) => end(() => reject(error instanceof Error ? error : new Error(String(error)))),

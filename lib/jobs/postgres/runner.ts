@@ -1,10 +1,11 @@
 import { setTimeout as delay } from 'node:timers/promises';
 import type PgBoss from 'pg-boss';
-import type { JobError, JobState } from '../../contract/jobs.js';
-import { appError, isAppError } from '../../errors.js';
+import type { Job, JobError, JobState } from '../../contract/jobs.js';
+import { isAppError } from '../../errors.js';
 import type { Logger } from '../../logging/logger.js';
 import type { PlatformStore } from '../../store/store.js';
 import type { JobHandler, JobRequest } from '../engine.js';
+import { jobCancelled, jobInterrupted } from '../messages.js';
 import { ProgressTracker } from '../progress.js';
 import { QUEUE_NAME } from './queue-schema.js';
 import { JOB_COLUMNS, jobError, jobOf, JOBS, type JobRow } from './rows.js';
@@ -18,9 +19,8 @@ const FINISH_ATTEMPTS = 3;
 
 interface LocalJob {
   id: string;
-  kind: string;
-  project: string;
-  startTime: string;
+  /** The job as it started here. */
+  job: Job;
   controller: AbortController;
   progress: ProgressTracker;
   /** The progress version last written. */
@@ -104,7 +104,7 @@ export class JobRunner {
     }
     if (!asker || local.controller.signal.aborted) return;
     local.log.info({ by: asker }, 'job cancellation requested; stopping it');
-    local.controller.abort(appError('JOB_CANCELLED', { kind: local.kind, id, project: local.project, startTime: local.startTime, by: asker }));
+    local.controller.abort(jobCancelled(local.job, asker));
   }
 
   /** Takes the queue entry `id`: marks the job running here and runs it; a job no longer queued (cancelled, failed) is left as it is. */
@@ -130,9 +130,7 @@ export class JobRunner {
     let settle!: () => void;
     const local: LocalJob = {
       id,
-      kind: row.kind,
-      project: row.project_name,
-      startTime: row.project_start_time,
+      job: jobOf(row),
       controller: new AbortController(),
       progress: new ProgressTracker(),
       persisted: 0,
@@ -146,7 +144,7 @@ export class JobRunner {
       const request = { kind: row.kind, request: row.request } as JobRequest;
       let outcome: Outcome;
       try {
-        const result = await this.handler!(request, { job: jobOf(row), signal: local.controller.signal, progress: local.progress, log: local.log });
+        const result = await this.handler!(request, { job: local.job, signal: local.controller.signal, progress: local.progress, log: local.log });
         outcome = { state: 'succeeded', result: result ?? null, error: null };
       } catch (error) {
         outcome = this.failure(local, error);
@@ -212,7 +210,7 @@ export class JobRunner {
     if (!rows[0]) {
       // Ended elsewhere meanwhile (taken for abandoned while this replica was unreachable): stop working on it.
       const why = `the publish replica ${this.o.replica} running it was too late with its heartbeat and the job was ended`;
-      if (!local.controller.signal.aborted && this.running.has(local.id)) local.controller.abort(appError('JOB_INTERRUPTED', { kind: local.kind, id: local.id, why }));
+      if (!local.controller.signal.aborted && this.running.has(local.id)) local.controller.abort(jobInterrupted(local.job, why));
       return;
     }
     local.persisted = version;
@@ -234,7 +232,7 @@ export class JobRunner {
     const left = [...this.running.values()];
     for (const local of left) {
       const why = `the publish replica ${this.o.replica} stopped`;
-      if (!local.controller.signal.aborted) local.controller.abort(appError('JOB_INTERRUPTED', { kind: local.kind, id: local.id, why }));
+      if (!local.controller.signal.aborted) local.controller.abort(jobInterrupted(local.job, why));
     }
     if (left.length) await Promise.race([allDone(), delay(ABORT_SETTLE_MS)]);
     for (const local of [...this.running.values()]) {

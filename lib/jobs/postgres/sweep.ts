@@ -1,9 +1,9 @@
 import type PgBoss from 'pg-boss';
-import { appError } from '../../errors.js';
 import type { Logger } from '../../logging/logger.js';
 import type { PlatformStore } from '../../store/store.js';
+import { jobInterrupted } from '../messages.js';
 import { QUEUE_NAME, QUEUE_SCHEMA } from './queue-schema.js';
-import { jobError, JOBS } from './rows.js';
+import { JOB_COLUMNS, jobError, jobOf, JOBS, type JobRow } from './rows.js';
 
 export interface SweepContext {
   store: PlatformStore;
@@ -31,13 +31,13 @@ const STALE = `now() - $1::int * interval '1 millisecond'`;
  */
 export async function sweep({ store, boss, log, abandonedAfterMs }: SweepContext): Promise<string[]> {
   const ended: string[] = [];
-  const stale = await store.pool.query<{ id: string; kind: string; replica: string; heartbeat_at: Date }>(
-    `SELECT id, kind, replica, heartbeat_at FROM ${JOBS} WHERE state = 'running' AND heartbeat_at < ${STALE}`,
+  const stale = await store.pool.query<JobRow & { heartbeat_at: Date }>(
+    `SELECT ${JOB_COLUMNS}, heartbeat_at FROM ${JOBS} WHERE state = 'running' AND heartbeat_at < ${STALE}`,
     [abandonedAfterMs],
   );
   for (const row of stale.rows) {
     const why = `the publish replica ${row.replica} running it stopped sending heartbeats at ${row.heartbeat_at.toISOString()}`;
-    const error = jobError(appError('JOB_INTERRUPTED', { kind: row.kind, id: row.id, why }));
+    const error = jobError(jobInterrupted(jobOf(row), why));
     const { rowCount } = await store.pool.query(
       `UPDATE ${JOBS} SET state = 'failed', finished_at = now(), error = $3 WHERE id = $2 AND state = 'running' AND heartbeat_at < ${STALE}`,
       [abandonedAfterMs, row.id, JSON.stringify(error)],
@@ -60,10 +60,10 @@ export async function sweep({ store, boss, log, abandonedAfterMs }: SweepContext
   // No queue entry waiting (created, retry) or taken (active): nothing will ever run it.
   const lostQueueEntry = `j.state = 'queued' AND j.created_at < ${STALE} AND NOT EXISTS (
       SELECT 1 FROM "${QUEUE_SCHEMA}".job q WHERE q.name = $2 AND q.id = j.id AND q.state <= 'active')`;
-  const lost = await store.pool.query<{ id: string; kind: string }>(`SELECT j.id, j.kind FROM ${JOBS} j WHERE ${lostQueueEntry}`, [abandonedAfterMs, QUEUE_NAME]);
+  const lost = await store.pool.query<JobRow>(`SELECT ${JOB_COLUMNS} FROM ${JOBS} j WHERE ${lostQueueEntry}`, [abandonedAfterMs, QUEUE_NAME]);
   for (const row of lost.rows) {
     const why = 'its entry in the queue was lost before a publish replica started it';
-    const error = jobError(appError('JOB_INTERRUPTED', { kind: row.kind, id: row.id, why }));
+    const error = jobError(jobInterrupted(jobOf(row), why));
     const { rowCount } = await store.pool.query(`UPDATE ${JOBS} j SET state = 'failed', finished_at = now(), error = $4 WHERE j.id = $3 AND ${lostQueueEntry}`, [
       abandonedAfterMs,
       QUEUE_NAME,

@@ -101,7 +101,7 @@ describe('one job per project and start time', () => {
       assert.equal(refused.status, 'rejected');
       const error = (refused as PromiseRejectedResult).reason as AppError;
       assert.ok(isAppErrorWith('PROJECT_BUSY', 409)(error));
-      assert.match(error.detail, new RegExp(`job ${id} of project 'Busy1'`));
+      assert.match(error.detail, new RegExp(`^Project 'Busy1' \\(start time 20250205_010101\\) is busy: its package job ${id} is (queued|running)\\.`));
     }
     const { rows } = await js.db.client.query("SELECT count(*)::int AS n FROM cr8tor_platform.jobs WHERE project_name = 'Busy1'");
     assert.equal(rows[0].n, 1);
