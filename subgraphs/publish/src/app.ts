@@ -11,8 +11,7 @@ import { createHttpService } from '../../../lib/http/service.js';
 import type { Logger } from '../../../lib/logging/logger.js';
 import { ServiceMetrics } from '../../../lib/metrics/metrics.js';
 import type { SecretProvider } from '../../../lib/secrets/index.js';
-import { MemoryJobEngine } from '../../../lib/jobs/memory.js';
-import type { JobEngine } from '../../../lib/jobs/engine.js';
+import { openJobEngine, type JobEngine } from '../../../lib/jobs/index.js';
 import { projectRecords, serviceStore, type PlatformStore } from '../../../lib/store/index.js';
 import { readPackageDeadlineMs } from './deadline.js';
 import { validationRecordSchema } from '../../../lib/contract/index.js';
@@ -68,7 +67,7 @@ export async function buildPublishApp(options: PublishAppOptions): Promise<Fasti
     { secrets: options.secrets, log: options.log },
   );
   const replica = options.replica ?? hostname();
-  const jobs: JobEngine = new ObservedJobEngine(new MemoryJobEngine({ log: options.log, replica }), {
+  const jobs: JobEngine = new ObservedJobEngine(await openJobEngine({ store: store.store, log: options.log, replica }), {
     service: 'publish',
     audit,
     metrics,
