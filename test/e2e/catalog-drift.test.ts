@@ -105,8 +105,10 @@ after(async () => {
 describe('a package against what its validation approved (no platform database; default settings)', () => {
   let platform: Platform;
   const logs = new LogLines();
+  /** Every statement the services send to a source. */
+  const statements: string[] = [];
   before(async () => {
-    platform = await startPlatform({ logStream: logs.stream });
+    platform = await startPlatform({ logStream: logs.stream, connectorOptions: { onQuery: (sql) => void statements.push(sql) } });
     await writeSourceSecrets(platform, 'postgresql');
     await writeSourceSecrets(platform, 'mysql');
   });
@@ -192,6 +194,23 @@ describe('a package against what its validation approved (no platform database; 
         wider.body.payload.detail,
         driftDetail(s, p2, '3 columns differ (3 added): steady_new.born: added (date); steady_new.id: added (int32); steady_new.name: added (text(50))'),
       );
+    });
+
+    test(`${type}: the check costs no statement: a checked package sends the source what an unchecked one does`, GUARD, async () => {
+      const s = src();
+      await table(s, 'costly');
+      const sent = async (route: string, b: unknown) => {
+        const from = statements.length;
+        const res = await platform.post(platform.publish, route, b);
+        assert.equal(res.status, 200, res.text);
+        return statements.slice(from);
+      };
+      const unchecked = await sent('/data-publish/package', body(s, ['costly'], project()));
+      const p = project();
+      await sent('/data-publish/validate', body(s, ['costly'], p));
+      const checked = await sent('/data-publish/package', body(s, ['costly'], p));
+      assert.ok(checked.length > 0);
+      assert.equal(checked.length, unchecked.length, `checked:\n${checked.join('\n')}\nunchecked:\n${unchecked.join('\n')}`);
     });
 
     test(`${type}: a project no validation approved a dataset for is packaged, unchecked, with a warning`, GUARD, async () => {
