@@ -175,6 +175,23 @@ describe('a package against what its validation approved (no platform database; 
       assert.equal(res.body.payload.detail, driftDetail(s, p, '2 columns differ (1 removed, 1 retyped): named.born: removed (date); named.id: int32 → int64'));
     });
 
+    test(`${type}: an approved table dropped is drift (409, its columns removed), not a missing table`, GUARD, async () => {
+      const s = src();
+      await table(s, 'kept');
+      await table(s, 'gone');
+      const p = project();
+      const b = body(s, ['kept', 'gone'], p);
+      await validate(platform, b);
+      await s.exec(`DROP TABLE ${q(s, 'gone')}`);
+      const res = await platform.post(platform.publish, '/data-publish/package', b);
+      assert.equal(res.status, 409, res.text);
+      assert.equal(res.body.payload.detail, driftDetail(s, p, '3 columns differ (3 removed): gone.born: removed (date); gone.id: removed (int32); gone.name: removed (text(50))'));
+      // A table never approved and missing is still the 404 it always was.
+      const missing = await platform.post(platform.publish, '/data-publish/package', body(s, ['kept', 'never'], p));
+      assert.equal(missing.status, 404, missing.text);
+      assert.match(missing.body.payload.detail, /^Table 'never' not found/);
+    });
+
     test(`${type}: an unchanged catalog packages; a new table outside the dataset does not matter; one inside it was not approved`, GUARD, async () => {
       const s = src();
       await table(s, 'steady');
