@@ -5,7 +5,8 @@
  * fingerprint (answered on `Project.validations`); a package after the source
  * changed (a column added, one dropped, one retyped) is refused with 409
  * CATALOG_DRIFT naming each, through the CLI's REST shim, the publish
- * service's own route and GraphQL alike, with nothing extracted or written;
+ * service's own route, GraphQL and a job started with startPackage alike,
+ * with nothing extracted or written;
  * an unchanged catalog, a new table outside the dataset and a re-validation
  * package as before; PACKAGE_ALLOW_CATALOG_DRIFT lets a drifted package run
  * with a warning; PACKAGE_REQUIRE_VALIDATION refuses an unvalidated one; with
@@ -161,6 +162,30 @@ describe('a package against what its validation approved (no platform database; 
       await validate(platform, b);
       const again = await platform.post(platform.gateway, '/project/package', b);
       assert.equal(again.status, 200, again.text);
+    });
+
+    test(`${type}: a package started as a job (startPackage) ends FAILED with the same CATALOG_DRIFT`, GUARD, async () => {
+      const s = src();
+      await table(s, 'jobbed');
+      const p = project();
+      const b = body(s, ['jobbed'], p);
+      await validate(platform, b);
+      await s.exec(s.drift('jobbed'));
+      const fields = 'id state error { code status detail }';
+      const started = await platform.graphql(platform.gateway, `mutation ($r: ProjectTransferRequest!) { startPackage(request: $r) { ${fields} } }`, { r: graphqlInput(b) });
+      assert.equal(started.body.errors, undefined, started.text);
+      let job = started.body.data.startPackage;
+      for (let i = 0; i < 300 && !['FAILED', 'SUCCEEDED', 'CANCELLED'].includes(job.state); i++) {
+        await new Promise((r) => setTimeout(r, 100));
+        job = (await platform.graphql(platform.gateway, `query ($id: ID!) { job(id: $id) { ${fields} } }`, { id: job.id })).body.data.job;
+      }
+      assert.equal(job.state, 'FAILED');
+      assert.deepEqual(job.error, {
+        code: 'CATALOG_DRIFT',
+        status: 409,
+        detail: driftDetail(s, p, '3 columns differ (1 added, 1 removed, 1 retyped): jobbed.born: removed (date); jobbed.email: added (text(100)); jobbed.id: int32 → int64'),
+      });
+      assert.equal(existsSync(stagingOf(platform, p)), false);
     });
 
     test(`${type}: columns named as the CLI names them after validating: a dropped one is drift (409), not a missing column`, GUARD, async () => {
