@@ -256,7 +256,7 @@ async function main(): Promise<void> {
     }
 
     step('One GraphQL query through the gateway, answered by both subgraphs');
-    const query = '{ project(projectName: "DemoProject", projectStartTime: "20250205_010101") { metadataReports { reportedAt source } validations { validatedAt outcome } } }';
+    const query = '{ project(projectName: "DemoProject", projectStartTime: "20250205_010101") { metadataReports { reportedAt source } validations { validatedAt outcome approval { tableCount columnCount fingerprint } } } }';
     const graphRes = await fetch(`${gateway}/graphql`, {
       method: 'POST',
       headers: { 'content-type': 'application/json', 'x-api-key': apiKey },
