@@ -9,6 +9,8 @@ import { ProgressTracker } from './progress.js';
 
 /** Finished jobs kept (the oldest go first); queued and running ones are always kept. */
 const FINISHED_KEPT = 1000;
+/** Most jobs in a page. */
+const MAX_PAGE = 100;
 
 interface Entry {
   job: Job;
@@ -95,6 +97,9 @@ export class MemoryJobEngine implements JobEngine {
   }
 
   async list(query: JobQuery): Promise<JobPage> {
+    if (!Number.isSafeInteger(query.first) || query.first < 1 || query.first > MAX_PAGE) {
+      throw appError('INVALID_REQUEST', { problem: `'first' must be a whole number from 1 to ${MAX_PAGE}` });
+    }
     const after = query.after === undefined ? Infinity : decodeCursor(query.after);
     const matching = [...this.entries.values()]
       .filter((e) => e.job.project_name === query.projectName && e.job.project_start_time === query.projectStartTime)
@@ -122,7 +127,15 @@ export class MemoryJobEngine implements JobEngine {
     if (!entry) throw jobNotFound(id);
     if (signal) {
       signal.throwIfAborted();
-      await Promise.race([entry.finished, new Promise<void>((_, reject) => signal.addEventListener('abort', () => reject(signal.reason as Error), { once: true }))]);
+      // The listener goes with the wait: a long-lived signal must not collect one per job.
+      let stopWaiting!: () => void;
+      const stopped = new Promise<never>((_, reject) => (stopWaiting = () => reject(signal.reason as Error)));
+      signal.addEventListener('abort', stopWaiting, { once: true });
+      try {
+        await Promise.race([entry.finished, stopped]);
+      } finally {
+        signal.removeEventListener('abort', stopWaiting);
+      }
     } else {
       await entry.finished;
     }

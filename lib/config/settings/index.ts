@@ -9,7 +9,7 @@ import type { SettingFamily, SettingGroup, SettingSpec } from '../env.js';
 import { postgresqlDestinationSettings } from './destination-postgresql.js';
 import { graphqlLimitSettings, operationNameSettings } from './graphql.js';
 import { connectionLimitSettings } from './http.js';
-import { destinationMounts, filestoreSettings, packageDeadlineSettings } from './publish.js';
+import { destinationMounts, filestoreSettings, jobShutdownSettings, packageDeadlineSettings } from './publish.js';
 import { auditSettings, projectLogSettings } from './records.js';
 import { platformStoreSettings } from './store.js';
 import { azureIdentitySettings, secretStoreSettings } from './secrets.js';
@@ -35,6 +35,7 @@ const GROUPS: readonly SettingGroup[] = [
   catalogPoolSettings,
   sourceSecretSettings,
   packageDeadlineSettings,
+  jobShutdownSettings,
   filestoreSettings,
   postgresqlDestinationSettings,
 ];
@@ -95,5 +96,5 @@ export { connectionLimitSettings } from './http.js';
 export { graphqlLimitSettings, operationNameSettings } from './graphql.js';
 export { auditSettings, projectLogSettings } from './records.js';
 export { platformStoreSettings } from './store.js';
-export { packageDeadlineSettings, filestoreSettings, destinationMounts, DEFAULT_PACKAGE_DEADLINE_MS, DEFAULT_FILE_MAX_BYTES, DEFAULT_DUCKDB_MEMORY_LIMIT, DUCKDB_SIZE } from './publish.js';
+export { packageDeadlineSettings, jobShutdownSettings, DEFAULT_JOBS_SHUTDOWN_GRACE_MS, filestoreSettings, destinationMounts, DEFAULT_PACKAGE_DEADLINE_MS, DEFAULT_FILE_MAX_BYTES, DEFAULT_DUCKDB_MEMORY_LIMIT, DUCKDB_SIZE } from './publish.js';
 export { postgresqlDestinationSettings } from './destination-postgresql.js';

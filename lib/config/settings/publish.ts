@@ -20,6 +20,23 @@ export const packageDeadlineSettings = defineSettings({
   },
 });
 
+/**
+ * How long running jobs may finish when the service stops: 20 s, under the
+ * process's SHUTDOWN_GRACE_MS (30 s), so that a job still running is stopped
+ * (its staging cleaned, its lock freed) and its waiting callers are answered
+ * JOB_INTERRUPTED before the process exits.
+ */
+export const DEFAULT_JOBS_SHUTDOWN_GRACE_MS = 20_000;
+
+export const jobShutdownSettings = defineSettings({
+  JOBS_SHUTDOWN_GRACE_MS: {
+    ...setting.intAtLeast(DEFAULT_JOBS_SHUTDOWN_GRACE_MS, 0, '0 stops running jobs at once'),
+    services: PUBLISH,
+    description:
+      'How long running packages and publications may finish when the service stops; then they are stopped, end failed (JOB_INTERRUPTED, 503) and leave nothing half-written. Keep it under `SHUTDOWN_GRACE_MS` (see docs/behaviour.md, "Jobs").',
+  },
+});
+
 export const DEFAULT_FILE_MAX_BYTES = 100 * 1024 * 1024;
 
 /** DuckDB's memory limit while it writes a package (its buffer pool; it spills to the working folder beyond it). */

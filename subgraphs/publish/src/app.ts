@@ -13,6 +13,8 @@ import { MemoryJobEngine } from '../../../lib/jobs/memory.js';
 import type { JobEngine } from '../../../lib/jobs/engine.js';
 import { projectRecords, serviceStore, type PlatformStore } from '../../../lib/store/index.js';
 import { readPackageDeadlineMs } from './deadline.js';
+import { readSettings } from '../../../lib/config/env.js';
+import { jobShutdownSettings } from '../../../lib/config/settings/index.js';
 import { validationRecordSchema } from '../../../lib/contract/index.js';
 import type { PublishDeps } from './deps.js';
 import { StorageMounts } from './destinations/filestore/mount/mounts.js';
@@ -51,6 +53,10 @@ export interface PublishAppOptions {
   packageDeadlineMs?: number;
   /** This replica's name in job records; the host name (the pod's name) when absent. */
   replica?: string;
+  /** Where jobs run; an in-memory engine when absent. The app starts it with its handler and closes it. */
+  jobs?: JobEngine;
+  /** How long running jobs may finish when the app closes, in ms; JOBS_SHUTDOWN_GRACE_MS when absent. */
+  jobsShutdownGraceMs?: number;
 }
 
 /** The publish service: `/data-publish/*` and the publish subgraph at `/graphql`. */
@@ -63,7 +69,8 @@ export async function buildPublishApp(options: PublishAppOptions): Promise<Fasti
     { secrets: options.secrets, log: options.log },
   );
   const replica = options.replica ?? hostname();
-  const jobs: JobEngine = new MemoryJobEngine({ log: options.log, replica });
+  const jobs: JobEngine = options.jobs ?? new MemoryJobEngine({ log: options.log, replica });
+  const jobsGraceMs = options.jobsShutdownGraceMs ?? readSettings(jobShutdownSettings).JOBS_SHUTDOWN_GRACE_MS;
   const deps: PublishDeps = {
     secrets: options.secrets,
     connectorOptions: options.connectorOptions ?? {},
@@ -79,8 +86,13 @@ export async function buildPublishApp(options: PublishAppOptions): Promise<Fasti
     readiness: [() => options.secrets.check(apiKeySecretNames.publish), ...Object.values(destinations).flatMap((d) => d.readiness ?? []), ...store.readiness],
   });
   dataPublishRoutes(app, deps);
-  // Jobs end before the store they are kept in closes (hooks run in order).
-  app.addHook('onClose', () => jobs.close());
+  // Jobs get their grace as soon as the close starts: the calls waiting for them hold the HTTP server's
+  // close until they are answered (finished, or JOB_INTERRUPTED). They end before the store they are
+  // kept in closes (onClose hooks run in order).
+  let jobsClosed: Promise<void> | undefined;
+  const closeJobs = () => (jobsClosed ??= jobs.close(jobsGraceMs));
+  app.addHook('preClose', async () => void closeJobs().catch((error: unknown) => options.log.error({ err: error }, 'closing the jobs failed')));
+  app.addHook('onClose', () => closeJobs());
   app.addHook('onClose', store.close);
   await mountSubgraph(app, 'publish', publishResolvers(deps), options.log, metrics);
   return app;

@@ -16,8 +16,12 @@ import { destinationFor } from './destinations/registry.js';
  * source connections are closed, which fails the extraction; the destination
  * removes what it had written, and the call answers DEADLINE_EXCEEDED (504).
  * A caller that disconnects does not stop a package (see docs/behaviour.md, "Timeouts").
+ *
+ * `stop` (the job's signal) stops it the same way: cancelled, or the replica
+ * shutting down past its grace; the call then throws the signal's reason
+ * (JOB_CANCELLED, JOB_INTERRUPTED) and nothing of the package is kept.
  */
-export function packageProject(request: TransferRequest, deps: PublishDeps, call: CallContext): Promise<PackagePayload> {
+export function packageProject(request: TransferRequest, deps: PublishDeps, call: CallContext, stop?: AbortSignal): Promise<PackagePayload> {
   const { destination, source } = request;
   return tracked(deps.obs, call, 'package', { project: request, source, dataset: request.dataset, destination }, async () => {
     const target = destinationFor(deps.destinations, destination);
@@ -58,6 +62,6 @@ export function packageProject(request: TransferRequest, deps: PublishDeps, call
         signal.removeEventListener('abort', stop);
         await snapshot.close();
       }
-    }));
+    }), stop);
   });
 }
