@@ -13,6 +13,7 @@ import { FileSecretProvider, type SecretProvider } from '../../lib/secrets/index
 import { buildGatewayApp } from '../../gateway/src/app.js';
 import { buildMetadataApp } from '../../subgraphs/metadata/src/app.js';
 import { buildPublishApp } from '../../subgraphs/publish/src/app.js';
+import type { JobEngine } from '../../lib/jobs/engine.js';
 import { StorageMounts } from '../../subgraphs/publish/src/destinations/filestore/mount/mounts.js';
 import { readPostgresqlSettings } from '../../subgraphs/publish/src/destinations/postgresql/settings.js';
 import type { SourceConnectorOptions } from '../../lib/connectors/index.js';
@@ -70,6 +71,8 @@ export interface PlatformOptions {
   logStream?: { write(line: string): void };
   /** Timeouts and the connection cap of all three services; from HTTP_* settings when absent. */
   limits?: ConnectionLimits;
+  /** The publish service's job engine (a test that cancels jobs keeps it); the service's own when absent. */
+  jobs?: JobEngine;
 }
 
 async function listen(app: FastifyInstance): Promise<string> {
@@ -123,7 +126,7 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Plat
   // The platform database `env` names (PLATFORM_DATABASE_*), shared by both subgraphs as by two services of a deployment; none: records in memory.
   const store = (await openPlatformStore({ secrets, log, settings: readPlatformStoreSettings(env) })) ?? null;
   const metadataApp = await buildMetadataApp({ log, secrets, apiKey: new ApiKeyVerifier(keys.metadata), connectorOptions, audit, limits, catalogPool: catalogPoolSettingsFromEnv(env) ?? false, store });
-  const publishApp = await buildPublishApp({ log: logFor('publish'), secrets, apiKey: new ApiKeyVerifier(keys.publish), connectorOptions, mounts: new StorageMounts(env), audit, limits, postgresql: readPostgresqlSettings(env) ?? null, store });
+  const publishApp = await buildPublishApp({ log: logFor('publish'), secrets, apiKey: new ApiKeyVerifier(keys.publish), connectorOptions, mounts: new StorageMounts(env), audit, limits, postgresql: readPostgresqlSettings(env) ?? null, store, jobs: options.jobs });
   const metadata = await listen(metadataApp);
   const publish = await listen(publishApp);
   const gatewayApp = await buildGatewayApp({

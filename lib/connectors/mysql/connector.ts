@@ -282,12 +282,25 @@ export class MysqlConnector implements SourceConnector {
         onQuery: this.options.onQuery,
         statementTimeoutMs: clientTimeout(this.options.statementTimeoutMs),
         sessionLimit: statementTimeLimit(isMariaDb(connection), this.options.statementTimeoutMs),
+        kill: (threadId) => this.kill(threadId),
       });
     } catch (error) {
       connection.destroy();
       throw this.translate(error);
     }
     return trackSnapshot(this.snapshots, opened);
+  }
+
+  /** Ends the server session `threadId` (one of this connector's snapshots), on a connection opened for it. */
+  private async kill(threadId: number): Promise<void> {
+    const conn = await this.open();
+    try {
+      const sql = 'KILL CONNECTION ?';
+      this.options.onQuery?.(sql);
+      await conn.query(sql, [threadId]);
+    } finally {
+      await conn.end().catch(() => conn.destroy());
+    }
   }
 
   async close(): Promise<void> {

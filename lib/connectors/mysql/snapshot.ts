@@ -25,6 +25,12 @@ export interface MysqlSnapshotContext {
   statementTimeoutMs?: number | undefined;
   /** A session setting run first: the server's own statement time limit. */
   sessionLimit?: string | undefined;
+  /**
+   * Ends the server's session `threadId` from another connection (KILL). The
+   * server does not notice a client that went away while a statement
+   * computes (a view that sleeps): closed mid-read, the snapshot asks it to stop.
+   */
+  kill?: ((threadId: number) => Promise<void>) | undefined;
 }
 
 /** A MySQL identifier in backticks, backticks doubled. */
@@ -131,8 +137,12 @@ export class MysqlSnapshot implements SourceSnapshot {
     if (this.closed) return;
     this.closed = true;
     if (this.broken || this.active.size > 0) {
+      const reading = this.active.size > 0;
       for (const stream of this.active.keys()) stream.destroy();
+      const { threadId } = this.connection;
       this.connection.destroy();
+      // Stopped mid-read (cancelled, a deadline): the statement is stopped on the server too.
+      if (reading && threadId !== null && this.context.kill) await this.context.kill(threadId).catch(() => undefined);
       return;
     }
     try {

@@ -12,7 +12,8 @@ import { publishProject } from '../publish-project.js';
  */
 export function publishJobHandler(deps: PublishDeps): JobHandler {
   return async (job, context) => {
-    const call: CallContext = { requestId: context.job.request_id, keyId: context.job.started_by, log: context.log };
+    // Its log lines carry the request id like the call's own (reqId), so a request's lines tell its whole story.
+    const call: CallContext = { requestId: context.job.request_id, keyId: context.job.started_by, log: context.log.child({ reqId: context.job.request_id }) };
     return job.kind === 'package' ? await packageProject(job.request, deps, call, context.signal) : await publishProject(job.request, deps, call, context.signal);
   };
 }
