@@ -26,9 +26,10 @@ export interface MysqlSnapshotContext {
   /** A session setting run first: the server's own statement time limit. */
   sessionLimit?: string | undefined;
   /**
-   * Ends the server's session `threadId` from another connection (KILL). The
-   * server does not notice a client that went away while a statement
-   * computes (a view that sleeps): closed mid-read, the snapshot asks it to stop.
+   * Stops the statement of server session `threadId` from another connection
+   * (KILL QUERY). Closing its side of the connection does not stop the server
+   * (it sends the rest of the result to a client that reads on, and a view that
+   * sleeps computes on): closed mid-read, the snapshot asks it to stop.
    */
   kill?: ((threadId: number) => Promise<void>) | undefined;
 }
