@@ -6,12 +6,14 @@
  * the job; the same through GraphQL. Cancelling a running package stops its
  * source statement on the server (pg_stat_activity, the MariaDB process
  * list), leaves staging clean and the project free, and the waiting caller
- * gets the JOB_CANCELLED envelope.
+ * gets the JOB_CANCELLED envelope. A publish cancelled before its point of no
+ * return publishes nothing.
  */
 import assert from 'node:assert/strict';
 import net from 'node:net';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { parseRequest, publishRequestSchema } from '../../lib/contract/index.js';
 import { MemoryJobEngine } from '../../lib/jobs/memory.js';
 import { createLogger } from '../../lib/logging/logger.js';
 import { createMysqlDatabase, createPgDatabase, type TestMysqlDatabase, type TestPgDatabase } from '../support/databases.js';
@@ -168,4 +170,23 @@ describe('cancelling a running package', () => {
       assert.deepEqual(await listTree(path.join(staging, 'Pr004', startTime)), ['data/', 'data/outputs/', 'data/outputs/fast.csv']);
     });
   }
+});
+
+describe('cancelling a publish', () => {
+  test('before its point of no return: it ends cancelled having published nothing; staging is kept and the publish then runs', async () => {
+    const startTime = '20250601_000006';
+    const packaged = await platform.post(platform.publish, '/data-publish/package', packageBody('postgresql', ['fast'], startTime));
+    assert.equal(packaged.status, 200, JSON.stringify(packaged.body));
+    const request = parseRequest(publishRequestSchema, { project_name: 'Pr004', project_start_time: startTime, destination: { name: 'LSC', type: 'filestore', format: 'csv' } });
+    // The job starts at once and first checks its destination (asynchronously): the cancellation reaches it before it publishes.
+    const { job } = await jobs.submit({ job: { kind: 'publish', request }, startedBy: 'key-0123456789ab', requestId: 'publish-cancelled' });
+    const cancelled = await jobs.cancel(job.id, 'key-0123456789ab');
+    assert.equal(cancelled.state, 'cancelled', JSON.stringify(cancelled));
+    assert.equal(cancelled.error?.code, 'JOB_CANCELLED');
+    assert.deepEqual(await listTree(path.join(platform.mountDir, 'production', 'Pr004', startTime)), [], 'nothing published');
+    assert.deepEqual(await listTree(path.join(platform.mountDir, 'staging', 'Pr004', startTime)), ['data/', 'data/outputs/', 'data/outputs/fast.csv'], 'the package is still staged');
+    const published = await platform.post(platform.publish, '/data-publish/publish', request);
+    assert.equal(published.status, 200, JSON.stringify(published.body));
+    assert.deepEqual(published.body.payload.data_published.map((f: { file_path: string }) => f.file_path), ['data/outputs/fast.csv']);
+  });
 });
