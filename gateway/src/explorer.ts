@@ -36,8 +36,12 @@ const PAGE_HEADERS = {
   'referrer-policy': 'no-referrer',
 };
 
-/** What the editor shows before the user writes anything: how to give the key. */
-const DEFAULT_QUERY = `# CR8TOR Publisher: the federated graph.
+/**
+ * What the editor shows before the user writes anything: how to give the key,
+ * and a query to run at once: how far a job has got (the job surface of issue
+ * #17), table by table while it runs.
+ */
+export const DEFAULT_QUERY = `# CR8TOR Publisher: the federated graph.
 #
 # Every operation needs your API key. Set it in
 # the Headers tab below: {"${API_KEY_HEADER}": "<key>"}.
@@ -46,6 +50,31 @@ const DEFAULT_QUERY = `# CR8TOR Publisher: the federated graph.
 #
 # The docs (top left) then list every type and
 # field, and the editor completes them.
+#
+# How far a package has got, table by table: put
+# the job's id (what startPackage answered, or one
+# of jobs(projectName:, projectStartTime:)) in the
+# Variables tab, {"id": "<job id>"}, and run this
+# again while it runs.
+query Job($id: ID!) {
+  job(id: $id) {
+    kind
+    projectName
+    projectStartTime
+    state
+    progress {
+      table
+      state
+      rows
+      bytes
+      estimatedRows
+    }
+    error {
+      code
+      detail
+    }
+  }
+}
 `;
 
 /**

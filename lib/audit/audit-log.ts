@@ -1,6 +1,7 @@
 import { open, type FileHandle } from 'node:fs/promises';
 import { readSettings } from '../config/env.js';
 import { auditSettings } from '../config/settings/index.js';
+import type { JobKind, JobState } from '../contract/jobs.js';
 
 /** One data access: who, what, from where, to where, and what came of it. */
 export interface AuditEvent {
@@ -59,8 +60,36 @@ export interface SuppressedRefusalsEvent {
   since: string;
 }
 
+/**
+ * A step in the life of a job (issue #17): a replica started running it, a key
+ * cancelled it, it ended. The package or publication the job runs writes its
+ * own {@link AuditEvent} as well (the data access, by the key that started the job).
+ */
+export interface JobAuditEvent {
+  time: string;
+  service: string;
+  action: 'job_started' | 'job_cancelled' | 'job_finished';
+  /** Who did it: the key that started the job (started, finished), or the key that cancelled it (cancelled). Never the key itself. */
+  key_id: string;
+  job: {
+    id: string;
+    kind: JobKind;
+    project: { name: string; start_time: string };
+    /** The request that started the job (its x-request-id). */
+    request_id: string;
+    /** The publish replica running it or that ran it; null when it never started. */
+    replica: string | null;
+  };
+  /** The state it ended in (job_finished), or was in when the cancellation was asked (job_cancelled: queued or running). */
+  state?: JobState;
+  /** The error's code when it ended failed or cancelled (job_finished). */
+  code?: string;
+  /** How long it ran, from start to end (job_finished; 0 when it never started). */
+  duration_ms?: number;
+}
+
 /** Anything the audit trail records. */
-export type AuditRecord = AuditEvent | RefusalEvent | SuppressedRefusalsEvent;
+export type AuditRecord = AuditEvent | RefusalEvent | SuppressedRefusalsEvent | JobAuditEvent;
 
 /**
  * The audit trail: every event is written as one JSON line to stdout and, when

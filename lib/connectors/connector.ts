@@ -34,6 +34,14 @@ export interface ColumnInfo {
 }
 
 /**
+ * Running totals of one table's CSV stream as it leaves the snapshot: rows
+ * encoded so far and the CSV bytes (header included) pushed so far. Called
+ * once per chunk (tens of KiB), never per row; the last call's figures are
+ * the table's whole stream.
+ */
+export type CsvProgress = (rows: number, bytes: number) => void;
+
+/**
  * A consistent, read-only view of a source for one package: every table read
  * through it sees the same snapshot (one repeatable-read transaction).
  */
@@ -44,8 +52,16 @@ export interface SourceSnapshot {
    * canonical text form (lib/types/logical.ts). Memory stays bounded whatever
    * the table's size; the stream errors with an AppError naming the source.
    * Only columns confirmed by the catalog (resolveDataset) may be passed.
+   * `progress`, when given, is told the running totals as chunks are pushed.
    */
-  csv(schema: string, table: string, columns: readonly ColumnInfo[]): Readable;
+  csv(schema: string, table: string, columns: readonly ColumnInfo[], progress?: CsvProgress): Readable;
+  /**
+   * The source's estimate of each table's rows from its catalog statistics,
+   * in one catalog query on the snapshot's own connection (no table is read).
+   * A table without statistics (never analysed, a view) is absent. A snapshot
+   * without this method has no estimates (Databricks: see its snapshot).
+   */
+  estimateRows?(schema: string, tables: readonly string[]): Promise<Map<string, number>>;
   /** Rows a completed `csv()` stream of the table carried, or null when it has not completed. */
   rowsRead(schema: string, table: string): number | null;
   /** Ends the snapshot and releases the connection. */
@@ -122,7 +138,8 @@ export function tableKey(schema: string, table: string): string {
  */
 export function trackSnapshot(open: Set<SourceSnapshot>, opened: SourceSnapshot): SourceSnapshot {
   const tracked: SourceSnapshot = {
-    csv: (schema, table, columns) => opened.csv(schema, table, columns),
+    csv: (schema, table, columns, progress) => opened.csv(schema, table, columns, progress),
+    ...(opened.estimateRows ? { estimateRows: (schema: string, tables: readonly string[]) => opened.estimateRows!(schema, tables) } : {}),
     rowsRead: (schema, table) => opened.rowsRead(schema, table),
     async close() {
       open.delete(tracked);

@@ -1,5 +1,6 @@
 import { PassThrough, pipeline, Transform, type Readable, type TransformCallback } from 'node:stream';
 import type { Formatter } from '../types/canonical.js';
+import type { CsvProgress } from './connector.js';
 
 /** One row of a table, each value already in its canonical text form (lib/types/logical.ts); null is NULL. */
 export type CanonicalRow = Array<string | null>;
@@ -37,17 +38,24 @@ const BATCH_CHARS = 64 * 1024;
  * (null and undefined stay NULL); without, {@link CanonicalRow}s. The rows
  * a driver hands over together (in one tick) leave as one chunk, of at most
  * about 64 KiB: few chunks for a fast source, no row held back from a slow one.
+ * `progress`, when given, is told the rows and bytes pushed so far, once per chunk.
  */
 export class CanonicalCsvEncoder extends Transform {
+  /** Rows encoded so far. */
+  rows = 0;
+  /** CSV bytes pushed so far (header included). */
+  bytes = 0;
   private pending: string;
   private readonly single: boolean;
   private readonly formatters: readonly Formatter[] | undefined;
   private scheduled: NodeJS.Immediate | undefined;
+  private readonly progress: CsvProgress | undefined;
 
-  constructor(columnNames: readonly string[], formatters?: readonly Formatter[]) {
+  constructor(columnNames: readonly string[], formatters?: readonly Formatter[], progress?: CsvProgress) {
     super({ writableObjectMode: true });
     this.single = columnNames.length === 1;
     this.formatters = formatters;
+    this.progress = progress;
     this.pending = csvHeader(columnNames).toString('utf8');
   }
 
@@ -61,6 +69,7 @@ export class CanonicalCsvEncoder extends Transform {
         line += i === 0 ? csvField(text, this.single) : `,${csvField(text, false)}`;
       }
       this.pending += `${line}\n`;
+      this.rows++;
       if (this.pending.length >= BATCH_CHARS) this.send();
       else this.scheduled ??= setImmediate(() => this.send());
       callback();
@@ -85,8 +94,11 @@ export class CanonicalCsvEncoder extends Transform {
     if (this.scheduled) clearImmediate(this.scheduled);
     this.scheduled = undefined;
     if (this.pending.length === 0 || this.destroyed) return;
-    this.push(Buffer.from(this.pending, 'utf8'));
+    const chunk = Buffer.from(this.pending, 'utf8');
     this.pending = '';
+    this.bytes += chunk.length;
+    this.push(chunk);
+    this.progress?.(this.rows, this.bytes);
   }
 }
 
@@ -95,16 +107,17 @@ export class CanonicalCsvEncoder extends Transform {
  * {@link CanonicalRow}s; its back-pressure reaches the source through the
  * pipe. Errors of either side destroy the returned stream with the error
  * `translate` makes of them; the caller's `onSettled` runs once, when the
- * rows end or fail.
+ * rows end or fail; `progress` is told the running totals per chunk.
  */
 export function canonicalCsvStream<E extends Error>(
   columnNames: readonly string[],
   rows: Readable,
   translate: (error: unknown) => E,
   onSettled?: (error: E | undefined) => void,
+  progress?: CsvProgress,
 ): Readable {
   const output = new PassThrough();
-  const encoder = new CanonicalCsvEncoder(columnNames);
+  const encoder = new CanonicalCsvEncoder(columnNames, undefined, progress);
   let settled = false;
   // The output stays out of the pipeline, so it fails with the translated error, not the driver's.
   pipeline(rows, encoder, (error) => {

@@ -6,7 +6,7 @@ import type { ConnectorOptions, SourceConnector, SourceSnapshot, SslMode } from 
 import type { DatabricksSettings } from './databricks/settings.js';
 import type { MssqlSettings } from './mssql/connection.js';
 
-export type { SourceConnector, SourceSnapshot, ColumnInfo, TableInfo, ConnectorOptions, SslMode } from './connector.js';
+export type { SourceConnector, SourceSnapshot, CsvProgress, ColumnInfo, TableInfo, ConnectorOptions, SslMode } from './connector.js';
 export { SourceHosts } from './egress/source-hosts.js';
 export { CatalogPools, type CatalogPoolSettings } from './pool/catalog-pools.js';
 export { resolveDataset, type ResolvedDataset, type ResolvedTable } from './catalog.js';

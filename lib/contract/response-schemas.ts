@@ -11,7 +11,7 @@ import { graphqlScalars } from './shape.js';
  */
 
 /** A whole number that may exceed 32 bits; GraphQL's `Long` (lib/graphql/long-scalar.ts). */
-const long = z.number().int().nonnegative().register(graphqlScalars, { scalar: 'Long' });
+export const longSchema = z.number().int().nonnegative().register(graphqlScalars, { scalar: 'Long' });
 
 const contractColumn = z.object({
   name: z.string(),
@@ -59,7 +59,7 @@ export const packagePayloadSchema = z.object({
 const publishedFileSchema = z.object({
   file_path: z.string(),
   hash_value: z.string().regex(/^[0-9a-f]{128}$/).describe('SHA-512 of the file, lowercase hex.'),
-  total_bytes: long,
+  total_bytes: longSchema,
 });
 
 const publishedTableSchema = z.object({

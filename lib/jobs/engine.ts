@@ -84,7 +84,7 @@ export interface JobEngine {
   submit(submission: JobSubmission): Promise<Submitted>;
   /** The job, or undefined when there is none by that id (an id that is not one is none). */
   get(id: string): Promise<Job | undefined>;
-  /** The project's jobs, newest first, in pages; a bad cursor is a BAD_REQUEST. */
+  /** The project's jobs, newest first, in pages; a bad cursor, or `first` outside 1..100, is INVALID_REQUEST (422). */
   list(query: JobQuery): Promise<JobPage>;
   /**
    * Cancels a queued or running job and answers its final state once it has

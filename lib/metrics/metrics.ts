@@ -1,10 +1,11 @@
 import { METHODS } from 'node:http';
-import { collectDefaultMetrics, Counter, Histogram, Registry } from 'prom-client';
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { AuditEvent } from '../audit/audit-log.js';
 import { DESTINATION_TYPES } from '../contract/destination.js';
+import { JOB_KINDS, JOB_STATES, type JobKind, type JobState } from '../contract/jobs.js';
 import { SOURCE_TYPES } from '../contract/source.js';
 import { errorTable } from '../errors.js';
-import { boundLabels, firstSeen, oneOf, type LabelBound } from './label-bounds.js';
+import { boundLabels, firstSeen, MAX_LABEL_LENGTH, oneOf, type LabelBound } from './label-bounds.js';
 
 /** What one of our metrics is: its name, help, and the bound of each of its labels. */
 interface MetricSpec<L extends string> {
@@ -131,4 +132,89 @@ export class ServiceMetrics {
   async text(): Promise<{ contentType: string; body: string }> {
     return { contentType: this.registry.contentType, body: await this.registry.metrics() };
   }
+}
+
+/** One job a replica is running, as its metrics show it. */
+export interface RunningJobFigures {
+  id: string;
+  kind: JobKind;
+  project: string;
+  startTime: string;
+  /** Rows and bytes so far, over all its tables. */
+  rows: number;
+  bytes: number;
+}
+
+/** What the job metrics read at each scrape. */
+export interface JobMetricsSource {
+  /** Jobs by state, as the job engine counts them. */
+  counts(): Promise<Record<JobState, number>>;
+  /** The jobs this replica is running now. */
+  running(): RunningJobFigures[];
+}
+
+/**
+ * Most running jobs shown with their own series (`cr8tor_job_rows`,
+ * `cr8tor_job_bytes`); a replica running more shows the first this many.
+ * A job's series go when it ends, so the series stay bounded by what runs.
+ */
+export const MAX_RUNNING_JOB_SERIES = 100;
+
+const JOB_OUTCOMES = ['succeeded', 'failed', 'cancelled'] as const;
+
+/**
+ * The publish service's job metrics (issue #17), on its registry: jobs by
+ * state and each running job's rows and bytes, read from `source` when
+ * /metrics is scraped (nothing is kept between scrapes, so a finished job's
+ * series are gone at the next one), and how long jobs ran, by kind and outcome.
+ */
+export class JobMetrics {
+  readonly duration: BoundedHistogram<'kind' | 'outcome'>;
+
+  constructor(registry: Registry, source: JobMetricsSource, onError: (error: unknown) => void) {
+    const state = oneOf(JOB_STATES);
+    new Gauge({
+      name: 'cr8tor_jobs',
+      help: 'Jobs by state, as the job engine counts them when scraped (the in-memory engine: this replica\'s; the platform database: all replicas\').',
+      labelNames: ['state'],
+      registers: [registry],
+      async collect() {
+        this.reset();
+        try {
+          for (const [name, count] of Object.entries(await source.counts())) this.set({ state: state(name) }, count);
+        } catch (error) {
+          // No counts this scrape; the rest of /metrics still answers.
+          onError(error);
+        }
+      },
+    });
+    const kind = oneOf(JOB_KINDS);
+    const perJob = (name: string, help: string, figure: (j: RunningJobFigures) => number) =>
+      new Gauge({
+        name,
+        help,
+        labelNames: ['job_id', 'kind', 'project', 'start_time'],
+        registers: [registry],
+        collect() {
+          this.reset();
+          for (const j of source.running().slice(0, MAX_RUNNING_JOB_SERIES)) {
+            this.set({ job_id: clipLabel(j.id), kind: kind(j.kind), project: clipLabel(j.project), start_time: clipLabel(j.startTime) }, figure(j));
+          }
+        },
+      });
+    perJob('cr8tor_job_rows', 'Rows read so far by each job this replica is running (gone once it ends).', (j) => j.rows);
+    perJob('cr8tor_job_bytes', 'Bytes written so far by each job this replica is running (gone once it ends).', (j) => j.bytes);
+    this.duration = new BoundedHistogram({
+      name: 'cr8tor_job_duration_seconds',
+      help: 'How long jobs ran on this replica, from start to end, by kind and outcome (succeeded, failed, cancelled).',
+      labels: { kind, outcome: oneOf(JOB_OUTCOMES) },
+      buckets: [0.1, 0.5, 1, 5, 10, 30, 60, 300, 900, 1800, 3600, 7200],
+      registry,
+    });
+  }
+}
+
+/** A label value of our own (a job id, a checked project name) cut to {@link MAX_LABEL_LENGTH}. */
+function clipLabel(value: string): string {
+  return value.length > MAX_LABEL_LENGTH ? value.slice(0, MAX_LABEL_LENGTH) : value;
 }

@@ -7,7 +7,7 @@ import { loadMigrations, migrate } from './migrate.js';
 import { readPlatformStoreSettings, type PlatformStoreSettings } from './settings.js';
 
 /** Connections one service holds to the platform database at most. */
-const POOL_MAX = 5;
+const POOL_MAX = 10;
 
 /**
  * The platform's own PostgreSQL database (PLATFORM_DATABASE_URL or

@@ -13,10 +13,11 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Page, Request } from 'playwright-core';
 import { fromRoot } from '../../lib/paths.js';
+import { DEFAULT_QUERY } from '../../gateway/src/explorer.js';
 import { launchChromium, skipWithoutChromium, type Browser } from '../support/chromium.js';
 import { createPgDatabase, pgSettings, type TestPgDatabase } from '../support/databases.js';
 import { keys, startPlatform, type Platform } from '../support/platform.js';
-import { dataset, sqlSource, transferRequest, writeSourceSecrets } from '../support/requests.js';
+import { dataset, graphqlInput, sqlSource, transferRequest, writeSourceSecrets } from '../support/requests.js';
 
 /** The README's example of one query that both subgraphs answer. */
 async function readmeQuery(): Promise<string> {
@@ -106,6 +107,31 @@ describe('the explorer and the SDL over HTTP', () => {
     assert.equal(((await unknown.json()) as { status: string }).status, 'error');
     const keyless = await platform.graphql(platform.gateway, '{ __typename }', undefined, '');
     assert.equal(keyless.status, 403);
+  });
+});
+
+describe('the explorer opens on a job query', () => {
+  test('the page starts with a query of a job’s state and progress; run through /graphql, it answers them for a package job', async () => {
+    const script = await (await fetch(`${platform.gateway}/explorer/assets/explorer.js`)).text();
+    assert.ok(script.includes(`defaultQuery: ${JSON.stringify(DEFAULT_QUERY)}`), 'the start script gives GraphiQL the job query');
+    assert.match(DEFAULT_QUERY, /job\(id: \$id\)[\s\S]*progress \{\s*table\s*state\s*rows\s*bytes\s*estimatedRows/);
+
+    const body = transferRequest(sqlSource('postgresql', db.database), dataset('research', ['person']), { ...PROJECT, project_start_time: '20250205_010102' });
+    const started = await platform.graphql(platform.gateway, 'mutation S($r: ProjectTransferRequest!) { startPackage(request: $r) { id } }', { r: graphqlInput(body) });
+    assert.equal(started.body.errors, undefined, started.text);
+    const id = started.body.data.startPackage.id as string;
+    let job: any;
+    for (let i = 0; i < 600; i++) {
+      const answer = await platform.graphql(platform.gateway, DEFAULT_QUERY, { id });
+      assert.equal(answer.body.errors, undefined, answer.text);
+      job = answer.body.data.job;
+      if (!['QUEUED', 'RUNNING'].includes(job.state)) break;
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    assert.equal(job.state, 'SUCCEEDED', JSON.stringify(job));
+    assert.deepEqual([job.kind, job.projectName, job.error], ['PACKAGE', 'DemoProject', null]);
+    assert.ok(Array.isArray(job.progress));
+    for (const t of job.progress) assert.deepEqual([t.table, t.state], ['person', 'DONE']);
   });
 });
 

@@ -9,6 +9,7 @@ import { after, before, describe, test } from 'node:test';
 import type { FastifyInstance } from 'fastify';
 import { getIntrospectionQuery, Kind, parse, type OperationDefinitionNode } from 'graphql';
 import { buildGatewayApp } from '../../gateway/src/app.js';
+import { DEFAULT_QUERY } from '../../gateway/src/explorer.js';
 import { DATASET_METADATA, PACKAGE_PROJECT, PUBLISH_PROJECT, VALIDATE_PROJECT } from '../../gateway/src/rest/operations.js';
 import { ApiKeyVerifier } from '../../lib/auth/api-key.js';
 import { ConfigError } from '../../lib/config/env.js';
@@ -90,6 +91,21 @@ describe('settings', () => {
     for (const operation of [VALIDATE_PROJECT, DATASET_METADATA, PACKAGE_PROJECT, PUBLISH_PROJECT]) {
       assert.deepEqual(limitViolations(measure(operation), smallest), [], operation);
       assert.doesNotThrow(() => parse(operation, { maxTokens: smallest.maxTokens }));
+    }
+  });
+
+  // At the publish subgraph the gateway's entity fetch puts `_entities` where `project` was: as deep.
+  test('the smallest limits the settings allow still fit a job query with every field, through the project entity, and the explorer\'s job query', () => {
+    const smallest: GraphQLLimits = { maxDepth: 6, maxAliases: 0, maxFields: 50, maxTokens: 200 };
+    const everyField = `query P($n: String!, $t: String!) { project(projectName: $n, projectStartTime: $t) { jobs(first: 100) { nodes {
+      id kind projectName projectStartTime state startedBy requestId createdAt startedAt finishedAt replica
+      progress { table state rows bytes estimatedRows }
+      packageResult { destinationType dataRetrieved { filePath tableName } }
+      publishResult { destinationType dataPublished { filePath hashValue totalBytes postgresqlTableName opalResourceName opalProjectName opalGroupName } }
+      error { code status detail } } pageInfo { endCursor hasNextPage } } } }`;
+    for (const operation of [everyField, DEFAULT_QUERY]) {
+      assert.deepEqual(limitViolations(measure(operation), smallest), [], operation);
+      assert.doesNotThrow(() => parse(operation, { maxTokens: subgraphLimits(DEFAULTS).maxTokens }));
     }
   });
 

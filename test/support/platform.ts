@@ -18,6 +18,8 @@ import { StorageMounts } from '../../subgraphs/publish/src/destinations/filestor
 import { readPostgresqlSettings } from '../../subgraphs/publish/src/destinations/postgresql/settings.js';
 import type { SourceConnectorOptions } from '../../lib/connectors/index.js';
 import { catalogPoolSettingsFromEnv, connectorOptionsFromEnv } from '../../lib/config/connector-settings.js';
+import { readSettings } from '../../lib/config/env.js';
+import { jobObservabilitySettings } from '../../lib/config/settings/index.js';
 import { AuditLog } from '../../lib/audit/audit-log.js';
 import type { ConnectionLimits } from '../../lib/http/plugins/timeouts.js';
 import { openPlatformStore, readPlatformStoreSettings } from '../../lib/store/index.js';
@@ -126,7 +128,11 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Plat
   // The platform database `env` names (PLATFORM_DATABASE_*), shared by both subgraphs as by two services of a deployment; none: records in memory.
   const store = (await openPlatformStore({ secrets, log, settings: readPlatformStoreSettings(env) })) ?? null;
   const metadataApp = await buildMetadataApp({ log, secrets, apiKey: new ApiKeyVerifier(keys.metadata), connectorOptions, audit, limits, catalogPool: catalogPoolSettingsFromEnv(env) ?? false, store });
-  const publishApp = await buildPublishApp({ log: logFor('publish'), secrets, apiKey: new ApiKeyVerifier(keys.publish), connectorOptions, mounts: new StorageMounts(env), audit, limits, postgresql: readPostgresqlSettings(env) ?? null, store, jobs: options.jobs });
+  const publishApp = await buildPublishApp({
+    log: logFor('publish'), secrets, apiKey: new ApiKeyVerifier(keys.publish), connectorOptions, mounts: new StorageMounts(env), audit, limits, postgresql: readPostgresqlSettings(env) ?? null, store,
+    jobProgressLogIntervalMs: readSettings(jobObservabilitySettings, env).JOB_PROGRESS_LOG_INTERVAL_MS,
+    jobs: options.jobs,
+  });
   const metadata = await listen(metadataApp);
   const publish = await listen(publishApp);
   const gatewayApp = await buildGatewayApp({

@@ -54,6 +54,33 @@ describe('canonical CSV of driver rows', () => {
     assert.ok(chunks < 100, `${chunks} chunks for 10,000 rows`);
   });
 
+  test('progress: running rows and bytes once per chunk, ending at the whole stream', async () => {
+    const rows = Array.from({ length: 30_000 }, (_, i) => [String(i), `note, ${i}`]);
+    const calls: Array<[number, number]> = [];
+    const encoder = new CanonicalCsvEncoder(['n', 'note'], undefined, (r, b) => void calls.push([r, b]));
+    const out: Buffer[] = [];
+    Readable.from(rows).pipe(encoder);
+    for await (const chunk of encoder) out.push(chunk as Buffer);
+    assert.equal(calls.length, out.length, 'one call per chunk');
+    let bytes = 0;
+    for (const [i, chunk] of out.entries()) {
+      bytes += chunk.length;
+      assert.equal(calls[i]![1], bytes, `chunk ${i}: bytes so far`);
+      const complete = Buffer.concat(out.slice(0, i + 1)).toString('utf8').split('\n').length - 2;
+      assert.equal(calls[i]![0], complete, `chunk ${i}: rows so far`);
+    }
+    assert.deepEqual(calls.at(-1), [30_000, Buffer.concat(out).length]);
+    assert.deepEqual([encoder.rows, encoder.bytes], [30_000, Buffer.concat(out).length]);
+  });
+
+  test('progress of a table without rows: its header', async () => {
+    const calls: Array<[number, number]> = [];
+    const encoder = new CanonicalCsvEncoder(['a'], undefined, (r, b) => void calls.push([r, b]));
+    Readable.from([]).pipe(encoder);
+    for await (const _ of encoder);
+    assert.deepEqual(calls, [[0, 2]]);
+  });
+
   test('a formatter that throws fails the stream', async () => {
     const bad: Formatter = () => {
       throw new Error('no canonical form');

@@ -241,7 +241,7 @@ describe('list and counts', () => {
     assert.deepEqual(await engine.counts(), { queued: 0, running: 0, succeeded: 4, failed: 2, cancelled: 0 });
   });
 
-  test('a cursor no page answered, or a page size out of range, is INVALID_REQUEST (422)', async () => {
+  test('a cursor no page answered is INVALID_REQUEST (422)', async () => {
     const engine = await engineWith(async () => ({}));
     const query = { projectName: 'Pr004', projectStartTime: '20250101_000013' };
     for (const after of ['nope', '', Buffer.from('{"seq":-1}').toString('base64url'), Buffer.from('{"seq":"1"}').toString('base64url'), Buffer.from('null').toString('base64url')]) {
@@ -251,9 +251,6 @@ describe('list and counts', () => {
         assert.equal(e.detail, "Invalid request body: 'after' is not a cursor a page of jobs answered.");
         return true;
       }, after);
-    }
-    for (const first of [0, 101, 1.5, -1]) {
-      await assert.rejects(engine.list({ ...query, first }), (e: AppError) => e.code === 'INVALID_REQUEST' && e.status === 422, String(first));
     }
   });
 

@@ -114,6 +114,25 @@ describe('COPY text → canonical CSV', () => {
     assert.deepEqual(await convert(['n', 'v'], ['plain', 'plain'], chunks), { csv: `n,v\n1,"${long}"\n2,short\n`, rows: 2 });
   });
 
+  test('counts the rows and CSV bytes it pushed, and says so after each push', async () => {
+    const seen: Array<[number, number]> = [];
+    const transform: CopyTextToCsv = new CopyTextToCsv(['n', 'v'], ['plain', 'plain'], undefined, { onPush: () => void seen.push([transform.rows, transform.bytes]) });
+    const out: Buffer[] = [];
+    const done = new Promise<void>((resolve, reject) => {
+      transform.on('data', (b: Buffer) => out.push(b));
+      transform.on('end', resolve);
+      transform.on('error', reject);
+    });
+    Readable.from([Buffer.from('1\ta,b\n2\t'), Buffer.from('x\n3\t\\N\n')], { objectMode: false }).pipe(transform);
+    await done;
+    const csv = Buffer.concat(out);
+    assert.equal(csv.toString('utf8'), 'n,v\n1,"a,b"\n2,x\n3,\n');
+    assert.deepEqual([transform.rows, transform.bytes], [3, csv.length]);
+    assert.equal(seen.length, out.length, 'one call per chunk pushed');
+    assert.deepEqual(seen.map(([, b]) => b), out.map((_, i) => Buffer.concat(out.slice(0, i + 1)).length));
+    assert.deepEqual(seen.map(([r]) => r), [0, 1, 3, 3], 'the header, the first row, then the row split across chunks and the last (both converted before either is pushed)');
+  });
+
   test('malformed input fails the stream instead of writing a wrong row', async () => {
     await assert.rejects(convert(['a', 'b'], ['plain', 'plain'], [Buffer.from('1\n')]), /does not have 2 fields/);
     await assert.rejects(convert(['a'], ['plain'], [Buffer.from('1\t2\n')]), /does not have 1 fields/);

@@ -13,6 +13,7 @@ import assert from 'node:assert/strict';
 import {
   buildSchema,
   getNamedType,
+  isEnumType,
   isInputObjectType,
   isListType,
   isNonNullType,
@@ -28,11 +29,18 @@ import type { z } from 'zod';
 import {
   accessRequestSchema,
   datasetMetadataSchema,
+  JOB_KINDS,
+  JOB_STATES,
+  jobConnectionSchema,
+  jobPageArgsSchema,
+  jobSchema,
+  jobsQuerySchema,
   metadataRequestSchema,
   packagePayloadSchema,
   projectRecordsSchema,
   publishPayloadSchema,
   publishRequestSchema,
+  TABLE_PROGRESS_STATES,
   toGraphQLName,
   transferRequestSchema,
   validationPayloadSchema,
@@ -43,23 +51,47 @@ import * as shimOperations from '../../gateway/src/rest/operations.js';
 
 const supergraph = buildSchema(readFileSync(SUPERGRAPH_PATH, 'utf8'));
 
-/** Each operation of the graph with the schema its `request` is parsed with and the schema of its result. */
-const OPERATIONS: Array<{ field: string; request?: z.ZodType; result: z.ZodType }> = [
+/**
+ * Each operation of the graph with the schema its `request` is parsed with (or,
+ * `args`, the schema all its arguments are parsed with) and the schema of its result.
+ */
+const OPERATIONS: Array<{ field: string; request?: z.ZodType; args?: z.ZodType; result: z.ZodType }> = [
   { field: 'Query.datasetMetadata', request: metadataRequestSchema, result: datasetMetadataSchema },
   { field: 'Mutation.validateProject', request: accessRequestSchema, result: validationPayloadSchema },
   { field: 'Mutation.packageProject', request: transferRequestSchema, result: packagePayloadSchema },
   { field: 'Mutation.publishProject', request: publishRequestSchema, result: publishPayloadSchema },
   // The records both subgraphs keep, composed into one Project.
   { field: 'Query.project', result: projectRecordsSchema },
+  // Jobs (issue #17).
+  { field: 'Query.job', result: jobSchema.nullable() },
+  { field: 'Query.jobs', args: jobsQuerySchema, result: jobConnectionSchema },
+  { field: 'Project.jobs', args: jobPageArgsSchema, result: jobConnectionSchema },
+  { field: 'Mutation.startPackage', request: transferRequestSchema, result: jobSchema },
+  { field: 'Mutation.startPublish', request: publishRequestSchema, result: jobSchema },
+  { field: 'Mutation.cancelJob', result: jobSchema },
 ];
 
-/** The shape of a GraphQL type, in the terms of lib/contract/shape.ts. */
+/** The GraphQL enums that spell the contract's enums in capitals. */
+const ENUMS: Array<{ type: string; values: readonly string[] }> = [
+  { type: 'JobKind', values: JOB_KINDS },
+  { type: 'JobState', values: JOB_STATES },
+  { type: 'TableProgressState', values: TABLE_PROGRESS_STATES },
+];
+
+/**
+ * The shape of a GraphQL type, in the terms of lib/contract/shape.ts. An enum is
+ * a String (its values are checked against the contract's apart, {@link ENUMS}).
+ * A field that takes arguments is an operation of its own (`Project.jobs`),
+ * checked as one of {@link OPERATIONS}, not part of its type's shape.
+ */
 function sdlShape(type: GraphQLType, nullable = true): Field {
   if (isNonNullType(type)) return sdlShape(type.ofType, false);
   if (isListType(type)) return { shape: { kind: 'list', of: sdlShape(type.ofType) }, nullable };
   if (isScalarType(type)) return { shape: { kind: 'scalar', scalar: type.name }, nullable };
+  if (isEnumType(type)) return { shape: { kind: 'scalar', scalar: 'String' }, nullable };
   if (isObjectType(type) || isInputObjectType(type)) {
-    const fields = Object.fromEntries(Object.values(type.getFields()).map((f) => [f.name, sdlShape(f.type)]));
+    const own = Object.values(type.getFields()).filter((f) => !('args' in f) || f.args.length === 0);
+    const fields = Object.fromEntries(own.map((f) => [f.name, sdlShape(f.type)]));
     return { shape: { kind: 'object', fields }, nullable };
   }
   throw new Error(`No shape for the GraphQL type ${String(type)}.`);
@@ -118,10 +150,27 @@ describe('the SDL and the zod schemas describe the same shapes', () => {
       });
     }
 
+    const args = op.args;
+    if (args) {
+      test(`${op.field}: its arguments and the schema they are parsed with`, () => {
+        const fields = Object.fromEntries(rootField(supergraph, op.field).args.map((a) => [a.name, a.defaultValue === undefined ? sdlShape(a.type) : { ...sdlShape(a.type), nullable: true }]));
+        const diff = differences({ shape: { kind: 'object', fields }, nullable: false }, shapeOf(args, 'input'), `${op.field}(…)`);
+        assert.deepEqual(diff, [], `SDL and zod differ:\n  ${diff.join('\n  ')}`);
+      });
+    }
+
     test(`${op.field}: its result type and the payload schema`, () => {
       const type = rootField(supergraph, op.field).type;
       const diff = differences(sdlShape(type), shapeOf(op.result, 'output'), getNamedType(type).name);
       assert.deepEqual(diff, [], `SDL and zod differ:\n  ${diff.join('\n  ')}`);
+    });
+  }
+
+  for (const { type, values } of ENUMS) {
+    test(`the enum ${type} spells the contract's values in capitals`, () => {
+      const found = supergraph.getType(type);
+      assert.ok(isEnumType(found), `${type} is an enum of the supergraph`);
+      assert.deepEqual(found.getValues().map((v) => v.name), values.map((v) => v.toUpperCase()));
     });
   }
 

@@ -9,9 +9,10 @@ import type { SettingFamily, SettingGroup, SettingSpec } from '../env.js';
 import { postgresqlDestinationSettings } from './destination-postgresql.js';
 import { graphqlLimitSettings, operationNameSettings } from './graphql.js';
 import { connectionLimitSettings } from './http.js';
-import { destinationMounts, filestoreSettings, jobShutdownSettings, packageDeadlineSettings } from './publish.js';
+import { destinationMounts, filestoreSettings, jobObservabilitySettings, packageDeadlineSettings } from './publish.js';
 import { auditSettings, projectLogSettings } from './records.js';
 import { platformStoreSettings } from './store.js';
+import { jobSettings } from './jobs.js';
 import { azureIdentitySettings, secretStoreSettings } from './secrets.js';
 import { gatewaySettings, loggingSettings, metadataSettings, processSettings, publishPortSettings } from './service.js';
 import { catalogPoolSettings, connectorSettings, sourceSecretSettings } from './sources.js';
@@ -31,11 +32,12 @@ const GROUPS: readonly SettingGroup[] = [
   auditSettings,
   projectLogSettings,
   platformStoreSettings,
+  jobSettings,
   connectorSettings,
   catalogPoolSettings,
   sourceSecretSettings,
   packageDeadlineSettings,
-  jobShutdownSettings,
+  jobObservabilitySettings,
   filestoreSettings,
   postgresqlDestinationSettings,
 ];
@@ -96,5 +98,6 @@ export { connectionLimitSettings } from './http.js';
 export { graphqlLimitSettings, operationNameSettings } from './graphql.js';
 export { auditSettings, projectLogSettings } from './records.js';
 export { platformStoreSettings } from './store.js';
-export { packageDeadlineSettings, jobShutdownSettings, DEFAULT_JOBS_SHUTDOWN_GRACE_MS, filestoreSettings, destinationMounts, DEFAULT_PACKAGE_DEADLINE_MS, DEFAULT_FILE_MAX_BYTES, DEFAULT_DUCKDB_MEMORY_LIMIT, DUCKDB_SIZE } from './publish.js';
+export { packageDeadlineSettings, jobObservabilitySettings, filestoreSettings, destinationMounts, DEFAULT_PACKAGE_DEADLINE_MS, DEFAULT_FILE_MAX_BYTES, DEFAULT_DUCKDB_MEMORY_LIMIT, DUCKDB_SIZE } from './publish.js';
+export { jobSettings, DEFAULT_JOBS_CONCURRENCY, DEFAULT_JOB_HEARTBEAT_MS, DEFAULT_JOB_ABANDONED_AFTER_MS, DEFAULT_JOBS_SHUTDOWN_GRACE_MS } from './jobs.js';
 export { postgresqlDestinationSettings } from './destination-postgresql.js';

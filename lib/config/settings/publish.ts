@@ -20,20 +20,15 @@ export const packageDeadlineSettings = defineSettings({
   },
 });
 
-/**
- * How long running jobs may finish when the service stops: 20 s, under the
- * process's SHUTDOWN_GRACE_MS (30 s), so that a job still running is stopped
- * (its staging cleaned, its lock freed) and its waiting callers are answered
- * JOB_INTERRUPTED before the process exits.
- */
-export const DEFAULT_JOBS_SHUTDOWN_GRACE_MS = 20_000;
+/** How often a running job's progress is logged, in ms. */
+export const DEFAULT_JOB_PROGRESS_LOG_INTERVAL_MS = 10_000;
 
-export const jobShutdownSettings = defineSettings({
-  JOBS_SHUTDOWN_GRACE_MS: {
-    ...setting.intAtLeast(DEFAULT_JOBS_SHUTDOWN_GRACE_MS, 0, '0 stops running jobs at once'),
+/** How a publish replica reports the jobs it runs. */
+export const jobObservabilitySettings = defineSettings({
+  JOB_PROGRESS_LOG_INTERVAL_MS: {
+    ...setting.positiveInt(DEFAULT_JOB_PROGRESS_LOG_INTERVAL_MS),
     services: PUBLISH,
-    description:
-      'How long running packages and publications may finish when the service stops; then they are stopped, end failed (JOB_INTERRUPTED, 503) and leave nothing half-written. Keep it under `SHUTDOWN_GRACE_MS` (see docs/behaviour.md, "Jobs").',
+    description: 'How often each running job logs one `job progress` line (rows and bytes per table, with the estimate), in ms (see docs/observability.md, "Jobs").',
   },
 });
 

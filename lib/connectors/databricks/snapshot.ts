@@ -1,6 +1,6 @@
 import { Readable } from 'node:stream';
 import { AppError } from '../../errors.js';
-import type { ColumnInfo, SourceSnapshot } from '../connector.js';
+import type { ColumnInfo, CsvProgress, SourceSnapshot } from '../connector.js';
 import { canonicalCsvStream, type CanonicalRow } from '../csv-rows.js';
 import { databricksFormatter, databricksSelectExpression, quoteIdentifier } from './types.js';
 import type { UcTable } from './unity-catalog.js';
@@ -40,6 +40,11 @@ function isDeltaTable(info: UcTable | undefined): boolean {
  * lists them; the same rows can be read again with `VERSION AS OF`). Commits
  * made while the package runs may show in tables read after them. Views and
  * non-Delta tables are read as they are at that moment, without a version.
+ *
+ * It gives no row estimates (no `estimateRows`): DESCRIBE DETAIL tells a Delta
+ * table's files and bytes, not its rows, and the row count ANALYZE TABLE may
+ * have recorded is only read table by table (DESCRIBE TABLE EXTENDED), one
+ * warehouse statement each.
  */
 export class DatabricksSnapshot implements SourceSnapshot {
   readonly caveat = true;
@@ -56,7 +61,7 @@ export class DatabricksSnapshot implements SourceSnapshot {
     return `Databricks catalog '${this.context.catalog}' has no snapshot across tables: each Delta table was read at one pinned version (repeatable with VERSION AS OF), one table after another, so commits made during the package may show in tables read later; views and non-Delta tables were read as they were at that moment.${read}`;
   }
 
-  csv(schema: string, table: string, columns: readonly ColumnInfo[]): Readable {
+  csv(schema: string, table: string, columns: readonly ColumnInfo[], progress?: CsvProgress): Readable {
     if (this.closed) {
       const output = new Readable({ read() {} });
       process.nextTick(() => output.destroy(new AppError('INTERNAL', `The snapshot of the ${this.context.where} is closed.`)));
@@ -66,6 +71,8 @@ export class DatabricksSnapshot implements SourceSnapshot {
     const rows = Readable.from(this.rows(schema, table, columns, formatters), { objectMode: true, highWaterMark: 1 });
     return canonicalCsvStream(columns.map((c) => c.name), rows, (error) =>
       error instanceof AppError ? error : new AppError('SOURCE_QUERY_FAILED', `Reading table '${schema}.${table}' from the ${this.context.where} failed: ${(error as Error).message}`, { cause: error }),
+      undefined,
+      progress,
     );
   }
 

@@ -55,3 +55,20 @@ export interface ColumnRow {
   position: number;
   primary_key: number | null;
 }
+
+/**
+ * Each named table's rows (`@t0`, `@t1`, …) as sys.partitions counts them: the
+ * heap (index_id 0) or clustered index (1) of every partition, summed. These
+ * counts are kept by the storage engine as rows change (approximate only
+ * while transactions are in flight), and need no VIEW DATABASE STATE (which
+ * sys.dm_db_partition_stats does). A view has no partitions: its estimate is NULL.
+ */
+export function estimateRows(tableCount: number): string {
+  const names = Array.from({ length: tableCount }, (_, i) => `@t${i}`).join(', ');
+  return `
+  SELECT t.TABLE_NAME AS name,
+         (SELECT SUM(p.[rows]) FROM sys.partitions p WHERE p.object_id = o.id AND p.index_id IN (0, 1)) AS estimate
+  FROM INFORMATION_SCHEMA.TABLES t
+  CROSS APPLY (SELECT OBJECT_ID(QUOTENAME(t.TABLE_SCHEMA) + N'.' + QUOTENAME(t.TABLE_NAME)) AS id) o
+  WHERE t.TABLE_SCHEMA = @schema AND t.TABLE_NAME IN (${names})`;
+}

@@ -1,9 +1,10 @@
 import { Readable } from 'node:stream';
 import { Request, type Connection } from './driver.js';
 import { AppError } from '../../errors.js';
-import type { ColumnInfo, SourceSnapshot } from '../connector.js';
+import type { ColumnInfo, CsvProgress, SourceSnapshot } from '../connector.js';
 import { canonicalCsvStream } from '../csv-rows.js';
-import { closeConnection, runBatch, runQuery } from './connection.js';
+import { closeConnection, runBatch, runQuery, type Param } from './connection.js';
+import { estimateRows as estimateStatement, MAX_TABLES_PER_QUERY } from './catalog-sql.js';
 import { mssqlFormatter, mssqlSelectExpression, quoteIdentifier } from './types.js';
 import type { Formatter } from '../../types/canonical.js';
 
@@ -81,7 +82,31 @@ export class MssqlSnapshot implements SourceSnapshot {
     return new MssqlSnapshot(connection, context, snapshot);
   }
 
-  csv(schema: string, table: string, columns: readonly ColumnInfo[]): Readable {
+  /** The rows sys.partitions counts for each table (its heap or clustered index), in the snapshot's transaction. */
+  async estimateRows(schema: string, tables: readonly string[]): Promise<Map<string, number>> {
+    const estimates = new Map<string, number>();
+    if (this.closed || this.broken) return estimates;
+    if (this.active) throw new AppError('INTERNAL', `Row estimates were asked for while a table of the ${this.context.where} was streaming.`);
+    for (let start = 0; start < tables.length; start += MAX_TABLES_PER_QUERY) {
+      const names = tables.slice(start, start + MAX_TABLES_PER_QUERY);
+      const params: Param[] = [{ name: 'schema', value: schema }, ...names.map((value, i) => ({ name: `t${i}`, value }))];
+      const sql = estimateStatement(names.length);
+      this.context.onQuery?.(sql);
+      let rows: Array<{ name: string; estimate: number | string | null }>;
+      try {
+        rows = await runQuery(this.connection, sql, params);
+      } catch (error) {
+        throw this.context.translate(error);
+      }
+      for (const row of rows) {
+        const estimate = row.estimate == null ? NaN : Number(row.estimate);
+        if (Number.isSafeInteger(estimate) && estimate >= 0) estimates.set(row.name, estimate);
+      }
+    }
+    return estimates;
+  }
+
+  csv(schema: string, table: string, columns: readonly ColumnInfo[], progress?: CsvProgress): Readable {
     const fail = (reason: AppError): Readable => {
       const output = new Readable({ read() {} });
       process.nextTick(() => output.destroy(reason));
@@ -106,6 +131,7 @@ export class MssqlSnapshot implements SourceSnapshot {
         if (failure) this.broken ??= failure;
         else this.rowCounts.set(`${schema}\u0000${table}`, count);
       },
+      progress,
     );
     this.active = output;
     output.on('close', () => {

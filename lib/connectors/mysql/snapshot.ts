@@ -1,7 +1,7 @@
 import { PassThrough, pipeline, type Readable } from 'node:stream';
 import type mysql from 'mysql2';
 import { AppError } from '../../errors.js';
-import { tableKey, type ColumnInfo, type SourceSnapshot } from '../connector.js';
+import { tableKey, type ColumnInfo, type CsvProgress, type SourceSnapshot } from '../connector.js';
 import { mysqlFormatter, mysqlSelectExpression } from './types.js';
 import { CanonicalCsvEncoder } from '../csv-rows.js';
 
@@ -50,6 +50,16 @@ function run(connection: mysql.Connection, sql: string): Promise<void> {
 }
 
 /**
+ * The storage engine's estimate of each table's rows (InnoDB's is sampled;
+ * MyISAM's exact; a view's NULL). MySQL 8 may answer it from its cached
+ * statistics (information_schema_stats_expiry); MariaDB asks the engine.
+ */
+export function estimateStatement(tableCount: number): string {
+  const names = Array.from({ length: tableCount }, () => '?').join(', ');
+  return `SELECT TABLE_NAME AS name, TABLE_ROWS AS estimate FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? AND TABLE_NAME IN (${names})`;
+}
+
+/**
  * A consistent, read-only snapshot on a connection of its own. Tables stream
  * one after another (mysql2 queues statements): read each to its end first.
  */
@@ -85,7 +95,25 @@ export class MysqlSnapshot implements SourceSnapshot {
     return new MysqlSnapshot(connection, context);
   }
 
-  csv(schema: string, table: string, columns: readonly ColumnInfo[]): Readable {
+  async estimateRows(schema: string, tables: readonly string[]): Promise<Map<string, number>> {
+    const estimates = new Map<string, number>();
+    if (this.closed || this.broken || tables.length === 0) return estimates;
+    const sql = estimateStatement(tables.length);
+    this.context.onQuery?.(sql);
+    const rows = await new Promise<Array<{ name: string; estimate: number | string | null }>>((resolve, reject) =>
+      this.connection.query({ sql, values: [schema, ...tables], timeout: this.context.statementTimeoutMs }, (error, result) =>
+        error ? reject(this.context.translate(error)) : resolve(result as Array<{ name: string; estimate: number | string | null }>),
+      ),
+    );
+    const wanted = new Set(tables);
+    for (const row of rows) {
+      const estimate = row.estimate == null ? NaN : Number(row.estimate);
+      if (wanted.has(row.name) && Number.isSafeInteger(estimate) && estimate >= 0) estimates.set(row.name, estimate);
+    }
+    return estimates;
+  }
+
+  csv(schema: string, table: string, columns: readonly ColumnInfo[], progress?: CsvProgress): Readable {
     const output = new PassThrough();
     if (this.closed || this.broken) {
       const reason = this.broken ?? new AppError('INTERNAL', `The snapshot of the ${this.context.where} is closed.`);
@@ -99,7 +127,7 @@ export class MysqlSnapshot implements SourceSnapshot {
     const rows = this.connection
       .query({ sql, rowsAsArray: true, timeout: this.context.statementTimeoutMs })
       .stream({ highWaterMark: ROW_BUFFER });
-    const encoder = new CanonicalCsvEncoder(columns.map((c) => c.name), formatters);
+    const encoder = new CanonicalCsvEncoder(columns.map((c) => c.name), formatters, progress);
     this.active.set(output, rows);
     let finished = false;
     let count = 0;

@@ -76,12 +76,16 @@ function isDigit(byte: number | undefined): boolean {
 /**
  * A Transform from COPY text rows (no header) to canonical CSV (with the
  * header unless `header` is false: a later range of a table read in ranges).
- * Counts the rows it wrote. `readAhead`: CSV bytes it may hold unread before
- * its input waits (the stream default otherwise).
+ * Counts the rows and bytes it wrote. `readAhead`: CSV bytes it may hold unread before
+ * its input waits (the stream default otherwise); `onPush`: called after each
+ * chunk it pushes (once per input chunk at most twice), with `rows` and `bytes` updated.
  */
 export class CopyTextToCsv extends Transform {
   /** Rows written so far. */
   rows = 0;
+  /** CSV bytes written so far (the header included). */
+  bytes = 0;
+  private readonly onPush: (() => void) | undefined;
   private readonly kinds: Uint8Array;
   private readonly header: Buffer;
   private headerSent = false;
@@ -96,10 +100,11 @@ export class CopyTextToCsv extends Transform {
     names: readonly string[],
     kinds: readonly PgTextKind[],
     fail: (message: string) => Error = (message) => new Error(message),
-    options: { header?: boolean; readAhead?: number | undefined } = {},
+    options: { header?: boolean; readAhead?: number | undefined; onPush?: (() => void) | undefined } = {},
   ) {
     super(options.readAhead ? { readableHighWaterMark: options.readAhead } : {});
     this.fail = fail;
+    this.onPush = options.onPush;
     this.headerSent = options.header === false;
     if (names.length !== kinds.length || names.length === 0) throw new Error('CopyTextToCsv needs one kind per column, and at least one column.');
     this.kinds = Uint8Array.from(kinds, (k) => KIND_CODE[k]);
@@ -110,7 +115,7 @@ export class CopyTextToCsv extends Transform {
     try {
       if (!this.headerSent) {
         this.headerSent = true;
-        this.push(this.header);
+        this.send(this.header);
       }
       let start = 0;
       const parts: Buffer[] = [];
@@ -130,7 +135,7 @@ export class CopyTextToCsv extends Transform {
       if (last >= start) parts.push(this.convert(start === 0 && last === chunk.length - 1 ? chunk : chunk.subarray(start, last + 1)));
       // The row the chunk ends inside (a copy: the chunk is not ours to keep).
       if (last + 1 < chunk.length) this.tail.push(Buffer.from(chunk.subarray(Math.max(last + 1, start))));
-      for (const part of parts) if (part.length > 0) this.push(part);
+      for (const part of parts) if (part.length > 0) this.send(part);
       callback();
     } catch (error) {
       callback(error as Error);
@@ -140,13 +145,19 @@ export class CopyTextToCsv extends Transform {
   override _flush(callback: TransformCallback): void {
     if (!this.headerSent) {
       this.headerSent = true;
-      this.push(this.header);
+      this.send(this.header);
     }
     if (this.tail.length > 0) {
       callback(this.fail('the COPY output ended inside a row.'));
       return;
     }
     callback();
+  }
+
+  private send(chunk: Buffer): void {
+    this.bytes += chunk.length;
+    this.push(chunk);
+    this.onPush?.();
   }
 
   /** Converts complete rows (`input` ends with LF) into a new buffer of CSV. */

@@ -4,7 +4,7 @@ import pg from 'pg';
 import { to as copyTo } from 'pg-copy-streams';
 import { tableKey } from '../connector.js';
 import { AppError } from '../../errors.js';
-import type { ColumnInfo, SourceSnapshot } from '../connector.js';
+import type { ColumnInfo, CsvProgress, SourceSnapshot } from '../connector.js';
 import { CopyTextToCsv } from './copy-text.js';
 import { pgCopyExpression, pgTextKind } from './types.js';
 
@@ -40,6 +40,27 @@ const TABLE_BLOCKS = `
   SELECT c.relkind AS kind, (pg_catalog.pg_relation_size(c.oid) / current_setting('block_size')::int)::int AS blocks
   FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
   WHERE n.nspname = $1 AND c.relname = $2`;
+
+/**
+ * The planner's estimate of each table's rows, as it makes it (estimate_rel_size):
+ * the density the last ANALYZE or VACUUM saw (reltuples / relpages) times the
+ * blocks the table has now. Never analysed (reltuples -1, PostgreSQL 14 on)
+ * gives no estimate, unless the table is empty now; a partitioned table gives
+ * the figure ANALYZE recorded for it. Views have no statistics.
+ */
+const ESTIMATE_ROWS = `
+  SELECT c.relname AS name, c.relkind AS kind, c.reltuples::float8 AS tuples, c.relpages::float8 AS pages,
+         (pg_catalog.pg_relation_size(c.oid) / current_setting('block_size')::int)::float8 AS blocks
+  FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+  WHERE n.nspname = $1 AND c.relname = ANY($2::text[]) AND c.relkind IN ('r', 'm', 'p')`;
+
+/** One table's estimate from its pg_class figures, or null when the statistics cannot tell. */
+export function plannerEstimate(kind: string, tuples: number, pages: number, blocks: number): number | null {
+  if (kind === 'p') return tuples >= 0 ? Math.round(tuples) : null;
+  if (blocks === 0) return 0;
+  if (tuples < 0 || pages <= 0) return null;
+  return Math.round((tuples / pages) * blocks);
+}
 
 /** A range of heap blocks: from `from`, up to `to` (excluded), or to the end when `to` is absent. */
 export interface BlockRange {
@@ -145,7 +166,23 @@ export class PgSnapshot implements SourceSnapshot {
     return new PgSnapshot(client, context, exported);
   }
 
-  csv(schema: string, table: string, columns: readonly ColumnInfo[]): Readable {
+  async estimateRows(schema: string, tables: readonly string[]): Promise<Map<string, number>> {
+    const estimates = new Map<string, number>();
+    if (this.closed || this.broken || tables.length === 0) return estimates;
+    this.context.onQuery?.(ESTIMATE_ROWS);
+    try {
+      const { rows } = await this.client.query<{ name: string; kind: string; tuples: number; pages: number; blocks: number }>(ESTIMATE_ROWS, [schema, tables]);
+      for (const row of rows) {
+        const estimate = plannerEstimate(row.kind, row.tuples, row.pages, row.blocks);
+        if (estimate !== null) estimates.set(row.name, estimate);
+      }
+    } catch (error) {
+      throw this.context.translate(error);
+    }
+    return estimates;
+  }
+
+  csv(schema: string, table: string, columns: readonly ColumnInfo[], progress?: CsvProgress): Readable {
     const output = new PassThrough();
     if (this.closed || this.broken) {
       const reason = this.broken ?? new AppError('INTERNAL', `The snapshot of the ${this.context.where} is closed.`);
@@ -185,11 +222,23 @@ export class PgSnapshot implements SourceSnapshot {
       if (finished) return;
       const counts: number[] = [];
       const transforms: CopyTextToCsv[] = [];
+      // Progress follows the range being written out: the ranges before it whole, plus its own figures so far.
+      let emitting = 0;
+      const before = { rows: 0, bytes: 0 };
+      const report = progress && ((i: number) => {
+        if (i !== emitting) return;
+        const t = transforms[i]!;
+        progress(before.rows + t.rows, before.bytes + t.bytes);
+      });
       const start = (i: number): void => {
         const sql = copyStatement(schema, table, columns, ranges[i]);
         this.context.onQuery?.(sql);
         const copy = clients[i % clients.length]!.query(copyTo(sql));
-        const transform = new CopyTextToCsv(names, kinds, malformed, { header: i === 0, readAhead: ranges.length > 1 ? READ_AHEAD : undefined });
+        const transform = new CopyTextToCsv(names, kinds, malformed, {
+          header: i === 0,
+          readAhead: ranges.length > 1 ? READ_AHEAD : undefined,
+          onPush: report && (() => report(i)),
+        });
         transforms[i] = transform;
         copy.on('error', (error: unknown) => fail(this.context.translate(error)));
         transform.on('error', (error) => fail(error instanceof AppError ? error : malformed(error.message)));
@@ -202,9 +251,14 @@ export class PgSnapshot implements SourceSnapshot {
       };
       const emit = (i: number): void => {
         const transform = transforms[i]!;
+        emitting = i;
+        // What a range read ahead of its turn has pushed so far.
+        if (i > 0 && (transform.rows > 0 || transform.bytes > 0)) report?.(i);
         transform.pipe(output, { end: false });
         transform.on('end', () => {
           if (finished) return;
+          before.rows += transform.rows;
+          before.bytes += transform.bytes;
           if (i + 1 < ranges.length) {
             emit(i + 1);
             return;

@@ -1,6 +1,8 @@
 import { hostname } from 'node:os';
 import type { FastifyInstance } from 'fastify';
 import { AuditLog } from '../../../lib/audit/audit-log.js';
+import { readSettings } from '../../../lib/config/env.js';
+import { jobObservabilitySettings, jobSettings } from '../../../lib/config/settings/index.js';
 import { apiKeySecretNames, type ApiKeyVerifier } from '../../../lib/auth/api-key.js';
 import type { ConnectorOptions } from '../../../lib/connectors/index.js';
 import { mountSubgraph } from '../../../lib/graphql/subgraph.js';
@@ -9,12 +11,9 @@ import { createHttpService } from '../../../lib/http/service.js';
 import type { Logger } from '../../../lib/logging/logger.js';
 import { ServiceMetrics } from '../../../lib/metrics/metrics.js';
 import type { SecretProvider } from '../../../lib/secrets/index.js';
-import { MemoryJobEngine } from '../../../lib/jobs/memory.js';
-import type { JobEngine } from '../../../lib/jobs/engine.js';
+import { openJobEngine, type JobEngine } from '../../../lib/jobs/index.js';
 import { projectRecords, serviceStore, type PlatformStore } from '../../../lib/store/index.js';
 import { readPackageDeadlineMs } from './deadline.js';
-import { readSettings } from '../../../lib/config/env.js';
-import { jobShutdownSettings } from '../../../lib/config/settings/index.js';
 import { validationRecordSchema } from '../../../lib/contract/index.js';
 import type { PublishDeps } from './deps.js';
 import { StorageMounts } from './destinations/filestore/mount/mounts.js';
@@ -22,6 +21,7 @@ import { readFilestoreSettings, type FilestoreSettings } from './destinations/fi
 import type { PostgresqlSettings } from './destinations/postgresql/settings.js';
 import { openDestinations } from './destinations/registry.js';
 import { publishJobHandler } from './jobs/handler.js';
+import { ObservedJobEngine } from './jobs/observed.js';
 import { publishResolvers } from './resolvers.js';
 import { dataPublishRoutes } from './rest/data-publish.js';
 
@@ -53,7 +53,9 @@ export interface PublishAppOptions {
   packageDeadlineMs?: number;
   /** This replica's name in job records; the host name (the pod's name) when absent. */
   replica?: string;
-  /** Where jobs run; an in-memory engine when absent. The app starts it with its handler and closes it. */
+  /** How often a running job logs its progress, in ms; JOB_PROGRESS_LOG_INTERVAL_MS when absent. */
+  jobProgressLogIntervalMs?: number;
+  /** The engine jobs run in (a test keeps it); opened from the settings when absent (openJobEngine). The app starts it with its handler and closes it. */
   jobs?: JobEngine;
   /** How long running jobs may finish when the app closes, in ms; JOBS_SHUTDOWN_GRACE_MS when absent. */
   jobsShutdownGraceMs?: number;
@@ -69,8 +71,14 @@ export async function buildPublishApp(options: PublishAppOptions): Promise<Fasti
     { secrets: options.secrets, log: options.log },
   );
   const replica = options.replica ?? hostname();
-  const jobs: JobEngine = options.jobs ?? new MemoryJobEngine({ log: options.log, replica });
-  const jobsGraceMs = options.jobsShutdownGraceMs ?? readSettings(jobShutdownSettings).JOBS_SHUTDOWN_GRACE_MS;
+  const jobs: JobEngine = new ObservedJobEngine(options.jobs ?? (await openJobEngine({ store: store.store, log: options.log, replica })), {
+    service: 'publish',
+    audit,
+    metrics,
+    log: options.log,
+    progressLogIntervalMs: options.jobProgressLogIntervalMs ?? readSettings(jobObservabilitySettings).JOB_PROGRESS_LOG_INTERVAL_MS,
+  });
+  const jobsGraceMs = options.jobsShutdownGraceMs ?? readSettings(jobSettings).JOBS_SHUTDOWN_GRACE_MS;
   const deps: PublishDeps = {
     secrets: options.secrets,
     connectorOptions: options.connectorOptions ?? {},

@@ -2,6 +2,7 @@ import { tracked } from '../../../lib/audit/track.js';
 import type { PackagePayload, TransferRequest } from '../../../lib/contract/index.js';
 import { resolveDataset, snapshotConsistency, withConnector } from '../../../lib/connectors/index.js';
 import type { CallContext } from '../../../lib/http/service.js';
+import type { PackageProgress } from '../../../lib/jobs/progress.js';
 import { withDeadline } from './deadline.js';
 import type { PublishDeps } from './deps.js';
 import { destinationFor } from './destinations/registry.js';
@@ -15,13 +16,19 @@ import { destinationFor } from './destinations/registry.js';
  * The whole package must finish within PACKAGE_DEADLINE_MS: past it, the
  * source connections are closed, which fails the extraction; the destination
  * removes what it had written, and the call answers DEADLINE_EXCEEDED (504).
- * A caller that disconnects does not stop a package (see docs/behaviour.md, "Timeouts").
- *
- * `stop` (the job's signal) stops it the same way: cancelled, or the replica
- * shutting down past its grace; the call then throws the signal's reason
- * (JOB_CANCELLED, JOB_INTERRUPTED) and nothing of the package is kept.
+ * A caller that disconnects does not stop a package (see docs/behaviour.md, "Timeouts");
+ * `run.cancel` does (a job's cancellation, Mutation.cancelJob): the package stops as past
+ * its deadline, and fails with `cancel`'s reason (JOB_CANCELLED; JOB_INTERRUPTED when the
+ * replica stops past its jobs' grace). `run.progress`, when
+ * given, is told how far each table has got (destinations/progress.ts).
  */
-export function packageProject(request: TransferRequest, deps: PublishDeps, call: CallContext, stop?: AbortSignal): Promise<PackagePayload> {
+export function packageProject(
+  request: TransferRequest,
+  deps: PublishDeps,
+  call: CallContext,
+  run: { cancel?: AbortSignal | undefined; progress?: PackageProgress | undefined } = {},
+): Promise<PackagePayload> {
+  const { cancel, progress } = run;
   const { destination, source } = request;
   return tracked(deps.obs, call, 'package', { project: request, source, dataset: request.dataset, destination }, async () => {
     const target = destinationFor(deps.destinations, destination);
@@ -37,7 +44,7 @@ export function packageProject(request: TransferRequest, deps: PublishDeps, call
       const snapshot = await connector.snapshot();
       try {
         signal.throwIfAborted();
-        const result = await target.package({ project: request.project_name, startTime: request.project_start_time, requestId: call.requestId, destination, dataset, snapshot });
+        const result = await target.package({ project: request.project_name, startTime: request.project_start_time, requestId: call.requestId, destination, dataset, snapshot, progress });
         if (result.warnings.length > 0) call.log.warn({ warnings: result.warnings }, 'package completed with warnings');
         // What consistency the source gave (SQL Server and Databricks say; see their snapshots).
         const consistency = snapshotConsistency(snapshot);
@@ -62,6 +69,6 @@ export function packageProject(request: TransferRequest, deps: PublishDeps, call
         signal.removeEventListener('abort', stop);
         await snapshot.close();
       }
-    }), stop);
+    }), cancel);
   });
 }

@@ -3,6 +3,7 @@ import { LongScalar } from '../../../lib/graphql/long-scalar.js';
 import type { Resolvers, SubgraphContext } from '../../../lib/graphql/subgraph.js';
 import { packageAndWait, publishAndWait } from './jobs/sync.js';
 import type { PublishDeps } from './deps.js';
+import { jobResolvers } from './jobs/resolvers.js';
 import { validateProject } from './validate-project.js';
 
 interface ProjectKey {
@@ -12,9 +13,12 @@ interface ProjectKey {
 
 /** GraphQL resolvers: thin, they parse the input with the contract schema and call the same service functions as REST (package and publish: as jobs, waited for). */
 export function publishResolvers(deps: PublishDeps): Resolvers {
+  const jobs = jobResolvers(deps.jobs);
   return {
+    ...jobs,
     Long: LongScalar,
     Mutation: {
+      ...jobs.Mutation,
       validateProject: async (_: unknown, args: { request: unknown }, context: SubgraphContext) =>
         toGraphQL(await validateProject(parseRequest(accessRequestSchema, fromGraphQL(args.request)), deps, context)),
       packageProject: async (_: unknown, args: { request: unknown }, context: SubgraphContext) =>
@@ -23,6 +27,7 @@ export function publishResolvers(deps: PublishDeps): Resolvers {
         toGraphQL(await publishAndWait(parseRequest(publishRequestSchema, fromGraphQL(args.request)), deps, context)),
     },
     Project: {
+      ...jobs.Project,
       __resolveReference: async ({ projectName, projectStartTime }: ProjectKey) => ({
         projectName,
         projectStartTime,

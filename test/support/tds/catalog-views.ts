@@ -3,7 +3,7 @@
  * tables a test declares: the INFORMATION_SCHEMA views (SCHEMATA, TABLES,
  * COLUMNS, TABLE_CONSTRAINTS, KEY_COLUMN_USAGE) and the sys catalog views
  * (databases, schemas, objects, tables, views, columns, types, indexes,
- * index_columns, key_constraints, extended_properties), each with the column
+ * index_columns, partitions, key_constraints, extended_properties), each with the column
  * names and types SQL Server gives it, plus the user tables themselves.
  *
  * SQL Server promises no order without ORDER BY: the catalog views give
@@ -27,6 +27,7 @@ const nvarchar = (n: number | 'max'): SqlType => ({ base: 'nvarchar', args: [n] 
 const varchar = (n: number): SqlType => ({ base: 'varchar', args: [n] });
 const SYSNAME = nvarchar(128);
 const INT: SqlType = { base: 'int', args: [] };
+const BIGINT: SqlType = { base: 'bigint', args: [] };
 const SMALLINT: SqlType = { base: 'smallint', args: [] };
 const TINYINT: SqlType = { base: 'tinyint', args: [] };
 const BIT: SqlType = { base: 'bit', args: [] };
@@ -273,6 +274,20 @@ export class Catalog {
     this.define('sys', 'index_columns', [
       ['object_id', INT], ['index_id', INT], ['index_column_id', INT], ['column_id', INT], ['key_ordinal', TINYINT], ['is_descending_key', BIT], ['is_included_column', BIT],
     ], () => indexes().flatMap(({ t, k, indexId }) => k.columns.map((c, i) => [t.objectId, indexId, i + 1, this.columnId(t.objectId, c), i + 1, false, false])));
+    // Each index (as sys.indexes has them: the first key clustered, index_id 1), or the heap (index_id 0) of a table without keys,
+    // in the table's partitions; `rows` counts the table's rows in each, spread evenly (the first partitions take the remainder).
+    this.define('sys', 'partitions', [
+      ['partition_id', BIGINT], ['object_id', INT], ['index_id', INT], ['partition_number', INT], ['hobt_id', BIGINT], ['rows', BIGINT],
+      ['filestream_filegroup_id', SMALLINT], ['data_compression', TINYINT], ['data_compression_desc', nvarchar(60)],
+    ], () => tables.filter((t) => !t.table.view).flatMap((t) => {
+      const rows = BigInt(Array.from(typeof t.table.rows === 'function' ? t.table.rows() : t.table.rows).length);
+      const parts = BigInt(t.table.partitions ?? 1);
+      const ids = t.keys.length === 0 ? [0] : t.keys.map((_, i) => i + 1);
+      return ids.flatMap((indexId) => Array.from({ length: Number(parts) }, (_, p) => {
+        const id = (BigInt(t.objectId) << 24n) + (BigInt(indexId) << 12n) + BigInt(p + 1);
+        return [id, t.objectId, indexId, p + 1, id, rows / parts + (BigInt(p) < rows % parts ? 1n : 0n), 0, 0, 'NONE'];
+      }));
+    }));
     this.define('sys', 'extended_properties', [
       ['class', TINYINT], ['class_desc', nvarchar(60)], ['major_id', INT], ['minor_id', INT], ['name', SYSNAME], ['value', VARIANT],
     ], () => tables.flatMap((t) => {

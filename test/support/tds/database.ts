@@ -23,6 +23,8 @@ export interface SqlServerTable {
   primaryKey?: string[];
   /** UNIQUE constraints, each a list of columns. */
   unique?: string[][];
+  /** Partitions of the table (default 1): sys.partitions spreads its rows over them, as a partitioned table's. */
+  partitions?: number;
   /** Rows in column order; a function for big tables made on the fly. */
   rows: unknown[][] | (() => Iterable<unknown[]>);
 }

@@ -4,7 +4,7 @@
  * primary key, UNIQUE constraints, a primary-key name used in two schemas,
  * extended properties besides MS_Description, a table name that sorts
  * differently with and without a binary collation, odd identifiers, a type
- * without a mapping, a big table made on the fly.
+ * without a mapping, a big table made on the fly (in three partitions).
  */
 import { mssqlAllTypesTable } from './all-types.js';
 import type { SqlServerDatabase } from './sqlserver-model.js';
@@ -48,6 +48,7 @@ export function researchDatabase(name: string, snapshotIsolation: boolean): SqlS
           name: 'big',
           columns: [{ name: 'id', type: 'int', nullable: false }, { name: 'pad', type: 'nvarchar(1000)' }],
           primaryKey: ['id'],
+          partitions: 3,
           rows: function* () {
             for (let i = 1; i <= BIG_ROWS; i++) yield [i, 'x'.repeat(1000)];
           },

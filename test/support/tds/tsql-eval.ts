@@ -8,10 +8,11 @@
  * WHERE (three-valued logic: AND/OR/NOT, comparisons, IN, LIKE, BETWEEN,
  * IS [NOT] NULL, [NOT] EXISTS), correlated and scalar subqueries (512 when a
  * scalar subquery returns more than one row), CASE, CAST/CONVERT,
- * ORDER BY (with COLLATE), TOP and DISTINCT. Rows stream lazily unless the
- * statement sorts them.
+ * ORDER BY (with COLLATE), TOP and DISTINCT, and SUM of integers over the whole
+ * of a query without GROUP BY (one row; NULL when no row has a value; 8120 for
+ * a bare column beside it). Rows stream lazily unless the statement sorts them.
  *
- * What it does not do: GROUP BY and aggregates, RIGHT/FULL joins, UNION,
+ * What it does not do: GROUP BY, other aggregates, RIGHT/FULL joins, UNION,
  * window functions, writes; such a statement fails as "not emulated" (and is
  * recorded by the double as unexpected).
  */
@@ -637,10 +638,31 @@ class Compiler {
     }
     const where = ast.where ? this.predicate(ast.where as Node, scope) : undefined;
 
-    // The select list, with * and t.* expanded.
+    // The select list, with * and t.* expanded; with an aggregate in it, every item must be one (no GROUP BY here).
     const items: Array<{ name: string; expr: Expr }> = [];
+    const aggregated = (ast.columns as Node[]).some((c) => (c.expr as Node).type === 'aggr_func');
+    const sums: Array<{ arg: Expr; type: SqlType }> = [];
     for (const column of ast.columns as Node[]) {
       const expr = column.expr as Node;
+      if (aggregated) {
+        const name = typeof column.as === 'string' ? column.as : '';
+        if (expr.type !== 'aggr_func') {
+          if (expr.type === 'column_ref') {
+            const qualified = [expr.table as string | null, nameOf(expr.column)].filter((p) => p != null).join('.');
+            throw new SqlError(8120, `Column '${qualified}' is invalid in the select list because it is not contained in either an aggregate function or the GROUP BY clause.`, 16);
+          }
+          throw notEmulated('an expression beside an aggregate');
+        }
+        if (String(expr.name).toUpperCase() !== 'SUM') throw notEmulated(`aggregate ${String(expr.name)}`);
+        const args = expr.args as Node;
+        if (args.distinct || (args.expr as Node).type === 'star') throw notEmulated('SUM(DISTINCT …) or SUM(*)');
+        const arg = this.expr(args.expr as Node, scope);
+        if (!['tinyint', 'smallint', 'int', 'bigint'].includes(arg.type.base)) throw notEmulated(`SUM of ${arg.type.base}`);
+        const type: SqlType = arg.type.base === 'bigint' ? { base: 'bigint', args: [] } : INT;
+        sums.push({ arg, type });
+        items.push({ name, expr: { type, eval: () => null } });
+        continue;
+      }
       if (expr.type === 'column_ref' && nameOf(expr.column) === '*') {
         const qualifier = (expr.table as string | null) ?? null;
         const sources = scope.sources.filter((s) => qualifier === null || fold(s.name) === fold(qualifier));
@@ -704,6 +726,30 @@ class Compiler {
     }
 
     const project = (env: Env) => items.map((i) => i.expr.eval(env));
+    if (aggregated) {
+      if (order.length > 0) throw notEmulated('ORDER BY with an aggregate');
+      return {
+        columns,
+        rows: function* (outerEnv?: Env) {
+          const totals: Array<bigint | null> = sums.map(() => null);
+          for (const env of tuples(outerEnv)) {
+            if (where && where.eval(env) !== true) continue;
+            for (const [i, sum] of sums.entries()) {
+              const v = sum.arg.eval(env);
+              if (v != null) totals[i] = (totals[i] ?? 0n) + BigInt(v as number | bigint);
+            }
+          }
+          if (top === 0) return;
+          yield totals.map((total, i) => {
+            if (total === null) return null;
+            const big = sums[i]!.type.base === 'bigint';
+            const [min, max] = big ? [-(2n ** 63n), 2n ** 63n - 1n] : [-2147483648n, 2147483647n];
+            if (total < min || total > max) throw runError.overflow('expression', big ? 'bigint' : 'int');
+            return big ? total : Number(total);
+          });
+        },
+      };
+    }
     return {
       columns,
       rows: function* (outerEnv?: Env) {

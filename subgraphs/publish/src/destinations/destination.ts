@@ -1,5 +1,6 @@
 import type { DestinationConfig, DestinationType, PublishedEntry, RetrievedEntry } from '../../../../lib/contract/index.js';
 import type { ResolvedDataset, SourceSnapshot } from '../../../../lib/connectors/index.js';
+import type { PackageProgress } from '../../../../lib/jobs/progress.js';
 
 /** The project a package or publication belongs to. */
 export interface ProjectKey {
@@ -14,6 +15,8 @@ export interface PackageInput extends ProjectKey {
   destination: DestinationConfig;
   dataset: ResolvedDataset;
   snapshot: SourceSnapshot;
+  /** Told the plan, each table's running rows and bytes, and each table done (progress.ts); absent: nothing is reported. */
+  progress?: PackageProgress | undefined;
 }
 
 /** One output of packaging and one published item, as the contract answers them. */

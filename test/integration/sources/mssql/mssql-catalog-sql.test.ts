@@ -9,7 +9,7 @@
  * receives, the connector runs unchanged, and its catalog read must fail or
  * answer differently from the unbroken read. Errors are SQL Server's own:
  * 102/156 syntax, 208 object, 207 column, 209 ambiguous, 137 variable, 512
- * subquery rows.
+ * subquery rows, 8120 a column beside an aggregate.
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -45,6 +45,7 @@ async function catalogRead(): Promise<unknown> {
       out.push([...(await c.getColumns('dbo', ['all_types', 'person', 'visit', 'Zeta'])).entries()]);
       out.push([...(await c.getColumns('audit', ['person'])).entries()]);
       const snapshot = await c.snapshot();
+      out.push([...(await snapshot.estimateRows!('dbo', ['person', 'visit', 'big', 'Zeta', 'nope'])).entries()].sort());
       out.push((snapshot as unknown as { consistency: string }).consistency);
       await snapshot.close();
     } finally {
@@ -104,6 +105,20 @@ const MUTATIONS: Mutation[] = [
   { what: 'table list negated', from: 'c.TABLE_NAME IN (', to: 'c.TABLE_NAME NOT IN (' },
   { what: 'schema filter of the columns dropped', from: 'c.TABLE_SCHEMA = @schema AND ', to: '' },
   { what: 'join keyword misspelled', from: '          JOIN INFORMATION_SCHEMA.TABLE_CONSTRAINTS', to: '          JION INFORMATION_SCHEMA.TABLE_CONSTRAINTS', error: SYNTAX },
+  // the row estimates
+  { what: 'partitions view misnamed', from: 'FROM sys.partitions p', to: 'FROM sys.partition p', error: /Invalid object name 'sys\.partition'/ },
+  { what: 'row column misnamed', from: 'SUM(p.[rows])', to: 'SUM(p.[row_count])', error: /Invalid column name 'row_count'/ },
+  { what: 'sum dropped: one row per index', from: 'SUM(p.[rows])', to: 'p.[rows]', error: /Subquery returned more than 1 value/ },
+  {
+    what: 'the sum moved beside the table name, without GROUP BY',
+    from: '(SELECT SUM(p.[rows]) FROM sys.partitions p WHERE p.object_id = o.id AND p.index_id IN (0, 1))',
+    to: 'SUM(0)',
+    error: /Column 't\.TABLE_NAME' is invalid in the select list because it is not contained in either an aggregate function or the GROUP BY clause/,
+  },
+  { what: 'every index counted, not only the heap or clustered one', from: ' AND p.index_id IN (0, 1)', to: '' },
+  { what: 'partitions of another object', from: 'p.object_id = o.id', to: 'p.object_id = 0' },
+  { what: 'estimate alias renamed', from: ') AS estimate', to: ') AS estimated' },
+  { what: 'estimated table list negated', from: 't.TABLE_NAME IN (@t0', to: 't.TABLE_NAME NOT IN (@t0' },
   // the snapshot's isolation check
   { what: 'snapshot state alias renamed', from: 'snapshot_isolation_state AS state', to: 'snapshot_isolation_state AS st' },
   { what: 'snapshot state of the current database: filter dropped', from: ' WHERE database_id = DB_ID()', to: '' },
@@ -114,7 +129,8 @@ describe('the catalog SQL, broken on purpose, fails against the double', () => {
 
   test('unbroken, the catalog read succeeds', async () => {
     baseline = await catalogRead();
-    assert.equal((baseline as unknown[]).length, 16);
+    assert.equal((baseline as unknown[]).length, 18);
+    assert.deepEqual((baseline as unknown[])[7], [['big', 20_000], ['person', 2], ['visit', 1], ['Zeta', 0]].sort(), 'the rows of each table, none for one that does not exist');
   });
 
   for (const m of MUTATIONS) {

@@ -4,6 +4,7 @@ import type { StorageMounts } from './mount/mounts.js';
 import { publishToProduction } from './publish.js';
 import type { FilestoreSettings } from './settings.js';
 import { packageToStaging } from './staging.js';
+import { packageTables } from '../progress.js';
 
 /**
  * The filestore destination: packages into `{mount}/staging/{project}/{start}/`
@@ -18,7 +19,9 @@ export function filestoreDestination(mounts: StorageMounts, settings: FilestoreS
 
     checkReady: (destination) => mounts.checkReady(destination.name),
 
-    package: ({ project, startTime, requestId, destination, dataset, snapshot }) => mounts.on(destination.name, async (mountRoot) => {
+    package: (input) => mounts.on(input.destination.name, async (mountRoot) => {
+      const { project, startTime, requestId, destination, dataset } = input;
+      const tables = await packageTables(input);
       const result = await packageToStaging({
         mountRoot,
         project,
@@ -27,12 +30,7 @@ export function filestoreDestination(mounts: StorageMounts, settings: FilestoreS
         format: filestoreFormat(destination.format),
         schemaName: dataset.schema,
         settings,
-        tables: dataset.tables.map((table) => ({
-          name: table.name,
-          columns: table.columns,
-          primaryKey: table.primaryKey,
-          csv: () => snapshot.csv(dataset.schema, table.name, table.columns),
-        })),
+        tables: tables.map((table) => ({ name: table.name, columns: table.columns, primaryKey: table.primaryKey, csv: table.csv, written: table.written })),
       });
       return {
         data_retrieved: result.files.map((f) => ({ file_path: f.file_path })),

@@ -10,6 +10,7 @@ import { withProjectLock } from './project-lock.js';
 import { checkRegistryUsable, recordedSchemas } from './registry.js';
 import type { PostgresqlSettings } from './settings.js';
 import { schemaTables } from './tables.js';
+import { packageTables } from '../progress.js';
 
 /** Where the destination reports what it does, and its failures with what callers are not told (never a password). */
 export interface DestinationLog extends ProvisionLog {
@@ -99,8 +100,10 @@ export function postgresqlDestination(options: PostgresqlDestinationOptions): De
       }
     }),
 
-    package: ({ project, startTime, dataset, snapshot }) => reported('package', { project, startTime }, async () => {
+    package: (input) => reported('package', { project: input.project, startTime: input.startTime }, async () => {
+      const { project, startTime, dataset, snapshot } = input;
       const target = targetSchemaName(project, startTime, dataset.schema);
+      const tables = await packageTables(input);
       const { warnings } = await withProjectLock(db, secrets, { project, startTime }, 'package', () => withDestination(db, secrets, async (client) => {
         try {
           return await loadSchema(client, {
@@ -109,13 +112,14 @@ export function postgresqlDestination(options: PostgresqlDestinationOptions): De
             readonlyRole: settings.readonlyUsername,
             swapLockTimeoutMs: settings.swapLockTimeoutMs,
             onQuery,
-            tables: dataset.tables.map((table) => ({
+            tables: tables.map((table) => ({
               name: table.name,
               description: table.description,
               columns: table.columns,
               primaryKey: table.primaryKey,
-              csv: () => snapshot.csv(dataset.schema, table.name, table.columns),
+              csv: table.csv,
               rowsRead: () => snapshot.rowsRead(dataset.schema, table.name),
+              written: table.written,
             })),
           });
         } catch (error) {

@@ -22,6 +22,8 @@ export interface TableLoad {
   csv(): Readable;
   /** Rows the completed stream carried, by the source's count (null: not counted); checked against COPY's. */
   rowsRead?: () => number | null;
+  /** Called once the table's rows are loaded (and converted) in the transaction. */
+  written?: () => void;
 }
 
 export interface LoadOptions {
@@ -89,6 +91,7 @@ export async function loadSchema(client: pg.Client, options: LoadOptions): Promi
     for (const [i, table] of options.tables.entries()) {
       await copyTable(client, options.onQuery, temp, table);
       await convertColumns(q, temp, table, plans[i]!);
+      table.written?.();
     }
     for (const table of options.tables) await addPrimaryKey(q, temp, table, warnings);
     const roleId = pg.escapeIdentifier(options.readonlyRole);

@@ -25,6 +25,8 @@ export interface TableExtract {
   primaryKey?: readonly string[];
   /** Opens the table's CSV stream; called once, when the table's turn comes (tables are read one after another). */
   csv: () => Readable;
+  /** Called once the table is completely written (its files closed, its rows loaded). */
+  written?: () => void;
 }
 
 /** A file a writer produced, with the digest of its bytes as written. */

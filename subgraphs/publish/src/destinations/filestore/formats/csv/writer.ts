@@ -44,6 +44,7 @@ export class CsvWriter implements FilestoreWriter {
         warnings.push(`Table '${table.name}' is written as '${base}${this.ext}': its name is not a safe, distinct file name as it stands.`);
       }
       files.push(...(await this.writeTable(table, base, outputsDir)));
+      table.written?.();
     }
     return { files, warnings };
   }

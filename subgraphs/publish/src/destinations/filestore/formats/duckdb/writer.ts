@@ -107,6 +107,7 @@ export class DuckDbWriter implements FilestoreWriter {
         const name = names.get(table.name)!;
         if (name !== table.name) warnings.push(`Table '${table.name}' is stored as '${name}': DuckDB does not tell apart names differing only in case.`);
         await loadTable(connection, table, `${schema}.${quoteIdent(name)}`, path.join(work, String(index)), load, warnings);
+        table.written?.();
       }
       await connection.run('CHECKPOINT');
     } catch (error) {
