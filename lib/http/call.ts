@@ -7,6 +7,8 @@ export interface CallContext {
   /** The identifier of the API key that authorised the call (never the key). */
   keyId: string;
   log: FastifyBaseLogger;
+  /** Aborts when the caller's connection closes before the call is answered (it left); absent outside an HTTP call. */
+  disconnected?: AbortSignal;
 }
 
 declare module 'fastify' {
