@@ -202,12 +202,11 @@ export class MysqlCsvReader extends Readable {
     this.ensure(header.length);
     this.p = header.copy(this.scratch, 0);
     const command = query as QueryCommand;
-    const reader = this;
     const eof = command.row;
     // The state after the fields' EOF (Query.fieldsEOF answers `this.row`); it keeps itself.
-    const row: State = function (this: QueryCommand, packet, connection) {
-      if (packet.isEOF()) return eof.call(this, packet, connection);
-      reader.row(packet);
+    const row: State = (packet, connection) => {
+      if (packet.isEOF()) return eof.call(command, packet, connection);
+      this.row(packet);
       return row;
     };
     command.row = row;
