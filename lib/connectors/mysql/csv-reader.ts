@@ -193,7 +193,8 @@ export class MysqlCsvReader extends Readable {
   private scheduled: NodeJS.Immediate | undefined;
 
   constructor(connection: mysql.Connection, query: unknown, columns: readonly ResultColumn[], progress?: CsvProgress) {
-    super();
+    // A few chunks of read-ahead before the connection is paused.
+    super({ highWaterMark: 4 * BATCH_BYTES });
     this.progress = progress;
     this.connection = connection;
     this.columns = columns;
