@@ -35,7 +35,7 @@ import type { Formatter } from '../../types/canonical.js';
 import { csvField, csvHeader } from '../csv-rows.js';
 import type { CsvProgress } from '../connector.js';
 
-/** mysql2's text-protocol packet, the parts read here (lib/packets/packet.js). */
+/** mysql2's text-protocol packet, the parts read here (mysql2 3.24.6: node_modules/mysql2/lib/packets/packet.js). */
 interface Packet {
   buffer: Buffer;
   offset: number;
@@ -51,7 +51,7 @@ interface Packet {
   parseVector(): unknown;
 }
 
-/** A column definition as mysql2 parses it (lib/packets/column_definition.js). */
+/** A column definition as mysql2 parses it (node_modules/mysql2/lib/packets/column_definition.js). */
 interface Field {
   columnType: number;
   characterSet: number;
@@ -61,7 +61,7 @@ interface Field {
 
 type State = (this: QueryCommand, packet: Packet, connection: unknown) => unknown;
 
-/** mysql2's Query command, the parts used here (lib/commands/query.js). */
+/** mysql2's Query command, the parts used here (node_modules/mysql2/lib/commands/query.js). */
 interface QueryCommand {
   row: State;
   on(event: 'fields', listener: (fields: Field[]) => void): this;
