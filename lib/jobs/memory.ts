@@ -7,8 +7,12 @@ import { jobFingerprint } from './fingerprint.js';
 import { jobCancelled, jobInterrupted, jobNotFound, projectBusy } from './messages.js';
 import { ProgressTracker } from './progress.js';
 
-/** Finished jobs kept (the oldest go first); queued and running ones are always kept. */
-const FINISHED_KEPT = 1000;
+/**
+ * Finished jobs kept (the oldest go first); queued and running ones are always
+ * kept. A job holds its answer (a file or table per dataset table), so this
+ * bounds the memory a replica's job history takes (docs/behaviour.md, "Limits").
+ */
+export const FINISHED_JOBS_KEPT = 200;
 
 interface Entry {
   job: Job;
@@ -192,7 +196,7 @@ export class MemoryJobEngine implements JobEngine {
 
   private trim(): void {
     const finished = [...this.entries.values()].filter((e) => FINAL_JOB_STATES.has(e.job.state));
-    for (const e of finished.slice(0, Math.max(0, finished.length - FINISHED_KEPT))) this.entries.delete(e.job.id);
+    for (const e of finished.slice(0, Math.max(0, finished.length - FINISHED_JOBS_KEPT))) this.entries.delete(e.job.id);
   }
 }
 

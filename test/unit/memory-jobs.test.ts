@@ -11,7 +11,7 @@ import { describe, test } from 'node:test';
 import { parseRequest, publishRequestSchema, transferRequestSchema } from '../../lib/contract/index.js';
 import { AppError, isAppError } from '../../lib/errors.js';
 import type { JobContext, JobHandler, JobRequest } from '../../lib/jobs/engine.js';
-import { MemoryJobEngine } from '../../lib/jobs/memory.js';
+import { FINISHED_JOBS_KEPT, MemoryJobEngine } from '../../lib/jobs/memory.js';
 import { createLogger } from '../../lib/logging/logger.js';
 import { dataset, publishRequest, sqlSource, transferRequest } from '../support/requests.js';
 
@@ -271,7 +271,7 @@ describe('list and counts', () => {
     const engine = await engineWith(async (job, context) => (job.request.project_name === 'Pr000' ? gated.handler(job, context) : {}));
     const running = await engine.submit(submission(publishJob('20250101_000016', 'Pr000')));
     const ids: string[] = [];
-    for (let i = 0; i < 1005; i++) {
+    for (let i = 0; i < FINISHED_JOBS_KEPT + 5; i++) {
       const { job } = await engine.submit(submission(publishJob(`20250101_00${String(Math.floor(i / 60)).padStart(2, '0')}${String(i % 60).padStart(2, '0')}`)));
       ids.push(job.id);
       await engine.wait(job.id);
@@ -280,7 +280,7 @@ describe('list and counts', () => {
     for (const id of ids.slice(5)) assert.equal((await engine.get(id))?.state, 'succeeded');
     assert.equal((await engine.get(running.job.id))?.state, 'running');
     const counts = await engine.counts();
-    assert.equal(counts.succeeded, 1000);
+    assert.equal(counts.succeeded, FINISHED_JOBS_KEPT);
     gated.release();
     await engine.wait(running.job.id);
   });
