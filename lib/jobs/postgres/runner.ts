@@ -4,7 +4,7 @@ import type { Job, JobError, JobState } from '../../contract/jobs.js';
 import { isAppError } from '../../errors.js';
 import type { Logger } from '../../logging/logger.js';
 import type { PlatformStore } from '../../store/store.js';
-import type { JobHandler, JobRequest } from '../engine.js';
+import type { JobHandler, JobHooks, JobRequest } from '../engine.js';
 import { jobCancelled, jobInterrupted } from '../messages.js';
 import { ProgressTracker } from '../progress.js';
 import { QUEUE_NAME } from './queue-schema.js';
@@ -55,6 +55,7 @@ export class JobRunner {
   private readonly running = new Map<string, LocalJob>();
   private readonly workers: Array<{ id: string; busy: boolean }> = [];
   private handler: JobHandler | undefined;
+  private hooks: JobHooks = {};
   private timer: NodeJS.Timeout | undefined;
   private ticking = false;
   private closing = false;
@@ -64,9 +65,10 @@ export class JobRunner {
   constructor(private readonly o: RunnerOptions) {}
 
   /** Starts the workers and the heartbeat. */
-  async start(handler: JobHandler): Promise<void> {
+  async start(handler: JobHandler, hooks: JobHooks = {}): Promise<void> {
     if (this.handler) throw new Error('the job engine was started already');
     this.handler = handler;
+    this.hooks = hooks;
     for (let i = 0; i < this.o.settings.concurrency; i++) {
       const slot = { id: '', busy: false };
       this.workers.push(slot);
@@ -191,7 +193,7 @@ export class JobRunner {
     this.ticking = true;
     try {
       await Promise.all([...this.running.values()].map((local) => this.heartbeat(local)));
-      await sweep({ ...this.o, abandonedAfterMs: this.o.settings.abandonedAfterMs });
+      await sweep({ ...this.o, abandonedAfterMs: this.o.settings.abandonedAfterMs, onAbandoned: this.hooks.onAbandoned });
     } catch (error) {
       this.o.log.warn({ err: { message: (error as Error).message } }, 'jobs: heartbeat or sweep failed');
     } finally {

@@ -1,6 +1,7 @@
 import type PgBoss from 'pg-boss';
 import type { Logger } from '../../logging/logger.js';
 import type { PlatformStore } from '../../store/store.js';
+import type { JobHooks, JobRequest } from '../engine.js';
 import { jobInterrupted } from '../messages.js';
 import { QUEUE_NAME, QUEUE_SCHEMA } from './queue-schema.js';
 import { JOB_COLUMNS, jobError, jobOf, JOBS, type JobRow } from './rows.js';
@@ -10,6 +11,8 @@ export interface SweepContext {
   boss: PgBoss;
   log: Logger;
   abandonedAfterMs: number;
+  /** Told of each running job this sweep declared abandoned (after it was marked failed). */
+  onAbandoned?: JobHooks['onAbandoned'];
 }
 
 /** `now() - abandonedAfterMs`, as SQL on parameter $1 (the database's clock is the one every replica's heartbeat used). */
@@ -29,10 +32,10 @@ const STALE = `now() - $1::int * interval '1 millisecond'`;
  *   rather than queued forever.
  * Answers the ids it ended.
  */
-export async function sweep({ store, boss, log, abandonedAfterMs }: SweepContext): Promise<string[]> {
+export async function sweep({ store, boss, log, abandonedAfterMs, onAbandoned }: SweepContext): Promise<string[]> {
   const ended: string[] = [];
-  const stale = await store.pool.query<JobRow & { heartbeat_at: Date }>(
-    `SELECT ${JOB_COLUMNS}, heartbeat_at FROM ${JOBS} WHERE state = 'running' AND heartbeat_at < ${STALE}`,
+  const stale = await store.pool.query<JobRow & { heartbeat_at: Date; request: unknown }>(
+    `SELECT ${JOB_COLUMNS}, heartbeat_at, request FROM ${JOBS} WHERE state = 'running' AND heartbeat_at < ${STALE}`,
     [abandonedAfterMs],
   );
   for (const row of stale.rows) {
@@ -46,6 +49,12 @@ export async function sweep({ store, boss, log, abandonedAfterMs }: SweepContext
     ended.push(row.id);
     log.warn({ job: row.id, kind: row.kind, replica: row.replica, heartbeatAt: row.heartbeat_at.toISOString() }, 'jobs: a running job was abandoned by its replica; marked failed');
     await boss.fail(QUEUE_NAME, row.id, { reason: why }).catch((e: unknown) => log.warn({ job: row.id, err: { message: (e as Error).message } }, 'jobs: could not fail the queue entry'));
+    // Only the replica whose update ended the job gets here: what the dead job held is freed once.
+    if (onAbandoned) {
+      await onAbandoned(jobOf(row), { kind: row.kind, request: row.request } as JobRequest).catch((e: unknown) =>
+        log.warn({ job: row.id, err: { message: (e as Error).message } }, 'jobs: freeing what an abandoned job held failed; its lock is taken over once it goes stale'),
+      );
+    }
   }
   // Taken by a worker that never marked it running (its replica stopped between the two): handed back to the queue.
   const stuck = await store.pool.query<{ id: string }>(

@@ -43,20 +43,22 @@ async function openArea(root: CheckedDir, area: Area): Promise<CheckedDir> {
 /**
  * Runs `work` on a mount for one project: the mount opened without links, the
  * project's lock held, and any other spelling of its name refused first.
+ * `lost` aborts should the lock be freed for another call while `work` runs
+ * (its job declared abandoned): `work` checks it before making anything visible.
  */
 export async function withProjectFolders<T>(
   mountRoot: string,
   ref: ProjectRef,
   call: LockCall,
-  work: (folders: MountFolders) => Promise<T>,
+  work: (folders: MountFolders, lost: AbortSignal) => Promise<T>,
   lockOptions?: FolderLockOptions,
 ): Promise<T> {
   checkProjectRef(ref);
   const folders = await openMount(mountRoot);
   try {
-    return await withFolderLock(folders.staging, ref, call, async () => {
+    return await withFolderLock(folders.staging, ref, call, async (lost) => {
       await refuseOtherSpellings(folders, ref, call.action);
-      return work(folders);
+      return work(folders, lost);
     }, lockOptions);
   } finally {
     await folders.root.closeAll();
