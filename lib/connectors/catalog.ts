@@ -18,6 +18,25 @@ export interface ResolvedDataset {
   tables: ResolvedTable[];
 }
 
+/**
+ * What the catalog holds for a dataset request, before the request is checked
+ * against it: what resolveDataset's `inspect` is shown (the publish service
+ * compares it with what a validation approved).
+ */
+export interface CatalogView {
+  catalog: string;
+  schema: string;
+  /** The request named no tables: every table of the schema is in `tables`. */
+  allTables: boolean;
+  tables: Array<{
+    name: string;
+    /** Every column of the table, as the catalog has them; null when the table does not exist. */
+    columns: ColumnInfo[] | null;
+    /** The column names requested, in order; null: every column. */
+    requested: string[] | null;
+  }>;
+}
+
 /** How many names an error message lists before it says "and N more". */
 const MAX_NAMES = 40;
 
@@ -43,8 +62,16 @@ function duplicates(names: readonly string[]): string[] {
  * Only what this returns may ever be read from the source. With `forExtraction`,
  * a chosen column whose type has no faithful mapping is refused (metadata
  * still reports such columns).
+ *
+ * With `inspect`, the columns of every requested table that exists are read
+ * first (the same one batch), and `inspect` is shown the catalog as it is
+ * before a missing table or column is refused; what it throws is the answer.
  */
-export async function resolveDataset(connector: SourceConnector, dataset: DatasetRequest, options: { forExtraction?: boolean } = {}): Promise<ResolvedDataset> {
+export async function resolveDataset(
+  connector: SourceConnector,
+  dataset: DatasetRequest,
+  options: { forExtraction?: boolean; inspect?: (view: CatalogView) => void | Promise<void> } = {},
+): Promise<ResolvedDataset> {
   // Before the first query: a system catalog is never data.
   assertDatasetNotSystem(connector.source, dataset);
   const schema = dataset.schema_name ?? connector.defaultSchema();
@@ -59,18 +86,37 @@ export async function resolveDataset(connector: SourceConnector, dataset: Datase
   const twice = duplicates(requested.map((t) => t.name));
   if (twice.length > 0) throw new AppError('INVALID_REQUEST', `Invalid request body: dataset.tables names ${nameList(twice)} more than once.`);
   const missing = requested.filter((t) => !byName.has(t.name)).map((t) => t.name);
-  if (missing.length > 0) {
-    throw new AppError(
+  const tableNotFound = () =>
+    new AppError(
       'TABLE_NOT_FOUND',
       `Table${missing.length > 1 ? 's' : ''} ${nameList(missing)} not found in schema '${schema}' on the ${where}. Available tables: ${nameList(available.map((t) => t.name))}.`,
     );
-  }
-  const chosen = requested.length > 0 ? requested.map((t) => byName.get(t.name)!) : available;
+  if (missing.length > 0 && !options.inspect) throw tableNotFound();
+  const chosen = requested.length > 0 ? requested.filter((t) => byName.has(t.name)).map((t) => byName.get(t.name)!) : available;
 
   const columnsOf = new DataLoader<string, ColumnInfo[]>(async (names) => {
     const found = await connector.getColumns(schema, names);
     return names.map((n) => found.get(n) ?? []);
   });
+  if (options.inspect) {
+    const read = new Map((await columnsOf.loadMany(chosen.map((t) => t.name))).map((c, i) => [chosen[i]!.name, c]));
+    const columnsRead = (name: string) => {
+      const c = read.get(name);
+      if (c instanceof Error) throw c;
+      return c ?? null;
+    };
+    await options.inspect({
+      catalog: connector.catalogName(),
+      schema,
+      allTables: requested.length === 0,
+      tables: (requested.length > 0 ? requested : available).map((t) => ({
+        name: t.name,
+        columns: columnsRead(t.name),
+        requested: 'columns' in t && t.columns && t.columns.length > 0 ? t.columns.map((c) => c.name) : null,
+      })),
+    });
+    if (missing.length > 0) throw tableNotFound();
+  }
 
   const tables = await Promise.all(
     chosen.map(async (table): Promise<ResolvedTable> => {

@@ -9,7 +9,7 @@ import type { MssqlSettings } from './mssql/connection.js';
 export type { SourceConnector, SourceSnapshot, CsvProgress, ColumnInfo, TableInfo, ConnectorOptions, SslMode } from './connector.js';
 export { SourceHosts } from './egress/source-hosts.js';
 export { CatalogPools, type CatalogPoolSettings } from './pool/catalog-pools.js';
-export { resolveDataset, type ResolvedDataset, type ResolvedTable } from './catalog.js';
+export { resolveDataset, type CatalogView, type ResolvedDataset, type ResolvedTable } from './catalog.js';
 export type { MssqlSettings } from './mssql/connection.js';
 export type { DatabricksSettings } from './databricks/settings.js';
 

@@ -15,12 +15,14 @@ export const endpointDocs = {
   },
   validate: {
     summary: 'Check that the source accepts a connection and a trivial query, and that the destination is ready.',
+    description: "With a dataset: its tables and columns are read from the source's catalog and kept, with their logical types, as what the validation approved; packages of the project are checked against it (docs/behaviour.md, \"Approved catalog\").",
     response: validationPayloadSchema,
     example: accessRequestExample,
   },
   package: {
     summary: "Extract the approved tables and columns from one consistent snapshot of the source into the destination's staging area.",
-    description: 'Filestore: CSV files or one DuckDB database under staging/{project}/{start_time}/data/outputs/. Nothing is staged unless every table is complete.',
+    description:
+      "Filestore: CSV files or one DuckDB database under staging/{project}/{start_time}/data/outputs/. Nothing is staged unless every table is complete. Refused with 409 (CATALOG_DRIFT), before any row is read, when the source's tables or columns differ from what the project's validation approved.",
     response: packagePayloadSchema,
     example: transferRequestExample,
   },

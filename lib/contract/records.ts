@@ -36,12 +36,26 @@ export const metadataReportSchema = z.object({
   metadata: datasetSummarySchema,
 });
 
+/**
+ * What a successful validation approved, in brief: the schema, how many
+ * tables and columns, and the fingerprint of the whole approval (the tables'
+ * and columns' names and logical types; docs/behaviour.md, "Approved catalog").
+ */
+export const approvalSummarySchema = z.object({
+  schema_name: z.string(),
+  table_count: z.number().int(),
+  column_count: z.number().int(),
+  fingerprint: z.string(),
+});
+
 /** One validation the publish service ran for a project. */
 export const validationRecordSchema = z.object({
   validated_at: z.string(),
   source: z.string(),
   destination: z.string(),
   outcome: z.string(),
+  /** null when the validation failed or its request named no dataset (and in records kept before approvals were). */
+  approval: approvalSummarySchema.nullable().default(null),
 });
 
 /** A project with the records both services keep of it (GraphQL `Project`, composed from both subgraphs). */
@@ -56,3 +70,4 @@ export type TableSummary = z.output<typeof tableSummarySchema>;
 export type DatasetSummary = z.output<typeof datasetSummarySchema>;
 export type MetadataReport = z.output<typeof metadataReportSchema>;
 export type ValidationRecord = z.output<typeof validationRecordSchema>;
+export type ApprovalSummary = z.output<typeof approvalSummarySchema>;

@@ -85,3 +85,28 @@ export function arrayLeaf(type: LogicalType & { kind: 'array' }): { leaf: Logica
   }
   return { leaf, depth };
 }
+
+/**
+ * A logical type as one line of text, all of it (precision, scale, length,
+ * zone, element, labels): two columns have the same text exactly when their
+ * values take the same form. `decimal(12,2)`, `text(50)`, `time with zone`,
+ * `array<int32>`, `enum["a","b"]`, `other(inet)`.
+ */
+export function logicalTypeText(type: LogicalType): string {
+  switch (type.kind) {
+    case 'decimal':
+      return type.precision === undefined ? 'decimal' : `decimal(${type.precision}${type.scale === undefined ? '' : `,${type.scale}`})`;
+    case 'text':
+      return type.length === undefined ? 'text' : `text(${type.length})`;
+    case 'time':
+      return type.withZone ? 'time with zone' : 'time';
+    case 'array':
+      return `array<${logicalTypeText(type.element)}>`;
+    case 'enum':
+      return `enum${JSON.stringify(type.values)}`;
+    case 'other':
+      return `other(${type.native})`;
+    default:
+      return type.kind;
+  }
+}

@@ -1,4 +1,4 @@
--- A small synthetic research dataset for the demo: three related tables that
+-- A synthetic research dataset for the demo: three related tables that
 -- between them hold every logical type, with comments on tables and columns.
 -- Every value is made up; generate_series makes the rows reproducible.
 CREATE SCHEMA research;
@@ -110,4 +110,7 @@ SELECT g,
        (g % 1000) / 1000.0,
        TIMESTAMPTZ '2021-03-01 08:45:00+00' + g * INTERVAL '3 hours 21 minutes',
        CASE WHEN g % 13 = 0 THEN NULL ELSE decode(md5('reading' || g), 'hex') END
-FROM generate_series(1, 2000) AS g;
+FROM generate_series(1, 300000) AS g;
+
+-- Statistics, so a package can say how many rows each table holds before it reads them.
+ANALYZE;

@@ -32,6 +32,12 @@ describe('npm run demo', () => {
       assert.equal(run.code, 0, `demo failed:\n${run.stdout}\n${run.stderr}`);
       assert.match(run.stdout, /Demo finished: every step succeeded/);
 
+      // The CSV package runs as a job whose progress is printed per table while it runs: the largest
+      // table (300,000 rows) is seen running against its estimate before it is done.
+      assert.match(run.stdout, /^ {2}job [0-9a-f-]{36}: queued \(Mutation\.startPackage/m);
+      assert.match(run.stdout, /^ {2}measurement +running +\d+ of ~\d+ rows \(\d+%\), [\d.]+ KiB$/m);
+      for (const table of ['person', 'visit', 'measurement']) assert.match(run.stdout, new RegExp(`^ {2}${table} +done +\\d+ rows, [\\d.]+ KiB$`, 'm'));
+      assert.match(run.stdout, /^ {2}job [0-9a-f-]{36}: succeeded on /m);
       const bags = [...run.stdout.matchAll(/BagIt bag at (\S+): valid/g)].map((m) => m[1]!);
       assert.equal(bags.length, 2, 'one bag per format');
       const printed = new Map([...run.stdout.matchAll(/^ {2}(data\/outputs\/\S+) {2}(\d+) bytes {2}sha512 ([0-9a-f]{32})…$/gm)].map((m) => [m[1]!, { bytes: Number(m[2]), prefix: m[3]! }]));

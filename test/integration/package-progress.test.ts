@@ -38,6 +38,7 @@ import * as harness from '../support/pg-destination-harness.js';
 import { dataset, sqlSource, transferRequest, type SqlSourceBody } from '../support/requests.js';
 import { MSSQL_LOGIN, mssqlSource, startTdsDouble, type StartedTds } from '../support/tds/index.js';
 import { researchDatabase } from '../support/tds/research-db.js';
+import { MemoryApprovals } from '../../subgraphs/publish/src/approvals/store.js';
 
 type Event = { kind: 'plan'; tables: Array<{ table: string; estimatedRows: number | null }> } | { kind: 'update' | 'done'; table: string; rows: number; bytes: number };
 
@@ -133,6 +134,8 @@ before(async () => {
       postgresql: harness.destination,
     },
     validations: new ProjectLog(),
+    // Nothing validated here: packages run unchecked, as by default.
+    approvals: { store: new MemoryApprovals(16 * 1024 * 1024), allowDrift: false, requireValidation: false },
     obs: { service: 'publish', audit: new AuditLog(undefined, () => undefined), metrics: new ServiceMetrics('publish') },
     packageDeadlineMs: 120_000,
     jobs: new MemoryJobEngine({ log: pino({ level: 'silent' }), replica: 'test-replica' }),

@@ -22,6 +22,7 @@ import { jobObservabilitySettings } from '../../lib/config/settings/index.js';
 import { AuditLog } from '../../lib/audit/audit-log.js';
 import type { ConnectionLimits } from '../../lib/http/plugins/timeouts.js';
 import { openPlatformStore, readPlatformStoreSettings } from '../../lib/store/index.js';
+import { readCatalogApprovalSettings } from '../../subgraphs/publish/src/approvals/guard.js';
 import { assertContractAnswer, contractEndpoint } from './contract-answers.js';
 
 export const keys = { approval: 'approval-test-key', metadata: 'metadata-test-key', publish: 'publish-test-key' };
@@ -128,6 +129,7 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Plat
   const publishApp = await buildPublishApp({
     log: logFor('publish'), secrets, apiKey: new ApiKeyVerifier(keys.publish), connectorOptions, mounts: new StorageMounts(env), audit, limits, postgresql: readPostgresqlSettings(env) ?? null, store,
     jobProgressLogIntervalMs: readSettings(jobObservabilitySettings, env).JOB_PROGRESS_LOG_INTERVAL_MS,
+    catalogApproval: readCatalogApprovalSettings(env),
   });
   const metadata = await listen(metadataApp);
   const publish = await listen(publishApp);

@@ -9,7 +9,7 @@ import type { SettingFamily, SettingGroup, SettingSpec } from '../env.js';
 import { postgresqlDestinationSettings } from './destination-postgresql.js';
 import { graphqlLimitSettings, operationNameSettings } from './graphql.js';
 import { connectionLimitSettings } from './http.js';
-import { destinationMounts, filestoreSettings, jobObservabilitySettings, packageDeadlineSettings } from './publish.js';
+import { catalogApprovalSettings, destinationMounts, filestoreSettings, jobObservabilitySettings, packageDeadlineSettings } from './publish.js';
 import { auditSettings, projectLogSettings } from './records.js';
 import { platformStoreSettings } from './store.js';
 import { jobSettings } from './jobs.js';
@@ -38,6 +38,7 @@ const GROUPS: readonly SettingGroup[] = [
   sourceSecretSettings,
   packageDeadlineSettings,
   jobObservabilitySettings,
+  catalogApprovalSettings,
   filestoreSettings,
   postgresqlDestinationSettings,
 ];
@@ -98,6 +99,6 @@ export { connectionLimitSettings } from './http.js';
 export { graphqlLimitSettings, operationNameSettings } from './graphql.js';
 export { auditSettings, projectLogSettings } from './records.js';
 export { platformStoreSettings } from './store.js';
-export { packageDeadlineSettings, jobObservabilitySettings, filestoreSettings, destinationMounts, DEFAULT_PACKAGE_DEADLINE_MS, DEFAULT_FILE_MAX_BYTES, DEFAULT_DUCKDB_MEMORY_LIMIT, DUCKDB_SIZE } from './publish.js';
+export { packageDeadlineSettings, jobObservabilitySettings, catalogApprovalSettings, filestoreSettings, destinationMounts, DEFAULT_PACKAGE_DEADLINE_MS, DEFAULT_FILE_MAX_BYTES, DEFAULT_DUCKDB_MEMORY_LIMIT, DUCKDB_SIZE } from './publish.js';
 export { jobSettings, DEFAULT_JOBS_CONCURRENCY, DEFAULT_JOB_HEARTBEAT_MS, DEFAULT_JOB_ABANDONED_AFTER_MS } from './jobs.js';
 export { postgresqlDestinationSettings } from './destination-postgresql.js';

@@ -32,6 +32,22 @@ export const jobObservabilitySettings = defineSettings({
   },
 });
 
+/** How a package treats the catalog a validation approved (docs/behaviour.md, "Approved catalog"). */
+export const catalogApprovalSettings = defineSettings({
+  PACKAGE_ALLOW_CATALOG_DRIFT: {
+    ...setting.bool(false),
+    services: PUBLISH,
+    description:
+      'True lets a package run when the source\'s tables or columns differ from what the project\'s validation approved (added, removed or retyped columns), with a warning naming them in the log; false refuses it with 409 `CATALOG_DRIFT` naming each.',
+  },
+  PACKAGE_REQUIRE_VALIDATION: {
+    ...setting.bool(false),
+    services: PUBLISH,
+    description:
+      'True refuses (409 `CATALOG_DRIFT`) a package of a project and start time no validation with a dataset approved anything for (without a platform database approvals are lost when the publish service restarts); false packages it unchecked, with a warning in the log.',
+  },
+});
+
 export const DEFAULT_FILE_MAX_BYTES = 100 * 1024 * 1024;
 
 /** DuckDB's memory limit while it writes a package (its buffer pool; it spills to the working folder beyond it). */

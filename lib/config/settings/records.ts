@@ -22,6 +22,6 @@ export const projectLogSettings = defineSettings({
     type: 'bytes',
     services: ['metadata', 'publish'],
     description:
-      'Without a platform database (`PLATFORM_DATABASE_URL`): most bytes (UTF-8 JSON) of the in-memory project records (metadata reports, validations) a service keeps, all projects together; the least recently written projects go first; 0 keeps none. They are lost when the service restarts (see docs/behaviour.md, "Memory bounds").',
+      'Without a platform database (`PLATFORM_DATABASE_URL`): most bytes (UTF-8 JSON) of the in-memory project records (metadata reports, validations) a service keeps, all projects together, and as many again for the catalogs validations approved (publish); the least recently written projects go first; 0 keeps none. They are lost when the service restarts (see docs/behaviour.md, "Memory bounds").',
   },
 });

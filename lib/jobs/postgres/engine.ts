@@ -137,7 +137,13 @@ class PostgresJobEngine implements JobEngine {
 
   async get(id: string): Promise<Job | undefined> {
     const row = await this.row(id);
-    return row && jobOf(row);
+    return row && this.live(jobOf(row));
+  }
+
+  /** A job running on this replica is answered with its live progress; one running elsewhere, as of its last heartbeat. */
+  private live(job: Job): Job {
+    const progress = job.state === 'running' ? this.runner.liveProgress(job.id) : undefined;
+    return progress ? { ...job, progress } : job;
   }
 
   private async row(id: string, client: pg.Pool | pg.PoolClient = this.o.store.pool, lock = ''): Promise<JobRow | undefined> {
@@ -162,7 +168,7 @@ class PostgresJobEngine implements JobEngine {
     );
     const page = rows.slice(0, query.first);
     const last = page.at(-1);
-    return { jobs: page.map(jobOf), endCursor: last ? cursorOf(last) : null, hasNextPage: rows.length > query.first };
+    return { jobs: page.map((r) => this.live(jobOf(r))), endCursor: last ? cursorOf(last) : null, hasNextPage: rows.length > query.first };
   }
 
   async cancel(id: string, by: string): Promise<Job> {

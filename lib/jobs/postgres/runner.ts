@@ -7,6 +7,7 @@ import type { PlatformStore } from '../../store/store.js';
 import type { JobHandler, JobHooks, JobRequest } from '../engine.js';
 import { jobCancelled, jobInterrupted } from '../messages.js';
 import { ProgressTracker } from '../progress.js';
+import type { TableProgress } from '../../contract/jobs.js';
 import { QUEUE_NAME } from './queue-schema.js';
 import { JOB_COLUMNS, jobError, jobOf, JOBS, type JobRow } from './rows.js';
 import type { PostgresJobSettings } from './settings.js';
@@ -93,6 +94,11 @@ export class JobRunner {
   /** Jobs running here now. */
   get runningIds(): string[] {
     return [...this.running.keys()];
+  }
+
+  /** The live progress of `id` when it runs here (the stored one is as of its last heartbeat). */
+  liveProgress(id: string): TableProgress[] | undefined {
+    return this.running.get(id)?.progress.snapshot();
   }
 
   /** A cancellation of `id` was requested: if it runs here, its signal is aborted with JOB_CANCELLED naming who asked. */

@@ -14,6 +14,9 @@ import type { SecretProvider } from '../../../lib/secrets/index.js';
 import { openJobEngine, type JobEngine } from '../../../lib/jobs/index.js';
 import { projectRecords, serviceStore, type PlatformStore } from '../../../lib/store/index.js';
 import { readPackageDeadlineMs } from './deadline.js';
+import { readCatalogApprovalSettings, type CatalogApprovalSettings } from './approvals/guard.js';
+import { approvalStore } from './approvals/store.js';
+import { readProjectLogLimits } from '../../../lib/project-log.js';
 import { validationRecordSchema } from '../../../lib/contract/index.js';
 import type { PublishDeps } from './deps.js';
 import { StorageMounts } from './destinations/filestore/mount/mounts.js';
@@ -55,6 +58,8 @@ export interface PublishAppOptions {
   replica?: string;
   /** How often a running job logs its progress, in ms; JOB_PROGRESS_LOG_INTERVAL_MS when absent. */
   jobProgressLogIntervalMs?: number;
+  /** How packages treat validations' approvals; PACKAGE_ALLOW_CATALOG_DRIFT and PACKAGE_REQUIRE_VALIDATION when absent. */
+  catalogApproval?: CatalogApprovalSettings;
 }
 
 /** The publish service: `/data-publish/*` and the publish subgraph at `/graphql`. */
@@ -80,6 +85,7 @@ export async function buildPublishApp(options: PublishAppOptions): Promise<Fasti
     connectorOptions: options.connectorOptions ?? {},
     destinations,
     validations: projectRecords(store.store, 'validation', validationRecordSchema),
+    approvals: { store: approvalStore(store.store, readProjectLogLimits().maxBytes), ...(options.catalogApproval ?? readCatalogApprovalSettings()) },
     obs: { service: 'publish', audit, metrics },
     packageDeadlineMs: options.packageDeadlineMs ?? readPackageDeadlineMs(),
     jobs,

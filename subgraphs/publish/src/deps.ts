@@ -4,6 +4,7 @@ import type { ValidationRecord } from '../../../lib/contract/index.js';
 import type { JobEngine } from '../../../lib/jobs/engine.js';
 import type { ProjectRecords } from '../../../lib/project-log.js';
 import type { SecretProvider } from '../../../lib/secrets/index.js';
+import type { CatalogApprovals } from './approvals/guard.js';
 import type { Destinations } from './destinations/destination.js';
 
 /** One validation the service ran for a project (its schema: lib/contract/records.ts). */
@@ -15,6 +16,8 @@ export interface PublishDeps {
   connectorOptions: ConnectorOptions;
   destinations: Destinations;
   validations: ProjectRecords<ValidationRecord>;
+  /** What validations approved, and how packages treat it (PACKAGE_ALLOW_CATALOG_DRIFT, PACKAGE_REQUIRE_VALIDATION). */
+  approvals: CatalogApprovals;
   obs: Observability;
   /** The longest a package may take (PACKAGE_DEADLINE_MS). */
   packageDeadlineMs: number;

@@ -1,9 +1,10 @@
 import { tracked } from '../../../lib/audit/track.js';
 import type { PackagePayload, TransferRequest } from '../../../lib/contract/index.js';
-import { resolveDataset, snapshotConsistency, withConnector } from '../../../lib/connectors/index.js';
+import { snapshotConsistency, withConnector } from '../../../lib/connectors/index.js';
 import type { CallContext } from '../../../lib/http/service.js';
 import type { PackageProgress } from '../../../lib/jobs/progress.js';
 import { withDeadline } from './deadline.js';
+import { resolveApprovedDataset } from './approvals/guard.js';
 import type { PublishDeps } from './deps.js';
 import { destinationFor } from './destinations/registry.js';
 
@@ -38,7 +39,8 @@ export function packageProject(
       // Closing the connector ends its snapshots: every read in flight fails.
       const stop = () => void connector.close();
       signal.addEventListener('abort', stop, { once: true });
-      const dataset = await resolveDataset(connector, request.dataset, { forExtraction: true });
+      // The catalog, checked against what the project's validation approved (approvals/guard.ts).
+      const dataset = await resolveApprovedDataset(connector, request, deps.approvals, call.log);
       signal.throwIfAborted();
       const snapshot = await connector.snapshot();
       try {

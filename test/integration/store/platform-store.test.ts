@@ -144,7 +144,7 @@ describe('project records in the store', () => {
     await db?.drop();
   });
 
-  const record = (n: number): ValidationRecord => ({ validated_at: `2025-01-01T00:00:${String(n).padStart(2, '0')}Z`, source: 'postgresql db', destination: 'LSC (filestore, csv)', outcome: `run ${n}` });
+  const record = (n: number): ValidationRecord => ({ validated_at: `2025-01-01T00:00:${String(n).padStart(2, '0')}Z`, source: 'postgresql db', destination: 'LSC (filestore, csv)', outcome: `run ${n}`, approval: null });
 
   test('newest first, the newest per project and start time kept in the table, other projects and kinds apart', async () => {
     const validations = new StoredProjectRecords(store, 'validation', validationRecordSchema);
