@@ -41,17 +41,17 @@ export async function sweep({ store, boss, log, abandonedAfterMs, onAbandoned }:
   for (const row of stale.rows) {
     const why = `the publish replica ${row.replica} running it stopped sending heartbeats at ${row.heartbeat_at.toISOString()}`;
     const error = jobError(jobInterrupted(jobOf(row), why));
-    const { rowCount } = await store.pool.query(
-      `UPDATE ${JOBS} SET state = 'failed', finished_at = now(), error = $3 WHERE id = $2 AND state = 'running' AND heartbeat_at < ${STALE}`,
+    const { rows: [failed] } = await store.pool.query<JobRow>(
+      `UPDATE ${JOBS} SET state = 'failed', finished_at = now(), error = $3 WHERE id = $2 AND state = 'running' AND heartbeat_at < ${STALE} RETURNING ${JOB_COLUMNS}`,
       [abandonedAfterMs, row.id, JSON.stringify(error)],
     );
-    if (!rowCount) continue;
+    if (!failed) continue;
     ended.push(row.id);
     log.warn({ job: row.id, kind: row.kind, replica: row.replica, heartbeatAt: row.heartbeat_at.toISOString() }, 'jobs: a running job was abandoned by its replica; marked failed');
     await boss.fail(QUEUE_NAME, row.id, { reason: why }).catch((e: unknown) => log.warn({ job: row.id, err: { message: (e as Error).message } }, 'jobs: could not fail the queue entry'));
     // Only the replica whose update ended the job gets here: what the dead job held is freed once.
     if (onAbandoned) {
-      await onAbandoned(jobOf(row), { kind: row.kind, request: row.request } as JobRequest).catch((e: unknown) =>
+      await onAbandoned(jobOf(failed), { kind: row.kind, request: row.request } as JobRequest).catch((e: unknown) =>
         log.warn({ job: row.id, err: { message: (e as Error).message } }, 'jobs: freeing what an abandoned job held failed; its lock is taken over once it goes stale'),
       );
     }
