@@ -118,7 +118,7 @@ export async function cleanAbandonedPackage(mountRoot: string, ref: ProjectRef, 
   if (!freed) return [];
   const done = ['freed the project lock'];
   try {
-    await withProjectFolders(mountRoot, ref, { action: 'package', jobId }, async ({ staging }) => {
+    await withProjectFolders(mountRoot, ref, { action: 'package' }, async ({ staging }) => {
       const project = await staging.open(ref.project);
       if (!project) return;
       for (const name of (await project.list()).filter((n) => isHiddenSibling(n, ref.startTime))) {
