@@ -124,6 +124,8 @@ export const errorTable = {
     transient: true,
     message: (p: { kind: string; id: string; why: string }) => `The ${p.kind} job ${p.id} did not finish: ${p.why}. Nothing of it was published; send the call again.`,
   },
+  /** The caller closed its connection before the answer: its wait for a job ends, the job goes on (never answered; 499 as nginx logs it). */
+  CALLER_DISCONNECTED: { status: 499, graphql: 'CALLER_DISCONNECTED', transient: true, message: () => 'The caller closed its connection before the answer; the job goes on.' },
   /**
    * The source's tables or columns differ from what the project's latest validation approved (PACKAGE_ALLOW_CATALOG_DRIFT allows it),
    * or, with PACKAGE_REQUIRE_VALIDATION, no validation approved anything for the project. Nothing was extracted.

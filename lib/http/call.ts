@@ -9,6 +9,8 @@ export interface CallContext {
   log: FastifyBaseLogger;
   /** The durable job the work runs as, when it runs as one (lib/jobs). */
   jobId?: string | undefined;
+  /** Aborts when the caller's connection closes before the call is answered (it left); absent outside an HTTP call. */
+  disconnected?: AbortSignal;
 }
 
 declare module 'fastify' {

@@ -123,7 +123,15 @@ export class MemoryJobEngine implements JobEngine {
     if (!entry) throw jobNotFound(id);
     if (signal) {
       signal.throwIfAborted();
-      await Promise.race([entry.finished, new Promise<void>((_, reject) => signal.addEventListener('abort', () => reject(signal.reason as Error), { once: true }))]);
+      // The listener goes with the wait: a long-lived signal must not collect one per job.
+      let stopWaiting!: () => void;
+      const stopped = new Promise<never>((_, reject) => (stopWaiting = () => reject(signal.reason as Error)));
+      signal.addEventListener('abort', stopWaiting, { once: true });
+      try {
+        await Promise.race([entry.finished, stopped]);
+      } finally {
+        signal.removeEventListener('abort', stopWaiting);
+      }
     } else {
       await entry.finished;
     }

@@ -1,8 +1,10 @@
 /**
  * Graceful shutdown of the publish service as a real process: on SIGTERM it
  * stops accepting calls and lets a running package finish within the grace
- * period; when the grace period is too short, it exits anyway and the package
- * cut short leaves nothing that looks finished in staging. A call that reaches
+ * period; a package still running when its jobs' grace (JOBS_SHUTDOWN_GRACE_MS)
+ * is over is stopped, cleaned up and answered 503 JOB_INTERRUPTED; when the
+ * process's grace period is too short, it exits anyway and the package cut
+ * short leaves nothing that looks finished in staging. A call that reaches
  * the service while it closes (pipelined behind the running one) answers 503
  * with the contract's envelope.
  */
@@ -42,13 +44,14 @@ after(async () => {
   await rm(root, { recursive: true, force: true });
 });
 
-async function start(graceMs: number): Promise<{ p: ServiceProcess; url: string }> {
+async function start(graceMs: number, jobsGraceMs = graceMs - 5_000): Promise<{ p: ServiceProcess; url: string }> {
   const port = await freePort();
   const p = spawnService('publish', {
     PUBLISH_CONTAINER_PORT: String(port),
     SECRETS_MNT_PATH: secrets,
     TARGET_STORAGE_ACCOUNT_LSC_SDE_MNT_PATH: mount,
     SHUTDOWN_GRACE_MS: String(graceMs),
+    JOBS_SHUTDOWN_GRACE_MS: String(Math.max(0, jobsGraceMs)),
     AUDIT_LOG_PATH: path.join(root, 'audit.jsonl'),
   });
   const url = `http://127.0.0.1:${port}`;
@@ -121,8 +124,28 @@ describe('SIGTERM', () => {
     for (const f of files) assert.ok(existsSync(path.join(mount, 'staging', 'Pr004', '20250401_000000', f)), `${f} is staged`);
   });
 
+  test('a package still running when the jobs\' grace is over is stopped: 503 JOB_INTERRUPTED, staging clean, the process exits 0', async () => {
+    const { p, url } = await start(60_000, 100);
+    const running = packageCall(url, '20250404_000000');
+    await extractionRunning();
+    p.child.kill('SIGTERM');
+    const res = await running;
+    assert.equal(res.status, 503, JSON.stringify(res.body));
+    assert.equal(res.body.status, 'error');
+    const detail: string = res.body.payload.detail;
+    assert.match(detail, /^The package job [0-9a-f-]{36} did not finish: /);
+    assert.ok(detail.endsWith(`: the publish replica ${os.hostname()} stopped. Nothing of it was published; send the call again.`), detail);
+    assert.equal(await p.exited, 0);
+    const project = path.join(mount, 'staging', 'Pr004');
+    const left = existsSync(project) ? (await readdir(project)).filter((e) => e.includes('20250404_000000')) : [];
+    assert.deepEqual(left, [], 'no package folder, no hidden work folder');
+    const locks = existsSync(path.join(mount, 'staging', '.locks')) ? await readdir(path.join(mount, 'staging', '.locks')) : [];
+    assert.deepEqual(locks, [], 'no lock left');
+  });
+
   test('a package cut short by the grace period leaves nothing that looks finished', async () => {
-    const { p, url } = await start(100);
+    // The process's grace ends before the jobs' does: it exits with the package still running.
+    const { p, url } = await start(100, 60_000);
     const running = packageCall(url, '20250402_000000');
     await extractionRunning();
     p.child.kill('SIGTERM');

@@ -13,6 +13,7 @@ import { FileSecretProvider, type SecretProvider } from '../../lib/secrets/index
 import { buildGatewayApp } from '../../gateway/src/app.js';
 import { buildMetadataApp } from '../../subgraphs/metadata/src/app.js';
 import { buildPublishApp } from '../../subgraphs/publish/src/app.js';
+import type { JobEngine } from '../../lib/jobs/engine.js';
 import { StorageMounts } from '../../subgraphs/publish/src/destinations/filestore/mount/mounts.js';
 import { readPostgresqlSettings } from '../../subgraphs/publish/src/destinations/postgresql/settings.js';
 import type { SourceConnectorOptions } from '../../lib/connectors/index.js';
@@ -73,6 +74,8 @@ export interface PlatformOptions {
   logStream?: { write(line: string): void };
   /** Timeouts and the connection cap of all three services; from HTTP_* settings when absent. */
   limits?: ConnectionLimits;
+  /** The publish service's job engine (a test that cancels jobs keeps it); the service's own when absent. */
+  jobs?: JobEngine;
 }
 
 async function listen(app: FastifyInstance): Promise<string> {
@@ -130,6 +133,7 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Plat
     log: logFor('publish'), secrets, apiKey: new ApiKeyVerifier(keys.publish), connectorOptions, mounts: new StorageMounts(env), audit, limits, postgresql: readPostgresqlSettings(env) ?? null, store,
     jobProgressLogIntervalMs: readSettings(jobObservabilitySettings, env).JOB_PROGRESS_LOG_INTERVAL_MS,
     catalogApproval: readCatalogApprovalSettings(env),
+    jobs: options.jobs,
   });
   const metadata = await listen(metadataApp);
   const publish = await listen(publishApp);

@@ -13,6 +13,13 @@ const PUBLISH = ['publish'] as const;
 export const DEFAULT_JOBS_CONCURRENCY = 4;
 /** How often a running job's replica says it is alive (and persists its progress). */
 export const DEFAULT_JOB_HEARTBEAT_MS = 5_000;
+/**
+ * How long running jobs may finish when the service stops: 20 s, under the
+ * process's SHUTDOWN_GRACE_MS (30 s), so that a job still running is stopped
+ * (its staging cleaned, its lock freed) and its waiting callers are answered
+ * JOB_INTERRUPTED before the process exits.
+ */
+export const DEFAULT_JOBS_SHUTDOWN_GRACE_MS = 20_000;
 /** Six missed heartbeats: long enough to ride out a pause of the replica or a database fail-over, short enough that a retry soon finds the project free. */
 export const DEFAULT_JOB_ABANDONED_AFTER_MS = 30_000;
 
@@ -40,5 +47,11 @@ export const jobSettings = defineSettings({
     services: PUBLISH,
     description:
       'A running job whose replica has not sent a heartbeat for this long (at least three `JOB_HEARTBEAT_MS`) is marked failed (`JOB_INTERRUPTED`) by any replica, and its project is free for the next call. See docs/state-store.md, "Jobs".',
+  },
+  JOBS_SHUTDOWN_GRACE_MS: {
+    ...setting.intAtLeast(DEFAULT_JOBS_SHUTDOWN_GRACE_MS, 0, '0 stops running jobs at once'),
+    services: PUBLISH,
+    description:
+      'How long running packages and publications may finish when the service stops; then they are stopped, end failed (`JOB_INTERRUPTED`, 503) and leave nothing half-written. Keep it under `SHUTDOWN_GRACE_MS` (see docs/behaviour.md, "Jobs").',
   },
 });

@@ -282,12 +282,31 @@ export class MysqlConnector implements SourceConnector {
         onQuery: this.options.onQuery,
         statementTimeoutMs: clientTimeout(this.options.statementTimeoutMs),
         sessionLimit: statementTimeLimit(isMariaDb(connection), this.options.statementTimeoutMs),
+        kill: (threadId) => this.kill(threadId),
       });
     } catch (error) {
       connection.destroy();
       throw this.translate(error);
     }
     return trackSnapshot(this.snapshots, opened);
+  }
+
+  /**
+   * Stops the statement of server session `threadId` (one of this connector's
+   * snapshots), on a connection opened for it. KILL QUERY, not CONNECTION: the
+   * server answers the stopped statement with an error, which ends it on the
+   * driver's side too (its inactivity timer with it); the session, whose
+   * client has closed its side, then ends and its transaction with it.
+   */
+  private async kill(threadId: number): Promise<void> {
+    const conn = await this.open();
+    try {
+      const sql = 'KILL QUERY ?';
+      this.options.onQuery?.(sql);
+      await conn.query(sql, [threadId]);
+    } finally {
+      conn.destroy();
+    }
   }
 
   async close(): Promise<void> {

@@ -25,6 +25,13 @@ export interface MysqlSnapshotContext {
   statementTimeoutMs?: number | undefined;
   /** A session setting run first: the server's own statement time limit. */
   sessionLimit?: string | undefined;
+  /**
+   * Stops the statement of server session `threadId` from another connection
+   * (KILL QUERY). Closing its side of the connection does not stop the server
+   * (it sends the rest of the result to a client that reads on, and a view that
+   * sleeps computes on): closed mid-read, the snapshot asks it to stop.
+   */
+  kill?: ((threadId: number) => Promise<void>) | undefined;
 }
 
 /** A MySQL identifier in backticks, backticks doubled. */
@@ -159,8 +166,12 @@ export class MysqlSnapshot implements SourceSnapshot {
     if (this.closed) return;
     this.closed = true;
     if (this.broken || this.active.size > 0) {
+      const reading = this.active.size > 0;
       for (const stream of this.active.keys()) stream.destroy();
+      const { threadId } = this.connection;
       this.connection.destroy();
+      // Stopped mid-read (cancelled, a deadline): the statement is stopped on the server too.
+      if (reading && threadId !== null && this.context.kill) await this.context.kill(threadId).catch(() => undefined);
       return;
     }
     try {

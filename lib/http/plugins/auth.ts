@@ -1,4 +1,4 @@
-import type { IncomingMessage } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import fp from 'fastify-plugin';
 import { API_KEY_HEADER, type ApiKeyVerifier } from '../../auth/api-key.js';
 import { appError } from '../../errors.js';
@@ -40,11 +40,20 @@ export const apiKeyAuth = fp<ApiKeyAuthOptions>(
         return refuse(request, reply, appError('UNAUTHORISED'));
       }
       const believed = options.trustForwardedCaller && !open && forwarded !== undefined && KEY_ID.test(forwarded);
-      request.call = { requestId: request.id, keyId: believed ? forwarded : options.apiKey.keyId, log: request.log };
+      request.call = { requestId: request.id, keyId: believed ? forwarded : options.apiKey.keyId, log: request.log, disconnected: disconnection(reply.raw) };
     });
   },
   { name: 'cr8tor-auth' },
 );
+
+/** A signal that aborts when the response closes unfinished: the caller's connection went away before the answer. */
+function disconnection(response: ServerResponse): AbortSignal {
+  const controller = new AbortController();
+  response.once('close', () => {
+    if (!response.writableFinished) controller.abort(appError('CALLER_DISCONNECTED'));
+  });
+  return controller.signal;
+}
 
 /**
  * Removes every `x-cr8tor-*` header from the request, so nothing after this

@@ -1,13 +1,12 @@
 import { setTimeout as delay } from 'node:timers/promises';
 import type PgBoss from 'pg-boss';
-import type { Job, JobError, JobState } from '../../contract/jobs.js';
+import type { Job, JobError, JobState, TableProgress } from '../../contract/jobs.js';
 import { isAppError } from '../../errors.js';
 import type { Logger } from '../../logging/logger.js';
 import type { PlatformStore } from '../../store/store.js';
 import type { JobHandler, JobHooks, JobRequest } from '../engine.js';
 import { jobCancelled, jobInterrupted } from '../messages.js';
 import { ProgressTracker } from '../progress.js';
-import type { TableProgress } from '../../contract/jobs.js';
 import { QUEUE_NAME } from './queue-schema.js';
 import { JOB_COLUMNS, jobError, jobOf, JOBS, type JobRow } from './rows.js';
 import type { PostgresJobSettings } from './settings.js';
@@ -236,13 +235,13 @@ export class JobRunner {
     await this.o.boss.offWork(QUEUE_NAME);
     while (this.taking) await delay(20);
     const allDone = () => Promise.all([...this.running.values()].map((l) => l.done));
-    if (this.running.size) await Promise.race([allDone(), delay(graceMs)]);
+    if (this.running.size) await settledWithin(allDone(), graceMs);
     const left = [...this.running.values()];
     for (const local of left) {
       const why = `the publish replica ${this.o.replica} stopped`;
       if (!local.controller.signal.aborted) local.controller.abort(jobInterrupted(local.job, why));
     }
-    if (left.length) await Promise.race([allDone(), delay(ABORT_SETTLE_MS)]);
+    if (left.length) await settledWithin(allDone(), ABORT_SETTLE_MS);
     for (const local of [...this.running.values()]) {
       await this.finish(local, this.failure(local, local.controller.signal.reason));
     }
@@ -250,4 +249,11 @@ export class JobRunner {
     // A heartbeat under way finishes before the engine lets go of pg-boss and the pool.
     while (this.ticking) await delay(20);
   }
+}
+
+/** Waits for `work` at most `ms`; the timer is cleared when the work ends first, so it does not hold the process open. */
+async function settledWithin(work: Promise<unknown>, ms: number): Promise<void> {
+  const timer = new AbortController();
+  await Promise.race([work, delay(ms, undefined, { signal: timer.signal }).catch(() => undefined)]);
+  timer.abort();
 }

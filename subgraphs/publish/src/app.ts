@@ -60,6 +60,10 @@ export interface PublishAppOptions {
   jobProgressLogIntervalMs?: number;
   /** How packages treat validations' approvals; PACKAGE_ALLOW_CATALOG_DRIFT and PACKAGE_REQUIRE_VALIDATION when absent. */
   catalogApproval?: CatalogApprovalSettings;
+  /** The engine jobs run in (a test keeps it); opened from the settings when absent (openJobEngine). The app starts it with its handler and closes it. */
+  jobs?: JobEngine;
+  /** How long running jobs may finish when the app closes, in ms; JOBS_SHUTDOWN_GRACE_MS when absent. */
+  jobsShutdownGraceMs?: number;
 }
 
 /** The publish service: `/data-publish/*` and the publish subgraph at `/graphql`. */
@@ -73,13 +77,14 @@ export async function buildPublishApp(options: PublishAppOptions): Promise<Fasti
     { filestore: { mounts: options.mounts ?? new StorageMounts(), settings: options.filestore ?? readFilestoreSettings(), lock: { host: replica } }, postgresql: options.postgresql },
     { secrets: options.secrets, log: options.log },
   );
-  const jobs: JobEngine = new ObservedJobEngine(await openJobEngine({ store: store.store, log: options.log, replica }), {
+  const jobs: JobEngine = new ObservedJobEngine(options.jobs ?? (await openJobEngine({ store: store.store, log: options.log, replica })), {
     service: 'publish',
     audit,
     metrics,
     log: options.log,
     progressLogIntervalMs: options.jobProgressLogIntervalMs ?? readSettings(jobObservabilitySettings).JOB_PROGRESS_LOG_INTERVAL_MS,
   });
+  const jobsGraceMs = options.jobsShutdownGraceMs ?? readSettings(jobSettings).JOBS_SHUTDOWN_GRACE_MS;
   const deps: PublishDeps = {
     secrets: options.secrets,
     connectorOptions: options.connectorOptions ?? {},
@@ -96,8 +101,13 @@ export async function buildPublishApp(options: PublishAppOptions): Promise<Fasti
     readiness: [() => options.secrets.check(apiKeySecretNames.publish), ...Object.values(destinations).flatMap((d) => d.readiness ?? []), ...store.readiness],
   });
   dataPublishRoutes(app, deps);
-  // Jobs end before the store they are kept in closes (hooks run in order).
-  app.addHook('onClose', () => jobs.close());
+  // Jobs get their grace as soon as the close starts: the calls waiting for them hold the HTTP server's
+  // close until they are answered (finished, or JOB_INTERRUPTED). They end before the store they are
+  // kept in closes (onClose hooks run in order).
+  let jobsClosed: Promise<void> | undefined;
+  const closeJobs = () => (jobsClosed ??= jobs.close(jobsGraceMs));
+  app.addHook('preClose', async () => void closeJobs().catch((error: unknown) => options.log.error({ err: error }, 'closing the jobs failed')));
+  app.addHook('onClose', () => closeJobs());
   app.addHook('onClose', store.close);
   await mountSubgraph(app, 'publish', publishResolvers(deps), options.log, metrics);
   return app;

@@ -1,6 +1,6 @@
 import { readSettings } from '../../../lib/config/env.js';
 import { packageDeadlineSettings } from '../../../lib/config/settings/index.js';
-import { AppError } from '../../../lib/errors.js';
+import { AppError, isAppError } from '../../../lib/errors.js';
 
 /** Reads PACKAGE_DEADLINE_MS; a bad value throws a ConfigError naming it. */
 export function readPackageDeadlineMs(env?: NodeJS.ProcessEnv): number {
@@ -8,23 +8,25 @@ export function readPackageDeadlineMs(env?: NodeJS.ProcessEnv): number {
 }
 
 /**
- * Runs `work` with a deadline. When it passes, the signal aborts: `work` must
- * then stop soon (closing its source connections makes every read fail) and
- * clean up after itself as on any failure. Whatever it then throws becomes
- * DEADLINE_EXCEEDED with `detail(ms)`; if it finished anyway, its result stands.
- * `stop` (a job's cancellation) aborts the signal too: `work` then fails with
- * `stop`'s reason.
+ * Runs `work` with a deadline, and under `stop` when given (the job's signal:
+ * cancelled, or the replica stopping). When either fires, the signal `work`
+ * gets aborts: `work` must then stop soon (closing its source connections
+ * makes every read fail) and clean up after itself as on any failure. Whatever
+ * it then throws becomes `stop`'s reason (an AppError saying why) when `stop`
+ * fired, else DEADLINE_EXCEEDED with `detail(ms)`; if it finished anyway, its
+ * result stands.
  */
 export async function withDeadline<T>(ms: number, detail: (ms: number) => string, work: (signal: AbortSignal) => Promise<T>, stop?: AbortSignal): Promise<T> {
-  stop?.throwIfAborted();
   const controller = new AbortController();
   const timer = setTimeout(() => controller.abort(new AppError('DEADLINE_EXCEEDED', detail(ms))), ms);
-  const stopped = () => controller.abort(stop!.reason);
-  stop?.addEventListener('abort', stopped, { once: true });
+  const stopped = () => controller.abort(stop?.reason);
+  if (stop?.aborted) stopped();
+  else stop?.addEventListener('abort', stopped, { once: true });
   try {
+    controller.signal.throwIfAborted();
     return await work(controller.signal);
   } catch (error) {
-    if (stop?.aborted) throw stop.reason;
+    if (stop?.aborted) throw isAppError(stop.reason) ? stop.reason : error;
     if (controller.signal.aborted) throw new AppError('DEADLINE_EXCEEDED', detail(ms), { cause: error });
     throw error;
   } finally {

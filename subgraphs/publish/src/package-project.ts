@@ -19,7 +19,8 @@ import { destinationFor } from './destinations/registry.js';
  * removes what it had written, and the call answers DEADLINE_EXCEEDED (504).
  * A caller that disconnects does not stop a package (see docs/behaviour.md, "Timeouts");
  * `run.cancel` does (a job's cancellation, Mutation.cancelJob): the package stops as past
- * its deadline, and fails with `cancel`'s reason (JOB_CANCELLED). `run.progress`, when
+ * its deadline, and fails with `cancel`'s reason (JOB_CANCELLED; JOB_INTERRUPTED when the
+ * replica stops past its jobs' grace). `run.progress`, when
  * given, is told how far each table has got (destinations/progress.ts).
  */
 export function packageProject(

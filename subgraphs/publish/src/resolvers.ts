@@ -1,8 +1,7 @@
 import { accessRequestSchema, parseRequest, publishRequestSchema, toGraphQL, fromGraphQL, transferRequestSchema } from '../../../lib/contract/index.js';
 import { LongScalar } from '../../../lib/graphql/long-scalar.js';
 import type { Resolvers, SubgraphContext } from '../../../lib/graphql/subgraph.js';
-import { packageProject } from './package-project.js';
-import { publishProject } from './publish-project.js';
+import { packageAndWait, publishAndWait } from './jobs/sync.js';
 import type { PublishDeps } from './deps.js';
 import { jobResolvers } from './jobs/resolvers.js';
 import { validateProject } from './validate-project.js';
@@ -12,7 +11,7 @@ interface ProjectKey {
   projectStartTime: string;
 }
 
-/** GraphQL resolvers: thin, they parse the input with the contract schema and call the same service functions as REST. */
+/** GraphQL resolvers: thin, they parse the input with the contract schema and call the same service functions as REST (package and publish: as jobs, waited for). */
 export function publishResolvers(deps: PublishDeps): Resolvers {
   const jobs = jobResolvers(deps.jobs);
   return {
@@ -23,9 +22,9 @@ export function publishResolvers(deps: PublishDeps): Resolvers {
       validateProject: async (_: unknown, args: { request: unknown }, context: SubgraphContext) =>
         toGraphQL(await validateProject(parseRequest(accessRequestSchema, fromGraphQL(args.request)), deps, context)),
       packageProject: async (_: unknown, args: { request: unknown }, context: SubgraphContext) =>
-        toGraphQL(await packageProject(parseRequest(transferRequestSchema, fromGraphQL(args.request)), deps, context)),
+        toGraphQL(await packageAndWait(parseRequest(transferRequestSchema, fromGraphQL(args.request)), deps, context)),
       publishProject: async (_: unknown, args: { request: unknown }, context: SubgraphContext) =>
-        toGraphQL(await publishProject(parseRequest(publishRequestSchema, fromGraphQL(args.request)), deps, context)),
+        toGraphQL(await publishAndWait(parseRequest(publishRequestSchema, fromGraphQL(args.request)), deps, context)),
     },
     Project: {
       ...jobs.Project,

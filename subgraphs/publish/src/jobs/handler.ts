@@ -10,13 +10,15 @@ import { publishProject } from '../publish-project.js';
  * What a publish replica does with a job it takes: the package or publish the
  * job's request asks for, as the key that started it (its audit event names
  * that key and the request that started the job). Cancelling the job stops a
- * running package (its source connections closed, its staging cleaned); a
- * package reports its progress, table by table, to the job's tracker.
+ * running package (its source connections closed, its staging cleaned) and a
+ * publish only before its point of no return; a package reports its progress,
+ * table by table, to the job's tracker.
  */
 export function publishJobHandler(deps: PublishDeps): JobHandler {
   return async (job, context) => {
-    const call: CallContext = { requestId: context.job.request_id, keyId: context.job.started_by, log: context.log, jobId: context.job.id };
-    return job.kind === 'package' ? await packageProject(job.request, deps, call, { cancel: context.signal, progress: context.progress }) : await publishProject(job.request, deps, call);
+    // Its log lines carry the request id like the call's own (reqId), so a request's lines tell its whole story.
+    const call: CallContext = { requestId: context.job.request_id, keyId: context.job.started_by, log: context.log.child({ reqId: context.job.request_id }), jobId: context.job.id };
+    return job.kind === 'package' ? await packageProject(job.request, deps, call, { cancel: context.signal, progress: context.progress }) : await publishProject(job.request, deps, call, context.signal);
   };
 }
 
