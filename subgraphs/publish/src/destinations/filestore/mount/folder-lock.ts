@@ -88,6 +88,8 @@ export async function withFolderLock<T>(staging: CheckedDir, ref: ProjectRef, ca
     void (async () => {
       // Refreshed only while it is still ours: a lock freed for us (our job declared abandoned) and taken by the next call is never kept alive by us.
       const current = await readHolder(locks, name);
+      // Unreadable for a moment (a share's hiccup, a new holder still writing it): looked at again at the next refresh.
+      if (!current && !(await isGone(locks, name))) return;
       if (current?.token !== mine.token) {
         clearInterval(heartbeat);
         if (!lost.signal.aborted) lost.abort(appError('JOB_INTERRUPTED', { kind: call.action, id: call.jobId ?? '(none)', why: 'its project lock was freed for the next call (the job had been declared abandoned)' }));
@@ -202,6 +204,14 @@ export async function releaseAbandonedLock(staging: CheckedDir, ref: ProjectRef,
     await locks.close();
     await rmdir(staging.at(LOCKS)).catch(() => undefined);
   }
+}
+
+/** Whether nothing is at `name` any more (as opposed to a file that cannot be read just now). */
+async function isGone(locks: CheckedDir, name: string): Promise<boolean> {
+  return lstat(locks.at(name)).then(
+    () => false,
+    (error: NodeJS.ErrnoException) => error.code === 'ENOENT',
+  );
 }
 
 /** The holder written in a lock file, or undefined when it is gone or unreadable (being written, or cut short by a crash). */
