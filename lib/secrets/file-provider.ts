@@ -1,4 +1,4 @@
-import { readFile } from 'node:fs/promises';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { AppError } from '../errors.js';
 import type { SecretProvider } from './provider.js';
@@ -9,6 +9,13 @@ import { assertSecretName } from './secret-name.js';
  * mounts them in Kubernetes and how a developer writes them by hand. A single
  * trailing newline (an editor's) is not part of the value. Messages name the
  * secret, never the folder: its path goes to the log through the error's cause.
+ *
+ * Read synchronously, afresh on every call (a rotated file counts at once): a
+ * secret file is a few bytes on a local or tmpfs mount, and `readFile` of fs/promises
+ * costs four trips through libuv (open, fstat, read, close). Measured
+ * 2026-12-05 on the loaded 2-vCPU machine, the five files of a metadata call
+ * took 0.4–0.7 ms (0.2–0.4 ms of CPU) that way against 0.02–0.15 ms
+ * (0.02–0.03 ms of CPU) read synchronously (docs/performance.md).
  */
 export class FileSecretProvider implements SecretProvider {
   readonly description: string;
@@ -26,7 +33,7 @@ export class FileSecretProvider implements SecretProvider {
     if (path.dirname(file) !== this.dir) throw new AppError('INVALID_REQUEST', 'Invalid secret name.');
     let raw: string;
     try {
-      raw = await readFile(file, 'utf8');
+      raw = readFileSync(file, 'utf8');
     } catch (error) {
       const code = (error as NodeJS.ErrnoException).code;
       const cause = new Error(`${file}: ${code ?? 'error'}`, { cause: error });

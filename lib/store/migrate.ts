@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { readdir, readFile } from 'node:fs/promises';
 import type { Pool } from 'pg';
+import { inTransaction } from './transaction.js';
 
 /** The schema the platform keeps its state in; every migration creates its objects there. */
 export const STORE_SCHEMA = 'cr8tor_platform';
@@ -42,9 +43,7 @@ export async function loadMigrations(dir: URL = MIGRATIONS_DIR): Promise<Migrati
  * migration leaves nothing applied. Returns the versions it applied.
  */
 export async function migrate(pool: Pool, migrations: readonly Migration[]): Promise<number[]> {
-  const client = await pool.connect();
-  try {
-    await client.query('BEGIN');
+  return inTransaction(pool, async (client) => {
     await client.query('SELECT pg_advisory_xact_lock($1)', [BigInt.asIntN(64, MIGRATION_LOCK).toString()]);
     await client.query(`CREATE SCHEMA IF NOT EXISTS "${STORE_SCHEMA}"`);
     await client.query(`CREATE TABLE IF NOT EXISTS "${STORE_SCHEMA}".schema_migrations (
@@ -68,12 +67,6 @@ export async function migrate(pool: Pool, migrations: readonly Migration[]): Pro
       await client.query(`INSERT INTO "${STORE_SCHEMA}".schema_migrations (version, name, checksum) VALUES ($1, $2, $3)`, [m.version, m.name, m.checksum]);
       done.push(m.version);
     }
-    await client.query('COMMIT');
     return done;
-  } catch (error) {
-    await client.query('ROLLBACK').catch(() => undefined);
-    throw error;
-  } finally {
-    client.release();
-  }
+  });
 }

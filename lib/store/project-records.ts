@@ -2,6 +2,7 @@ import type { z } from 'zod';
 import { ProjectLog, RECORDS_PER_PROJECT, type ProjectRecords } from '../project-log.js';
 import { STORE_SCHEMA } from './migrate.js';
 import type { PlatformStore } from './store.js';
+import { inTransaction } from './transaction.js';
 
 /** The kinds of record kept (the CHECK of `project_records.kind`, migration 001). */
 export type ProjectRecordKind = 'metadata_report' | 'validation';
@@ -25,9 +26,7 @@ export class StoredProjectRecords<S extends z.ZodType> implements ProjectRecords
   ) {}
 
   async add(projectName: string, projectStartTime: string, entry: z.output<S>): Promise<void> {
-    const client = await this.store.pool.connect();
-    try {
-      await client.query('BEGIN');
+    return inTransaction(this.store.pool, async (client) => {
       await client.query('SELECT pg_advisory_xact_lock($1, hashtext($2))', [RECORDS_LOCK_CLASS, JSON.stringify([this.kind, projectName, projectStartTime])]);
       const key = [this.kind, projectName, projectStartTime];
       await client.query(`INSERT INTO "${STORE_SCHEMA}".project_records (kind, project_name, project_start_time, record) VALUES ($1, $2, $3, $4)`, [...key, JSON.stringify(entry)]);
@@ -37,13 +36,7 @@ export class StoredProjectRecords<S extends z.ZodType> implements ProjectRecords
                                           WHERE kind = $1 AND project_name = $2 AND project_start_time = $3 ORDER BY id DESC LIMIT $4) AS newest)`,
         [...key, this.perProject],
       );
-      await client.query('COMMIT');
-    } catch (error) {
-      await client.query('ROLLBACK').catch(() => undefined);
-      throw error;
-    } finally {
-      client.release();
-    }
+    });
   }
 
   async list(projectName: string, projectStartTime: string): Promise<Array<z.output<S>>> {

@@ -138,5 +138,8 @@ describe('COPY text → canonical CSV', () => {
     await assert.rejects(convert(['a'], ['plain'], [Buffer.from('1\t2\n')]), /does not have 1 fields/);
     await assert.rejects(convert(['a'], ['plain'], [Buffer.from('1\n2')]), /ended inside a row/);
     await assert.rejects(convert(['a'], ['plain'], [Buffer.from('\\Nx\n')]), /unexpected bytes after/);
+    // A backslash escaping the row's own line end: the row never ends (and nothing is read past the input).
+    await assert.rejects(convert(['a'], ['plain'], [Buffer.from('ab\\\n')]), /ended inside a field/);
+    await assert.rejects(convert(['a', 'b'], ['plain', 'plain'], [Buffer.from('x\t"q\\\n')]), /ended inside a field/);
   });
 });

@@ -1,9 +1,9 @@
-import { PassThrough, pipeline, type Readable } from 'node:stream';
+import { finished as finishedStream, PassThrough, type Readable } from 'node:stream';
 import type mysql from 'mysql2';
 import { AppError } from '../../errors.js';
 import { tableKey, type ColumnInfo, type CsvProgress, type SourceSnapshot } from '../connector.js';
 import { mysqlFormatter, mysqlSelectExpression } from './types.js';
-import { CanonicalCsvEncoder } from '../csv-rows.js';
+import { MysqlCsvReader } from './csv-reader.js';
 
 /**
  * TIMESTAMP columns are instants: a UTC session prints them in UTC. The
@@ -14,9 +14,6 @@ const BEGIN = [
   'SET SESSION TRANSACTION ISOLATION LEVEL REPEATABLE READ',
   'START TRANSACTION WITH CONSISTENT SNAPSHOT, READ ONLY',
 ];
-
-/** Rows buffered between the server and the CSV encoder before the connection is paused. */
-const ROW_BUFFER = 1024;
 
 export interface MysqlSnapshotContext {
   where: string;
@@ -121,30 +118,25 @@ export class MysqlSnapshot implements SourceSnapshot {
       return output;
     }
     // Formatters are built before anything is sent, so a wrong column fails here.
-    const formatters = columns.map((c) => mysqlFormatter(c.logical, c.datatype));
+    const result = columns.map((c) => ({ name: c.name, logical: c.logical, datatype: c.datatype, format: mysqlFormatter(c.logical, c.datatype) }));
     const sql = selectStatement(schema, table, columns);
     this.context.onQuery?.(sql);
-    const rows = this.connection
-      .query({ sql, rowsAsArray: true, timeout: this.context.statementTimeoutMs })
-      .stream({ highWaterMark: ROW_BUFFER });
-    const encoder = new CanonicalCsvEncoder(columns.map((c) => c.name), formatters, progress);
+    const query = this.connection.query({ sql, rowsAsArray: true, timeout: this.context.statementTimeoutMs });
+    const rows = new MysqlCsvReader(this.connection, query, result, progress);
     this.active.set(output, rows);
     let finished = false;
-    let count = 0;
-    rows.on('data', () => void count++);
-    pipeline(rows, encoder, (error) => {
+    // Counted before the output ends (this listener comes before pipe's).
+    rows.on('end', () => this.rowCounts.set(tableKey(schema, table), rows.rows));
+    finishedStream(rows, (error) => {
       if (finished) return;
       finished = true;
       this.active.delete(output);
-      if (!error) {
-        this.rowCounts.set(tableKey(schema, table), count);
-        return;
-      }
+      if (!error) return;
       const failure = this.context.translate(error);
       this.broken ??= failure;
       output.destroy(failure);
     });
-    encoder.pipe(output);
+    rows.pipe(output);
     output.on('close', () => {
       if (finished || output.readableEnded) return;
       // The reader gave up mid-table: the rest of the result would still arrive,

@@ -190,14 +190,20 @@ export class CopyTextToCsv extends Transform {
         let escaped = false;
         let byte = input[i]!;
         for (;;) {
-          const cls = CLASS[byte]!;
-          if (cls === 0) {
+          // Most bytes are copied as they are: a tight loop up to the next byte of a class.
+          // (It cannot run past the input, which ends with LF; a malformed row ends at it.)
+          let cls = CLASS[byte]!;
+          while (cls === 0) {
             o[p++] = byte;
-          } else if (cls === 1) {
-            break;
-          } else if (cls === 2) {
+            byte = input[++i]!;
+            cls = CLASS[byte]!;
+          }
+          if (cls === 1) break;
+          if (i >= n) throw this.fail('the COPY output ended inside a field.');
+          if (cls === 2) {
             escaped = true;
             i++;
+            if (i >= n - 1) throw this.fail('the COPY output ended inside a field.');
             byte = UNESCAPE[input[i]!]!;
             if ((byte === LF || byte === CR) && !quoted) {
               o.copyWithin(fieldStart + 1, fieldStart, p);
@@ -216,9 +222,7 @@ export class CopyTextToCsv extends Transform {
             o[p++] = byte;
             if (byte === QUOTE) o[p++] = QUOTE;
           }
-          i++;
-          if (i >= n) throw this.fail('the COPY output ended inside a field.');
-          byte = input[i]!;
+          byte = input[++i]!;
         }
         const ending = byte;
         i++;

@@ -1,7 +1,7 @@
 import net from 'node:net';
 import { PassThrough, type Readable } from 'node:stream';
 import pg from 'pg';
-import { to as copyTo } from 'pg-copy-streams';
+import { copyOut } from './copy-out.js';
 import { tableKey } from '../connector.js';
 import { AppError } from '../../errors.js';
 import type { ColumnInfo, CsvProgress, SourceSnapshot } from '../connector.js';
@@ -233,7 +233,7 @@ export class PgSnapshot implements SourceSnapshot {
       const start = (i: number): void => {
         const sql = copyStatement(schema, table, columns, ranges[i]);
         this.context.onQuery?.(sql);
-        const copy = clients[i % clients.length]!.query(copyTo(sql));
+        const copy = clients[i % clients.length]!.query(copyOut(sql));
         const transform = new CopyTextToCsv(names, kinds, malformed, {
           header: i === 0,
           readAhead: ranges.length > 1 ? READ_AHEAD : undefined,

@@ -5,6 +5,7 @@ import { FINAL_JOB_STATES, JOB_STATES, type Job, type JobState } from '../../con
 import { AppError, appError } from '../../errors.js';
 import { jobCancelled, jobNotFound, projectBusy } from '../messages.js';
 import type { Logger } from '../../logging/logger.js';
+import { inTransaction } from '../../store/transaction.js';
 import type { PlatformStore } from '../../store/store.js';
 import type { JobEngine, JobHandler, JobHooks, JobPage, JobQuery, JobSubmission, Submitted } from '../engine.js';
 import { jobFingerprint } from '../fingerprint.js';
@@ -259,18 +260,7 @@ class PostgresJobEngine implements JobEngine {
     await this.listener.close();
   }
 
-  private async transaction<T>(work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
-    const client = await this.o.store.pool.connect();
-    try {
-      await client.query('BEGIN');
-      const result = await work(client);
-      await client.query('COMMIT');
-      return result;
-    } catch (error) {
-      await client.query('ROLLBACK').catch(() => undefined);
-      throw error;
-    } finally {
-      client.release();
-    }
+  private transaction<T>(work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+    return inTransaction(this.o.store.pool, work);
   }
 }

@@ -2,6 +2,7 @@ import { ByteLru } from '../../../../lib/byte-lru.js';
 import { RECORDS_PER_PROJECT } from '../../../../lib/project-log.js';
 import { STORE_SCHEMA } from '../../../../lib/store/migrate.js';
 import type { PlatformStore } from '../../../../lib/store/index.js';
+import { inTransaction } from '../../../../lib/store/transaction.js';
 import type { Approval, ApprovedColumn } from './approval.js';
 
 /** What a package is compared with: the newest approval of each table it reads. */
@@ -104,9 +105,7 @@ export class StoredApprovals implements ApprovalStore {
   constructor(private readonly store: PlatformStore, private readonly perProject: number = RECORDS_PER_PROJECT) {}
 
   async record(projectName: string, projectStartTime: string, approval: Approval): Promise<boolean> {
-    const client = await this.store.pool.connect();
-    try {
-      await client.query('BEGIN');
+    return inTransaction(this.store.pool, async (client) => {
       await client.query('SELECT pg_advisory_xact_lock($1, hashtext($2))', [APPROVALS_LOCK_CLASS, JSON.stringify([projectName, projectStartTime])]);
       const columnCount = approval.tables.reduce((n, t) => n + t.columns.length, 0);
       const { rows } = await client.query<{ id: string }>(
@@ -126,14 +125,8 @@ export class StoredApprovals implements ApprovalStore {
                                           WHERE project_name = $1 AND project_start_time = $2 ORDER BY id DESC LIMIT $3) AS newest)`,
         [projectName, projectStartTime, this.perProject],
       );
-      await client.query('COMMIT');
       return true;
-    } catch (error) {
-      await client.query('ROLLBACK').catch(() => undefined);
-      throw error;
-    } finally {
-      client.release();
-    }
+    });
   }
 
   async approved(projectName: string, projectStartTime: string, source: string, schema: string, tables: readonly string[] | null): Promise<ApprovedTables> {
