@@ -56,6 +56,8 @@ export class JobRunner {
   private readonly workers: Array<{ id: string; busy: boolean }> = [];
   private handler: JobHandler | undefined;
   private hooks: JobHooks = {};
+  /** onAbandoned calls under way: they run beside the heartbeats (freeing a big staging folder must not delay this replica's own heartbeats); close waits for them. */
+  private readonly releasing = new Set<Promise<void>>();
   private timer: NodeJS.Timeout | undefined;
   private ticking = false;
   private closing = false;
@@ -198,12 +200,20 @@ export class JobRunner {
     this.ticking = true;
     try {
       await Promise.all([...this.running.values()].map((local) => this.heartbeat(local)));
-      await sweep({ ...this.o, abandonedAfterMs: this.o.settings.abandonedAfterMs, onAbandoned: this.hooks.onAbandoned });
+      await sweep({ ...this.o, abandonedAfterMs: this.o.settings.abandonedAfterMs, onAbandoned: this.hooks.onAbandoned && ((job, request) => this.release(job, request)) });
     } catch (error) {
       this.o.log.warn({ err: { message: (error as Error).message } }, 'jobs: heartbeat or sweep failed');
     } finally {
       this.ticking = false;
     }
+  }
+
+  /** Tells the service of a job this replica declared abandoned, without holding up the heartbeat; failures are logged. */
+  private async release(job: Job, request: JobRequest): Promise<void> {
+    const done: Promise<void> = this.hooks.onAbandoned!(job, request)
+      .catch((e: unknown) => this.o.log.warn({ job: job.id, err: { message: (e as Error).message } }, 'jobs: freeing what an abandoned job held failed; its lock is taken over once it goes stale'))
+      .finally(() => this.releasing.delete(done));
+    this.releasing.add(done);
   }
 
   private async heartbeat(local: LocalJob): Promise<void> {
@@ -246,8 +256,9 @@ export class JobRunner {
       await this.finish(local, this.failure(local, local.controller.signal.reason));
     }
     if (this.timer) clearInterval(this.timer);
-    // A heartbeat under way finishes before the engine lets go of pg-boss and the pool.
+    // A heartbeat under way finishes before the engine lets go of pg-boss and the pool; so does freeing what abandoned jobs held.
     while (this.ticking) await delay(20);
+    await Promise.race([Promise.all(this.releasing), delay(ABORT_SETTLE_MS)]);
   }
 }
 

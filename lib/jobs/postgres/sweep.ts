@@ -11,7 +11,7 @@ export interface SweepContext {
   boss: PgBoss;
   log: Logger;
   abandonedAfterMs: number;
-  /** Told of each running job this sweep declared abandoned (after it was marked failed). */
+  /** Told of each running job this sweep declared abandoned (after it was marked failed); must not throw (the runner's logs its failures). */
   onAbandoned?: JobHooks['onAbandoned'];
 }
 
@@ -50,11 +50,7 @@ export async function sweep({ store, boss, log, abandonedAfterMs, onAbandoned }:
     log.warn({ job: row.id, kind: row.kind, replica: row.replica, heartbeatAt: row.heartbeat_at.toISOString() }, 'jobs: a running job was abandoned by its replica; marked failed');
     await boss.fail(QUEUE_NAME, row.id, { reason: why }).catch((e: unknown) => log.warn({ job: row.id, err: { message: (e as Error).message } }, 'jobs: could not fail the queue entry'));
     // Only the replica whose update ended the job gets here: what the dead job held is freed once.
-    if (onAbandoned) {
-      await onAbandoned(jobOf(failed), { kind: row.kind, request: row.request } as JobRequest).catch((e: unknown) =>
-        log.warn({ job: row.id, err: { message: (e as Error).message } }, 'jobs: freeing what an abandoned job held failed; its lock is taken over once it goes stale'),
-      );
-    }
+    await onAbandoned?.(jobOf(failed), { kind: row.kind, request: row.request } as JobRequest);
   }
   // Taken by a worker that never marked it running (its replica stopped between the two): handed back to the queue.
   const stuck = await store.pool.query<{ id: string }>(
