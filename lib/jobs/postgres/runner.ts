@@ -258,7 +258,11 @@ export class JobRunner {
     if (this.timer) clearInterval(this.timer);
     // A heartbeat under way finishes before the engine lets go of pg-boss and the pool; so does freeing what abandoned jobs held.
     while (this.ticking) await delay(20);
-    await Promise.race([Promise.all(this.releasing), delay(ABORT_SETTLE_MS)]);
+    if (this.releasing.size) {
+      const settle = new AbortController();
+      await Promise.race([Promise.all(this.releasing), delay(ABORT_SETTLE_MS, undefined, { signal: settle.signal }).catch(() => undefined)]);
+      settle.abort();
+    }
   }
 }
 

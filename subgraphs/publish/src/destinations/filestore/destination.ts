@@ -4,8 +4,8 @@ import type { StorageMounts } from './mount/mounts.js';
 import { publishToProduction } from './publish.js';
 import type { FilestoreSettings } from './settings.js';
 import { cleanAbandonedPackage, packageToStaging } from './staging.js';
-import { releaseAbandonedLock, type FolderLockOptions } from './mount/folder-lock.js';
-import { openMount } from './mount/project-folders.js';
+import type { FolderLockOptions } from './mount/folder-lock.js';
+import { releaseAbandonedProject } from './mount/project-folders.js';
 import { packageTables } from '../progress.js';
 
 /**
@@ -52,12 +52,7 @@ export function filestoreDestination(mounts: StorageMounts, settings: FilestoreS
     releaseAbandoned: ({ kind, jobId, project, startTime, destination }) => mounts.on(destination.name, async (mountRoot) => {
       const ref = { project, startTime };
       if (kind === 'package') return cleanAbandonedPackage(mountRoot, ref, jobId, lock);
-      const folders = await openMount(mountRoot);
-      try {
-        return (await releaseAbandonedLock(folders.staging, ref, jobId)) ? ['freed the project lock'] : [];
-      } finally {
-        await folders.root.closeAll();
-      }
+      return (await releaseAbandonedProject(mountRoot, ref, jobId)) ? ['freed the project lock'] : [];
     }),
   };
 }

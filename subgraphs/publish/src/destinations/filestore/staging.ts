@@ -5,9 +5,9 @@ import { OUTPUTS_PATH } from './bag/write.js';
 import { writerFor, type WriterSettings } from './formats/formats.js';
 import type { FilestoreFormat } from './formats/writer.js';
 import type { TableExtract } from './formats/writer.js';
-import { releaseAbandonedLock, type FolderLockOptions } from './mount/folder-lock.js';
-import { openMount, withProjectFolders } from './mount/project-folders.js';
-import { checkProjectRef, filestoreError, hiddenSibling, isHiddenSibling, type ProjectRef } from './mount/safe-paths.js';
+import type { FolderLockOptions } from './mount/folder-lock.js';
+import { releaseAbandonedProject, withProjectFolders } from './mount/project-folders.js';
+import { filestoreError, hiddenSibling, isHiddenSibling, type ProjectRef } from './mount/safe-paths.js';
 
 /** What to package. */
 export interface PackageOptions extends ProjectRef {
@@ -107,15 +107,7 @@ export async function packageToStaging(options: PackageOptions): Promise<Package
  * Answers what it did, for the service log; nothing when the lock was not that job's.
  */
 export async function cleanAbandonedPackage(mountRoot: string, ref: ProjectRef, jobId: string, lock?: FolderLockOptions): Promise<string[]> {
-  checkProjectRef(ref);
-  const folders = await openMount(mountRoot);
-  let freed: boolean;
-  try {
-    freed = await releaseAbandonedLock(folders.staging, ref, jobId);
-  } finally {
-    await folders.root.closeAll();
-  }
-  if (!freed) return [];
+  if (!(await releaseAbandonedProject(mountRoot, ref, jobId))) return [];
   const done = ['freed the project lock'];
   try {
     await withProjectFolders(mountRoot, ref, { action: 'package' }, async ({ staging }) => {

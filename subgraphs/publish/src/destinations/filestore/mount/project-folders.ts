@@ -1,6 +1,6 @@
 import { AppError } from '../../../../../../lib/errors.js';
 import { CheckedDir } from './checked-dir.js';
-import { withFolderLock, type FolderLockOptions, type LockCall } from './folder-lock.js';
+import { releaseAbandonedLock, withFolderLock, type FolderLockOptions, type LockCall } from './folder-lock.js';
 import { checkProjectRef, filestoreError, type Area, type ProjectRef } from './safe-paths.js';
 
 /** A mount opened for one operation: its root and its two areas, none reached through a link. */
@@ -60,6 +60,17 @@ export async function withProjectFolders<T>(
       await refuseOtherSpellings(folders, ref, call.action);
       return work(folders, lost);
     }, lockOptions);
+  } finally {
+    await folders.root.closeAll();
+  }
+}
+
+/** Frees the project's lock on a mount if the job `jobId` (declared abandoned) holds it; answers whether it did (folder-lock.ts, releaseAbandonedLock). */
+export async function releaseAbandonedProject(mountRoot: string, ref: ProjectRef, jobId: string): Promise<boolean> {
+  checkProjectRef(ref);
+  const folders = await openMount(mountRoot);
+  try {
+    return await releaseAbandonedLock(folders.staging, ref, jobId);
   } finally {
     await folders.root.closeAll();
   }
