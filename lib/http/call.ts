@@ -7,6 +7,8 @@ export interface CallContext {
   /** The identifier of the API key that authorised the call (never the key). */
   keyId: string;
   log: FastifyBaseLogger;
+  /** The durable job the work runs as, when it runs as one (lib/jobs). */
+  jobId?: string | undefined;
   /** Aborts when the caller's connection closes before the call is answered (it left); absent outside an HTTP call. */
   disconnected?: AbortSignal;
 }

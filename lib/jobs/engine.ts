@@ -51,6 +51,17 @@ export interface JobContext {
  */
 export type JobHandler = (job: JobRequest, context: JobContext) => Promise<unknown>;
 
+/** What the service is told about jobs beyond running them. */
+export interface JobHooks {
+  /**
+   * A running job was declared abandoned (its replica stopped sending
+   * heartbeats) and marked failed; called once, on the replica that noticed,
+   * so that what the dead job held (its project lock, its unfinished work) is
+   * freed at once rather than when it goes stale. Failures are logged.
+   */
+  onAbandoned?(job: Job, request: JobRequest): Promise<void>;
+}
+
 /** A page of jobs, newest first. */
 export interface JobPage {
   jobs: Job[];
@@ -73,8 +84,8 @@ export interface JobQuery {
 export interface JobEngine {
   /** Where jobs are kept: 'memory' or 'postgresql'. */
   readonly kind: 'memory' | 'postgresql';
-  /** This replica starts taking jobs and running them with `handler`. */
-  start(handler: JobHandler): Promise<void>;
+  /** This replica starts taking jobs and running them with `handler` (and looking for abandoned ones, telling `hooks`). */
+  start(handler: JobHandler, hooks?: JobHooks): Promise<void>;
   /**
    * Queues a job. When one for the same project and start time is queued or
    * running: the same request (same kind and the same request fingerprint)

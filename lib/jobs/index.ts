@@ -5,7 +5,7 @@ import type { JobEngine } from './engine.js';
 import { MemoryJobEngine } from './memory.js';
 import { createPostgresJobEngine } from './postgres/index.js';
 
-export type { JobEngine, JobHandler, JobContext, JobRequest, JobSubmission, Submitted, JobPage, JobQuery } from './engine.js';
+export type { JobEngine, JobHooks, JobHandler, JobContext, JobRequest, JobSubmission, Submitted, JobPage, JobQuery } from './engine.js';
 
 /**
  * The job engine for a service: in the platform database when it has one

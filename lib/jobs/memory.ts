@@ -43,6 +43,7 @@ export class MemoryJobEngine implements JobEngine {
 
   constructor(private readonly options: { log: Logger; replica: string }) {}
 
+  /** (No hooks: a job in memory ends with its replica, so none is ever found abandoned by another.) */
   async start(handler: JobHandler): Promise<void> {
     this.handler = handler;
   }

@@ -20,7 +20,7 @@ import { after, before, describe, test } from 'node:test';
 import pg from 'pg';
 import { validateBag } from '../../scripts/support/bag-validate.js';
 import { CheckedDir } from '../../subgraphs/publish/src/destinations/filestore/mount/checked-dir.js';
-import { lockName, withFolderLock, type LockCall } from '../../subgraphs/publish/src/destinations/filestore/mount/folder-lock.js';
+import { lockName, releaseAbandonedLock, withFolderLock, type LockCall } from '../../subgraphs/publish/src/destinations/filestore/mount/folder-lock.js';
 import { projectLockKey } from '../../subgraphs/publish/src/destinations/postgresql/project-lock.js';
 import { createPgDatabase, dropPgRole, pgSettings, type TestPgDatabase } from '../support/databases.js';
 import { pgDestinationEnv, writePgDestinationSecrets } from '../support/pg-destination.js';
@@ -259,6 +259,45 @@ describe('the lock file', () => {
     assert.ok(mtimes[3]! > mtimes[0]!, `mtime advanced: ${mtimes.join(', ')}`);
     assert.equal(holder.action, 'package');
     assert.equal(holder.request_id, 'req-7');
+  });
+
+  test('the host a lock names is the `host` option (a replica\'s name): a dead process of another replica on this machine is not judged by its pid', async () => {
+    await plantLock('publish-2', 2 ** 22 + 12345, 0);
+    await assert.rejects(lock({ action: 'package' }, { host: 'publish-1' }), (e: any) => e.code === 'PROJECT_BUSY');
+    assert.equal(await lock({ action: 'package' }, { host: 'publish-2' }), 'ran', 'its own replica (same name) sees the process is gone');
+    let holder: any;
+    await withFolderLock(staging, ref, { action: 'package', jobId: 'job-9' }, async () => (holder = JSON.parse(await readFile(file(), 'utf8'))), { host: 'publish-1' });
+    assert.deepEqual([holder.host, holder.job], ['publish-1', 'job-9']);
+  });
+
+  test('an abandoned job\'s lock is freed for that job only; its holder, if merely slow, stops refreshing it and is told it lost it', async () => {
+    // Another job's lock, or one held by no job, is left alone.
+    await plantLock('publish-2', 1, 0);
+    assert.equal(await releaseAbandonedLock(staging, ref, 'job-1'), false);
+    assert.ok(existsSync(file()));
+    await rm(file());
+
+    let lost: AbortSignal | undefined;
+    const mtimes: number[] = [];
+    const work = withFolderLock(staging, ref, { action: 'package', jobId: 'job-1' }, async (signal) => {
+      lost = signal;
+      assert.equal(await releaseAbandonedLock(staging, ref, 'job-2'), false, 'not job-2\'s lock');
+      assert.equal(await releaseAbandonedLock(staging, ref, 'job-1'), true, 'job-1\'s lock is freed');
+      assert.equal(existsSync(file()), false);
+      // The next call takes the project at once; the old holder's refresh must not keep it alive, nor remove it.
+      await plantLock('publish-2', 1, 60_000);
+      for (let i = 0; i < 4; i++) {
+        mtimes.push((await stat(file())).mtimeMs);
+        await new Promise((r) => setTimeout(r, 120));
+      }
+      return 'done';
+    }, { heartbeatMs: 50, host: 'publish-1' });
+    assert.equal(await work, 'done');
+    assert.equal(lost?.aborted, true, 'the holder was told its lock is gone');
+    assert.equal((lost?.reason as any).code, 'JOB_INTERRUPTED');
+    assert.equal(new Set(mtimes).size, 1, `the next holder's lock was never touched: ${mtimes.join(', ')}`);
+    assert.equal(JSON.parse(await readFile(file(), 'utf8')).token, 'planted', 'nor removed when the old holder finished');
+    await rm(file());
   });
 });
 

@@ -35,6 +35,13 @@ export const jobSettings = defineSettings({
     services: PUBLISH,
     description: 'How often the replica running a job records that it is alive, persists the job\'s progress and checks whether it was cancelled; every replica also looks for abandoned jobs at this rate.',
   },
+  PUBLISH_REPLICA_NAME: {
+    ...setting.optionalString(),
+    services: PUBLISH,
+    defaultText: 'the host name (the pod\'s name)',
+    description:
+      'This publish replica\'s name: recorded on the jobs it runs (`Job.replica`) and in the project locks it holds on a filestore mount. Each replica needs its own; replicas with the same name are taken for one host, whose lock holders are judged by their process ids. Leave unset on Kubernetes (the pod\'s name is used).',
+  },
   JOB_ABANDONED_AFTER_MS: {
     ...setting.intAtLeast(DEFAULT_JOB_ABANDONED_AFTER_MS, 300, 'it must span several heartbeats'),
     services: PUBLISH,

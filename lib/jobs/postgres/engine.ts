@@ -7,7 +7,7 @@ import { jobCancelled, jobNotFound, projectBusy } from '../messages.js';
 import type { Logger } from '../../logging/logger.js';
 import { inTransaction } from '../../store/transaction.js';
 import type { PlatformStore } from '../../store/store.js';
-import type { JobEngine, JobHandler, JobPage, JobQuery, JobSubmission, Submitted } from '../engine.js';
+import type { JobEngine, JobHandler, JobHooks, JobPage, JobQuery, JobSubmission, Submitted } from '../engine.js';
 import { jobFingerprint } from '../fingerprint.js';
 import { JobListener } from './listener.js';
 import { QUEUE_NAME, QUEUE_SCHEMA } from './queue-schema.js';
@@ -93,8 +93,8 @@ class PostgresJobEngine implements JobEngine {
     this.runner.wake();
   }
 
-  async start(handler: JobHandler): Promise<void> {
-    await this.runner.start(handler);
+  async start(handler: JobHandler, hooks: JobHooks = {}): Promise<void> {
+    await this.runner.start(handler, hooks);
   }
 
   async submit({ job, startedBy, requestId }: JobSubmission): Promise<Submitted> {

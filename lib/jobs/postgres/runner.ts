@@ -4,7 +4,7 @@ import type { Job, JobError, JobState, TableProgress } from '../../contract/jobs
 import { isAppError } from '../../errors.js';
 import type { Logger } from '../../logging/logger.js';
 import type { PlatformStore } from '../../store/store.js';
-import type { JobHandler, JobRequest } from '../engine.js';
+import type { JobHandler, JobHooks, JobRequest } from '../engine.js';
 import { jobCancelled, jobInterrupted } from '../messages.js';
 import { ProgressTracker } from '../progress.js';
 import { QUEUE_NAME } from './queue-schema.js';
@@ -55,6 +55,9 @@ export class JobRunner {
   private readonly running = new Map<string, LocalJob>();
   private readonly workers: Array<{ id: string; busy: boolean }> = [];
   private handler: JobHandler | undefined;
+  private hooks: JobHooks = {};
+  /** onAbandoned calls under way: they run beside the heartbeats (freeing a big staging folder must not delay this replica's own heartbeats); close waits for them. */
+  private readonly releasing = new Set<Promise<void>>();
   private timer: NodeJS.Timeout | undefined;
   private ticking = false;
   private closing = false;
@@ -64,9 +67,10 @@ export class JobRunner {
   constructor(private readonly o: RunnerOptions) {}
 
   /** Starts the workers and the heartbeat. */
-  async start(handler: JobHandler): Promise<void> {
+  async start(handler: JobHandler, hooks: JobHooks = {}): Promise<void> {
     if (this.handler) throw new Error('the job engine was started already');
     this.handler = handler;
+    this.hooks = hooks;
     for (let i = 0; i < this.o.settings.concurrency; i++) {
       const slot = { id: '', busy: false };
       this.workers.push(slot);
@@ -196,12 +200,20 @@ export class JobRunner {
     this.ticking = true;
     try {
       await Promise.all([...this.running.values()].map((local) => this.heartbeat(local)));
-      await sweep({ ...this.o, abandonedAfterMs: this.o.settings.abandonedAfterMs });
+      await sweep({ ...this.o, abandonedAfterMs: this.o.settings.abandonedAfterMs, onAbandoned: this.hooks.onAbandoned && ((job, request) => this.release(job, request)) });
     } catch (error) {
       this.o.log.warn({ err: { message: (error as Error).message } }, 'jobs: heartbeat or sweep failed');
     } finally {
       this.ticking = false;
     }
+  }
+
+  /** Tells the service of a job this replica declared abandoned, without holding up the heartbeat; failures are logged. */
+  private async release(job: Job, request: JobRequest): Promise<void> {
+    const done: Promise<void> = this.hooks.onAbandoned!(job, request)
+      .catch((e: unknown) => this.o.log.warn({ job: job.id, err: { message: (e as Error).message } }, 'jobs: freeing what an abandoned job held failed; its lock is taken over once it goes stale'))
+      .finally(() => this.releasing.delete(done));
+    this.releasing.add(done);
   }
 
   private async heartbeat(local: LocalJob): Promise<void> {
@@ -244,8 +256,13 @@ export class JobRunner {
       await this.finish(local, this.failure(local, local.controller.signal.reason));
     }
     if (this.timer) clearInterval(this.timer);
-    // A heartbeat under way finishes before the engine lets go of pg-boss and the pool.
+    // A heartbeat under way finishes before the engine lets go of pg-boss and the pool; so does freeing what abandoned jobs held.
     while (this.ticking) await delay(20);
+    if (this.releasing.size) {
+      const settle = new AbortController();
+      await Promise.race([Promise.all(this.releasing), delay(ABORT_SETTLE_MS, undefined, { signal: settle.signal }).catch(() => undefined)]);
+      settle.abort();
+    }
   }
 }
 

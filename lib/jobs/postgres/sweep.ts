@@ -1,6 +1,7 @@
 import type PgBoss from 'pg-boss';
 import type { Logger } from '../../logging/logger.js';
 import type { PlatformStore } from '../../store/store.js';
+import type { JobHooks, JobRequest } from '../engine.js';
 import { jobInterrupted } from '../messages.js';
 import { QUEUE_NAME, QUEUE_SCHEMA } from './queue-schema.js';
 import { JOB_COLUMNS, jobError, jobOf, JOBS, type JobRow } from './rows.js';
@@ -10,6 +11,8 @@ export interface SweepContext {
   boss: PgBoss;
   log: Logger;
   abandonedAfterMs: number;
+  /** Told of each running job this sweep declared abandoned (after it was marked failed); must not throw (the runner's logs its failures). */
+  onAbandoned?: JobHooks['onAbandoned'];
 }
 
 /** `now() - abandonedAfterMs`, as SQL on parameter $1 (the database's clock is the one every replica's heartbeat used). */
@@ -29,23 +32,25 @@ const STALE = `now() - $1::int * interval '1 millisecond'`;
  *   rather than queued forever.
  * Answers the ids it ended.
  */
-export async function sweep({ store, boss, log, abandonedAfterMs }: SweepContext): Promise<string[]> {
+export async function sweep({ store, boss, log, abandonedAfterMs, onAbandoned }: SweepContext): Promise<string[]> {
   const ended: string[] = [];
-  const stale = await store.pool.query<JobRow & { heartbeat_at: Date }>(
-    `SELECT ${JOB_COLUMNS}, heartbeat_at FROM ${JOBS} WHERE state = 'running' AND heartbeat_at < ${STALE}`,
+  const stale = await store.pool.query<JobRow & { heartbeat_at: Date; request: unknown }>(
+    `SELECT ${JOB_COLUMNS}, heartbeat_at, request FROM ${JOBS} WHERE state = 'running' AND heartbeat_at < ${STALE}`,
     [abandonedAfterMs],
   );
   for (const row of stale.rows) {
     const why = `the publish replica ${row.replica} running it stopped sending heartbeats at ${row.heartbeat_at.toISOString()}`;
     const error = jobError(jobInterrupted(jobOf(row), why));
-    const { rowCount } = await store.pool.query(
-      `UPDATE ${JOBS} SET state = 'failed', finished_at = now(), error = $3 WHERE id = $2 AND state = 'running' AND heartbeat_at < ${STALE}`,
+    const { rows: [failed] } = await store.pool.query<JobRow>(
+      `UPDATE ${JOBS} SET state = 'failed', finished_at = now(), error = $3 WHERE id = $2 AND state = 'running' AND heartbeat_at < ${STALE} RETURNING ${JOB_COLUMNS}`,
       [abandonedAfterMs, row.id, JSON.stringify(error)],
     );
-    if (!rowCount) continue;
+    if (!failed) continue;
     ended.push(row.id);
     log.warn({ job: row.id, kind: row.kind, replica: row.replica, heartbeatAt: row.heartbeat_at.toISOString() }, 'jobs: a running job was abandoned by its replica; marked failed');
     await boss.fail(QUEUE_NAME, row.id, { reason: why }).catch((e: unknown) => log.warn({ job: row.id, err: { message: (e as Error).message } }, 'jobs: could not fail the queue entry'));
+    // Only the replica whose update ended the job gets here: what the dead job held is freed once.
+    await onAbandoned?.(jobOf(failed), { kind: row.kind, request: row.request } as JobRequest);
   }
   // Taken by a worker that never marked it running (its replica stopped between the two): handed back to the queue.
   const stuck = await store.pool.query<{ id: string }>(

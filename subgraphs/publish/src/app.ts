@@ -23,7 +23,7 @@ import { StorageMounts } from './destinations/filestore/mount/mounts.js';
 import { readFilestoreSettings, type FilestoreSettings } from './destinations/filestore/settings.js';
 import type { PostgresqlSettings } from './destinations/postgresql/settings.js';
 import { openDestinations } from './destinations/registry.js';
-import { publishJobHandler } from './jobs/handler.js';
+import { publishJobHandler, releaseAbandoned } from './jobs/handler.js';
 import { ObservedJobEngine } from './jobs/observed.js';
 import { publishResolvers } from './resolvers.js';
 import { dataPublishRoutes } from './rest/data-publish.js';
@@ -71,11 +71,12 @@ export async function buildPublishApp(options: PublishAppOptions): Promise<Fasti
   const metrics = new ServiceMetrics('publish');
   const audit = options.audit ?? AuditLog.fromEnv();
   const store = await serviceStore(options);
+  const replica = options.replica ?? readSettings(jobSettings).PUBLISH_REPLICA_NAME ?? hostname();
   const destinations = await openDestinations(
-    { filestore: { mounts: options.mounts ?? new StorageMounts(), settings: options.filestore ?? readFilestoreSettings() }, postgresql: options.postgresql },
+    // Project locks on a shared mount name this replica, as its jobs do.
+    { filestore: { mounts: options.mounts ?? new StorageMounts(), settings: options.filestore ?? readFilestoreSettings(), lock: { host: replica } }, postgresql: options.postgresql },
     { secrets: options.secrets, log: options.log },
   );
-  const replica = options.replica ?? hostname();
   const jobs: JobEngine = new ObservedJobEngine(options.jobs ?? (await openJobEngine({ store: store.store, log: options.log, replica })), {
     service: 'publish',
     audit,
@@ -94,7 +95,7 @@ export async function buildPublishApp(options: PublishAppOptions): Promise<Fasti
     packageDeadlineMs: options.packageDeadlineMs ?? readPackageDeadlineMs(),
     jobs,
   };
-  await jobs.start(publishJobHandler(deps));
+  await jobs.start(publishJobHandler(deps), { onAbandoned: releaseAbandoned(destinations, options.log) });
   const app = createHttpService({ name: 'publish', description: 'Validates connections, extracts and packages approved data, publishes it with integrity hashes.', logger: options.log, apiKey: options.apiKey, trustForwardedCaller: true, audit, limits: options.limits, metrics,
     // Ready when its own API key can be read from the secret store (Get only, no List) and every destination's own checks pass (a filestore's mounts).
     readiness: [() => options.secrets.check(apiKeySecretNames.publish), ...Object.values(destinations).flatMap((d) => d.readiness ?? []), ...store.readiness],

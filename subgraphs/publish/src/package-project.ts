@@ -46,7 +46,7 @@ export function packageProject(
       const snapshot = await connector.snapshot();
       try {
         signal.throwIfAborted();
-        const result = await target.package({ project: request.project_name, startTime: request.project_start_time, requestId: call.requestId, destination, dataset, snapshot, progress });
+        const result = await target.package({ project: request.project_name, startTime: request.project_start_time, requestId: call.requestId, jobId: call.jobId, destination, dataset, snapshot, progress });
         if (result.warnings.length > 0) call.log.warn({ warnings: result.warnings }, 'package completed with warnings');
         // What consistency the source gave (SQL Server and Databricks say; see their snapshots).
         const consistency = snapshotConsistency(snapshot);

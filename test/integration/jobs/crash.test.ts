@@ -2,15 +2,17 @@
  * A publish replica killed mid-job (SIGKILL of a process running the
  * PostgreSQL job engine): another replica sees its heartbeats stop, marks the
  * job failed JOB_INTERRUPTED naming the dead replica within the abandonment
- * bound, fails its queue entry (never retried), and then takes and runs the
- * next job for the same project.
+ * bound, fails its queue entry (never retried), tells the service once (its
+ * onAbandoned hook, on whichever replica declared it) so that what the job
+ * held is freed, and then takes and runs the next job for the same project.
  */
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { after, before, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import type { JobEngine } from '../../../lib/jobs/engine.js';
+import type { Job } from '../../../lib/contract/jobs.js';
+import type { JobEngine, JobRequest } from '../../../lib/jobs/engine.js';
 import { eventually, FAST, HeldHandlers, openJobStore, packageJob, submission, type JobStore } from '../../support/job-engine.js';
 
 const CHILD = fileURLToPath(new URL('../../support/job-engine-child.ts', import.meta.url));
@@ -57,7 +59,14 @@ test('SIGKILL of the replica running a job: another marks it failed JOB_INTERRUP
   child.kill('SIGKILL');
   await new Promise((resolve) => child!.once('exit', resolve));
   const held = new HeldHandlers();
-  await survivor.start(held.handler);
+  // Two replicas sweep: the job is declared abandoned, and the service told, once.
+  const abandoned: Array<{ replica: string; job: string; state: string; project: string }> = [];
+  const onAbandoned = (replica: string) => async (j: Job, request: JobRequest) => {
+    abandoned.push({ replica, job: j.id, state: j.state, project: request.request.project_name });
+  };
+  const bystander = await js.engine('replica-bystander');
+  await bystander.start(new HeldHandlers().handler, { onAbandoned: onAbandoned('replica-bystander') });
+  await survivor.start(held.handler, { onAbandoned: onAbandoned('replica-survivor') });
 
   const failed = await survivor.wait(job.id);
   const seenAfterMs = Date.now() - killedAt;
@@ -68,6 +77,11 @@ test('SIGKILL of the replica running a job: another marks it failed JOB_INTERRUP
   // Generous: the bound plus a heartbeat, plus slack for a loaded machine.
   assert.ok(seenAfterMs < FAST.abandonedAfterMs! + FAST.heartbeatMs! + 15_000, `${seenAfterMs} ms`);
   assert.equal(held.calls.length, 0, 'the killed job is never run again');
+  await eventually(async () => abandoned.length > 0, 'the service was told');
+  await new Promise((resolve) => setTimeout(resolve, 3 * FAST.heartbeatMs!));
+  assert.equal(abandoned.length, 1, JSON.stringify(abandoned));
+  assert.deepEqual({ ...abandoned[0], replica: undefined }, { replica: undefined, job: job.id, state: 'failed', project: 'Crash1' });
+  await bystander.close();
   // Its queue entry is failed right after (not retried: retry_count stays 0, and no handler ran it again).
   const entry = async () => (await js.db.client.query(`SELECT state::text, retry_count FROM cr8tor_queue.job WHERE id = $1`, [job.id])).rows;
   await eventually(async () => (await entry())[0]?.state === 'failed', 'the queue entry failed');

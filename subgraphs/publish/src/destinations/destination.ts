@@ -8,6 +8,8 @@ export interface ProjectKey {
   startTime: string;
   /** The request doing the work: a concurrent call refused as busy is told which one holds the project. */
   requestId?: string | undefined;
+  /** The durable job doing the work, when it runs as one: recorded in the project's lock, so that the lock is freed if the job is declared abandoned. */
+  jobId?: string | undefined;
 }
 
 /** What packaging hands a destination: the confirmed dataset and the snapshot to read it from. */
@@ -47,6 +49,15 @@ export interface Destination {
    * answers problems for the service log.
    */
   publish(key: ProjectKey & { destination: DestinationConfig }): Promise<{ data_published: PublishedEntry[]; warnings: string[]; settle?: () => Promise<string[]> }>;
+  /**
+   * The job `jobId` working on this project was declared abandoned (its
+   * replica died): frees what it held (the project's lock, if that job holds
+   * it) and removes its unfinished work, so that the next call starts afresh
+   * at once. Never touches another call's lock or work. Answers what it did,
+   * for the service log. Absent: the destination needs nothing (a PostgreSQL
+   * destination's lock and unfinished transaction end with the dead session).
+   */
+  releaseAbandoned?(job: { kind: 'package' | 'publish'; jobId: string; project: string; startTime: string; destination: DestinationConfig }): Promise<string[]>;
 }
 
 /** The destinations this service was configured with, by type (registry.ts opens them). */

@@ -1,4 +1,6 @@
-import type { JobHandler } from '../../../../lib/jobs/engine.js';
+import type { JobHooks, JobHandler } from '../../../../lib/jobs/engine.js';
+import type { Logger } from '../../../../lib/logging/logger.js';
+import type { Destinations } from '../destinations/destination.js';
 import type { CallContext } from '../../../../lib/http/service.js';
 import type { PublishDeps } from '../deps.js';
 import { packageProject } from '../package-project.js';
@@ -15,7 +17,21 @@ import { publishProject } from '../publish-project.js';
 export function publishJobHandler(deps: PublishDeps): JobHandler {
   return async (job, context) => {
     // Its log lines carry the request id like the call's own (reqId), so a request's lines tell its whole story.
-    const call: CallContext = { requestId: context.job.request_id, keyId: context.job.started_by, log: context.log.child({ reqId: context.job.request_id }) };
+    const call: CallContext = { requestId: context.job.request_id, keyId: context.job.started_by, log: context.log.child({ reqId: context.job.request_id }), jobId: context.job.id };
     return job.kind === 'package' ? await packageProject(job.request, deps, call, { cancel: context.signal, progress: context.progress }) : await publishProject(job.request, deps, call, context.signal);
+  };
+}
+
+/**
+ * When a job was declared abandoned (its replica died mid-job): its
+ * destination frees the project lock that job held and removes its unfinished
+ * work, so that the next call starts afresh at once (destination.ts, releaseAbandoned).
+ */
+export function releaseAbandoned(destinations: Destinations, log: Logger): NonNullable<JobHooks['onAbandoned']> {
+  return async (job, { request }) => {
+    const target = destinations[request.destination.type];
+    if (!target?.releaseAbandoned) return;
+    const done = await target.releaseAbandoned({ kind: job.kind, jobId: job.id, project: request.project_name, startTime: request.project_start_time, destination: request.destination });
+    if (done.length) log.info({ job: job.id, kind: job.kind, done }, 'jobs: freed what an abandoned job held');
   };
 }

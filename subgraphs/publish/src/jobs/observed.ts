@@ -1,7 +1,7 @@
 import type { AuditLog, JobAuditEvent } from '../../../../lib/audit/audit-log.js';
 import { FINAL_JOB_STATES, type Job, type JobState, type TableProgress } from '../../../../lib/contract/jobs.js';
 import { isAppError, publicError } from '../../../../lib/errors.js';
-import type { JobContext, JobEngine, JobHandler, JobQuery, JobSubmission } from '../../../../lib/jobs/engine.js';
+import type { JobContext, JobEngine, JobHandler, JobHooks, JobQuery, JobSubmission } from '../../../../lib/jobs/engine.js';
 import type { ProgressTracker } from '../../../../lib/jobs/progress.js';
 import type { Logger } from '../../../../lib/logging/logger.js';
 import { JobMetrics, type RunningJobFigures, type ServiceMetrics } from '../../../../lib/metrics/metrics.js';
@@ -52,8 +52,8 @@ export class ObservedJobEngine implements JobEngine {
     return this.engine.kind;
   }
 
-  start(handler: JobHandler): Promise<void> {
-    return this.engine.start(this.observed(handler));
+  start(handler: JobHandler, hooks?: JobHooks): Promise<void> {
+    return this.engine.start(this.observed(handler), hooks);
   }
 
   submit(submission: JobSubmission) {

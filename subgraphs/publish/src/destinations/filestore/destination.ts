@@ -3,7 +3,9 @@ import { filestoreFormat } from './formats/formats.js';
 import type { StorageMounts } from './mount/mounts.js';
 import { publishToProduction } from './publish.js';
 import type { FilestoreSettings } from './settings.js';
-import { packageToStaging } from './staging.js';
+import { cleanAbandonedPackage, packageToStaging } from './staging.js';
+import type { FolderLockOptions } from './mount/folder-lock.js';
+import { releaseAbandonedProject } from './mount/project-folders.js';
 import { packageTables } from '../progress.js';
 
 /**
@@ -12,7 +14,7 @@ import { packageTables } from '../progress.js';
  * BagIt bag. The mount is chosen by the destination's name; failures name the
  * destination and paths relative to its mount, never the mount's own path.
  */
-export function filestoreDestination(mounts: StorageMounts, settings: FilestoreSettings): Destination {
+export function filestoreDestination(mounts: StorageMounts, settings: FilestoreSettings, lock?: FolderLockOptions): Destination {
   return {
     // Every configured mount must have writable staging/ and production/ folders.
     readiness: mounts.names().map((name) => () => mounts.checkReady(name)),
@@ -20,13 +22,15 @@ export function filestoreDestination(mounts: StorageMounts, settings: FilestoreS
     checkReady: (destination) => mounts.checkReady(destination.name),
 
     package: (input) => mounts.on(input.destination.name, async (mountRoot) => {
-      const { project, startTime, requestId, destination, dataset } = input;
+      const { project, startTime, requestId, jobId, destination, dataset } = input;
       const tables = await packageTables(input);
       const result = await packageToStaging({
         mountRoot,
         project,
         startTime,
         requestId,
+        jobId,
+        lock,
         format: filestoreFormat(destination.format),
         schemaName: dataset.schema,
         settings,
@@ -39,9 +43,16 @@ export function filestoreDestination(mounts: StorageMounts, settings: FilestoreS
       };
     }),
 
-    publish: ({ project, startTime, requestId, destination }) => mounts.on(destination.name, async (mountRoot) => {
-      const result = await publishToProduction({ mountRoot, project, startTime, requestId, bagInfo: settings.bagInfo });
+    publish: ({ project, startTime, requestId, jobId, destination }) => mounts.on(destination.name, async (mountRoot) => {
+      const result = await publishToProduction({ mountRoot, project, startTime, requestId, jobId, lock, bagInfo: settings.bagInfo });
       return { data_published: result.data_published, warnings: result.warnings, settle: result.settle };
+    }),
+
+    // A package's hidden work folder is removed; a publish's is left for the next publish, which finishes or undoes it (publish.ts).
+    releaseAbandoned: ({ kind, jobId, project, startTime, destination }) => mounts.on(destination.name, async (mountRoot) => {
+      const ref = { project, startTime };
+      if (kind === 'package') return cleanAbandonedPackage(mountRoot, ref, jobId, lock);
+      return (await releaseAbandonedProject(mountRoot, ref, jobId)) ? ['freed the project lock'] : [];
     }),
   };
 }

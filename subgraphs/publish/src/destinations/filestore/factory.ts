@@ -1,5 +1,6 @@
 import type { DestinationFactory } from '../factory.js';
 import { FILESTORE_WRITER_FORMATS } from './formats/writer.js';
+import type { FolderLockOptions } from './mount/folder-lock.js';
 import { mountVariable, StorageMounts } from './mount/mounts.js';
 import { FILESTORE_SETTING_NAMES, readFilestoreSettings, type FilestoreSettings } from './settings.js';
 
@@ -7,6 +8,8 @@ import { FILESTORE_SETTING_NAMES, readFilestoreSettings, type FilestoreSettings 
 export interface FilestoreConfig {
   mounts: StorageMounts;
   settings: FilestoreSettings;
+  /** How project locks are held on the mounts (this replica's name there); the host name when absent. */
+  lock?: FolderLockOptions;
 }
 
 /**
@@ -19,5 +22,5 @@ export const filestoreFactory: DestinationFactory<FilestoreConfig> = {
   settings: [mountVariable('{NAME}'), ...FILESTORE_SETTING_NAMES],
   formats: FILESTORE_WRITER_FORMATS,
   readSettings: (env) => ({ mounts: new StorageMounts(env), settings: readFilestoreSettings(env) }),
-  load: async ({ mounts, settings }) => (await import('./destination.js')).filestoreDestination(mounts, settings),
+  load: async ({ mounts, settings, lock }) => (await import('./destination.js')).filestoreDestination(mounts, settings, lock),
 };

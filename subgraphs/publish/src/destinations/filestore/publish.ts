@@ -5,6 +5,7 @@ import { AppError } from '../../../../../lib/errors.js';
 import { compareStaged, FolderCache, listPayload, readBag, summarise, tagManifestDigest } from './bag/verify.js';
 import { moveOrCopy, OUTPUTS_PATH, writeBagTagFiles, type BagInfoFields, type Move, type PayloadEntry } from './bag/write.js';
 import type { CheckedDir } from './mount/checked-dir.js';
+import type { FolderLockOptions } from './mount/folder-lock.js';
 import { withProjectFolders, type MountFolders } from './mount/project-folders.js';
 import { filestoreError, hiddenSibling, isHiddenSibling, type ProjectRef } from './mount/safe-paths.js';
 import { refuseIfPublished } from './staging.js';
@@ -37,6 +38,10 @@ export interface PublishOptions extends ProjectRef {
   now?: Date;
   /** The request publishing: a call refused as busy is told which one holds the project. */
   requestId?: string | undefined;
+  /** The job publishing, when it runs as one (recorded in the project's lock). */
+  jobId?: string | undefined;
+  /** How the project's lock is held (this replica's name on the mount). */
+  lock?: FolderLockOptions | undefined;
 }
 
 /** One published file, as the contract answers it (`file_path` relative to `{project}/{start_time}/`). */
@@ -90,7 +95,7 @@ export interface PublishResult {
  */
 export async function publishToProduction(options: PublishOptions): Promise<PublishResult> {
   const { mountRoot, project, startTime } = options;
-  const call = { action: 'publish' as const, requestId: options.requestId };
+  const call = { action: 'publish' as const, requestId: options.requestId, jobId: options.jobId };
   const done = await withProjectFolders(mountRoot, options, call, async (folders): Promise<Outcome> => {
     let found: Found;
     try {
@@ -99,7 +104,7 @@ export async function publishToProduction(options: PublishOptions): Promise<Publ
       throw filestoreError('Reading the staging folder', error);
     }
     return found.bag ? answerPublished(folders, { ...found, bag: found.bag }, options) : publishNew(folders, found, options);
-  });
+  }, options.lock);
 
   const settle = async (): Promise<string[]> => {
     try {
@@ -110,7 +115,7 @@ export async function publishToProduction(options: PublishOptions): Promise<Publ
         if (!stagingProject || !staged || (await readReceipt(staged)) !== done.receipt) return;
         await stagingProject.removeTree(startTime);
         await rmdir(staging.at(project)).catch(() => undefined);
-      });
+      }, options.lock);
       return [];
     } catch (error) {
       const why = error instanceof AppError ? error.detail : (error as Error).message;

@@ -5,7 +5,8 @@ import { OUTPUTS_PATH } from './bag/write.js';
 import { writerFor, type WriterSettings } from './formats/formats.js';
 import type { FilestoreFormat } from './formats/writer.js';
 import type { TableExtract } from './formats/writer.js';
-import { withProjectFolders } from './mount/project-folders.js';
+import type { FolderLockOptions } from './mount/folder-lock.js';
+import { releaseAbandonedProject, withProjectFolders } from './mount/project-folders.js';
 import { filestoreError, hiddenSibling, isHiddenSibling, type ProjectRef } from './mount/safe-paths.js';
 
 /** What to package. */
@@ -19,6 +20,10 @@ export interface PackageOptions extends ProjectRef {
   settings: WriterSettings;
   /** The request packaging: a call refused as busy is told which one holds the project. */
   requestId?: string | undefined;
+  /** The job packaging, when it runs as one (recorded in the project's lock). */
+  jobId?: string | undefined;
+  /** How the project's lock is held (this replica's name on the mount). */
+  lock?: FolderLockOptions | undefined;
 }
 
 /** One packaged file. */
@@ -53,7 +58,7 @@ export interface PackageResult {
  */
 export async function packageToStaging(options: PackageOptions): Promise<PackageResult> {
   const { project, startTime } = options;
-  return withProjectFolders(options.mountRoot, options, { action: 'package', requestId: options.requestId }, async ({ staging, production }) => {
+  return withProjectFolders(options.mountRoot, options, { action: 'package', requestId: options.requestId, jobId: options.jobId }, async ({ staging, production }, lost) => {
     let projectDir: CheckedDir;
     let temp: { name: string; data: CheckedDir; outputs: CheckedDir; dir: CheckedDir };
     try {
@@ -79,6 +84,8 @@ export async function packageToStaging(options: PackageOptions): Promise<Package
     try {
       const output = await (await writerFor(options.format, options.schemaName, options.settings)).write(options.tables, temp.outputs.path);
       for (const dir of [temp.outputs, temp.data, temp.dir]) await dir.sync();
+      // A package whose lock was freed for the next call (its job declared abandoned) makes nothing visible.
+      lost.throwIfAborted();
       await rename(projectDir.at(temp.name), projectDir.at(startTime));
       await projectDir.sync();
       return {
@@ -89,7 +96,35 @@ export async function packageToStaging(options: PackageOptions): Promise<Package
       await projectDir.removeTree(temp.name).catch(() => undefined);
       throw filestoreError('Packaging into staging', error);
     }
-  });
+  }, options.lock);
+}
+
+/**
+ * After the job `jobId` packaging the project was declared abandoned (its
+ * replica died mid-package): frees the project's lock if that job holds it,
+ * then (holding the lock itself, so no live package is touched) removes the
+ * hidden work folders packages left beside `staging/{project}/{start_time}`.
+ * Answers what it did, for the service log; nothing when the lock was not that job's.
+ */
+export async function cleanAbandonedPackage(mountRoot: string, ref: ProjectRef, jobId: string, lock?: FolderLockOptions): Promise<string[]> {
+  if (!(await releaseAbandonedProject(mountRoot, ref, jobId))) return [];
+  const done = ['freed the project lock'];
+  try {
+    await withProjectFolders(mountRoot, ref, { action: 'package' }, async ({ staging }) => {
+      const project = await staging.open(ref.project);
+      if (!project) return;
+      for (const name of (await project.list()).filter((n) => isHiddenSibling(n, ref.startTime))) {
+        await project.checkTree(name);
+        await project.removeTree(name);
+        done.push(`removed staging/${ref.project}/${name}`);
+      }
+    }, lock);
+  } catch (error) {
+    // Another call took the project at once: it clears these folders itself before it writes.
+    if (!(error instanceof AppError && error.code === 'PROJECT_BUSY')) throw error;
+    done.push('the next call holds the project and clears its staging itself');
+  }
+  return done;
 }
 
 /** ALREADY_PUBLISHED when `production/{project}/{start_time}` exists (a bag appears whole or not at all). */

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { link, lstat, lutimes, rename, rmdir, unlink } from 'node:fs/promises';
 import os from 'node:os';
-import { AppError } from '../../../../../../lib/errors.js';
+import { AppError, appError } from '../../../../../../lib/errors.js';
 import type { CheckedDir } from './checked-dir.js';
 import { filestoreError, type ProjectRef } from './safe-paths.js';
 
@@ -19,7 +19,13 @@ import { filestoreError, type ProjectRef } from './safe-paths.js';
  * A lock left behind by a process that died is taken over: at once when its
  * holder ran on this host and is gone, otherwise once its holder has not
  * refreshed it (its mtime) for `staleMs`. The holder refreshes it every
- * `heartbeatMs` while it works.
+ * `heartbeatMs` while it works, and only while it is still its own: a holder
+ * whose lock was released for it (its job declared abandoned,
+ * {@link releaseAbandonedLock}) stops refreshing and is told through the
+ * `lost` signal its work gets, never touching the next holder's lock.
+ * "This host" is the `host` option (the publish replica's name, PUBLISH_REPLICA_NAME,
+ * else the host name): two replicas on one machine with their own names do not
+ * judge each other's processes.
  */
 
 /** What a lock file holds: who took it, for what, and since when. */
@@ -28,6 +34,8 @@ interface Holder {
   action: string;
   /** The request the holder serves: the busy answer names it. */
   request_id?: string;
+  /** The durable job doing the work, when it runs as one: a job declared abandoned frees only its own lock. */
+  job?: string;
   host: string;
   pid: number;
   /** Distinguishes this process from an earlier one with the same host and pid (a restarted container). */
@@ -40,6 +48,8 @@ export interface LockCall {
   action: 'package' | 'publish';
   /** Its request id, written into the lock so a refused call learns which request holds it. */
   requestId?: string | undefined;
+  /** The job doing the work, written into the lock so that it can be freed when that job is declared abandoned. */
+  jobId?: string | undefined;
 }
 
 export interface FolderLockOptions {
@@ -47,9 +57,12 @@ export interface FolderLockOptions {
   heartbeatMs?: number;
   /** A lock not refreshed for this long is abandoned (ms). */
   staleMs?: number;
+  /** Who this process is on the mount: the same name means the same host, whose processes can be asked whether they run (default: the host name). */
+  host?: string;
 }
 
 const DEFAULTS = { heartbeatMs: 15_000, staleMs: 120_000 };
+const hostOf = (options: FolderLockOptions) => options.host ?? os.hostname();
 const INSTANCE = randomBytes(8).toString('hex');
 const LOCKS = '.locks';
 
@@ -63,20 +76,33 @@ export function lockName(ref: ProjectRef): string {
  * action when another call holds it. `staging` is the mount's staging folder;
  * `ref` must have been checked (checkProjectRef).
  */
-export async function withFolderLock<T>(staging: CheckedDir, ref: ProjectRef, call: LockCall, work: () => Promise<T>, options: FolderLockOptions = {}): Promise<T> {
+export async function withFolderLock<T>(staging: CheckedDir, ref: ProjectRef, call: LockCall, work: (lost: AbortSignal) => Promise<T>, options: FolderLockOptions = {}): Promise<T> {
   const { heartbeatMs, staleMs } = { ...DEFAULTS, ...options };
+  const host = hostOf(options);
   const name = lockName(ref);
-  const { mine, locks } = await acquire(staging, name, ref, call, staleMs).catch((error: unknown) => {
+  const { mine, locks } = await acquire(staging, name, ref, call, staleMs, host).catch((error: unknown) => {
     throw filestoreError('Locking the project folder', error);
   });
+  const lost = new AbortController();
   const heartbeat = setInterval(() => {
-    const now = new Date();
-    // lutimes: whatever is at the name is touched itself, never a link's target.
-    lutimes(locks.at(name), now, now).catch(() => undefined);
+    void (async () => {
+      // Refreshed only while it is still ours: a lock freed for us (our job declared abandoned) and taken by the next call is never kept alive by us.
+      const current = await readHolder(locks, name);
+      // Unreadable for a moment (a share's hiccup, a new holder still writing it): looked at again at the next refresh.
+      if (!current && !(await isGone(locks, name))) return;
+      if (current?.token !== mine.token) {
+        clearInterval(heartbeat);
+        if (!lost.signal.aborted) lost.abort(appError('JOB_INTERRUPTED', { kind: call.action, id: call.jobId ?? '(none)', why: 'its project lock was freed for the next call (the job had been declared abandoned)' }));
+        return;
+      }
+      const now = new Date();
+      // lutimes: whatever is at the name is touched itself, never a link's target.
+      await lutimes(locks.at(name), now, now);
+    })().catch(() => undefined);
   }, heartbeatMs);
   heartbeat.unref();
   try {
-    return await work();
+    return await work(lost.signal);
   } finally {
     clearInterval(heartbeat);
     // Remove the lock only if it is still ours (it never is someone else's unless ours was judged stale).
@@ -88,12 +114,13 @@ export async function withFolderLock<T>(staging: CheckedDir, ref: ProjectRef, ca
   }
 }
 
-async function acquire(staging: CheckedDir, name: string, ref: ProjectRef, call: LockCall, staleMs: number): Promise<{ mine: Holder; locks: CheckedDir }> {
+async function acquire(staging: CheckedDir, name: string, ref: ProjectRef, call: LockCall, staleMs: number, host: string): Promise<{ mine: Holder; locks: CheckedDir }> {
   const mine: Holder = {
     token: randomBytes(12).toString('hex'),
     action: call.action,
     ...(call.requestId ? { request_id: call.requestId } : {}),
-    host: os.hostname(),
+    ...(call.jobId ? { job: call.jobId } : {}),
+    host,
     pid: process.pid,
     instance: INSTANCE,
     since: new Date().toISOString(),
@@ -118,7 +145,7 @@ async function acquire(staging: CheckedDir, name: string, ref: ProjectRef, call:
     } catch (error) {
       const code = (error as NodeJS.ErrnoException).code;
       if (code !== 'ENOENT' && code !== 'EEXIST') throw error;
-      if (code === 'EEXIST') await takeOverIfAbandoned(locks, name, ref, call, staleMs);
+      if (code === 'EEXIST') await takeOverIfAbandoned(locks, name, ref, call, staleMs, host);
     } finally {
       if (!handover) await locks.close();
     }
@@ -128,23 +155,63 @@ async function acquire(staging: CheckedDir, name: string, ref: ProjectRef, call:
 }
 
 /** The lock `name` exists: PROJECT_BUSY unless its holder is gone, in which case it is moved away (by one process only). */
-async function takeOverIfAbandoned(locks: CheckedDir, name: string, ref: ProjectRef, call: LockCall, staleMs: number): Promise<void> {
+async function takeOverIfAbandoned(locks: CheckedDir, name: string, ref: ProjectRef, call: LockCall, staleMs: number, host: string): Promise<void> {
   const info = await lstat(locks.at(name)).catch(() => undefined);
   if (!info) return;
   if (!info.isFile()) throw await locks.refusal(name, 'regular file');
   const holder = await readHolder(locks, name);
-  if (!isAbandoned(holder, info.mtimeMs, staleMs)) throw busy(ref, call, holder);
-  // Only one process can move the file aside; whoever did checks it moved the lock it judged abandoned, not a new one.
+  if (!isAbandoned(holder, info.mtimeMs, staleMs, host)) throw busy(ref, call, holder);
+  await moveAside(locks, name, holder);
+}
+
+/**
+ * Removes the lock `name` that `holder` was read from: only one process can
+ * move the file aside; whoever did checks it moved that holder's lock, not a
+ * new one (which it puts back). Answers whether it removed the holder's lock.
+ */
+async function moveAside(locks: CheckedDir, name: string, holder: Holder | undefined): Promise<boolean> {
   const aside = `${name}.stale-${randomBytes(6).toString('hex')}`;
   try {
     await rename(locks.at(name), locks.at(aside));
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return;
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return false;
     throw error;
   }
   const moved = await readHolder(locks, aside);
-  if (moved && moved.token !== holder?.token) await link(locks.at(aside), locks.at(name)).catch(() => undefined);
+  const same = !moved || moved.token === holder?.token;
+  if (!same) await link(locks.at(aside), locks.at(name)).catch(() => undefined);
   await unlink(locks.at(aside)).catch(() => undefined);
+  return same;
+}
+
+/**
+ * Frees the project's lock if, and only if, it is held by `jobId` (a job the
+ * job engine declared abandoned: its replica stopped sending heartbeats), so
+ * the next call need not wait `staleMs`. A lock held by any other call, or by
+ * no job, is left alone. Answers whether a lock was freed. Should the job's
+ * replica be slow rather than dead, its refresh finds the lock no longer its
+ * own and stops (see {@link withFolderLock}).
+ */
+export async function releaseAbandonedLock(staging: CheckedDir, ref: ProjectRef, jobId: string): Promise<boolean> {
+  const locks = await staging.open(LOCKS);
+  if (!locks) return false;
+  try {
+    const name = lockName(ref);
+    const holder = await readHolder(locks, name);
+    if (holder?.job !== jobId) return false;
+    return await moveAside(locks, name, holder);
+  } finally {
+    await locks.close();
+    await rmdir(staging.at(LOCKS)).catch(() => undefined);
+  }
+}
+
+/** Whether nothing is at `name` any more (as opposed to a file that cannot be read just now). */
+async function isGone(locks: CheckedDir, name: string): Promise<boolean> {
+  return lstat(locks.at(name)).then(
+    () => false,
+    (error: NodeJS.ErrnoException) => error.code === 'ENOENT',
+  );
 }
 
 /** The holder written in a lock file, or undefined when it is gone or unreadable (being written, or cut short by a crash). */
@@ -161,8 +228,8 @@ async function readHolder(locks: CheckedDir, name: string): Promise<Holder | und
 }
 
 /** Whether a lock's holder is gone: not refreshed for `staleMs`, or a process of this host that no longer runs. */
-function isAbandoned(holder: Holder | undefined, mtimeMs: number, staleMs: number): boolean {
-  const here = holder?.host === os.hostname();
+function isAbandoned(holder: Holder | undefined, mtimeMs: number, staleMs: number, host: string): boolean {
+  const here = holder?.host === host;
   if (here && holder?.instance === INSTANCE) return false;
   if (Date.now() - mtimeMs > staleMs) return true;
   if (!holder || !here) return false;

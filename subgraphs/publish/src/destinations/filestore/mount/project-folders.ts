@@ -1,6 +1,6 @@
 import { AppError } from '../../../../../../lib/errors.js';
 import { CheckedDir } from './checked-dir.js';
-import { withFolderLock, type FolderLockOptions, type LockCall } from './folder-lock.js';
+import { releaseAbandonedLock, withFolderLock, type FolderLockOptions, type LockCall } from './folder-lock.js';
 import { checkProjectRef, filestoreError, type Area, type ProjectRef } from './safe-paths.js';
 
 /** A mount opened for one operation: its root and its two areas, none reached through a link. */
@@ -43,21 +43,34 @@ async function openArea(root: CheckedDir, area: Area): Promise<CheckedDir> {
 /**
  * Runs `work` on a mount for one project: the mount opened without links, the
  * project's lock held, and any other spelling of its name refused first.
+ * `lost` aborts should the lock be freed for another call while `work` runs
+ * (its job declared abandoned): `work` checks it before making anything visible.
  */
 export async function withProjectFolders<T>(
   mountRoot: string,
   ref: ProjectRef,
   call: LockCall,
-  work: (folders: MountFolders) => Promise<T>,
+  work: (folders: MountFolders, lost: AbortSignal) => Promise<T>,
   lockOptions?: FolderLockOptions,
 ): Promise<T> {
   checkProjectRef(ref);
   const folders = await openMount(mountRoot);
   try {
-    return await withFolderLock(folders.staging, ref, call, async () => {
+    return await withFolderLock(folders.staging, ref, call, async (lost) => {
       await refuseOtherSpellings(folders, ref, call.action);
-      return work(folders);
+      return work(folders, lost);
     }, lockOptions);
+  } finally {
+    await folders.root.closeAll();
+  }
+}
+
+/** Frees the project's lock on a mount if the job `jobId` (declared abandoned) holds it; answers whether it did (folder-lock.ts, releaseAbandonedLock). */
+export async function releaseAbandonedProject(mountRoot: string, ref: ProjectRef, jobId: string): Promise<boolean> {
+  checkProjectRef(ref);
+  const folders = await openMount(mountRoot);
+  try {
+    return await releaseAbandonedLock(folders.staging, ref, jobId);
   } finally {
     await folders.root.closeAll();
   }
