@@ -127,6 +127,12 @@ describe('one process', () => {
     assert.match(other.body.payload.detail, JOB_BUSY);
     assert.match(other.body.payload.detail, /its package job .* is running/);
     assert.ok(otherMs < ok.ms, `answered (${otherMs} ms) while the first ran (${ok.ms} ms)`);
+    // The refusal is in the audit trail as the package it refused, with its tables.
+    const refused = (await platform.auditEvents()).filter((e) => e.action === 'package' && e.project?.start_time === startTime && e.code === 'PROJECT_BUSY');
+    assert.equal(refused.length, 1, 'the refused package is audited');
+    assert.equal(refused[0].outcome, 'error');
+    assert.equal(refused[0].detail, other.body.payload.detail);
+    assert.deepEqual(refused[0].dataset.tables.map((t: { name: string }) => t.name), ['slow', 'fast']);
     await assertCompleteSlowPackage(platform.mountDir, startTime);
   });
 

@@ -2,6 +2,7 @@ import type { PackagePayload, PublishPayload, PublishRequest, TransferRequest } 
 import type { Job } from '../../../../lib/contract/jobs.js';
 import { AppError, errorTable, type ErrorCode } from '../../../../lib/errors.js';
 import type { CallContext } from '../../../../lib/http/service.js';
+import { tracked } from '../../../../lib/audit/track.js';
 import type { JobRequest } from '../../../../lib/jobs/engine.js';
 import type { PublishDeps } from '../deps.js';
 
@@ -30,7 +31,17 @@ export async function publishAndWait(request: PublishRequest, deps: PublishDeps,
 }
 
 async function submitAndWait(request: JobRequest, deps: PublishDeps, call: CallContext): Promise<Job> {
-  const { job, attached } = await deps.jobs.submit({ job: request, startedBy: call.keyId, requestId: call.requestId });
+  let submitted: Awaited<ReturnType<typeof deps.jobs.submit>>;
+  try {
+    submitted = await deps.jobs.submit({ job: request, startedBy: call.keyId, requestId: call.requestId });
+  } catch (error) {
+    // Refused before any job (PROJECT_BUSY, SHUTTING_DOWN): audited, logged and counted as the
+    // package or publish it refused, as when the destination's lock refused it.
+    const r = request.request;
+    const subject = 'source' in r ? { project: r, source: r.source, dataset: r.dataset, destination: r.destination } : { project: r, destination: r.destination };
+    return await tracked(deps.obs, call, request.kind, subject, () => Promise.reject(error));
+  }
+  const { job, attached } = submitted;
   if (attached) call.log.info({ job_id: job.id, job_request_id: job.request_id }, 'the same call is running as a job: waiting for its answer');
   const final = await deps.jobs.wait(job.id, call.disconnected);
   if (final.state === 'succeeded') return final;
