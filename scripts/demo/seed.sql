@@ -110,7 +110,7 @@ SELECT g,
        (g % 1000) / 1000.0,
        TIMESTAMPTZ '2021-03-01 08:45:00+00' + g * INTERVAL '3 hours 21 minutes',
        CASE WHEN g % 13 = 0 THEN NULL ELSE decode(md5('reading' || g), 'hex') END
-FROM generate_series(1, 300000) AS g;
+FROM generate_series(1, 100000) AS g;
 
 -- Statistics, so a package can say how many rows each table holds before it reads them.
 ANALYZE;

@@ -33,7 +33,7 @@ describe('npm run demo', () => {
       assert.match(run.stdout, /Demo finished: every step succeeded/);
 
       // The CSV package runs as a job whose progress is printed per table while it runs: the largest
-      // table (300,000 rows) is seen running against its estimate before it is done.
+      // table (100,000 rows) is seen running against its estimate before it is done.
       assert.match(run.stdout, /^ {2}job [0-9a-f-]{36}: queued \(Mutation\.startPackage/m);
       assert.match(run.stdout, /^ {2}measurement +running +\d+ of ~\d+ rows \(\d+%\), [\d.]+ KiB$/m);
       for (const table of ['person', 'visit', 'measurement']) assert.match(run.stdout, new RegExp(`^ {2}${table} +done +\\d+ rows, [\\d.]+ KiB$`, 'm'));
