@@ -90,7 +90,9 @@ async function onlyJob(startTime: string) {
   return page.jobs[0]!;
 }
 
-const packagesRun = async (startTime: string) => (await platform.auditEvents()).filter((e) => e.action === 'package' && e.project?.start_time === startTime).length;
+/** Packages that ran for a start time (a call refused as busy is audited too, with code PROJECT_BUSY: it ran nothing). */
+const packagesRun = async (startTime: string) =>
+  (await platform.auditEvents()).filter((e) => e.action === 'package' && e.project?.start_time === startTime && e.code !== 'PROJECT_BUSY').length;
 
 const busyDetail = (startTime: string, id: string) =>
   `Project 'Pr004' (start time ${startTime}) is busy: its package job ${id} is running. Wait for it to finish (Query.job) or cancel it (Mutation.cancelJob), then send the call again.`;

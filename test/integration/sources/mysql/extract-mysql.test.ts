@@ -177,7 +177,13 @@ describe('MySQL/MariaDB extraction', () => {
       const stream = snapshot.csv(db.database, 'big', columns);
       const iterator = stream[Symbol.asyncIterator]();
       assert.equal((await iterator.next()).done, false);
-      const [found] = (await db.conn.query("SELECT ID AS id FROM information_schema.PROCESSLIST WHERE DB = ? AND INFO LIKE 'SELECT %big%' AND ID <> CONNECTION_ID()", [db.database])) as unknown as [Array<{ id: number }>];
+      // The snapshot's own reading session; one an earlier test killed may take a moment to leave the list.
+      let found: Array<{ id: number }> = [];
+      for (let i = 0; i < 100; i++) {
+        [found] = (await db.conn.query("SELECT ID AS id FROM information_schema.PROCESSLIST WHERE DB = ? AND INFO LIKE 'SELECT %big%' AND ID <> CONNECTION_ID()", [db.database])) as unknown as [Array<{ id: number }>];
+        if (found.length === 1) break;
+        await new Promise((r) => setTimeout(r, 20));
+      }
       assert.equal(found.length, 1);
       await db.conn.query(`KILL CONNECTION ${Number(found[0]!.id)}`);
       await assert.rejects(
