@@ -29,8 +29,10 @@ function topFolders(files: readonly string[]): Set<string> {
   return new Set(execFileSync('git', ['ls-files', '-z'], { cwd: ROOT, encoding: 'utf8' }).split('\0').filter((f) => f.includes('/')).map((f) => f.split('/')[0]!).concat(files.filter((f) => f.includes('/')).map((f) => f.split('/')[0]!)));
 }
 
-/** Paths outside the repository: the notes it was written from, sibling folders, absolute paths into the workspace. */
-const OUTSIDE = /(?:^|[\s(`'"[])((?:\/work\/|(?:\.\.\/)+shared\b|notes\/)[^\s)`'",;]*)/g;
+/** Paths outside the repository: the notes it was written from and absolute paths into the workspace. */
+const OUTSIDE = /(?:^|[\s(`'"[])((?:\/work\/|notes\/)[^\s)`'",;]*)/g;
+/** Relative paths (`../x`), resolved against the file that names them: above the root is a sibling of the checkout. */
+const RELATIVE = /(?:^|[\s(`'"[])((?:\.\.\/)+[^\s)`'",;]*)/g;
 /** Candidate repository paths: segments of word characters, dots and dashes joined by '/'. */
 const CANDIDATE = /(?<![\w./@:-])((?:[A-Za-z0-9_.-]+\/)+[A-Za-z0-9_.-]*)/g;
 /** Markdown links to relative targets. */
@@ -54,6 +56,12 @@ export function badReferences(file: string, text: string, tops: ReadonlySet<stri
   lines.forEach((line, i) => {
     const at = `${file}:${i + 1}`;
     for (const m of line.matchAll(OUTSIDE)) problems.push(`${at}: ${m[1]} (outside the repository)`);
+    for (const m of line.matchAll(RELATIVE)) {
+      // A Markdown link's target is checked below, as a link.
+      if (/[*{}<>$]/.test(m[1]!) || line.slice(0, m.index + m[0].length - m[1]!.length).endsWith('](')) continue;
+      const target = path.normalize(path.join(path.dirname(file), clean(m[1]!)));
+      if (target.startsWith('..')) problems.push(`${at}: ${m[1]} (outside the repository)`);
+    }
     for (const m of line.matchAll(CANDIDATE)) {
       const ref = clean(m[1]!);
       const first = ref.split('/')[0]!;
@@ -81,8 +89,8 @@ test('every path a comment, doc or test names is in the repository', () => {
 
 test('the scan finds the references it is meant to refuse', () => {
   // A sibling folder of the checkout and an absolute workspace path, spelt in pieces so this file names neither itself.
-  const sibling = ['..', 'shared', 'notes', 'opal-rest.md'].join('/');
-  const absolute = ['', 'work', 'shared', 'notes', 'keyvault.md'].join('/');
+  const sibling = ['..', 'elsewhere', 'readme.md'].join('/');
+  const absolute = ['', 'work', 'elsewhere', 'readme.md'].join('/');
   const tops = new Set(['docs', 'test', 'lib']);
   const text = [
     '// gzip level (notes/extraction.md §3.5)',
@@ -91,6 +99,10 @@ test('the scan finds the references it is meant to refuse', () => {
     '// test/support/no-such-double.ts and docs/no-such-page.md',
     '[link](../../outside.md) [fine](docs/performance.md#load) docs/performance.md, lib/errors.js',
   ].join('\n');
+  // From a file deeper down, a relative path resolves against it: only one climbing above the root is outside.
+  assert.deepEqual(badReferences('lib/store/x.ts', "import { a } from '../errors.js'; // ../../docs/state-store.md, ../../../outside.md", tops), [
+    'lib/store/x.ts:1: ../../../outside.md (outside the repository)',
+  ]);
   assert.deepEqual(badReferences('README.md', text, tops), [
     'README.md:1: notes/extraction.md (outside the repository)',
     `README.md:2: ${absolute} (outside the repository)`,
