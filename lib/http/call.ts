@@ -11,6 +11,13 @@ export interface CallContext {
   jobId?: string | undefined;
   /** Aborts when the caller's connection closes before the call is answered (it left); absent outside an HTTP call. */
   disconnected?: AbortSignal;
+  /**
+   * Resolves true once the call's answer has been written in full to the
+   * caller's connection, false when the connection closed before; absent
+   * outside an HTTP call. Work that must follow the answer (a publish's
+   * settle) waits for it.
+   */
+  answered?: Promise<boolean>;
 }
 
 declare module 'fastify' {

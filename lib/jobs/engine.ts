@@ -26,6 +26,13 @@ export interface JobSubmission {
   startedBy: string;
   /** The request asking (x-request-id). */
   requestId: string;
+  /**
+   * A caller waits for the job's answer (the synchronous contract): the
+   * work's last step after the answer (a publish's settle) is that caller's,
+   * once the answer has reached it. False (a job started with
+   * startPackage/startPublish): the recorded job is the answer.
+   */
+  callerWaits?: boolean;
 }
 
 /** What submitting answered: the job, and whether it was one already queued or running for the same request (attached). */
@@ -42,6 +49,14 @@ export interface JobContext {
   /** Where the package reports its progress; the engine persists it at a steady rate. */
   progress: ProgressTracker;
   log: Logger;
+  /** Whether the job was submitted by a caller that waits for its answer ({@link JobSubmission.callerWaits}). */
+  callerWaits: boolean;
+  /**
+   * Resolves once the job's final state has been recorded (or recording it
+   * failed for good), on the replica running it: work that must follow the
+   * recorded outcome (a publish's settle when nobody waits) waits for it.
+   */
+  recorded: Promise<void>;
 }
 
 /**

@@ -168,7 +168,8 @@ export class MemoryJobEngine implements JobEngine {
       // Cancelled or interrupted while still queued: it never starts.
       controller.signal.throwIfAborted();
       Object.assign(job, { state: 'running', started_at: new Date().toISOString(), replica: this.options.replica });
-      const result = await handler(entry.submission.job, { job: copy(job), signal: controller.signal, progress: tracker, log });
+      const context = { job: copy(job), signal: controller.signal, progress: tracker, log, callerWaits: entry.submission.callerWaits ?? false, recorded: entry.finished };
+      const result = await handler(entry.submission.job, context);
       // A result that arrived although the job was aborted stands: the work was done and kept.
       job.state = 'succeeded';
       if (job.kind === 'package') job.package_result = result as Job['package_result'];

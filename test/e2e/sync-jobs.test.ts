@@ -7,10 +7,12 @@
  * source statement on the server (pg_stat_activity, the MariaDB process
  * list), leaves staging clean and the project free, and the waiting caller
  * gets the JOB_CANCELLED envelope. A publish cancelled before its point of no
- * return publishes nothing.
+ * return publishes nothing. A publish whose caller left before its answer
+ * leaves what the retry answers (the bag, again), then nothing-to-publish.
  */
 import assert from 'node:assert/strict';
 import net from 'node:net';
+import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { parseRequest, publishRequestSchema } from '../../lib/contract/index.js';
@@ -190,5 +192,35 @@ describe('cancelling a publish', () => {
     const published = await platform.post(platform.publish, '/data-publish/publish', request);
     assert.equal(published.status, 200, JSON.stringify(published.body));
     assert.deepEqual(published.body.payload.data_published.map((f: { file_path: string }) => f.file_path), ['data/outputs/fast.csv']);
+  });
+});
+
+describe('a publish whose caller left before its answer', () => {
+  // A publish's last step (removing staging and its receipt) follows the answer reaching the caller (lib/http/call.ts, answered).
+  test('publish REST: the bag goes into place, staging keeps its receipt; the caller’s retry answers 200 with the bag, a further one the contract’s nothing-to-publish', async () => {
+    const startTime = '20250601_000007';
+    const outputs = path.join(platform.mountDir, 'staging', 'Pr004', startTime, 'data', 'outputs');
+    await mkdir(outputs, { recursive: true });
+    // 96 MiB to move and hash: the publish outlasts the dropped connection by far.
+    await writeFile(path.join(outputs, 'big.csv'), Buffer.alloc(96 * 2 ** 20, 'a,b\n'));
+    await writeFile(path.join(outputs, 'small.csv'), 'id\n1\n');
+    const body = { project_name: 'Pr004', project_start_time: startTime, destination: { name: 'LSC', type: 'filestore', format: 'csv' } };
+    const json = JSON.stringify(body);
+    const socket = net.connect(Number(new URL(platform.publish).port), '127.0.0.1');
+    socket.on('error', () => undefined);
+    socket.write(`POST /data-publish/publish HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nx-api-key: ${keys.publish}\r\nContent-Length: ${Buffer.byteLength(json)}\r\n\r\n${json}`);
+    await until('the publish job runs', async () => (await jobs.list({ projectName: 'Pr004', projectStartTime: startTime, first: 1 })).jobs[0]?.state === 'running');
+    socket.destroy();
+    const job = await onlyJob(startTime);
+    const final = await jobs.wait(job.id);
+    assert.equal(final.state, 'succeeded', JSON.stringify(final.error));
+    const staged = path.join(platform.mountDir, 'staging', 'Pr004', startTime);
+    assert.deepEqual(await listTree(staged), ['.published-bag', 'data/', 'data/outputs/'], 'the caller never heard: staging keeps the receipt');
+    const retry = await platform.post(platform.publish, '/data-publish/publish', body);
+    assert.equal(retry.status, 200, JSON.stringify(retry.body));
+    assert.deepEqual(retry.body.payload.data_published, final.publish_result!.data_published, 'the retry answers what the job published');
+    const further = await platform.post(platform.publish, '/data-publish/publish', body);
+    assert.equal(further.status, 409, JSON.stringify(further.body));
+    assert.equal(further.body.payload.detail, 'No files found in Staging. Nothing to publish to Production.');
   });
 });

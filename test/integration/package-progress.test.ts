@@ -12,6 +12,7 @@
  * written and its canonical CSV bytes, which are the CSV file's size, and the
  * same bytes whatever the destination.
  */
+import { Settlements } from '../../subgraphs/publish/src/jobs/settlements.js';
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { stat } from 'node:fs/promises';
@@ -139,6 +140,7 @@ before(async () => {
     obs: { service: 'publish', audit: new AuditLog(undefined, () => undefined), metrics: new ServiceMetrics('publish') },
     packageDeadlineMs: 120_000,
     jobs: new MemoryJobEngine({ log: pino({ level: 'silent' }), replica: 'test-replica' }),
+    settlements: new Settlements(pino({ level: 'silent' })),
   };
   await deps.jobs.start(publishJobHandler(deps));
 });

@@ -40,7 +40,7 @@ export const apiKeyAuth = fp<ApiKeyAuthOptions>(
         return refuse(request, reply, appError('UNAUTHORISED'));
       }
       const believed = options.trustForwardedCaller && !open && forwarded !== undefined && KEY_ID.test(forwarded);
-      request.call = { requestId: request.id, keyId: believed ? forwarded : options.apiKey.keyId, log: request.log, disconnected: disconnection(reply.raw) };
+      request.call = { requestId: request.id, keyId: believed ? forwarded : options.apiKey.keyId, log: request.log, disconnected: disconnection(reply.raw), answered: answerWritten(reply.raw) };
     });
   },
   { name: 'cr8tor-auth' },
@@ -53,6 +53,14 @@ function disconnection(response: ServerResponse): AbortSignal {
     if (!response.writableFinished) controller.abort(appError('CALLER_DISCONNECTED'));
   });
   return controller.signal;
+}
+
+/** True once the response has been handed to the connection in full ('finish'), false when it closed before. */
+function answerWritten(response: ServerResponse): Promise<boolean> {
+  return new Promise((resolve) => {
+    response.once('finish', () => resolve(true));
+    response.once('close', () => resolve(response.writableFinished));
+  });
 }
 
 /**

@@ -97,7 +97,7 @@ class PostgresJobEngine implements JobEngine {
     await this.runner.start(handler, hooks);
   }
 
-  async submit({ job, startedBy, requestId }: JobSubmission): Promise<Submitted> {
+  async submit({ job, startedBy, requestId, callerWaits = false }: JobSubmission): Promise<Submitted> {
     // As the memory engine: a replica that stops takes no more work (another replica, or this one restarted, will).
     if (this.closed) throw appError('SHUTTING_DOWN', { service: 'publish' });
     const fingerprint = jobFingerprint(job);
@@ -107,11 +107,11 @@ class PostgresJobEngine implements JobEngine {
         const id = randomUUID();
         // A submission racing another for the project waits here for the other's transaction, then inserts nothing.
         const { rows } = await client.query<JobRow>(
-          `INSERT INTO ${JOBS} (id, kind, project_name, project_start_time, fingerprint, request, started_by, request_id)
-           VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+          `INSERT INTO ${JOBS} (id, kind, project_name, project_start_time, fingerprint, request, started_by, request_id, caller_waits)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
            ON CONFLICT (project_name, project_start_time) WHERE state IN ('queued', 'running') DO NOTHING
            RETURNING ${JOB_COLUMNS}`,
-          [id, job.kind, project, startTime, fingerprint, JSON.stringify(job.request), startedBy, requestId],
+          [id, job.kind, project, startTime, fingerprint, JSON.stringify(job.request), startedBy, requestId, callerWaits],
         );
         if (!rows[0]) return undefined;
         // Queued in the same transaction: the job and its queue entry exist together or not at all.

@@ -124,11 +124,11 @@ export class JobRunner {
       return;
     }
     this.taking++;
-    let row: (JobRow & { request: unknown }) | undefined;
+    let row: (JobRow & { request: unknown; caller_waits: boolean }) | undefined;
     try {
-      const { rows } = await this.o.store.pool.query<JobRow & { request: unknown }>(
+      const { rows } = await this.o.store.pool.query<JobRow & { request: unknown; caller_waits: boolean }>(
         `UPDATE ${JOBS} SET state = 'running', replica = $2, started_at = now(), heartbeat_at = now()
-          WHERE id = $1 AND state = 'queued' RETURNING ${JOB_COLUMNS}, request`,
+          WHERE id = $1 AND state = 'queued' RETURNING ${JOB_COLUMNS}, request, caller_waits`,
         [id, this.o.replica],
       );
       row = rows[0];
@@ -151,14 +151,20 @@ export class JobRunner {
     try {
       local.log.info({ kind: row.kind, project: row.project_name, startTime: row.project_start_time, replica: this.o.replica }, 'job started');
       const request = { kind: row.kind, request: row.request } as JobRequest;
+      let recorded!: () => void;
+      const context = { job: local.job, signal: local.controller.signal, progress: local.progress, log: local.log, callerWaits: row.caller_waits, recorded: new Promise<void>((resolve) => (recorded = resolve)) };
       let outcome: Outcome;
       try {
-        const result = await this.handler!(request, { job: local.job, signal: local.controller.signal, progress: local.progress, log: local.log });
+        const result = await this.handler!(request, context);
         outcome = { state: 'succeeded', result: result ?? null, error: null };
       } catch (error) {
         outcome = this.failure(local, error);
       }
-      await this.finish(local, outcome);
+      try {
+        await this.finish(local, outcome);
+      } finally {
+        recorded();
+      }
     } finally {
       this.running.delete(id);
       settle();

@@ -24,6 +24,7 @@ import { readFilestoreSettings, type FilestoreSettings } from './destinations/fi
 import type { PostgresqlSettings } from './destinations/postgresql/settings.js';
 import { openDestinations } from './destinations/registry.js';
 import { publishJobHandler, releaseAbandoned } from './jobs/handler.js';
+import { Settlements } from './jobs/settlements.js';
 import { ObservedJobEngine } from './jobs/observed.js';
 import { publishResolvers } from './resolvers.js';
 import { dataPublishRoutes } from './rest/data-publish.js';
@@ -94,6 +95,7 @@ export async function buildPublishApp(options: PublishAppOptions): Promise<Fasti
     obs: { service: 'publish', audit, metrics },
     packageDeadlineMs: options.packageDeadlineMs ?? readPackageDeadlineMs(),
     jobs,
+    settlements: new Settlements(options.log),
   };
   await jobs.start(publishJobHandler(deps), { onAbandoned: releaseAbandoned(destinations, options.log) });
   const app = createHttpService({ name: 'publish', description: 'Validates connections, extracts and packages approved data, publishes it with integrity hashes.', logger: options.log, apiKey: options.apiKey, trustForwardedCaller: true, audit, limits: options.limits, metrics,
@@ -108,6 +110,8 @@ export async function buildPublishApp(options: PublishAppOptions): Promise<Fasti
   const closeJobs = () => (jobsClosed ??= jobs.close(jobsGraceMs));
   app.addHook('preClose', async () => void closeJobs().catch((error: unknown) => options.log.error({ err: error }, 'closing the jobs failed')));
   app.addHook('onClose', () => closeJobs());
+  // Publishes answered just before the close finish their last step (bounded: a settle left undone is answered by a repeat).
+  app.addHook('onClose', () => deps.settlements.drain(10_000));
   app.addHook('onClose', store.close);
   await mountSubgraph(app, 'publish', publishResolvers(deps), options.log, metrics);
   return app;

@@ -6,6 +6,7 @@ import type { ProjectRecords } from '../../../lib/project-log.js';
 import type { SecretProvider } from '../../../lib/secrets/index.js';
 import type { CatalogApprovals } from './approvals/guard.js';
 import type { Destinations } from './destinations/destination.js';
+import type { Settlements } from './jobs/settlements.js';
 
 /** One validation the service ran for a project (its schema: lib/contract/records.ts). */
 export type { ValidationRecord };
@@ -23,4 +24,6 @@ export interface PublishDeps {
   packageDeadlineMs: number;
   /** Where packages and publications run as jobs (lib/jobs). */
   jobs: JobEngine;
+  /** Publishes' last steps under way on this replica, which the project's next package or publish waits for. */
+  settlements: Settlements;
 }

@@ -42,13 +42,20 @@ export interface Destination {
   /** Writes the dataset so that nothing is visible unless every table is complete. */
   package(input: PackageInput): Promise<{ data_retrieved: RetrievedEntry[]; warnings: string[]; files?: OutputFile[] }>;
   /**
-   * Publishes what the project has packaged. `settle`, when given, is the
-   * publish's last step: the caller runs it once the outcome is recorded, just
-   * before answering (a filestore then removes the staging folder; until then a
-   * repeat of the publish answers what this one published). It never throws; it
-   * answers problems for the service log.
+   * Publishes what the project has packaged. What it leaves for a repeat to
+   * answer (a filestore's staging folder with its receipt) stays until
+   * {@link settle}.
    */
-  publish(key: ProjectKey & { destination: DestinationConfig }): Promise<{ data_published: PublishedEntry[]; warnings: string[]; settle?: () => Promise<string[]> }>;
+  publish(key: ProjectKey & { destination: DestinationConfig }): Promise<{ data_published: PublishedEntry[]; warnings: string[] }>;
+  /**
+   * A publish's last step, once its answer has reached the caller (or, when
+   * nobody waits, once its job's end is recorded): a filestore removes the
+   * staging folder whose files went into the bag in place. Until then a repeat
+   * of the publish answers what that one published; afterwards, the contract's
+   * nothing-to-publish. Never throws: it answers problems for the service log.
+   * Absent: the publish left nothing to settle.
+   */
+  settle?(key: ProjectKey & { destination: DestinationConfig }): Promise<string[]>;
   /**
    * The job `jobId` working on this project was declared abandoned (its
    * replica died): frees what it held (the project's lock, if that job holds

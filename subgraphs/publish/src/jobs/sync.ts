@@ -5,6 +5,7 @@ import type { CallContext } from '../../../../lib/http/service.js';
 import { tracked } from '../../../../lib/audit/track.js';
 import type { JobRequest } from '../../../../lib/jobs/engine.js';
 import type { PublishDeps } from '../deps.js';
+import { settlePublish } from '../publish-project.js';
 
 /**
  * The synchronous contract on top of jobs: `/data-publish/package` and
@@ -17,7 +18,8 @@ import type { PublishDeps } from '../deps.js';
  * The same call again for the same project and start time while the job runs
  * (a retry after a network blip) attaches to it and gets its answer; any other
  * is refused PROJECT_BUSY naming the job. A caller that disconnects stops
- * waiting; the job goes on (docs/behaviour.md, "Jobs").
+ * waiting; the job goes on (docs/behaviour.md, "Jobs"). A publish's last step
+ * (removing staging) runs only once its answer has reached the caller.
  */
 export async function packageAndWait(request: TransferRequest, deps: PublishDeps, call: CallContext): Promise<PackagePayload> {
   const job = await submitAndWait({ kind: 'package', request }, deps, call);
@@ -27,13 +29,16 @@ export async function packageAndWait(request: TransferRequest, deps: PublishDeps
 /** {@link packageAndWait} for a publication. */
 export async function publishAndWait(request: PublishRequest, deps: PublishDeps, call: CallContext): Promise<PublishPayload> {
   const job = await submitAndWait({ kind: 'publish', request }, deps, call);
+  // The publish's last step once this answer has reached the caller (outside HTTP: at once); a
+  // caller gone before it leaves it undone, so that its repeat answers the bag.
+  settlePublish(request, deps, call, call.answered ?? Promise.resolve(true));
   return job.publish_result!;
 }
 
 async function submitAndWait(request: JobRequest, deps: PublishDeps, call: CallContext): Promise<Job> {
   let submitted: Awaited<ReturnType<typeof deps.jobs.submit>>;
   try {
-    submitted = await deps.jobs.submit({ job: request, startedBy: call.keyId, requestId: call.requestId });
+    submitted = await deps.jobs.submit({ job: request, startedBy: call.keyId, requestId: call.requestId, callerWaits: true });
   } catch (error) {
     // Refused before any job (PROJECT_BUSY, SHUTTING_DOWN): audited, logged and counted as the
     // package or publish it refused, as when the destination's lock refused it.

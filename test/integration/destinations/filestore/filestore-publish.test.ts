@@ -13,7 +13,7 @@ import path from 'node:path';
 import { after, before, beforeEach, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { packageToStaging } from '../../../../subgraphs/publish/src/destinations/filestore/staging.js';
-import { NOTHING_TO_PUBLISH_MESSAGE, PUBLISH_RECEIPT, publishToProduction, type PublishOptions } from '../../../../subgraphs/publish/src/destinations/filestore/publish.js';
+import { NOTHING_TO_PUBLISH_MESSAGE, PUBLISH_RECEIPT, publishToProduction, settlePublished, type PublishOptions } from '../../../../subgraphs/publish/src/destinations/filestore/publish.js';
 import { AppError, publicError } from '../../../../lib/errors.js';
 import { validateBag } from '../../../../scripts/support/bag-validate.js';
 import { columns, listTree, sha512Of, tableOf, tempFolder, tempMount, treeState } from '../../../support/filestore-fs.js';
@@ -65,10 +65,10 @@ function publishUnsettled(over: Partial<PublishOptions> = {}) {
   });
 }
 
-/** A publish as the service runs it: then its last step, before it answers. */
+/** A publish as the service runs it: then its last step, once it has answered. */
 async function publish(over: Partial<PublishOptions> = {}) {
   const result = await publishUnsettled(over);
-  return { ...result, warnings: [...result.warnings, ...(await result.settle())] };
+  return { ...result, warnings: [...result.warnings, ...(await settlePublished({ mountRoot: mount, ...project, ...over }))] };
 }
 
 describe('publishing to production', () => {

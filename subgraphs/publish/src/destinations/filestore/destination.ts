@@ -1,7 +1,7 @@
 import type { Destination } from '../destination.js';
 import { filestoreFormat } from './formats/formats.js';
 import type { StorageMounts } from './mount/mounts.js';
-import { publishToProduction } from './publish.js';
+import { publishToProduction, settlePublished } from './publish.js';
 import type { FilestoreSettings } from './settings.js';
 import { cleanAbandonedPackage, packageToStaging } from './staging.js';
 import type { FolderLockOptions } from './mount/folder-lock.js';
@@ -45,8 +45,11 @@ export function filestoreDestination(mounts: StorageMounts, settings: FilestoreS
 
     publish: ({ project, startTime, requestId, jobId, destination }) => mounts.on(destination.name, async (mountRoot) => {
       const result = await publishToProduction({ mountRoot, project, startTime, requestId, jobId, lock, bagInfo: settings.bagInfo });
-      return { data_published: result.data_published, warnings: result.warnings, settle: result.settle };
+      return { data_published: result.data_published, warnings: result.warnings };
     }),
+
+    settle: ({ project, startTime, requestId, jobId, destination }) =>
+      mounts.on(destination.name, (mountRoot) => settlePublished({ mountRoot, project, startTime, requestId, jobId, lock })),
 
     // A package's hidden work folder is removed; a publish's is left for the next publish, which finishes or undoes it (publish.ts).
     releaseAbandoned: ({ kind, jobId, project, startTime, destination }) => mounts.on(destination.name, async (mountRoot) => {

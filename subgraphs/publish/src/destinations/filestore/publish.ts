@@ -17,10 +17,11 @@ export const NOTHING_TO_PUBLISH_MESSAGE = 'No files found in Staging. Nothing to
  * The publish receipt, `staging/{project}/{start_time}/.published-bag`: the
  * SHA-512 of the new bag's tagmanifest-sha512.txt (which pins every tag file,
  * and through manifest-sha512.txt every payload byte). A publish writes it just
- * before its bag goes into place and removes it, with the staging folder, as its
- * last step before answering (PublishResult.settle). A receipt matching the bag
- * in production therefore means: this staging folder's files are in that bag,
- * and the publish that put it there may not have answered.
+ * before its bag goes into place; it is removed, with the staging folder, only
+ * once the publish's answer has reached its caller ({@link settlePublished}). A
+ * receipt matching the bag in production therefore means: this staging folder's
+ * files are in that bag, and the publish that put it there may not have been
+ * heard.
  */
 export const PUBLISH_RECEIPT = '.published-bag';
 
@@ -51,14 +52,6 @@ export interface PublishResult {
   data_published: PublishedFile[];
   /** What the service log should know (an answer repeated from a bag already in place). */
   warnings: string[];
-  /**
-   * The publish's last step, to run once its outcome is recorded and just
-   * before it answers: removes the receipt and the staging folder (under the
-   * project's lock). Until then a repeat of the publish answers this bag again;
-   * afterwards it answers the contract's nothing-to-publish. Never throws; it
-   * answers problems for the service log.
-   */
-  settle(): Promise<string[]>;
 }
 
 /**
@@ -76,8 +69,8 @@ export interface PublishResult {
  * back to staging.
  *
  * A bag in production is never replaced or deleted. Staging
- * (`staging/{project}/{start_time}/`) is removed by `settle()`, the last step
- * before the call answers. What a publish finds decides what it does:
+ * (`staging/{project}/{start_time}/`) is removed by {@link settlePublished},
+ * once the answer has reached the caller. What a publish finds decides what it does:
  * - no bag, staged files: publish them (files a killed publish left in its
  *   hidden folder are taken back first, recoverInterrupted);
  * - a bag, and a receipt naming it: the publish that put the bag there was
@@ -106,22 +99,6 @@ export async function publishToProduction(options: PublishOptions): Promise<Publ
     return found.bag ? answerPublished(folders, { ...found, bag: found.bag }, options) : publishNew(folders, found, options);
   }, options.lock);
 
-  const settle = async (): Promise<string[]> => {
-    try {
-      await withProjectFolders(mountRoot, options, call, async ({ staging }) => {
-        const stagingProject = await staging.open(project);
-        const staged = await stagingProject?.open(startTime);
-        // A package since has replaced the staging folder (and the receipt with it): it is not ours to remove.
-        if (!stagingProject || !staged || (await readReceipt(staged)) !== done.receipt) return;
-        await stagingProject.removeTree(startTime);
-        await rmdir(staging.at(project)).catch(() => undefined);
-      }, options.lock);
-      return [];
-    } catch (error) {
-      const why = error instanceof AppError ? error.detail : (error as Error).message;
-      return [`The staging folder staging/${project}/${startTime} could not be removed after publishing (${why}); a repeat of this publish answers the same bag until it is.`];
-    }
-  };
   const where = `production/${project}/${startTime}`;
   const warnings = {
     new: [],
@@ -131,13 +108,12 @@ export async function publishToProduction(options: PublishOptions): Promise<Publ
   return {
     data_published: done.payload.map((p) => ({ file_path: p.path, hash_value: p.sha512, total_bytes: p.bytes })),
     warnings: warnings[done.how],
-    settle,
   };
 }
 
 /** What a publish put in place or answered, and how. */
 interface Outcome {
-  /** The digest the receipt in staging holds, which settle() checks before removing staging. */
+  /** The digest the receipt in staging holds. */
   receipt: string;
   payload: PayloadEntry[];
   how: 'new' | 'repeated' | 'identical';
@@ -284,6 +260,37 @@ async function publishNew(folders: MountFolders, found: Found, options: PublishO
       await unlink(staged.at(PUBLISH_RECEIPT)).catch(() => undefined);
     }
     throw filestoreError('Publishing to production', error);
+  }
+}
+
+/**
+ * A publish's last step, once its answer has reached the caller (or, for a job
+ * nobody waits on, once its end is recorded): removes the project's staging
+ * folder when it holds a receipt naming the bag in production, under the
+ * project's lock. Anything else (no receipt: settled already, or a package
+ * since replaced staging; a receipt naming no bag in place) is left alone.
+ * Until it runs, a repeat of the publish answers the bag again; afterwards it
+ * answers the contract's nothing-to-publish. Never throws: it answers problems
+ * for the service log.
+ */
+export async function settlePublished(options: Omit<PublishOptions, 'bagInfo' | 'forceCopy' | 'now'>): Promise<string[]> {
+  const { mountRoot, project, startTime } = options;
+  const call = { action: 'publish' as const, requestId: options.requestId, jobId: options.jobId };
+  try {
+    await withProjectFolders(mountRoot, options, call, async ({ staging, production }) => {
+      const stagingProject = await staging.open(project);
+      const staged = await stagingProject?.open(startTime);
+      const receipt = staged && (await readReceipt(staged));
+      if (!stagingProject || receipt === undefined) return;
+      const bag = await (await production.open(project))?.open(startTime);
+      if (!bag || (await tagManifestDigest(bag)) !== receipt) return;
+      await stagingProject.removeTree(startTime);
+      await rmdir(staging.at(project)).catch(() => undefined);
+    }, options.lock);
+    return [];
+  } catch (error) {
+    const why = error instanceof AppError ? error.detail : (error as Error).message;
+    return [`The staging folder staging/${project}/${startTime} could not be removed after publishing (${why}); a repeat of this publish answers the same bag until it is.`];
   }
 }
 
