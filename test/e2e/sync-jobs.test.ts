@@ -12,6 +12,7 @@
  */
 import assert from 'node:assert/strict';
 import net from 'node:net';
+import { existsSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -197,7 +198,7 @@ describe('cancelling a publish', () => {
 
 describe('a publish whose caller left before its answer', () => {
   // A publish's last step (removing staging and its receipt) follows the answer reaching the caller (lib/http/call.ts, answered).
-  test('publish REST: the bag goes into place, staging keeps its receipt; the caller’s retry answers 200 with the bag, a further one the contract’s nothing-to-publish', async () => {
+  test('publish REST: the bag goes into place and staging goes, its receipt stays; the caller’s retry answers 200 with the bag, a further one the contract’s nothing-to-publish', async () => {
     const startTime = '20250601_000007';
     const outputs = path.join(platform.mountDir, 'staging', 'Pr004', startTime, 'data', 'outputs');
     await mkdir(outputs, { recursive: true });
@@ -214,13 +215,15 @@ describe('a publish whose caller left before its answer', () => {
     const job = await onlyJob(startTime);
     const final = await jobs.wait(job.id);
     assert.equal(final.state, 'succeeded', JSON.stringify(final.error));
-    const staged = path.join(platform.mountDir, 'staging', 'Pr004', startTime);
-    assert.deepEqual(await listTree(staged), ['.published-bag', 'data/', 'data/outputs/'], 'the caller never heard: staging keeps the receipt');
+    assert.equal(existsSync(path.join(platform.mountDir, 'staging', 'Pr004', startTime)), false, 'the staging folder went');
+    assert.ok(existsSync(path.join(platform.mountDir, 'staging', '.published', `pr004@${startTime}`)), 'the caller never heard: the receipt stays');
     const retry = await platform.post(platform.publish, '/data-publish/publish', body);
     assert.equal(retry.status, 200, JSON.stringify(retry.body));
     assert.deepEqual(retry.body.payload.data_published, final.publish_result!.data_published, 'the retry answers what the job published');
     const further = await platform.post(platform.publish, '/data-publish/publish', body);
     assert.equal(further.status, 409, JSON.stringify(further.body));
     assert.equal(further.body.payload.detail, 'No files found in Staging. Nothing to publish to Production.');
+    assert.equal(existsSync(path.join(platform.mountDir, 'staging', 'Pr004', startTime)), false, 'nothing of the publish is left in staging');
+    assert.equal(existsSync(path.join(platform.mountDir, 'staging', '.published', `pr004@${startTime}`)), false, 'its receipt went once the retry was answered');
   });
 });

@@ -1,8 +1,9 @@
 /**
- * A publish's last step (removing the staging folder and its receipt) runs
- * only once the answer has reached the caller (issue #17): a process stopped
- * after the bag went into place but before its caller heard leaves a publish
- * that the caller's repeat answers in full, with both job engines.
+ * A publish removes its staging folder before it answers, and its last step
+ * (removing the receipt beside it) runs only once the answer has reached the
+ * caller (issue #17): a process stopped after the bag went into place but
+ * before its caller heard leaves a publish that the caller's repeat answers
+ * in full, with both job engines.
  *
  * The answer's delivery is the call's `answered` promise (lib/http/call.ts),
  * held here by the test: the window a SIGKILL hits by chance in
@@ -27,7 +28,7 @@ import { MemoryApprovals } from '../../subgraphs/publish/src/approvals/store.js'
 import type { PublishDeps } from '../../subgraphs/publish/src/deps.js';
 import { filestoreDestination } from '../../subgraphs/publish/src/destinations/filestore/destination.js';
 import { StorageMounts } from '../../subgraphs/publish/src/destinations/filestore/mount/mounts.js';
-import { NOTHING_TO_PUBLISH_MESSAGE, PUBLISH_RECEIPT } from '../../subgraphs/publish/src/destinations/filestore/publish.js';
+import { NOTHING_TO_PUBLISH_MESSAGE, publishReceipt, RECEIPTS } from '../../subgraphs/publish/src/destinations/filestore/publish.js';
 import { readFilestoreSettings } from '../../subgraphs/publish/src/destinations/filestore/settings.js';
 import { publishJobHandler } from '../../subgraphs/publish/src/jobs/handler.js';
 import { Settlements } from '../../subgraphs/publish/src/jobs/settlements.js';
@@ -69,12 +70,13 @@ async function service(engine: 'memory' | 'postgresql', replica: string): Promis
 }
 
 /** What a package leaves in staging: two CSV files under data/outputs. */
-async function staged(startTime: string): Promise<{ staging: string; bag: string }> {
+async function staged(startTime: string): Promise<{ staging: string; receipt: string; bag: string }> {
   const staging = path.join(mount.root, 'staging', PROJECT, startTime);
+  const receipt = path.join(mount.root, 'staging', RECEIPTS, publishReceipt({ project: PROJECT, startTime }));
   await mkdir(path.join(staging, 'data', 'outputs'), { recursive: true });
   await writeFile(path.join(staging, 'data', 'outputs', 'person.csv'), 'id,name\n1,Ada\n2,Grace\n');
   await writeFile(path.join(staging, 'data', 'outputs', 'visit.csv'), 'id,person_id\n10,1\n');
-  return { staging, bag: path.join(mount.root, 'production', PROJECT, startTime) };
+  return { staging, receipt, bag: path.join(mount.root, 'production', PROJECT, startTime) };
 }
 
 const request = (startTime: string) =>
@@ -99,12 +101,13 @@ for (const engine of ['memory', 'postgresql'] as const) {
 
     test('the answer not yet delivered: the bag is in place and staging keeps its receipt; after a restart the repeat answers the same bag, a further one nothing-to-publish', async () => {
       const start = nextStart();
-      const { staging, bag } = await staged(start);
+      const { staging, receipt, bag } = await staged(start);
       const first = await service(engine, `replica-a-${engine}`);
       const held = heldCall('req-first');
       const answer: PublishPayload = await publishAndWait(request(start), first, held.call);
       assert.ok(existsSync(path.join(bag, 'bagit.txt')), 'the bag is in place');
-      assert.equal((await readFile(path.join(staging, PUBLISH_RECEIPT), 'utf8')).trim().length, 128, 'staging keeps the receipt (a SHA-512)');
+      assert.equal(existsSync(staging), false, 'the staging folder went before the answer');
+      assert.equal((await readFile(receipt, 'utf8')).trim().length, 128, 'the receipt (a SHA-512) stays');
       // The process dies here, its answer never written: the held promise is never resolved.
       await first.jobs.close();
 
@@ -112,39 +115,41 @@ for (const engine of ['memory', 'postgresql'] as const) {
       const again = await publishAndWait(request(start), restarted, delivered('req-again'));
       assert.deepEqual(again, answer, 'the repeat answers what the unheard publish put in place');
       await restarted.settlements.idle(PROJECT, start);
-      assert.equal(existsSync(staging), false, 'heard now: staging is removed');
+      assert.equal(existsSync(receipt), false, 'heard now: the receipt is removed');
+      assert.equal(existsSync(path.dirname(receipt)), false, 'and the receipts folder, now empty');
       await nothingToPublish(publishAndWait(request(start), restarted, delivered('req-further')));
       await restarted.jobs.close();
     });
 
-    test('staging is removed once the answer has reached the caller, and not before', async () => {
+    test('the staging folder is removed before the answer, its receipt once the answer has reached the caller and not before', async () => {
       const start = nextStart();
-      const { staging, bag } = await staged(start);
+      const { staging, receipt, bag } = await staged(start);
       const deps = await service(engine, `replica-c-${engine}`);
       const held = heldCall('req-held');
       await publishAndWait(request(start), deps, held.call);
       // Time for a settle that did not wait to run.
       await new Promise((resolve) => setTimeout(resolve, 300));
-      assert.ok(existsSync(path.join(staging, PUBLISH_RECEIPT)), 'staging and its receipt stay while the answer is on its way');
+      assert.equal(existsSync(staging), false, 'the staging folder went before the answer');
+      assert.ok(existsSync(receipt), 'the receipt stays while the answer is on its way');
       held.deliver(true);
       await deps.settlements.idle(PROJECT, start);
-      assert.equal(existsSync(staging), false);
+      assert.equal(existsSync(receipt), false);
       assert.ok(existsSync(path.join(bag, 'manifest-sha512.txt')), 'the bag stays');
       await deps.jobs.close();
     });
 
     test('the caller left before its answer: staging keeps the receipt, and the caller’s repeat answers the bag', async () => {
       const start = nextStart();
-      const { staging } = await staged(start);
+      const { receipt } = await staged(start);
       const deps = await service(engine, `replica-d-${engine}`);
       const held = heldCall('req-left');
       const answer = await publishAndWait(request(start), deps, held.call);
       held.deliver(false);
       await deps.settlements.idle(PROJECT, start);
-      assert.ok(existsSync(path.join(staging, PUBLISH_RECEIPT)), 'nothing settled for a caller who never heard');
+      assert.ok(existsSync(receipt), 'nothing settled for a caller who never heard');
       assert.deepEqual(await publishAndWait(request(start), deps, delivered('req-retry')), answer);
       await deps.settlements.idle(PROJECT, start);
-      assert.equal(existsSync(staging), false);
+      assert.equal(existsSync(receipt), false);
       await deps.jobs.close();
     });
 
@@ -162,13 +167,14 @@ for (const engine of ['memory', 'postgresql'] as const) {
 
     test('a publish nobody waits on (startPublish): staging is removed once the job’s end is recorded', async () => {
       const start = nextStart();
-      const { staging, bag } = await staged(start);
+      const { staging, receipt, bag } = await staged(start);
       const deps = await service(engine, `replica-f-${engine}`);
       const { job } = await deps.jobs.submit({ job: { kind: 'publish', request: request(start) }, startedBy: 'key-test', requestId: 'req-async' });
       const final = await deps.jobs.wait(job.id);
       assert.equal(final.state, 'succeeded', JSON.stringify(final.error));
       await deps.settlements.idle(PROJECT, start);
-      assert.equal(existsSync(staging), false, 'the recorded job is the answer: staging is removed');
+      assert.equal(existsSync(staging), false, 'the staging folder went before the job ended');
+      assert.equal(existsSync(receipt), false, 'the recorded job is the answer: the receipt is removed');
       assert.ok(existsSync(path.join(bag, 'bagit.txt')));
       assert.equal(final.publish_result?.data_published.length, 2);
       await nothingToPublish(publishAndWait(request(start), deps, delivered('req-after')));

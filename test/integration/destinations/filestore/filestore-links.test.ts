@@ -142,9 +142,19 @@ describe('a link in staging/', () => {
 
   test('a dangling link at the receipt path: publish writes nothing outside the mount', async () => {
     await stageProjA();
-    await symlink(path.join(outside, 'receipt'), at(`staging/ProjA/${START}/.published-bag`));
-    await assertRefused(() => publishCall('ProjA'), `staging/ProjA/${START}/.published-bag`);
+    await mkdir(at('staging/.published'));
+    await symlink(path.join(outside, 'receipt'), at(`staging/.published/proja@${START}`));
+    await assertRefused(() => publishCall('ProjA'), `staging/.published/proja@${START}`);
     assert.equal(existsSync(path.join(outside, 'receipt')), false);
+  });
+
+  test('the receipts folder staging/.published is a link: publish writes nothing through it', async () => {
+    await stageProjA();
+    await rm(at('staging/.published'), { recursive: true, force: true });
+    await symlink(outside, at('staging/.published'));
+    await assertRefused(() => publishCall('ProjA'), 'staging/.published');
+    assert.equal(existsSync(path.join(outside, `proja@${START}`)), false);
+    assert.equal(existsSync(at(`production/ProjA/${START}`)), false, 'no bag appeared');
   });
 
   test('staging/ProjA is a file, not a folder: refused', async () => {

@@ -48,8 +48,8 @@ export function filestoreDestination(mounts: StorageMounts, settings: FilestoreS
       return { data_published: result.data_published, warnings: result.warnings };
     }),
 
-    settle: ({ project, startTime, requestId, jobId, destination }) =>
-      mounts.on(destination.name, (mountRoot) => settlePublished({ mountRoot, project, startTime, requestId, jobId, lock })),
+    // The receipt goes once the publish was heard (the staging folder went before the answer).
+    settle: ({ project, startTime, destination }) => mounts.on(destination.name, (mountRoot) => settlePublished({ mountRoot, project, startTime })),
 
     // A package's hidden work folder is removed; a publish's is left for the next publish, which finishes or undoes it (publish.ts).
     releaseAbandoned: ({ kind, jobId, project, startTime, destination }) => mounts.on(destination.name, async (mountRoot) => {

@@ -6,24 +6,31 @@ import { compareStaged, FolderCache, listPayload, readBag, summarise, tagManifes
 import { moveOrCopy, OUTPUTS_PATH, writeBagTagFiles, type BagInfoFields, type Move, type PayloadEntry } from './bag/write.js';
 import type { CheckedDir } from './mount/checked-dir.js';
 import type { FolderLockOptions } from './mount/folder-lock.js';
-import { withProjectFolders, type MountFolders } from './mount/project-folders.js';
-import { filestoreError, hiddenSibling, isHiddenSibling, type ProjectRef } from './mount/safe-paths.js';
+import { openMount, withProjectFolders, type MountFolders } from './mount/project-folders.js';
+import { checkProjectRef, filestoreError, hiddenSibling, isHiddenSibling, type ProjectRef } from './mount/safe-paths.js';
 import { refuseIfPublished } from './staging.js';
 
 /** The contract's message when staging holds nothing for the project. */
 export const NOTHING_TO_PUBLISH_MESSAGE = 'No files found in Staging. Nothing to publish to Production.';
 
+/** The folder in `staging/` holding publish receipts (hidden; removed when it holds none, as `.locks` is). */
+export const RECEIPTS = '.published';
+
 /**
- * The publish receipt, `staging/{project}/{start_time}/.published-bag`: the
- * SHA-512 of the new bag's tagmanifest-sha512.txt (which pins every tag file,
- * and through manifest-sha512.txt every payload byte). A publish writes it just
- * before its bag goes into place; it is removed, with the staging folder, only
- * once the publish's answer has reached its caller ({@link settlePublished}). A
- * receipt matching the bag in production therefore means: this staging folder's
- * files are in that bag, and the publish that put it there may not have been
- * heard.
+ * A publish receipt's name in `staging/.published/`:
+ * `{project, lower-cased}@{start_time}` (spellings differing in case are one
+ * project, as for its lock), holding the SHA-512 of the new bag's
+ * tagmanifest-sha512.txt (which pins every tag file, and through
+ * manifest-sha512.txt every payload byte). A publish writes it just before its
+ * bag goes into place and removes `staging/{project}/{start_time}/` just after,
+ * before it answers; the receipt itself is removed only once the answer has
+ * reached the caller ({@link settlePublished}). A receipt matching the bag in
+ * production therefore means: the staged files went into that bag, and the
+ * publish that put it there may not have been heard.
  */
-export const PUBLISH_RECEIPT = '.published-bag';
+export function publishReceipt(ref: ProjectRef): string {
+  return `${ref.project.toLowerCase()}@${ref.startTime}`;
+}
 
 export interface PublishOptions extends ProjectRef {
   /** The destination's mount folder (StorageMounts.root(destination.name)). */
@@ -63,14 +70,15 @@ export interface PublishResult {
  * in 1 MiB reads; when rename fails with EXDEV (staging and production on
  * different volumes, as on Kubernetes) a file is copied while hashed, flushed,
  * read back and compared, and its staging copy removed only once the bag is in
- * place. The tag files go in last, then the receipt ({@link PUBLISH_RECEIPT})
+ * place. The tag files go in last, then the receipt ({@link publishReceipt})
  * into staging, then the folder is renamed to `{start_time}`: a bag appears
  * complete or not at all. On failure before it is in place, renamed files go
  * back to staging.
  *
  * A bag in production is never replaced or deleted. Staging
- * (`staging/{project}/{start_time}/`) is removed by {@link settlePublished},
- * once the answer has reached the caller. What a publish finds decides what it does:
+ * (`staging/{project}/{start_time}/`) is removed once the bag is in place,
+ * before the answer; the receipt stays until {@link settlePublished}, once
+ * the answer has reached the caller. What a publish finds decides what it does:
  * - no bag, staged files: publish them (files a killed publish left in its
  *   hidden folder are taken back first, recoverInterrupted);
  * - a bag, and a receipt naming it: the publish that put the bag there was
@@ -89,14 +97,16 @@ export interface PublishResult {
 export async function publishToProduction(options: PublishOptions): Promise<PublishResult> {
   const { mountRoot, project, startTime } = options;
   const call = { action: 'publish' as const, requestId: options.requestId, jobId: options.jobId };
-  const done = await withProjectFolders(mountRoot, options, call, async (folders): Promise<Outcome> => {
+  const done = await withProjectFolders(mountRoot, options, call, async (folders): Promise<Outcome & { left: string[] }> => {
     let found: Found;
     try {
       found = await inspect(folders, options);
     } catch (error) {
       throw filestoreError('Reading the staging folder', error);
     }
-    return found.bag ? answerPublished(folders, { ...found, bag: found.bag }, options) : publishNew(folders, found, options);
+    const outcome = found.bag ? await answerPublished(folders, { ...found, bag: found.bag }, options) : await publishNew(folders, found, options);
+    // The bag is in place: the staging folder goes before the answer (the receipt beside it stays until the answer is heard).
+    return { ...outcome, left: await removeStaged(folders, options) };
   }, options.lock);
 
   const where = `production/${project}/${startTime}`;
@@ -107,7 +117,7 @@ export async function publishToProduction(options: PublishOptions): Promise<Publ
   };
   return {
     data_published: done.payload.map((p) => ({ file_path: p.path, hash_value: p.sha512, total_bytes: p.bytes })),
-    warnings: warnings[done.how],
+    warnings: [...warnings[done.how], ...done.left],
   };
 }
 
@@ -131,6 +141,7 @@ interface Found {
   bag: CheckedDir | undefined;
   /** Hidden bag folders (`.{start_time}.partial-*`) left in production by interrupted publishes. */
   partials: string[];
+  /** The digest in the project's receipt for this start time, if there is one. */
   receipt: string | undefined;
   /** The staged payload, relative to `data/outputs/`. */
   files: string[];
@@ -143,7 +154,7 @@ async function inspect({ staging, production }: MountFolders, { project, startTi
   const bag = await productionProject?.open(startTime);
   const partials = productionProject ? (await productionProject.list()).filter((n) => isHiddenSibling(n, startTime)) : [];
   for (const name of partials) await productionProject!.checkTree(name);
-  const receipt = staged ? await readReceipt(staged) : undefined;
+  const receipt = await readReceipt(staging, { project, startTime });
   const outputs = await staged?.openPath(OUTPUTS_PATH);
   const files = outputs ? await listPayload(outputs) : [];
   return { stagingProject, staged, outputs, productionProject, bag, partials, receipt, files };
@@ -190,7 +201,7 @@ async function answerPublished(folders: MountFolders, found: Found & { bag: Chec
   let differences: string[];
   try {
     differences = await compareStaged(found.outputs!, found.files, payload);
-    if (differences.length === 0) await writeReceipt(found.staged!, inPlace!);
+    if (differences.length === 0) await writeReceipt(folders.staging, ref, inPlace!);
   } catch (error) {
     throw filestoreError('Comparing the staged files with the bag', error);
   }
@@ -211,7 +222,7 @@ async function publishNew(folders: MountFolders, found: Found, options: PublishO
       files = await listPayload(outputs);
     }
     // The receipt of a publish stopped before its bag went into place: its files were taken back above.
-    if (staged && found.receipt !== undefined) await unlink(staged.at(PUBLISH_RECEIPT));
+    if (found.receipt !== undefined) await removeReceipt(folders.staging, options);
   } catch (error) {
     throw filestoreError('Reading the staging folder', error);
   }
@@ -245,7 +256,7 @@ async function publishNew(folders: MountFolders, found: Found, options: PublishO
     await data.sync();
     await temp.sync();
     const digest = (await tagManifestDigest(temp))!;
-    await writeReceipt(staged, digest);
+    await writeReceipt(folders.staging, options, digest);
     // Never over anything (rename would replace an empty folder): under the lock nothing else puts a bag here.
     await refuseIfPublished(productionProject, options);
     await rename(productionProject.at(tempName), productionProject.at(startTime));
@@ -257,7 +268,7 @@ async function publishNew(folders: MountFolders, found: Found, options: PublishO
     if (!inPlace) {
       for (const { from, to, name } of renamed.reverse()) await rename(to.at(name), from.at(name)).catch(() => undefined);
       await productionProject?.removeTree(tempName).catch(() => undefined);
-      await unlink(staged.at(PUBLISH_RECEIPT)).catch(() => undefined);
+      await removeReceipt(folders.staging, options).catch(() => undefined);
     }
     throw filestoreError('Publishing to production', error);
   }
@@ -273,46 +284,99 @@ async function publishNew(folders: MountFolders, found: Found, options: PublishO
  * answers the contract's nothing-to-publish. Never throws: it answers problems
  * for the service log.
  */
-export async function settlePublished(options: Omit<PublishOptions, 'bagInfo' | 'forceCopy' | 'now'>): Promise<string[]> {
+export async function settlePublished(options: Pick<PublishOptions, 'mountRoot' | 'project' | 'startTime'>): Promise<string[]> {
   const { mountRoot, project, startTime } = options;
-  const call = { action: 'publish' as const, requestId: options.requestId, jobId: options.jobId };
   try {
-    await withProjectFolders(mountRoot, options, call, async ({ staging, production }) => {
-      const stagingProject = await staging.open(project);
-      const staged = await stagingProject?.open(startTime);
-      const receipt = staged && (await readReceipt(staged));
-      if (!stagingProject || receipt === undefined) return;
-      const bag = await (await production.open(project))?.open(startTime);
-      if (!bag || (await tagManifestDigest(bag)) !== receipt) return;
-      await stagingProject.removeTree(startTime);
-      await rmdir(staging.at(project)).catch(() => undefined);
-    }, options.lock);
+    checkProjectRef(options);
+    const folders = await openMount(mountRoot);
+    try {
+      const receipt = await readReceipt(folders.staging, options);
+      if (receipt === undefined) return [];
+      const bag = await (await folders.production.open(project))?.open(startTime);
+      if (!bag || (await tagManifestDigest(bag)) !== receipt) return [];
+      await removeReceipt(folders.staging, options);
+      return [];
+    } finally {
+      await folders.root.closeAll();
+    }
+  } catch (error) {
+    const why = error instanceof AppError ? error.detail : (error as Error).message;
+    return [`The receipt staging/${RECEIPTS}/${publishReceipt(options)} could not be removed after the publish was answered (${why}); a repeat of this publish answers the same bag until it is.`];
+  }
+}
+
+/**
+ * Removes `staging/{project}/{start_time}/` once the bag is in place (and the
+ * project's folder, when nothing else is left in it): answers a warning for
+ * the service log when it cannot, the publish itself standing.
+ */
+async function removeStaged({ staging }: MountFolders, { project, startTime }: ProjectRef): Promise<string[]> {
+  try {
+    const stagingProject = await staging.open(project);
+    if (!stagingProject) return [];
+    await stagingProject.removeTree(startTime);
+    await rmdir(staging.at(project)).catch(() => undefined);
     return [];
   } catch (error) {
     const why = error instanceof AppError ? error.detail : (error as Error).message;
-    return [`The staging folder staging/${project}/${startTime} could not be removed after publishing (${why}); a repeat of this publish answers the same bag until it is.`];
+    return [`The staging folder staging/${project}/${startTime} could not be removed after publishing (${why}); a repeat of this publish answers the same bag and removes it.`];
   }
 }
 
-/** The receipt in a staging folder (trimmed), or undefined when there is none; a link there is refused. */
-async function readReceipt(staged: CheckedDir): Promise<string | undefined> {
-  const handle = await staged.readFile(PUBLISH_RECEIPT);
-  if (!handle) return undefined;
-  return (await handle.readFile('utf8').finally(() => handle.close())).trim();
-}
-
-/** Writes the receipt durably (through a fresh name renamed over it, file and folder entry flushed). */
-async function writeReceipt(staged: CheckedDir, digest: string): Promise<void> {
-  const temp = `${PUBLISH_RECEIPT}.tmp-${randomBytes(6).toString('hex')}`;
-  const handle = await staged.newFile(temp);
+/** The project's receipt (trimmed), or undefined when there is none; a link there is refused. */
+async function readReceipt(staging: CheckedDir, ref: ProjectRef): Promise<string | undefined> {
+  const receipts = await staging.open(RECEIPTS);
+  if (!receipts) return undefined;
   try {
-    await handle.writeFile(`${digest}\n`);
-    await handle.sync();
+    const handle = await receipts.readFile(publishReceipt(ref));
+    if (!handle) return undefined;
+    return (await handle.readFile('utf8').finally(() => handle.close())).trim();
   } finally {
-    await handle.close();
+    await receipts.close();
   }
-  await rename(staged.at(temp), staged.at(PUBLISH_RECEIPT));
-  await staged.sync();
+}
+
+/**
+ * Writes the receipt durably (through a fresh name renamed over it, file and
+ * folder entry flushed). The folder is made when missing, afresh when another
+ * project's settle has just removed it.
+ */
+async function writeReceipt(staging: CheckedDir, ref: ProjectRef, digest: string): Promise<void> {
+  const name = publishReceipt(ref);
+  for (let attempt = 1; ; attempt++) {
+    const receipts = (await staging.open(RECEIPTS, true))!;
+    const temp = `${name}.tmp-${randomBytes(6).toString('hex')}`;
+    try {
+      const handle = await receipts.newFile(temp);
+      try {
+        await handle.writeFile(`${digest}\n`);
+        await handle.sync();
+      } finally {
+        await handle.close();
+      }
+      await rename(receipts.at(temp), receipts.at(name));
+      await receipts.sync();
+      await staging.sync();
+      return;
+    } catch (error) {
+      await unlink(receipts.at(temp)).catch(() => undefined);
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT' || attempt >= 5) throw error;
+    } finally {
+      await receipts.close();
+    }
+  }
+}
+
+/** Removes the project's receipt, and the receipts folder when that leaves it empty (fails harmlessly while it holds others). */
+async function removeReceipt(staging: CheckedDir, ref: ProjectRef): Promise<void> {
+  const receipts = await staging.open(RECEIPTS);
+  if (!receipts) return;
+  try {
+    await receipts.removeTree(publishReceipt(ref));
+  } finally {
+    await receipts.close();
+  }
+  await rmdir(staging.at(RECEIPTS)).catch(() => undefined);
 }
 
 /** Removes the project's staging folder for this start time, and the project folder when that leaves it empty. */
