@@ -116,7 +116,7 @@ export class PostgresConnector implements SourceConnector {
     this.sslMode = sslMode;
     this.catalog = new CatalogConnection(
       {
-        open: () => this.open(),
+        open: () => this.openCatalog(),
         destroy: (client) => client.end(),
         // pg marks a client whose connection ended or failed as no longer queryable.
         usable: (client) => {
@@ -186,6 +186,28 @@ export class PostgresConnector implements SourceConnector {
     } catch (error) {
       client.connection.stream.destroy();
       throw this.connectFailure(error);
+    }
+    return client;
+  }
+
+  /**
+   * A catalog connection: {@link open}, then generic plans for its prepared
+   * statements. The catalog statements are prepared once per connection and
+   * their plans do not depend on the values passed; with the default
+   * `plan_cache_mode = auto` the server re-plans the column query on every
+   * call (about 1 ms of its 1.8; docs/performance.md). Servers before
+   * PostgreSQL 12 lack the setting and keep planning each call.
+   */
+  private async openCatalog(): Promise<pg.Client> {
+    const client = await this.open();
+    try {
+      await client.query('SET plan_cache_mode = force_generic_plan');
+    } catch (error) {
+      // 42704: no such setting (before PostgreSQL 12). Anything else is the connection failing.
+      if ((error as { code?: string }).code !== '42704') {
+        await client.end().catch(() => undefined);
+        throw this.translate(error);
+      }
     }
     return client;
   }

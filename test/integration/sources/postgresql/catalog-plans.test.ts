@@ -1,0 +1,53 @@
+/**
+ * The catalog's prepared statements run on generic plans (issue #16, item 5:
+ * "prepared where the driver allows"): a catalog connection sets
+ * `plan_cache_mode = force_generic_plan`, so the column query is planned once
+ * per connection, not on every call. Read on the server, in the session that
+ * ran the statements (`pg_prepared_statements` counts its generic and custom
+ * plans).
+ */
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import { sourceSchema, type SqlSourceConfig } from '../../../../lib/contract/index.js';
+import { PostgresConnector } from '../../../../lib/connectors/postgresql/connector.js';
+import { createPgDatabase, pgSettings, type TestPgDatabase } from '../../../support/databases.js';
+
+/** The connector, with a way to ask its catalog session a question. */
+class Inspectable extends PostgresConnector {
+  ask<R extends Record<string, unknown>>(sql: string): Promise<R[]> {
+    return this.query<R>(sql);
+  }
+}
+
+let db: TestPgDatabase;
+
+before(async () => {
+  db = await createPgDatabase('cr8t_plans');
+  await db.client.query('CREATE TABLE person (id bigint PRIMARY KEY, name text, born date); CREATE TABLE visit (id bigint, person_id bigint, at timestamptz)');
+});
+
+after(async () => {
+  await db?.drop();
+});
+
+test('catalog statements are planned once per connection (generic plans), and answer as before', async () => {
+  const source = sourceSchema.parse({
+    type: 'postgresql', host_url: pgSettings.host, port: pgSettings.port, database: db.database,
+    credentials: { provider: 'AzureKeyVault', username_key: 'pg-user', password_key: 'pg-password' },
+  }) as SqlSourceConfig;
+  const c = new Inspectable(source, { username: pgSettings.user, password: pgSettings.password });
+  try {
+    assert.deepEqual(await c.ask('SHOW plan_cache_mode'), [{ plan_cache_mode: 'force_generic_plan' }]);
+    for (let i = 0; i < 8; i++) {
+      const columns = await c.getColumns('public', ['person', 'visit']);
+      assert.deepEqual(columns.get('person')?.map((col) => `${col.name}:${col.datatype}:${col.primaryKey}`), ['id:bigint:1', 'name:text:null', 'born:date:null']);
+      assert.deepEqual((await c.listTables('public')).map((t) => t.name), ['person', 'visit']);
+    }
+    const plans = await c.ask<{ name: string; generic_plans: string; custom_plans: string }>(
+      "SELECT name, generic_plans, custom_plans FROM pg_prepared_statements WHERE name IN ('cr8tor_list_columns', 'cr8tor_list_tables') ORDER BY name",
+    );
+    assert.deepEqual(plans.map((p) => [p.name, Number(p.generic_plans), Number(p.custom_plans)]), [['cr8tor_list_columns', 8, 0], ['cr8tor_list_tables', 8, 0]]);
+  } finally {
+    await c.close();
+  }
+});
