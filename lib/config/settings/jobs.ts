@@ -23,6 +23,9 @@ export const DEFAULT_JOBS_SHUTDOWN_GRACE_MS = 20_000;
 /** Six missed heartbeats: long enough to ride out a pause of the replica or a database fail-over, short enough that a retry soon finds the project free. */
 export const DEFAULT_JOB_ABANDONED_AFTER_MS = 30_000;
 
+/** Finished jobs kept in the platform database (days): long enough to answer what became of a month's packages. */
+export const DEFAULT_JOBS_RETENTION_DAYS = 90;
+
 export const jobSettings = defineSettings({
   JOBS_CONCURRENCY: {
     ...setting.positiveInt(DEFAULT_JOBS_CONCURRENCY),
@@ -47,6 +50,12 @@ export const jobSettings = defineSettings({
     services: PUBLISH,
     description:
       'A running job whose replica has not sent a heartbeat for this long (at least three `JOB_HEARTBEAT_MS`) is marked failed (`JOB_INTERRUPTED`) by any replica, and its project is free for the next call. See docs/state-store.md, "Jobs".',
+  },
+  JOBS_RETENTION_DAYS: {
+    ...setting.intAtLeast(DEFAULT_JOBS_RETENTION_DAYS, 0, '0 keeps finished jobs for ever'),
+    services: PUBLISH,
+    description:
+      'With a platform database: finished jobs (succeeded, failed, cancelled) are deleted this many days after they ended, checked hourly by each publish replica; 0 keeps them. Queued and running jobs are never deleted. The audit trail keeps its own record of every job. See docs/state-store.md, "Jobs".',
   },
   JOBS_SHUTDOWN_GRACE_MS: {
     ...setting.intAtLeast(DEFAULT_JOBS_SHUTDOWN_GRACE_MS, 0, '0 stops running jobs at once'),

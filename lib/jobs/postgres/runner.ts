@@ -10,7 +10,7 @@ import { ProgressTracker } from '../progress.js';
 import { QUEUE_NAME } from './queue-schema.js';
 import { JOB_COLUMNS, jobError, jobOf, JOBS, type JobRow } from './rows.js';
 import type { PostgresJobSettings } from './settings.js';
-import { requeue, sweep } from './sweep.js';
+import { pruneFinished, requeue, sweep } from './sweep.js';
 
 /** How long jobs aborted at close get to stop before they are recorded as interrupted regardless. */
 const ABORT_SETTLE_MS = 10_000;
@@ -61,6 +61,8 @@ export class JobRunner {
   private timer: NodeJS.Timeout | undefined;
   private ticking = false;
   private closing = false;
+  /** When this replica last deleted finished jobs past their retention (0: not yet; the first heartbeat does). */
+  private prunedAt = 0;
   /** Queue entries being marked running (not yet in {@link running}): close waits for them to be seen. */
   private taking = 0;
 
@@ -207,6 +209,11 @@ export class JobRunner {
     try {
       await Promise.all([...this.running.values()].map((local) => this.heartbeat(local)));
       await sweep({ ...this.o, abandonedAfterMs: this.o.settings.abandonedAfterMs, onAbandoned: this.hooks.onAbandoned && ((job, request) => this.release(job, request)) });
+      if (Date.now() - this.prunedAt >= this.o.settings.pruneIntervalMs) {
+        this.prunedAt = Date.now();
+        const deleted = await pruneFinished(this.o.store, this.o.settings.retentionDays);
+        if (deleted > 0) this.o.log.info({ deleted, retentionDays: this.o.settings.retentionDays }, 'jobs: finished jobs past their retention deleted');
+      }
     } catch (error) {
       this.o.log.warn({ err: { message: (error as Error).message } }, 'jobs: heartbeat or sweep failed');
     } finally {

@@ -11,10 +11,16 @@ export interface PostgresJobSettings {
   abandonedAfterMs: number;
   /** How often an idle worker asks pg-boss for a job when no notification woke it (s, at least 0.5). */
   pollingIntervalSeconds: number;
+  /** JOBS_RETENTION_DAYS: finished jobs older than this are deleted (0: never). */
+  retentionDays: number;
+  /** How often a replica deletes finished jobs past their retention (ms). */
+  pruneIntervalMs: number;
 }
 
 /** An idle worker's fallback poll: submissions wake workers at once (NOTIFY), so this only matters when a notification is lost. */
 const POLLING_INTERVAL_SECONDS = 2;
+/** Pruning finished jobs once an hour per replica is plenty: it only bounds the table's growth. */
+const PRUNE_INTERVAL_MS = 3_600_000;
 
 /** The settings: those given, the rest from the environment; JOB_ABANDONED_AFTER_MS must span at least three heartbeats. */
 export function postgresJobSettings(given: Partial<PostgresJobSettings> = {}, env?: NodeJS.ProcessEnv): PostgresJobSettings {
@@ -24,6 +30,8 @@ export function postgresJobSettings(given: Partial<PostgresJobSettings> = {}, en
     heartbeatMs: given.heartbeatMs ?? s.JOB_HEARTBEAT_MS,
     abandonedAfterMs: given.abandonedAfterMs ?? s.JOB_ABANDONED_AFTER_MS,
     pollingIntervalSeconds: given.pollingIntervalSeconds ?? POLLING_INTERVAL_SECONDS,
+    retentionDays: given.retentionDays ?? s.JOBS_RETENTION_DAYS,
+    pruneIntervalMs: given.pruneIntervalMs ?? PRUNE_INTERVAL_MS,
   };
   if (settings.abandonedAfterMs < 3 * settings.heartbeatMs) {
     throw new ConfigError(

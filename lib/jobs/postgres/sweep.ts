@@ -82,6 +82,31 @@ export async function sweep({ store, boss, log, abandonedAfterMs, onAbandoned }:
   return ended;
 }
 
+/** Rows one prune deletes per statement, and statements per prune: a big backlog goes over several prunes, never in one long lock. */
+const PRUNE_BATCH = 1_000;
+const PRUNE_BATCHES = 10;
+
+/**
+ * Deletes finished jobs (succeeded, failed, cancelled) that ended more than
+ * `retentionDays` ago, in batches; queued and running jobs are never touched.
+ * Answers how many it deleted. (pg-boss archives and deletes its own queue
+ * entries on its own schedule.)
+ */
+export async function pruneFinished(store: PlatformStore, retentionDays: number): Promise<number> {
+  if (retentionDays <= 0) return 0;
+  let deleted = 0;
+  for (let batch = 0; batch < PRUNE_BATCHES; batch++) {
+    const { rowCount } = await store.pool.query(
+      `DELETE FROM ${JOBS} WHERE id IN (
+         SELECT id FROM ${JOBS} WHERE state IN ('succeeded', 'failed', 'cancelled') AND finished_at < now() - $1::int * interval '1 day' LIMIT ${PRUNE_BATCH})`,
+      [retentionDays],
+    );
+    deleted += rowCount ?? 0;
+    if ((rowCount ?? 0) < PRUNE_BATCH) break;
+  }
+  return deleted;
+}
+
 /** Puts a taken queue entry back in the queue, with pg-boss's own calls (cancel, then resume: state created again). */
 export async function requeue(boss: PgBoss, id: string): Promise<void> {
   await boss.cancel(QUEUE_NAME, id);
