@@ -4,6 +4,8 @@
  * gateway alone; run without a key, a query answers the gateway's 403; with
  * the key typed into the Headers tab, the schema is fetched for the docs and
  * the README's cross-subgraph query answers both subgraphs' data; and the key goes nowhere but /graphql.
+ * The page's start query, given a running package's id in the Variables tab,
+ * shows the package's progress growing.
  * Over a real PostgreSQL source.
  *
  * EXPLORER_SCREENSHOT=1 also writes docs/explorer.png (the page with the answer).
@@ -36,6 +38,7 @@ async function typeInto(page: Page, editor: string, text: string): Promise<void>
 
 const QUERY_EDITOR = 'section[aria-label="Query Editor"]';
 const HEADERS_EDITOR = 'section[aria-label="Headers"] .graphiql-editor:not(.hidden)';
+const VARIABLES_EDITOR = 'section[aria-label="Variables"] .graphiql-editor:not(.hidden)';
 
 /** Runs the query in the editor and gives the HTTP status of /graphql's answer and the text the result pane shows. */
 async function run(page: Page): Promise<{ status: number; shown: string }> {
@@ -60,6 +63,8 @@ before(async () => {
     CREATE SCHEMA research;
     CREATE TABLE research.person (person_id integer PRIMARY KEY, born date);
     COMMENT ON TABLE research.person IS 'People in the cohort';
+    -- Rows trickle out for about 30 s (5 ms each): a package of it is seen running.
+    CREATE VIEW research.trickle AS SELECT g AS id, pg_sleep(0.005)::text AS pad FROM generate_series(1, 6000) AS g;
   `);
   platform = await startPlatform();
   await writeSourceSecrets(platform, 'postgresql');
@@ -195,5 +200,40 @@ describe('the GraphQL explorer in Chromium', { skip: skipWithoutChromium() }, ()
     const stored = String(await page.evaluate('JSON.stringify({ local: { ...localStorage }, session: { ...sessionStorage }, cookies: document.cookie })'));
     assert.ok(!stored.includes(keys.approval), `the key is not in the browser storage: ${stored}`);
     assert.deepEqual(violations, [], 'nothing the page does breaks its Content-Security-Policy');
+  });
+
+  test('the job query, run from the page with a running package’s id in the Variables tab, shows its progress growing', { timeout: 120_000 }, async () => {
+    const body = transferRequest(sqlSource('postgresql', db.database), dataset('research', ['trickle']), { ...PROJECT, project_start_time: '20250205_010103' });
+    const started = await platform.graphql(platform.gateway, 'mutation S($r: ProjectTransferRequest!) { startPackage(request: $r) { id } }', { r: graphqlInput(body) });
+    assert.equal(started.body.errors, undefined, started.text);
+    const id = started.body.data.startPackage.id as string;
+    const page = await browser!.context.newPage();
+    try {
+      await page.goto(`${platform.gateway}/explorer`);
+      await page.locator(QUERY_EDITOR).waitFor();
+      // The editor may hold the query of an earlier visit (GraphiQL keeps it): the page's own start query is typed in.
+      await typeInto(page, QUERY_EDITOR, DEFAULT_QUERY);
+      await typeInto(page, HEADERS_EDITOR, JSON.stringify({ 'x-api-key': keys.approval }));
+      await page.getByRole('button', { name: 'Variables' }).click();
+      await typeInto(page, VARIABLES_EDITOR, JSON.stringify({ id }));
+      const seen: Array<{ state: string; rows: number }> = [];
+      for (let i = 0; i < 100 && !(seen.length >= 2 && seen.at(-1)!.rows > seen[0]!.rows); i++) {
+        const { status, shown } = await run(page);
+        assert.equal(status, 200, shown);
+        const job = JSON.parse(shown).data.job;
+        assert.deepEqual([job.kind, job.projectName, job.state, job.error], ['PACKAGE', 'DemoProject', 'RUNNING', null], shown);
+        const [table] = job.progress;
+        assert.equal(job.progress.length, 1, shown);
+        assert.equal(table.table, 'trickle');
+        assert.equal(table.estimatedRows, null, 'a view has no estimate');
+        if (table.state === 'RUNNING' && table.rows > 0) seen.push({ state: table.state, rows: Number(table.rows) });
+        await page.waitForTimeout(200);
+      }
+      assert.ok(seen.length >= 2 && seen.at(-1)!.rows > seen[0]!.rows, `the page showed the rows growing: ${JSON.stringify(seen)}`);
+    } finally {
+      await page.close();
+      const cancelled = await platform.graphql(platform.gateway, 'mutation C($id: ID!) { cancelJob(id: $id) { state } }', { id });
+      assert.equal(cancelled.body.data?.cancelJob?.state, 'CANCELLED', cancelled.text);
+    }
   });
 });
