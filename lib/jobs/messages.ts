@@ -1,3 +1,4 @@
+import { clip } from '../text.js';
 import type { Job } from '../contract/jobs.js';
 import { AppError, appError } from '../errors.js';
 
@@ -22,5 +23,5 @@ export function jobInterrupted(job: Job, why: string): AppError {
 
 /** NOT_FOUND-like answer for an id no job has. */
 export function jobNotFound(id: string): AppError {
-  return appError('JOB_NOT_FOUND', { id: id.length > 100 ? `${id.slice(0, 100)}…` : id });
+  return appError('JOB_NOT_FOUND', { id: clip(id, 101) });
 }
