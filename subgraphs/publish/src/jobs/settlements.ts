@@ -15,12 +15,12 @@ export class Settlements {
 
   constructor(private readonly log: Logger) {}
 
-  /** Runs `work` once `after` resolves (in order with the project's other settles); a failure is logged, never thrown. */
-  add(project: string, startTime: string, after: Promise<unknown>, work: () => Promise<void>): void {
+  /** Runs `work` once `when` resolves true (in order with the project's other settles; false: not at all); a failure is logged, never thrown. */
+  add(project: string, startTime: string, when: Promise<boolean>, work: () => Promise<void>): void {
     const key = keyOf(project, startTime);
     const previous = this.pending.get(key) ?? Promise.resolve();
-    const run = Promise.all([previous, after])
-      .then(work)
+    const run = Promise.all([previous, when])
+      .then(([, go]) => (go ? work() : undefined))
       .catch((error: unknown) => this.log.warn({ err: { message: (error as Error).message }, project, startTime }, 'publish: its last step failed'));
     const tracked = run.finally(() => {
       if (this.pending.get(key) === tracked) this.pending.delete(key);

@@ -7,7 +7,7 @@ import { moveOrCopy, OUTPUTS_PATH, writeBagTagFiles, type BagInfoFields, type Mo
 import type { CheckedDir } from './mount/checked-dir.js';
 import type { FolderLockOptions } from './mount/folder-lock.js';
 import { openMount, withProjectFolders, type MountFolders } from './mount/project-folders.js';
-import { checkProjectRef, filestoreError, hiddenSibling, isHiddenSibling, type ProjectRef } from './mount/safe-paths.js';
+import { checkProjectRef, filestoreError, hiddenSibling, isHiddenSibling, projectEntryName, type ProjectRef } from './mount/safe-paths.js';
 import { refuseIfPublished } from './staging.js';
 
 /** The contract's message when staging holds nothing for the project. */
@@ -29,7 +29,7 @@ export const RECEIPTS = '.published';
  * publish that put it there may not have been heard.
  */
 export function publishReceipt(ref: ProjectRef): string {
-  return `${ref.project.toLowerCase()}@${ref.startTime}`;
+  return projectEntryName(ref);
 }
 
 export interface PublishOptions extends ProjectRef {
@@ -123,15 +123,12 @@ export async function publishToProduction(options: PublishOptions): Promise<Publ
 
 /** What a publish put in place or answered, and how. */
 interface Outcome {
-  /** The digest the receipt in staging holds. */
-  receipt: string;
   payload: PayloadEntry[];
   how: 'new' | 'repeated' | 'identical';
 }
 
 /** What a publish found of its project on the mount, every part checked for links. */
 interface Found {
-  stagingProject: CheckedDir | undefined;
   /** `staging/{project}/{start_time}/`. */
   staged: CheckedDir | undefined;
   /** Its `data/outputs/`. */
@@ -157,7 +154,7 @@ async function inspect({ staging, production }: MountFolders, { project, startTi
   const receipt = await readReceipt(staging, { project, startTime });
   const outputs = await staged?.openPath(OUTPUTS_PATH);
   const files = outputs ? await listPayload(outputs) : [];
-  return { stagingProject, staged, outputs, productionProject, bag, partials, receipt, files };
+  return { staged, outputs, productionProject, bag, partials, receipt, files };
 }
 
 /** A bag is in place: answer it again (a stopped publish, or the same files staged), or refuse. Nothing in production changes. */
@@ -185,12 +182,12 @@ async function answerPublished(folders: MountFolders, found: Found & { bag: Chec
       );
     }
     await removePartials(found);
-    return { receipt: found.receipt, payload, how: 'repeated' };
+    return { payload, how: 'repeated' };
   }
   if (found.files.length === 0) {
     // A publish killed after its bag was in place but before staging was removed, by an earlier version,
     // left the emptied staging folder without a receipt: clear it, so staging holds nothing of the project.
-    await clearStaging(folders, found, ref).catch(() => undefined);
+    await clearStaging(folders.staging, ref).catch(() => undefined);
     throw new AppError('NOTHING_TO_PUBLISH', NOTHING_TO_PUBLISH_MESSAGE);
   }
   const { payload, problems } = await read();
@@ -209,7 +206,7 @@ async function answerPublished(folders: MountFolders, found: Found & { bag: Chec
     throw new AppError('ALREADY_PUBLISHED', `${never}: the staged files differ from it (${summarise(differences)}). Nothing was changed; staging keeps them. Package the project under a new start time to publish different data.`);
   }
   await removePartials(found);
-  return { receipt: inPlace!, payload, how: 'identical' };
+  return { payload, how: 'identical' };
 }
 
 /** No bag in place: move the staged files into a new one. */
@@ -229,7 +226,7 @@ async function publishNew(folders: MountFolders, found: Found, options: PublishO
   if (!staged || !outputs || files.length === 0) {
     // An emptied staging folder (a publish of an earlier version, killed after its bag was in place but
     // before staging was removed, left one without a receipt): clear it, so staging holds nothing of the project.
-    await clearStaging(folders, found, options).catch(() => undefined);
+    await clearStaging(folders.staging, options).catch(() => undefined);
     throw new AppError('NOTHING_TO_PUBLISH', NOTHING_TO_PUBLISH_MESSAGE);
   }
 
@@ -262,7 +259,7 @@ async function publishNew(folders: MountFolders, found: Found, options: PublishO
     await rename(productionProject.at(tempName), productionProject.at(startTime));
     inPlace = true;
     await productionProject.sync();
-    return { receipt: digest, payload, how: 'new' };
+    return { payload, how: 'new' };
   } catch (error) {
     // Once the bag is in place its files stay there, and the receipt lets a repeat answer it.
     if (!inPlace) {
@@ -276,13 +273,14 @@ async function publishNew(folders: MountFolders, found: Found, options: PublishO
 
 /**
  * A publish's last step, once its answer has reached the caller (or, for a job
- * nobody waits on, once its end is recorded): removes the project's staging
- * folder when it holds a receipt naming the bag in production, under the
- * project's lock. Anything else (no receipt: settled already, or a package
- * since replaced staging; a receipt naming no bag in place) is left alone.
- * Until it runs, a repeat of the publish answers the bag again; afterwards it
- * answers the contract's nothing-to-publish. Never throws: it answers problems
- * for the service log.
+ * nobody waits on, once its end is recorded): removes the project's receipt
+ * when it names the bag in production (the staging folder went before the
+ * answer). No lock is taken: once a bag is in place nothing writes another
+ * receipt for it but a repeat naming the same bag. Anything else (no receipt:
+ * settled already; a receipt naming no bag in place) is left alone. Until it
+ * runs, a repeat of the publish answers the bag again; afterwards it answers
+ * the contract's nothing-to-publish. Never throws: it answers problems for the
+ * service log.
  */
 export async function settlePublished(options: Pick<PublishOptions, 'mountRoot' | 'project' | 'startTime'>): Promise<string[]> {
   const { mountRoot, project, startTime } = options;
@@ -306,16 +304,12 @@ export async function settlePublished(options: Pick<PublishOptions, 'mountRoot' 
 }
 
 /**
- * Removes `staging/{project}/{start_time}/` once the bag is in place (and the
- * project's folder, when nothing else is left in it): answers a warning for
- * the service log when it cannot, the publish itself standing.
+ * {@link clearStaging} once the bag is in place: answers a warning for the
+ * service log when it cannot, the publish itself standing.
  */
 async function removeStaged({ staging }: MountFolders, { project, startTime }: ProjectRef): Promise<string[]> {
   try {
-    const stagingProject = await staging.open(project);
-    if (!stagingProject) return [];
-    await stagingProject.removeTree(startTime);
-    await rmdir(staging.at(project)).catch(() => undefined);
+    await clearStaging(staging, { project, startTime });
     return [];
   } catch (error) {
     const why = error instanceof AppError ? error.detail : (error as Error).message;
@@ -380,10 +374,11 @@ async function removeReceipt(staging: CheckedDir, ref: ProjectRef): Promise<void
 }
 
 /** Removes the project's staging folder for this start time, and the project folder when that leaves it empty. */
-async function clearStaging({ staging }: MountFolders, found: Found, ref: ProjectRef): Promise<void> {
-  if (!found.stagingProject) return;
-  await found.stagingProject.removeTree(ref.startTime);
-  await rmdir(staging.at(ref.project)).catch(() => undefined);
+async function clearStaging(staging: CheckedDir, { project, startTime }: ProjectRef): Promise<void> {
+  const stagingProject = await staging.open(project);
+  if (!stagingProject) return;
+  await stagingProject.removeTree(startTime);
+  await rmdir(staging.at(project)).catch(() => undefined);
 }
 
 /** Removes hidden bag folders an interrupted publish left beside a bag that is complete (best effort). */

@@ -3,7 +3,7 @@ import { link, lstat, lutimes, rename, rmdir, unlink } from 'node:fs/promises';
 import os from 'node:os';
 import { AppError, appError } from '../../../../../../lib/errors.js';
 import type { CheckedDir } from './checked-dir.js';
-import { filestoreError, type ProjectRef } from './safe-paths.js';
+import { filestoreError, projectEntryName, type ProjectRef } from './safe-paths.js';
 
 /**
  * One package or publish at a time per project folder, across every process
@@ -68,7 +68,7 @@ const LOCKS = '.locks';
 
 /** The lock file's name in `staging/.locks/`: the project lower-cased, so spellings differing in case share it. */
 export function lockName(ref: ProjectRef): string {
-  return `${ref.project.toLowerCase()}@${ref.startTime}.lock`;
+  return `${projectEntryName(ref)}.lock`;
 }
 
 /**

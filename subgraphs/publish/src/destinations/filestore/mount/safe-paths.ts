@@ -44,6 +44,15 @@ function escapeError(root: string, parts: string[]): AppError {
   return new AppError('INTERNAL', `Refusing a filestore path outside the mount: ${JSON.stringify(parts)}.`, { logDetail: `outside ${root}: ${JSON.stringify(parts)}` });
 }
 
+/**
+ * The name a project's entry takes in a shared folder of `staging/` (its lock
+ * in `.locks/`, its publish receipt in `.published/`): `{project,
+ * lower-cased}@{start_time}`, so that spellings differing only in case share it.
+ */
+export function projectEntryName(ref: ProjectRef): string {
+  return `${ref.project.toLowerCase()}@${ref.startTime}`;
+}
+
 /** A fresh hidden name beside `{name}` for work in progress: `.{name}.partial-{random}`. */
 export function hiddenSibling(name: string): string {
   return `.${name}.partial-${randomBytes(6).toString('hex')}`;
