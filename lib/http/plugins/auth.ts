@@ -40,17 +40,18 @@ export const apiKeyAuth = fp<ApiKeyAuthOptions>(
         return refuse(request, reply, appError('UNAUTHORISED'));
       }
       const believed = options.trustForwardedCaller && !open && forwarded !== undefined && KEY_ID.test(forwarded);
-      request.call = { requestId: request.id, keyId: believed ? forwarded : options.apiKey.keyId, log: request.log, disconnected: disconnection(reply.raw), answered: answerWritten(reply.raw) };
+      const answered = answerWritten(reply.raw);
+      request.call = { requestId: request.id, keyId: believed ? forwarded : options.apiKey.keyId, log: request.log, disconnected: disconnection(answered), answered };
     });
   },
   { name: 'cr8tor-auth' },
 );
 
-/** A signal that aborts when the response closes unfinished: the caller's connection went away before the answer. */
-function disconnection(response: ServerResponse): AbortSignal {
+/** A signal that aborts when the answer never reached the caller: its connection went away before it. */
+function disconnection(answered: Promise<boolean>): AbortSignal {
   const controller = new AbortController();
-  response.once('close', () => {
-    if (!response.writableFinished) controller.abort(appError('CALLER_DISCONNECTED'));
+  void answered.then((reached) => {
+    if (!reached) controller.abort(appError('CALLER_DISCONNECTED'));
   });
   return controller.signal;
 }

@@ -19,7 +19,7 @@ import { settlePublish } from '../publish-project.js';
  * (a retry after a network blip) attaches to it and gets its answer; any other
  * is refused PROJECT_BUSY naming the job. A caller that disconnects stops
  * waiting; the job goes on (docs/behaviour.md, "Jobs"). A publish's last step
- * (removing staging) runs only once its answer has reached the caller.
+ * (removing its receipt) runs only once its answer has reached the caller.
  */
 export async function packageAndWait(request: TransferRequest, deps: PublishDeps, call: CallContext): Promise<PackagePayload> {
   const job = await submitAndWait({ kind: 'package', request }, deps, call);
