@@ -69,6 +69,7 @@ test('a bad value is one ConfigError line naming the setting and the value', () 
     GRAPHQL_MAX_DEPTH: '2',
     SOURCE_MSSQL_ENCRYPT: 'maybe',
     DUCKDB_MEMORY_LIMIT: 'lots',
+    DUCKDB_THREADS: '0',
     DESTINATION_OPAL_HOST: 'not a url',
   };
   for (const [name, value] of Object.entries(bad)) {

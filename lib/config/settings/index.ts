@@ -99,6 +99,6 @@ export { connectionLimitSettings } from './http.js';
 export { graphqlLimitSettings, operationNameSettings } from './graphql.js';
 export { auditSettings, projectLogSettings } from './records.js';
 export { platformStoreSettings } from './store.js';
-export { packageDeadlineSettings, jobObservabilitySettings, catalogApprovalSettings, filestoreSettings, destinationMounts, DEFAULT_PACKAGE_DEADLINE_MS, DEFAULT_FILE_MAX_BYTES, DEFAULT_DUCKDB_MEMORY_LIMIT, DUCKDB_SIZE } from './publish.js';
+export { packageDeadlineSettings, jobObservabilitySettings, catalogApprovalSettings, filestoreSettings, destinationMounts, DEFAULT_PACKAGE_DEADLINE_MS, DEFAULT_FILE_MAX_BYTES, DEFAULT_DUCKDB_MEMORY_LIMIT, DEFAULT_DUCKDB_THREADS, DUCKDB_SIZE } from './publish.js';
 export { jobSettings, DEFAULT_JOBS_CONCURRENCY, DEFAULT_JOB_HEARTBEAT_MS, DEFAULT_JOB_ABANDONED_AFTER_MS, DEFAULT_JOBS_SHUTDOWN_GRACE_MS } from './jobs.js';
 export { postgresqlDestinationSettings } from './destination-postgresql.js';

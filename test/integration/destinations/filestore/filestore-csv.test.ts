@@ -190,10 +190,10 @@ describe('row scanner', () => {
 
 describe('row parts', () => {
   /** Runs rowParts over `text` cut into random chunks; answers each part's text and figures. */
-  async function partsOf(text: string, partBytes: number, seed: number) {
+  async function partsOf(text: string, partBytes: number, seed: number, partRows?: number) {
     const parts: { text: string; rows: number; longestRow: number }[] = [];
     let current: Buffer[] = [];
-    for await (const piece of rowParts(chunkedStream(text, { max: 9, seed }), partBytes, 't')) {
+    for await (const piece of rowParts(chunkedStream(text, { max: 9, seed }), partBytes, 't', partRows)) {
       current.push(piece.bytes);
       if (piece.part) {
         parts.push({ text: Buffer.concat(current).toString('utf8'), ...piece.part });
@@ -225,6 +225,30 @@ describe('row parts', () => {
         assert.deepEqual(parts, expected, `seed ${seed} size ${size}`);
       }
     }
+  });
+
+  test('with a row limit, a part ends at that many rows or at the size, whichever comes first', async () => {
+    const rows = ['1,a\n', '2,"x\ny, ""z"""\n', '3,\n', '4,"multi\n\nline"\n', '5,é\n', '6,""\n', '7,\n'];
+    const text = rows.join('');
+    for (const seed of [1, 2, 3]) {
+      for (const [size, limit] of [[1000, 2], [1000, 3], [1000, 1], [20, 3], [1000, 7], [1000, 100]] as const) {
+        const parts = await partsOf(text, size, seed, limit);
+        assert.equal(parts.map((p) => p.text).join(''), text, `seed ${seed} size ${size} rows ${limit}: every byte, in order`);
+        const expected: { text: string; rows: number; longestRow: number }[] = [];
+        let cur = { text: '', rows: 0, longestRow: 0 };
+        for (const row of rows) {
+          cur = { text: cur.text + row, rows: cur.rows + 1, longestRow: Math.max(cur.longestRow, Buffer.byteLength(row)) };
+          if (Buffer.byteLength(cur.text) >= size || cur.rows === limit) {
+            expected.push(cur);
+            cur = { text: '', rows: 0, longestRow: 0 };
+          }
+        }
+        if (cur.rows > 0) expected.push(cur);
+        assert.deepEqual(parts, expected, `seed ${seed} size ${size} rows ${limit}`);
+      }
+    }
+    // Parts of exactly the limit: 7 rows by 2 are 2, 2, 2, 1.
+    assert.deepEqual((await partsOf(text, Infinity, 4, 2)).map((p) => p.rows), [2, 2, 2, 1]);
   });
 
   test('a last row without a line end is a row; a body ending inside quotes is refused; no rows, no part', async () => {

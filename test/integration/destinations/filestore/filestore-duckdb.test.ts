@@ -8,7 +8,7 @@ import { mkdir, readdir } from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { DuckDbWriter } from '../../../../subgraphs/publish/src/destinations/filestore/formats/duckdb/writer.js';
+import { DuckDbWriter, PART_ROWS, ROW_GROUP_ROWS } from '../../../../subgraphs/publish/src/destinations/filestore/formats/duckdb/writer.js';
 import { decimalType, duckdbType } from '../../../../subgraphs/publish/src/destinations/filestore/formats/duckdb/types.js';
 import { AppError } from '../../../../lib/errors.js';
 import { LOGICAL_KINDS } from '../../../../lib/types/logical.js';
@@ -225,6 +225,46 @@ describe('DuckDB writer: names, keys, failures', () => {
       assert.deepEqual(got, expected);
       const keys = (await db.connection.runAndReadAll(`SELECT count(*) FROM duckdb_constraints() WHERE constraint_type = 'PRIMARY KEY'`)).getRowsJson();
       assert.deepEqual(keys, [['1']], 'the key is kept');
+    } finally {
+      db.close();
+    }
+  });
+
+  test("parts are whole DuckDB row groups: the writer's row group is DuckDB's own, and parts of that many rows fill them", async () => {
+    const { out, work } = await folders();
+    assert.equal(PART_ROWS % ROW_GROUP_ROWS, 0, 'a part is a whole number of row groups');
+    const rows = Array.from({ length: 2 * ROW_GROUP_ROWS + 1000 }, (_, i) => [String(i), i % 5 === 0 ? null : `r${i % 97}`]);
+    const cols = columns({ id: { kind: 'int64' }, note: { kind: 'text' } }, ['id']);
+    // Parts of one row group each, then the 1,000 rows left.
+    await new DuckDbWriter({ schemaName: 's', workingDir: work, partRows: ROW_GROUP_ROWS }).write([tableOf('t', cols, rows, { max: 1 << 16, seed: 3 })], out);
+    assert.deepEqual(await readdir(work), [], 'every part is removed');
+    const db = await openReadOnly(path.join(out, 'database.duckdb'));
+    try {
+      // DuckDB's own figures: each row group's rows, from the storage of the id column.
+      const groups = (
+        await db.connection.runAndReadAll(
+          `SELECT row_group_id, sum(count)::BIGINT FROM pragma_storage_info('s.t') WHERE column_name = 'id' AND segment_type <> 'VALIDITY' GROUP BY ALL ORDER BY 1`,
+        )
+      )
+        .getRowsJS()
+        .map(([, count]) => Number(count));
+      assert.deepEqual(groups, [ROW_GROUP_ROWS, ROW_GROUP_ROWS, 1000], 'full row groups, the last one partial');
+      const got = (await db.connection.runAndReadAll(`SELECT count(*), min(id), max(id), bool_and(id = rowid) FROM s.t`)).getRowsJS()[0]!.map(String);
+      assert.deepEqual(got, [String(rows.length), '0', String(rows.length - 1), 'true'], 'every row, in order');
+    } finally {
+      db.close();
+    }
+  });
+
+  test('a table loaded in parts of a few rows keeps every row in order', async () => {
+    const { out, work } = await folders();
+    const cols = columns({ id: { kind: 'int64' }, note: { kind: 'text' } });
+    const rows = Array.from({ length: 100 }, (_, i) => [String(i + 1), i % 9 === 0 ? `two\nlines, "${i}"` : i % 4 === 0 ? '' : `n${i}`]);
+    await new DuckDbWriter({ schemaName: 's', workingDir: work, partRows: 7, partBytes: 150 }).write([tableOf('t', cols, rows, { max: 23, seed: 5 })], out);
+    const db = await openReadOnly(path.join(out, 'database.duckdb'));
+    try {
+      const got = (await db.connection.runAndReadAll(`SELECT id::VARCHAR, note FROM s.t ORDER BY rowid`)).getRows();
+      assert.deepEqual(got, rows);
     } finally {
       db.close();
     }

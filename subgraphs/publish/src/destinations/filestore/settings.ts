@@ -22,11 +22,13 @@ export interface FilestoreSettings {
   workingDir: string;
   /** DuckDB's memory_limit while it writes a package (DUCKDB_MEMORY_LIMIT). */
   duckdbMemoryLimit: string;
+  /** DuckDB's threads while it writes a package (DUCKDB_THREADS). */
+  duckdbThreads: number;
   /** Organisation fields written into every bag's bag-info.txt. */
   bagInfo: BagInfoFields;
 }
 
-export { DEFAULT_DUCKDB_MEMORY_LIMIT, DEFAULT_FILE_MAX_BYTES } from '../../../../../lib/config/settings/index.js';
+export { DEFAULT_DUCKDB_MEMORY_LIMIT, DEFAULT_DUCKDB_THREADS, DEFAULT_FILE_MAX_BYTES } from '../../../../../lib/config/settings/index.js';
 
 const UNIT_BYTES: Record<string, number> = { KB: 1e3, MB: 1e6, GB: 1e9, TB: 1e12, KiB: 2 ** 10, MiB: 2 ** 20, GiB: 2 ** 30, TiB: 2 ** 40 };
 
@@ -50,6 +52,7 @@ export function readFilestoreSettings(env?: NodeJS.ProcessEnv): FilestoreSetting
     },
     workingDir: s.DLTHUB_PIPELINE_WORKING_DIR,
     duckdbMemoryLimit: s.DUCKDB_MEMORY_LIMIT,
+    duckdbThreads: s.DUCKDB_THREADS,
     bagInfo: {
       sourceOrganization: s.BAGIT_SOURCE_ORGANIZATION,
       organizationAddress: s.BAGIT_ORGANIZATION_ADDRESS,

@@ -2,8 +2,8 @@ import type { FilestoreSettings } from '../settings.js';
 import { unsupportedFormat } from '../../factory.js';
 import { FILESTORE_WRITER_FORMATS, type FilestoreFormat, type FilestoreWriter } from './writer.js';
 
-/** What the writers need of the filestore settings (DuckDB's memory limit has a default). */
-export type WriterSettings = Pick<FilestoreSettings, 'csv' | 'workingDir'> & Partial<Pick<FilestoreSettings, 'duckdbMemoryLimit'>>;
+/** What the writers need of the filestore settings (DuckDB's memory limit and threads have defaults). */
+export type WriterSettings = Pick<FilestoreSettings, 'csv' | 'workingDir'> & Partial<Pick<FilestoreSettings, 'duckdbMemoryLimit' | 'duckdbThreads'>>;
 
 /** Makes a format's writer for a package of the dataset's schema (which names the DuckDB schema). */
 type WriterLoader = (schemaName: string, settings: WriterSettings) => Promise<FilestoreWriter>;
@@ -20,7 +20,7 @@ const WRITERS: Record<FilestoreFormat, WriterLoader> = {
   },
   duckdb: async (schemaName, settings) => {
     const { DuckDbWriter } = await import('./duckdb/writer.js');
-    return new DuckDbWriter({ schemaName, workingDir: settings.workingDir, memoryLimit: settings.duckdbMemoryLimit });
+    return new DuckDbWriter({ schemaName, workingDir: settings.workingDir, memoryLimit: settings.duckdbMemoryLimit, threads: settings.duckdbThreads });
   },
 };
 

@@ -10,16 +10,30 @@ import { CONVERSION_MACROS, columnLoad, duckdbType, quoteIdent, quoteLiteral, wi
 import type { FilestoreWriter, TableExtract, WriterOutput } from '../writer.js';
 import { distinctNames } from '../file-names.js';
 import { FileSink } from '../file-sink.js';
-import { DEFAULT_DUCKDB_MEMORY_LIMIT, duckdbSizeBytes } from '../../settings.js';
+import { DEFAULT_DUCKDB_MEMORY_LIMIT, DEFAULT_DUCKDB_THREADS, duckdbSizeBytes } from '../../settings.js';
 
 /** The one file a DuckDB package holds. */
 export const DUCKDB_FILE_NAME = 'database.duckdb';
 
+/** The rows of one DuckDB row group (its default row_group_size). */
+export const ROW_GROUP_ROWS = 122_880;
+
 /**
- * A table's rows reach DuckDB in parts of about this many CSV bytes: each part
- * is loaded while the next is being extracted, and at most two wait on disk.
+ * A table's rows reach DuckDB in parts of whole row groups, two by default. A
+ * part ending inside a row group leaves it partial; the part's checkpoint
+ * writes it and the next part's INSERT takes it up again: parts of half a row
+ * group took 2.7 times as long to load as parts of one, and parts of 64 MiB
+ * (about 1.2 row groups of the benchmark's rows) 10–40% longer (measured
+ * 2026-12-05, docs/performance.md).
  */
-const PART_BYTES = 64 * 1024 * 1024;
+export const PART_ROWS = 2 * ROW_GROUP_ROWS;
+
+/**
+ * A part also ends at this many CSV bytes if that comes first (rows over 546
+ * bytes on average: such parts are no longer whole row groups). Each part is
+ * loaded while the next is being extracted, and at most two wait on disk.
+ */
+const PART_BYTES = 128 * 1024 * 1024;
 
 /** How read_csv reads a part: rows up to `maxLine` bytes, read `buffer` bytes at a time. */
 interface LineLimits {
@@ -46,8 +60,12 @@ export interface DuckDbWriterOptions {
   workingDir: string;
   /** DuckDB's memory_limit (a DuckDB size such as `128MB`). */
   memoryLimit?: string;
-  /** CSV bytes per loaded part (default 64 MiB; tests use small parts). */
+  /** DuckDB's threads (DUCKDB_THREADS, default 1). */
+  threads?: number;
+  /** Most CSV bytes per loaded part (default 128 MiB; tests use small parts). */
   partBytes?: number;
+  /** Most rows per loaded part (default {@link PART_ROWS}; tests use fewer). */
+  partRows?: number;
 }
 
 /**
@@ -55,8 +73,9 @@ export interface DuckDbWriterOptions {
  * named after the dataset's schema, each table with its requested columns in
  * order and faithful types (types.ts).
  *
- * Loading, per table: the CSV stream is cut at row ends into parts of about
- * 64 MiB (temporary files under the working folder); each part is loaded by
+ * Loading, per table: the CSV stream is cut at row ends into parts of two
+ * DuckDB row groups (245,760 rows) or 128 MiB, whichever is less (temporary
+ * files under the working folder); each part is loaded by
  * one `INSERT … SELECT … FROM read_csv(…)` with every column's type declared
  * (no sniffing, `allow_quoted_nulls=false` so `""` stays an empty string) while
  * the next part is still being extracted, so the source and DuckDB work at the
@@ -67,7 +86,7 @@ export interface DuckDbWriterOptions {
  * does not honour is dropped with a warning instead of failing the package).
  *
  * Memory: DuckDB runs under `memory_limit` (DUCKDB_MEMORY_LIMIT, default
- * 64MB) and reads with 8 MiB buffers, so the process stays about the same
+ * 64MB) on DUCKDB_THREADS threads (default 1) and reads with 8 MiB buffers, so the process stays about the same
  * size whatever the number of rows; a part holding a row over 4 MiB is loaded
  * again with room for 64 MiB rows, then 1 GiB rows, the limit lifted for it.
  * Temporary disk use is bounded too: about three parts at a time. Extension
@@ -95,6 +114,7 @@ export class DuckDbWriter implements FilestoreWriter {
         autoload_known_extensions: 'false',
         temp_directory: path.join(work, 'spill'),
         memory_limit: memoryLimit,
+        threads: String(this.options.threads ?? DEFAULT_DUCKDB_THREADS),
       });
       connection = await instance.connect();
       for (const macro of CONVERSION_MACROS) await connection.run(macro);
@@ -102,7 +122,7 @@ export class DuckDbWriter implements FilestoreWriter {
       await connection.run(`CREATE SCHEMA IF NOT EXISTS ${schema}`);
       const names = distinctNames(tables.map((t) => t.name));
       // One budget for the package: a limit raised for a long value stays raised for the tables after it.
-      const load = { budget: new MemoryBudget(connection, memoryLimit), partBytes: this.options.partBytes ?? PART_BYTES };
+      const load = { budget: new MemoryBudget(connection, memoryLimit), partBytes: this.options.partBytes ?? PART_BYTES, partRows: this.options.partRows ?? PART_ROWS };
       for (const [index, table] of tables.entries()) {
         const name = names.get(table.name)!;
         if (name !== table.name) warnings.push(`Table '${table.name}' is stored as '${name}': DuckDB does not tell apart names differing only in case.`);
@@ -131,7 +151,7 @@ async function loadTable(
   table: TableExtract,
   target: string,
   filePrefix: string,
-  { budget, partBytes }: { budget: MemoryBudget; partBytes: number },
+  { budget, partBytes, partRows }: { budget: MemoryBudget; partBytes: number; partRows: number },
   warnings: string[],
 ): Promise<void> {
   if (table.columns.length === 0) throw new AppError('INTERNAL', `Table '${table.name}' has no columns to package.`);
@@ -161,7 +181,7 @@ async function loadTable(
       const file = `${filePrefix}.csv`;
       try {
         let whole: { eras: boolean; part: PartFigures } | undefined;
-        await spoolParts(table, filePrefix, Infinity, async (_file, eras, part) => void (whole = { eras, part }));
+        await spoolParts(table, filePrefix, { bytes: Infinity, rows: Infinity }, async (_file, eras, part) => void (whole = { eras, part }));
         const measured = whole ? await measureArrays(connection, table, file, budget, whole.part, warnings) : logicals;
         await createTable(measured);
         if (whole) await insert(file, measured, whole.eras, whole.part);
@@ -170,7 +190,7 @@ async function loadTable(
       }
     } else {
       await createTable(logicals);
-      await spoolParts(table, filePrefix, partBytes, (file, eras, part) => insert(file, logicals, eras, part));
+      await spoolParts(table, filePrefix, { bytes: partBytes, rows: partRows }, (file, eras, part) => insert(file, logicals, eras, part));
     }
   } catch (error) {
     if (error instanceof AppError) throw error;
@@ -257,17 +277,17 @@ type PartFigures = { rows: number; longestRow: number };
 
 /**
  * Writes the table's CSV rows (header checked, then left out) to temporary
- * files `{prefix}.csv` (one part, `partBytes` Infinity) or `{prefix}.{n}.csv`,
- * each ending at a row end, and hands each finished part to `load` with its
+ * files `{prefix}.csv` (one part, `size` Infinity) or `{prefix}.{n}.csv`,
+ * each ending at a row end once it holds `size.rows` rows or `size.bytes` bytes, and hands each finished part to `load` with its
  * figures, in order, one at a time, while the next part is written. A part
  * file is removed once loaded (or not; the single part is the caller's). Tells
  * `load` whether ` BC` occurs anywhere in the part (a native byte search per
  * chunk), so dates and timestamps take the slower, era-aware conversion only
  * where needed. A table without rows writes no part.
  */
-async function spoolParts(table: TableExtract, prefix: string, partBytes: number, load: (file: string, eras: boolean, part: PartFigures) => Promise<void>): Promise<void> {
+async function spoolParts(table: TableExtract, prefix: string, size: { bytes: number; rows: number }, load: (file: string, eras: boolean, part: PartFigures) => Promise<void>): Promise<void> {
   const source = table.csv();
-  const single = !Number.isFinite(partBytes);
+  const single = !Number.isFinite(size.bytes) && !Number.isFinite(size.rows);
   let sink: FileSink | undefined;
   let eras = false;
   let tail: Buffer = Buffer.alloc(0);
@@ -286,7 +306,7 @@ async function spoolParts(table: TableExtract, prefix: string, partBytes: number
   };
   try {
     const { body } = await openCsvStream(source, table.name, table.columns.map((c) => c.name));
-    for await (const piece of rowParts(body, partBytes, table.name)) {
+    for await (const piece of rowParts(body, size.bytes, table.name, size.rows)) {
       if (!sink) {
         sink = new FileSink(single ? `${prefix}.csv` : `${prefix}.${count++}.csv`, { digest: false, durable: false });
         eras = false;
