@@ -190,10 +190,10 @@ describe('row scanner', () => {
 
 describe('row parts', () => {
   /** Runs rowParts over `text` cut into random chunks; answers each part's text and figures. */
-  async function partsOf(text: string, partBytes: number, seed: number, partRows?: number) {
+  async function partsOf(text: string, partBytes: number, seed: number, partRows?: number, firstPartRows?: number) {
     const parts: { text: string; rows: number; longestRow: number }[] = [];
     let current: Buffer[] = [];
-    for await (const piece of rowParts(chunkedStream(text, { max: 9, seed }), partBytes, 't', partRows)) {
+    for await (const piece of rowParts(chunkedStream(text, { max: 9, seed }), partBytes, 't', partRows, firstPartRows)) {
       current.push(piece.bytes);
       if (piece.part) {
         parts.push({ text: Buffer.concat(current).toString('utf8'), ...piece.part });
@@ -249,6 +249,9 @@ describe('row parts', () => {
     }
     // Parts of exactly the limit: 7 rows by 2 are 2, 2, 2, 1.
     assert.deepEqual((await partsOf(text, Infinity, 4, 2)).map((p) => p.rows), [2, 2, 2, 1]);
+    // A first part of its own size: 1, then 3s.
+    assert.deepEqual((await partsOf(text, Infinity, 5, 3, 1)).map((p) => p.rows), [1, 3, 3]);
+    assert.deepEqual((await partsOf(text, 1000, 6, 3, 5)).map((p) => p.rows), [5, 2]);
   });
 
   test('a last row without a line end is a row; a body ending inside quotes is refused; no rows, no part', async () => {

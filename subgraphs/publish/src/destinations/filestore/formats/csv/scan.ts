@@ -58,15 +58,17 @@ export interface RowPiece {
 
 /**
  * Cuts a CSV body (rows only) into parts, only at row ends: a part ends at the
- * first row end at or after `partBytes` bytes, or at its `partRows`th row,
- * whichever comes first, so it holds at least one row, at most `partRows` rows
+ * first row end at or after `partBytes` bytes, or at its `partRows`th row
+ * (`firstPartRows`th for the first part), whichever comes first, so it holds at
+ * least one row, at most that many rows
  * and at most `partBytes` plus one row.
  * Yields the body's bytes in order, without copying; the last piece of each
  * part tells the part's row count and longest row, which a reader of the part
  * can be checked against. Every row end is found (one native search per row,
  * plus two per quoted field). Throws when the body ends inside a quoted field.
  */
-export async function* rowParts(body: AsyncIterable<Buffer>, partBytes: number, table: string, partRows = Infinity): AsyncGenerator<RowPiece> {
+export async function* rowParts(body: AsyncIterable<Buffer>, partBytes: number, table: string, partRows = Infinity, firstPartRows = partRows): AsyncGenerator<RowPiece> {
+  let rowLimit = firstPartRows;
   let inQuotes = false;
   let partLength = 0; // bytes of the current part before the current chunk
   let rowStart = 0; // offset of the current row from the part's start
@@ -97,10 +99,11 @@ export async function* rowParts(body: AsyncIterable<Buffer>, partBytes: number, 
       rows++;
       longestRow = Math.max(longestRow, rowEnd - rowStart);
       rowStart = rowEnd;
-      if (rowEnd >= partBytes || rows >= partRows) {
+      if (rowEnd >= partBytes || rows >= rowLimit) {
         yield { bytes: chunk.subarray(from, pos), part: { rows, longestRow } };
         from = pos;
         partLength = rowStart = rows = longestRow = 0;
+        rowLimit = partRows;
       }
     }
     if (from < chunk.length) {
