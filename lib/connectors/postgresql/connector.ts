@@ -17,10 +17,14 @@ import { defaultSchemaOf } from '../system-schemas.js';
 /** Relation kinds a dataset may draw from: tables, partitioned tables, views, materialised views, foreign tables. */
 const RELATION_KINDS = ['r', 'p', 'v', 'm', 'f'];
 
+/**
+ * The schema's tables and views, and whether the schema exists, in one round
+ * trip: no row when it does not, one row without a name when it holds none.
+ */
 const LIST_TABLES = `
   SELECT c.relname AS name, obj_description(c.oid, 'pg_class') AS description
-  FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
-  WHERE n.nspname = $1 AND c.relkind = ANY($2)
+  FROM pg_catalog.pg_namespace n LEFT JOIN pg_catalog.pg_class c ON c.relnamespace = n.oid AND c.relkind = ANY($2)
+  WHERE n.nspname = $1
   ORDER BY c.relname COLLATE "C"`;
 
 /**
@@ -104,6 +108,8 @@ export class PostgresConnector implements SourceConnector {
   private readonly catalog: CatalogConnection<pg.Client>;
   /** Snapshots still open, closed with the connector. */
   private readonly snapshots = new Set<SourceSnapshot>();
+  /** The tables schemaExists read with the schema, for the listTables that follows it. */
+  private tablesRead: { schema: string; tables: TableInfo[] } | undefined;
 
   private readonly sslMode: SslMode;
   /** Connections a snapshot reads one large table over (SOURCE_POSTGRESQL_PARALLEL_CONNECTIONS). */
@@ -282,13 +288,29 @@ export class PostgresConnector implements SourceConnector {
     return defaultSchemaOf(this.source);
   }
 
+  /**
+   * Reads the schema's tables with its existence (one round trip, where a
+   * catalog read is some milliseconds): the next listTables of the same schema
+   * answers them without a query of its own.
+   */
   async schemaExists(schema: string): Promise<boolean> {
-    const rows = await this.query('SELECT 1 FROM pg_catalog.pg_namespace WHERE nspname = $1', [schema], 'cr8tor_schema_exists');
-    return rows.length > 0;
+    const tables = await this.tablesOf(schema);
+    this.tablesRead = tables ? { schema, tables } : undefined;
+    return tables !== null;
   }
 
   async listTables(schema: string): Promise<TableInfo[]> {
-    return this.query<TableInfo>(LIST_TABLES, [schema, RELATION_KINDS], 'cr8tor_list_tables');
+    const read = this.tablesRead;
+    this.tablesRead = undefined;
+    if (read?.schema === schema) return read.tables;
+    return (await this.tablesOf(schema)) ?? [];
+  }
+
+  /** The schema's tables and views by name, or null when there is no such schema. */
+  private async tablesOf(schema: string): Promise<TableInfo[] | null> {
+    const rows = await this.query<{ name: string | null; description: string | null }>(LIST_TABLES, [schema, RELATION_KINDS], 'cr8tor_list_tables');
+    if (rows.length === 0) return null;
+    return rows.filter((row): row is TableInfo => row.name !== null);
   }
 
   async getColumns(schema: string, tables: readonly string[]): Promise<Map<string, ColumnInfo[]>> {

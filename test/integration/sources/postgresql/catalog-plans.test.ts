@@ -51,3 +51,31 @@ test('catalog statements are planned once per connection (generic plans), and an
     await c.close();
   }
 });
+
+test('a schema and its tables are read in one round trip; a missing schema and an empty one are told apart', async () => {
+  await db.client.query('CREATE SCHEMA empty_one');
+  const source = sourceSchema.parse({
+    type: 'postgresql', host_url: pgSettings.host, port: pgSettings.port, database: db.database,
+    credentials: { provider: 'AzureKeyVault', username_key: 'pg-user', password_key: 'pg-password' },
+  }) as SqlSourceConfig;
+  const queries: string[] = [];
+  const c = new PostgresConnector(source, { username: pgSettings.user, password: pgSettings.password }, { onQuery: (sql) => void queries.push(sql) });
+  try {
+    const before = queries.length;
+    assert.equal(await c.schemaExists('public'), true);
+    assert.deepEqual((await c.listTables('public')).map((t) => t.name), ['person', 'visit']);
+    assert.equal(queries.length - before, 1, 'schemaExists and the listTables after it: one query');
+    // Read afresh when asked again, or for another schema.
+    assert.deepEqual((await c.listTables('public')).map((t) => t.name), ['person', 'visit']);
+    assert.equal(queries.length - before, 2);
+    assert.equal(await c.schemaExists('public'), true);
+    assert.deepEqual(await c.listTables('empty_one'), []);
+    assert.equal(queries.length - before, 4, 'a listTables of another schema queries');
+    assert.equal(await c.schemaExists('empty_one'), true, 'a schema without tables exists');
+    assert.deepEqual(await c.listTables('empty_one'), []);
+    assert.equal(await c.schemaExists('no_such_schema'), false);
+    assert.deepEqual(await c.listTables('no_such_schema'), []);
+  } finally {
+    await c.close();
+  }
+});
