@@ -44,6 +44,8 @@ export class FileSink {
   private failure: unknown;
   /** Bytes handed to {@link write} (before compression). */
   written = 0;
+  /** Resolves once the file exists (it is created when the first bytes are flushed to it, or at close); rejects if it could not be created. */
+  readonly created: Promise<void>;
 
   constructor(readonly file: string, options: FileSinkOptions = {}) {
     const out = createWriteStream(file, { flags: 'wx', flush: options.durable ?? true, highWaterMark: IO_BLOCK });
@@ -63,6 +65,11 @@ export class FileSink {
     this.done.catch((error: unknown) => {
       this.failure ??= error;
     });
+    this.created = new Promise<void>((resolve, reject) => {
+      out.once('ready', () => resolve());
+      this.done.then(() => resolve(), reject);
+    });
+    this.created.catch(() => undefined);
   }
 
   /** Writes a chunk; resolves when the chunk may be followed by more (backpressure). */

@@ -24,6 +24,9 @@ const NEWLINE = 0x0a;
  * `maxFileBytes` CSV bytes (header included, counted before compression), so
  * a file holds at most `maxFileBytes` plus one row; every file starts with the
  * header row; no row is ever split. Quotes are only tracked when rotation is on.
+ * A full file is flushed to disk while the next one is written (its fsync
+ * overlaps the extraction instead of holding it up); the table is written once
+ * every file is on disk.
  */
 export class CsvWriter implements FilestoreWriter {
   readonly format = 'csv' as const;
@@ -52,7 +55,7 @@ export class CsvWriter implements FilestoreWriter {
   private async writeTable(table: TableExtract, base: string, dir: string): Promise<WrittenFile[]> {
     const { maxFileBytes, gzipLevel } = this.options;
     const rotate = Number.isFinite(maxFileBytes);
-    const parts: { name: string; digest: FileDigest }[] = [];
+    const parts: { name: string; created: Promise<void>; digest: Promise<FileDigest> }[] = [];
     let sink: FileSink | undefined;
     const source = table.csv();
     try {
@@ -61,6 +64,8 @@ export class CsvWriter implements FilestoreWriter {
       const openPart = async (): Promise<FileSink> => {
         const part = parts.length + 1;
         if (part === 2) {
+          // The first file may still be closing, or not even created yet: renamed once it exists.
+          await parts[0]!.created;
           const first = partFileName(base, 1, this.ext);
           await rename(path.join(dir, parts[0]!.name), path.join(dir, first));
           parts[0]!.name = first;
@@ -71,9 +76,12 @@ export class CsvWriter implements FilestoreWriter {
         await opened.write(header);
         return opened;
       };
-      const closePart = async (current: FileSink): Promise<void> => {
+      /** Ends the file; it is flushed to disk while the next is written (awaited with the table). */
+      const closePart = (current: FileSink): void => {
         sink = undefined;
-        parts.push({ name: path.basename(current.file), digest: await current.close() });
+        const digest = current.close();
+        digest.catch(() => undefined); // awaited below, with every part's
+        parts.push({ name: path.basename(current.file), created: current.created, digest });
       };
 
       const scanner = new RowScanner();
@@ -106,7 +114,7 @@ export class CsvWriter implements FilestoreWriter {
             full = true;
             const hasRows = current.written > header.length;
             if (hasRows && !scanner.inQuotes && lastByte === NEWLINE) {
-              await closePart(current);
+              closePart(current);
               full = false;
             }
             continue;
@@ -118,20 +126,23 @@ export class CsvWriter implements FilestoreWriter {
           }
           await current.write(buf.subarray(0, end));
           buf = buf.subarray(end);
-          await closePart(current);
+          closePart(current);
           full = false;
         }
       }
       if (rotate && scanner.inQuotes) {
         throw new AppError('INTERNAL', `The CSV stream of table '${table.name}' ended inside a quoted field.`);
       }
-      if (sink) await closePart(sink);
+      if (sink) closePart(sink);
+      const digests = await Promise.all(parts.map((p) => p.digest));
+      return parts.map(({ name }, i) => ({ name, table: table.name, bytes: digests[i]!.bytes, sha512: digests[i]!.sha512 }));
     } catch (error) {
       await sink?.abort();
+      // Files still being flushed are closed before the caller removes the folder.
+      await Promise.allSettled(parts.map((p) => p.digest));
       throw error;
     } finally {
       source.destroy();
     }
-    return parts.map(({ name, digest }) => ({ name, table: table.name, bytes: digest.bytes, sha512: digest.sha512 }));
   }
 }
