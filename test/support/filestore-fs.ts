@@ -1,11 +1,13 @@
 /** Temporary folders and small file helpers for the filestore tests. */
 import { createHash } from 'node:crypto';
+import { existsSync } from 'node:fs';
 import { lstat, mkdir, mkdtemp, readFile, readdir, readlink, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import type { ColumnInfo } from '../../lib/connectors/connector.js';
 import type { LogicalType } from '../../lib/types/logical.js';
 import type { TableExtract } from '../../subgraphs/publish/src/destinations/filestore/formats/writer.js';
+import { RECEIPTS } from '../../subgraphs/publish/src/destinations/filestore/publish.js';
 import { chunkedStream, toCsv, type Field } from './csv-text.js';
 
 /** A fresh folder under os.tmpdir(); `cleanup()` removes it. */
@@ -88,4 +90,17 @@ export async function treeState(dir: string, prefix = ''): Promise<string[]> {
     else out.push(`${rel} file ${info.size} ${info.ino} ${await sha512Of(full)}`);
   }
   return out.sort();
+}
+
+/**
+ * Waits until every answered publish on the mount has settled: a publish's
+ * receipt (staging/.published/…) is removed just after its answer was
+ * delivered, so a mount compared before and after a later call is steady only then.
+ */
+export async function publishSettled(mountDir: string, timeoutMs = 10_000): Promise<void> {
+  const receipts = path.join(mountDir, 'staging', RECEIPTS);
+  for (const started = Date.now(); existsSync(receipts); ) {
+    if (Date.now() - started > timeoutMs) throw new Error(`staging/${RECEIPTS} still holds receipts after ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
 }

@@ -14,7 +14,7 @@ import { appendFile, cp, mkdir, rm, utimes, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { createPgDatabase, type TestPgDatabase } from '../../../support/databases.js';
-import { treeState } from '../../../support/filestore-fs.js';
+import { publishSettled, treeState } from '../../../support/filestore-fs.js';
 import { startPlatform, type Platform } from '../../../support/platform.js';
 import { dataset, sqlSource, transferRequest, writeSourceSecrets } from '../../../support/requests.js';
 
@@ -45,11 +45,16 @@ after(async () => {
   await db?.drop();
 });
 
-/** Packages and publishes a project, answering the published files. */
+/**
+ * Packages and publishes a project, answering the published files once the
+ * publish has settled: its receipt (staging/.published/…) is removed just
+ * after the answer was delivered, so the mount is steady only then.
+ */
 async function published(project: string, start: string): Promise<any[]> {
   assert.equal((await packageCall(project, start)).status, 200);
   const answer = await publishCall(project, start);
   assert.equal(answer.status, 200, JSON.stringify(answer.body));
+  await publishSettled(platform.mountDir);
   return answer.body.payload.data_published;
 }
 

@@ -14,7 +14,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, afterEach, before, describe, test } from 'node:test';
 import { createPgDatabase, type TestPgDatabase } from '../../../support/databases.js';
-import { treeState } from '../../../support/filestore-fs.js';
+import { publishSettled, treeState } from '../../../support/filestore-fs.js';
 import { startPlatform, type Platform } from '../../../support/platform.js';
 import { dataset, sqlSource, transferRequest, writeSourceSecrets } from '../../../support/requests.js';
 
@@ -48,6 +48,7 @@ before(async () => {
   outside = await mkdtemp(path.join(os.tmpdir(), 'cr8tor-outside-'));
   assert.equal((await packageCall('ProjB')).status, 200);
   assert.equal((await publishCall('ProjB')).status, 200);
+  await publishSettled(m);
   victimBag = await treeState(at(`production/ProjB/${START}`));
   assert.ok(victimBag.some((e) => e.startsWith('data/outputs/person.csv file')), victimBag.join('\n'));
 });
