@@ -117,7 +117,12 @@ const ownGateway = (name: string) => (name === 'publish-1' ? p.gateways[0] : p.g
 /** The project's lock file on the shared mount, parsed; undefined when there is none. */
 async function lockOf(name: string, startTime: string): Promise<any> {
   const file = path.join(p.mountDir, 'staging', '.locks', `${name.toLowerCase()}@${startTime}.lock`);
-  return existsSync(file) ? JSON.parse(await readFile(file, 'utf8')) : undefined;
+  // Read, not checked then read: the lock may be freed between the two.
+  const text = await readFile(file, 'utf8').catch((error: NodeJS.ErrnoException) => {
+    if (error.code === 'ENOENT') return undefined;
+    throw error;
+  });
+  return text === undefined ? undefined : JSON.parse(text);
 }
 
 /** Everything of a project's start time in staging (its folder and hidden work folders). */
