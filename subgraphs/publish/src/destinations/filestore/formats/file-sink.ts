@@ -44,7 +44,7 @@ export class FileSink {
   private failure: unknown;
   /** Bytes handed to {@link write} (before compression). */
   written = 0;
-  /** Resolves once the file exists (it is created when the first bytes are flushed to it, or at close); rejects if it could not be created. */
+  /** Resolves once the file exists (the stream creates it asynchronously, just after construction); rejects if it could not be created. */
   readonly created: Promise<void>;
 
   constructor(readonly file: string, options: FileSinkOptions = {}) {

@@ -60,8 +60,7 @@ export interface RowPiece {
  * Cuts a CSV body (rows only) into parts, only at row ends: a part ends at the
  * first row end at or after `partBytes` bytes, or at its `partRows`th row
  * (`firstPartRows`th for the first part), whichever comes first, so it holds at
- * least one row, at most that many rows
- * and at most `partBytes` plus one row.
+ * least one row, at most that many rows and at most `partBytes` plus one row.
  * Yields the body's bytes in order, without copying; the last piece of each
  * part tells the part's row count and longest row, which a reader of the part
  * can be checked against. Every row end is found (one native search per row,
