@@ -35,7 +35,7 @@
  *   (m): the `project` pair's rate through the gateway, undisturbed and then
  *   under abuse: 300 stalled connections and a stream of 4 MiB bodies to an
  *   unknown path (bench/load/abuse.ts);
- *   BENCH_LOAD_PHASES=d,e (letters) runs only those phases;
+ *   BENCH_LOAD_PHASES=d,e (letters) runs only those phases ((l) below included);
  * - prints throughput, p50/p99 latency (every response timed to the
  *   microsecond) and errors (connection errors, timeouts, non-2xx, or an answer
  *   that is not a success), and the services' RSS (/proc) and V8 heap in use
@@ -335,6 +335,7 @@ async function main(): Promise<void> {
     if (abuse) printAbuse(abuse);
 
     // Retention: what the services still hold after a full GC, before and after more of every call.
+    if (ONLY && !ONLY.has('l')) return;
     const retained = async () => {
       const heaps: number[] = [];
       for (const s of services) heaps.push(await s.retainedHeap());
