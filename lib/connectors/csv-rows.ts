@@ -26,6 +26,26 @@ export function csvHeader(columnNames: readonly string[]): Buffer {
   return Buffer.from(`${columnNames.map((name) => csvField(name, columnNames.length === 1)).join(',')}\n`, 'utf8');
 }
 
+const ROW_ALIGNED = Symbol('cr8tor.csv.rowAligned');
+
+/**
+ * Marks a CSV stream whose every chunk ends at a row end (after the LF that
+ * ends a row, never inside a quoted field): the sources that push whole rows
+ * only (PostgreSQL's COPY transform, the MySQL reader, the CSV encoder) say
+ * so, and a reader may then cut the stream at a chunk's end without tracking
+ * quotes through every byte before it. Chunks read through a pipe or an
+ * async iterator stay whole pushes or joins of them, so the property holds.
+ */
+export function markRowAligned<S extends Readable>(stream: S): S {
+  Object.defineProperty(stream, ROW_ALIGNED, { value: true });
+  return stream;
+}
+
+/** Whether {@link markRowAligned} marked the stream. */
+export function isRowAligned(stream: Readable): boolean {
+  return (stream as Readable & { [ROW_ALIGNED]?: boolean })[ROW_ALIGNED] === true;
+}
+
 /** Characters of CSV gathered before they are pushed as one chunk. */
 const BATCH_CHARS = 64 * 1024;
 
@@ -116,7 +136,7 @@ export function canonicalCsvStream<E extends Error>(
   onSettled?: (error: E | undefined) => void,
   progress?: CsvProgress,
 ): Readable {
-  const output = new PassThrough();
+  const output = markRowAligned(new PassThrough());
   const encoder = new CanonicalCsvEncoder(columnNames, undefined, progress);
   let settled = false;
   // The output stays out of the pipeline, so it fails with the translated error, not the driver's.

@@ -3,7 +3,10 @@
  * an empty unquoted field, the empty string `""`. A small parser that keeps the
  * difference, a writer, and a Readable that cuts text into awkward chunks.
  */
+import assert from 'node:assert/strict';
 import { Readable } from 'node:stream';
+import { isRowAligned } from '../../lib/connectors/csv-rows.js';
+import { RowScanner } from '../../subgraphs/publish/src/destinations/filestore/formats/csv/scan.js';
 
 export type Field = string | null;
 
@@ -97,4 +100,22 @@ export async function readAll(stream: Readable): Promise<string> {
   const chunks: Buffer[] = [];
   for await (const chunk of stream) chunks.push(Buffer.from(chunk as Buffer));
   return Buffer.concat(chunks).toString('utf8');
+}
+
+/**
+ * Reads a CSV stream a source marked row-aligned (lib/connectors/csv-rows.ts
+ * markRowAligned) and checks the mark is kept: every chunk ends at a row end,
+ * a LF outside quotes. Answers the whole text and the number of chunks.
+ */
+export async function readRowAligned(stream: Readable): Promise<{ text: string; chunks: number }> {
+  assert.ok(isRowAligned(stream), 'the stream is marked row-aligned');
+  const parts: Buffer[] = [];
+  const scanner = new RowScanner();
+  for await (const chunk of stream) {
+    const bytes = Buffer.from(chunk as Buffer);
+    scanner.skip(bytes);
+    assert.ok(!scanner.inQuotes && bytes[bytes.length - 1] === 0x0a, `chunk ${parts.length + 1} (${bytes.length} bytes) ends at a row end`);
+    parts.push(bytes);
+  }
+  return { text: Buffer.concat(parts).toString('utf8'), chunks: parts.length };
 }

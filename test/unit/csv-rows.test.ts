@@ -5,7 +5,8 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Readable } from 'node:stream';
-import { CanonicalCsvEncoder, csvField } from '../../lib/connectors/csv-rows.js';
+import { CanonicalCsvEncoder, canonicalCsvStream, csvField } from '../../lib/connectors/csv-rows.js';
+import { readRowAligned } from '../support/csv-text.js';
 import type { Formatter } from '../../lib/types/canonical.js';
 
 async function encode(names: string[], rows: unknown[][], formatters?: Formatter[]): Promise<{ csv: string; chunks: number }> {
@@ -52,6 +53,14 @@ describe('canonical CSV of driver rows', () => {
     const { csv, chunks } = await encode(['n', 'note'], rows);
     assert.equal(csv.split('\n').length, 10_002);
     assert.ok(chunks < 100, `${chunks} chunks for 10,000 rows`);
+  });
+
+  test('the stream of rows pushes whole rows only, and says so', async () => {
+    const rows = Array.from({ length: 20_000 }, (_, i) => [String(i), `line, "one"\nline two ${i}`]);
+    const stream = canonicalCsvStream(['n', 'note'], Readable.from(rows), (error) => error as Error);
+    const { text, chunks } = await readRowAligned(stream);
+    assert.ok(chunks > 5, `${chunks} chunks`);
+    assert.equal(text.split('\n').length, 2 * 20_000 + 2);
   });
 
   test('progress: running rows and bytes once per chunk, ending at the whole stream', async () => {

@@ -3,6 +3,7 @@ import type mysql from 'mysql2';
 import { AppError } from '../../errors.js';
 import { tableKey, type ColumnInfo, type CsvProgress, type SourceSnapshot } from '../connector.js';
 import { mysqlFormatter, mysqlSelectExpression } from './types.js';
+import { markRowAligned } from '../csv-rows.js';
 import { MysqlCsvReader } from './csv-reader.js';
 
 /**
@@ -137,6 +138,8 @@ export class MysqlSnapshot implements SourceSnapshot {
       output.destroy(failure);
     });
     rows.pipe(output);
+    // The reader pushes whole rows only (its rows of one tick as one chunk).
+    markRowAligned(output);
     output.on('close', () => {
       if (finished || output.readableEnded) return;
       // The reader gave up mid-table: the rest of the result would still arrive,

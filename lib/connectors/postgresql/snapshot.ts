@@ -5,6 +5,7 @@ import { copyOut } from './copy-out.js';
 import { tableKey } from '../connector.js';
 import { AppError } from '../../errors.js';
 import type { ColumnInfo, CsvProgress, SourceSnapshot } from '../connector.js';
+import { markRowAligned } from '../csv-rows.js';
 import { CopyTextToCsv } from './copy-text.js';
 import { pgCopyExpression, pgTextKind } from './types.js';
 
@@ -273,7 +274,8 @@ export class PgSnapshot implements SourceSnapshot {
       emit(0);
     };
     read().catch((error: unknown) => fail(this.context.translate(error)));
-    return output;
+    // CopyTextToCsv pushes whole rows only (the header alone), each range's after the last.
+    return markRowAligned(output);
   }
 
   /** The block ranges the table is read in: one whole range unless reads go parallel and the table is large. */

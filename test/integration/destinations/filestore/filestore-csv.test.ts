@@ -6,6 +6,7 @@
 import { gunzipSync } from 'node:zlib';
 import { mkdir, readFile, readdir, stat } from 'node:fs/promises';
 import path from 'node:path';
+import { Readable } from 'node:stream';
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { CsvWriter } from '../../../../subgraphs/publish/src/destinations/filestore/formats/csv/writer.js';
@@ -13,6 +14,7 @@ import { RowScanner, rowParts } from '../../../../subgraphs/publish/src/destinat
 import { partFileName, sanitizeFileBase, tableFileBases } from '../../../../subgraphs/publish/src/destinations/filestore/formats/file-names.js';
 import { DEFAULT_FILE_MAX_BYTES, readFilestoreSettings } from '../../../../subgraphs/publish/src/destinations/filestore/settings.js';
 import { AppError } from '../../../../lib/errors.js';
+import { isRowAligned, markRowAligned } from '../../../../lib/connectors/csv-rows.js';
 import { caseColumns, caseRows } from '../../../support/filestore-cases.js';
 import { chunkedStream, parseCsv, toCsv, type Field } from '../../../support/csv-text.js';
 import { columns, sha512Of, tableOf, tempFolder } from '../../../support/filestore-fs.js';
@@ -87,6 +89,41 @@ describe('CSV writer', () => {
       assert.deepEqual(parsed, rows);
     });
   }
+
+  test('a source whose chunks end at row ends is cut exactly where an unmarked one is, one chunk that does not included', async () => {
+    const rows = awkwardRows(120);
+    const header = toCsv(['id', 'a', 'b'], []);
+    const lines = rows.map((r) => toCsv([], [r]));
+    // Whole rows, 1 to 4 to a chunk; `split` cuts one chunk inside a quoted row, not at a line end (the source then broke its word).
+    const chunks = (split: boolean): Buffer[] => {
+      const out = [Buffer.from(header)];
+      for (let i = 0; i < lines.length; ) {
+        const take = 1 + ((i * 7) % 4);
+        out.push(Buffer.from(lines.slice(i, i + take).join('')));
+        i += take;
+      }
+      if (split) {
+        const at = out.findIndex((c, i) => i > 10 && c.includes('"two\nlines"'));
+        const chunk = out[at]!;
+        const cut = chunk.indexOf('"two') + 3;
+        out.splice(at, 1, chunk.subarray(0, cut), chunk.subarray(cut));
+      }
+      return out;
+    };
+    const filesOf = async (dir: string) => Promise.all((await readdir(dir)).sort().map(async (name) => [name, await readFile(path.join(dir, name), 'utf8')]));
+    for (const limit of [3, 12, 300, 1000]) {
+      const expected = await outDir();
+      await new CsvWriter({ maxFileBytes: limit, gzipLevel: null }).write([{ name: 't', columns: awkwardColumns, csv: () => Readable.from(chunks(false)) }], expected);
+      for (const split of [false, true]) {
+        const dir = await outDir();
+        const source = () => markRowAligned(Readable.from(chunks(split)));
+        assert.ok(isRowAligned(source()));
+        await new CsvWriter({ maxFileBytes: limit, gzipLevel: null }).write([{ name: 't', columns: awkwardColumns, csv: source }], dir);
+        assert.deepEqual(await filesOf(dir), await filesOf(expected), `limit ${limit}${split ? ', one chunk split inside a quoted row' : ''}`);
+      }
+      if (limit === 300) assert.ok((await readdir(expected)).length > 5);
+    }
+  });
 
   test('a file that reaches the limit exactly at a row end rotates there, and no empty part is made', async () => {
     const dir = await outDir();

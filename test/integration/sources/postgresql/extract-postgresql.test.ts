@@ -10,7 +10,7 @@ import type { ColumnInfo, ConnectorOptions } from '../../../../lib/connectors/co
 import { PostgresConnector } from '../../../../lib/connectors/postgresql/connector.js';
 import { copyStatement } from '../../../../lib/connectors/postgresql/snapshot.js';
 import { parseCsv, pgAllTypes, toCsv } from '../../../support/all-types.js';
-import { readAll } from '../../../support/csv-text.js';
+import { readAll, readRowAligned } from '../../../support/csv-text.js';
 import { createPgDatabase, pgSettings, type TestPgDatabase } from '../../../support/databases.js';
 
 function connector(database: string, options: ConnectorOptions = {}): PostgresConnector {
@@ -50,6 +50,7 @@ describe('PostgreSQL extraction', () => {
         (3, '10000-01-01 00:00', '10000-01-01 00:00+00', '10000-01-01'),
         (4, '0001-01-01 00:00', '0001-01-01 00:00+00', '0001-01-01');
       CREATE TABLE big AS SELECT g AS id, repeat('x', 100) AS pad, now() AS at FROM generate_series(1, 200000) g;
+      CREATE TABLE quoted_lines AS SELECT g AS id, repeat(E'a, "b"\n', g % 40) AS note FROM generate_series(1, 20000) g;
     `);
     source = connector(db.database);
   });
@@ -97,6 +98,21 @@ describe('PostgreSQL extraction', () => {
       const parsed = parseCsv(csv);
       assert.deepEqual(parsed.find((r) => r[0] === '3'), ['3', null, null]);
       assert.deepEqual(parsed.find((r) => r[0] === '4'), ['4', '', '']);
+    } finally {
+      await snapshot.close();
+    }
+  });
+
+  test('every chunk ends at a row end, however the socket cut the rows (the stream says so)', async () => {
+    const columns = await columnsOf(source, 'quoted_lines');
+    const snapshot = await source.snapshot();
+    try {
+      const { text, chunks } = await readRowAligned(snapshot.csv('public', 'quoted_lines', columns));
+      assert.ok(chunks > 10, `${chunks} chunks`);
+      const rows = parseCsv(text);
+      assert.equal(rows.length, 20001);
+      assert.deepEqual(rows[40], ['40', '']);
+      assert.deepEqual(rows[39], ['39', 'a, "b"\n'.repeat(39)]);
     } finally {
       await snapshot.close();
     }

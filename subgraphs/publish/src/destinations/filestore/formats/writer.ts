@@ -10,7 +10,8 @@ export type FilestoreFormat = (typeof FILESTORE_WRITER_FORMATS)[number];
  * The CSV stream has a header row of the column names (in `columns` order),
  * then one row per source row, each value in its canonical text form
  * (lib/types/logical.ts): NULL is an empty unquoted field, the empty string `""`.
- * Chunks may split rows anywhere; quoted fields may hold newlines.
+ * Chunks may split rows anywhere (unless the source marked the stream
+ * row-aligned: lib/connectors/csv-rows.ts); quoted fields may hold newlines.
  */
 export interface TableExtract {
   /** The table's name as the source spells it. */

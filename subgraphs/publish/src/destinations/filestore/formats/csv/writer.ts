@@ -1,6 +1,7 @@
 import { rename } from 'node:fs/promises';
 import path from 'node:path';
 import { AppError } from '../../../../../../../lib/errors.js';
+import { isRowAligned } from '../../../../../../../lib/connectors/csv-rows.js';
 import { openCsvStream, RowScanner } from './scan.js';
 import type { FileDigest } from '../../digest.js';
 import type { FilestoreWriter, TableExtract, WriterOutput, WrittenFile } from '../writer.js';
@@ -23,7 +24,9 @@ const NEWLINE = 0x0a;
  * Rotation: a file is closed at the first row end at or after
  * `maxFileBytes` CSV bytes (header included, counted before compression), so
  * a file holds at most `maxFileBytes` plus one row; every file starts with the
- * header row; no row is ever split. Quotes are only tracked when rotation is on.
+ * header row; no row is ever split. Quotes are only tracked when rotation is on,
+ * and, from a source whose chunks end at row ends ({@link isRowAligned}), only
+ * in the chunk a file ends in (a chunk starts outside quotes).
  * A full file is flushed to disk while the next one is written (its fsync
  * overlaps the extraction instead of holding it up); the table is written once
  * every file is on disk.
@@ -88,7 +91,11 @@ export class CsvWriter implements FilestoreWriter {
       await openPart(); // eagerly: a table without rows still gets its file, holding the header
       let full = false; // the current file reached the limit: close it at the next row end
       let lastByte = header[header.length - 1];
+      // Chunks end at row ends: one that fits in the file leaves the quote state as it was (outside).
+      // A chunk that does not end with LF ends the trust; the state is right up to its start.
+      let aligned = rotate && isRowAligned(source);
       for await (const chunk of body) {
+        if (aligned && chunk[chunk.length - 1] !== NEWLINE) aligned = false;
         let buf = chunk;
         while (buf.length > 0) {
           const current = sink ?? (await openPart());
@@ -99,7 +106,7 @@ export class CsvWriter implements FilestoreWriter {
           if (!full) {
             const room = maxFileBytes - current.written;
             if (buf.length < room) {
-              scanner.skip(buf);
+              if (!aligned) scanner.skip(buf);
               await current.write(buf);
               lastByte = buf[buf.length - 1];
               break;
