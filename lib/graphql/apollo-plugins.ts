@@ -10,3 +10,21 @@ import { ApolloServerPluginSchemaReportingDisabled, ApolloServerPluginUsageRepor
 export function offlinePlugins(): ApolloServerPlugin[] {
   return [ApolloServerPluginUsageReportingDisabled(), ApolloServerPluginSchemaReportingDisabled(), ApolloServerPluginLandingPageDisabled()];
 }
+
+/**
+ * `cache-control: no-store` on every GraphQL answer, as Apollo's cache-control
+ * plugin sends for an answer that is not cacheable: for the subgraphs, which
+ * turn that plugin off (it runs a hook on every field resolved, and nothing of
+ * theirs is cacheable).
+ */
+export function noStorePlugin(): ApolloServerPlugin {
+  return {
+    async requestDidStart() {
+      return {
+        async willSendResponse({ response }) {
+          response.http.headers.set('cache-control', 'no-store');
+        },
+      };
+    },
+  };
+}

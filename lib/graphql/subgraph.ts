@@ -1,5 +1,5 @@
 import { ApolloServer } from '@apollo/server';
-import { ApolloServerPluginInlineTraceDisabled } from '@apollo/server/plugin/disabled';
+import { ApolloServerPluginCacheControlDisabled, ApolloServerPluginInlineTraceDisabled } from '@apollo/server/plugin/disabled';
 import { buildSubgraphSchema } from '@apollo/subgraph';
 import { fastifyApolloDrainPlugin } from '@as-integrations/fastify';
 import type { FastifyInstance } from 'fastify';
@@ -7,7 +7,7 @@ import type { CallContext } from '../http/service.js';
 import type { Logger } from '../logging/logger.js';
 import type { ServiceMetrics } from '../metrics/metrics.js';
 import { metricsPlugin } from './metrics-plugin.js';
-import { offlinePlugins } from './apollo-plugins.js';
+import { noStorePlugin, offlinePlugins } from './apollo-plugins.js';
 import { apolloCaches } from './caches.js';
 import { errorLogPlugin, formatGraphQLError } from './errors.js';
 import { graphqlLimitsPlugin, parseOptions, readGraphQLLimits, subgraphLimits, type GraphQLLimits } from './limits.js';
@@ -52,6 +52,10 @@ export async function mountSubgraph(
     plugins: [
       ...offlinePlugins(),
       ApolloServerPluginInlineTraceDisabled(),
+      // No field is cacheable (no @cacheControl in the SDL): without the plugin's
+      // hook on every field resolved, answers are never cached all the same.
+      ApolloServerPluginCacheControlDisabled(),
+      noStorePlugin(),
       operationCheckPlugin(),
       graphqlLimitsPlugin(allowed),
       metricsPlugin(metrics, knownOperations),

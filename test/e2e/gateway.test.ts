@@ -124,6 +124,15 @@ describe('GraphQL through the gateway', () => {
     assert.deepEqual(fromGraphQL(gql.body.data.datasetMetadata), rest.body.payload);
   });
 
+  test('no GraphQL answer may be stored: the gateway\'s and each subgraph\'s say no-store', async () => {
+    for (const [base, key] of [[platform.gateway, keys.approval], [platform.metadata, keys.metadata], [platform.publish, keys.publish]] as const) {
+      const res = await fetch(`${base}/graphql`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-api-key': key }, body: JSON.stringify({ query: PROJECT, variables: { name: 'Nobody', time: '20300101_000000' } }) });
+      const text = await res.text();
+      if (base === platform.gateway) assert.equal(res.status, 200, text);
+      assert.equal(res.headers.get('cache-control'), 'no-store', `${base}: ${text.slice(0, 200)}`);
+    }
+  });
+
   test('validateProject answers success', async () => {
     const res = await platform.graphql(platform.gateway, VALIDATE_PROJECT, { request: graphqlInput(accessRequest(source)) });
     assert.equal(res.status, 200);
