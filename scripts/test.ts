@@ -48,24 +48,6 @@ export function testFiles(folder: string): string[] {
  */
 const HIDDEN_WARNINGS = ['DEP0123'];
 
-/**
- * The longest files of all (the demo and both benchmarks run whole, 280 s on
- * the 2-vCPU machine; the tests again on the Node.js LTS after an `npm ci`,
- * 200 s): they start with the e2e tier, not after it. Started last, the first
- * ran alone for the last 95 s of a 708 s run (docs/performance.md, "Test run
- * times"); four files at a time, the files' 2,450 s fit in about 625.
- */
-export const START_WITH_E2E = ['test/deploy/commands.slow.test.ts', 'test/deploy/node-lts.slow.test.ts'];
-
-/** The files in the order they start: by tier, the {@link START_WITH_E2E} ones at the head of the e2e tier. */
-export function startOrder(files: readonly string[]): string[] {
-  const early = files.filter((f) => START_WITH_E2E.includes(f));
-  const rest = files.filter((f) => !START_WITH_E2E.includes(f));
-  let at = rest.findIndex((f) => f.startsWith('test/e2e/') || f.startsWith('test/deploy/'));
-  if (at < 0) at = rest.length;
-  return [...rest.slice(0, at), ...early, ...rest.slice(at)];
-}
-
 /** A file `npm test` leaves to `npm run test:all`. */
 export const isSlow = (file: string): boolean => file.endsWith('.slow.test.ts');
 
@@ -73,7 +55,7 @@ async function main(): Promise<void> {
   const args = process.argv.slice(2);
   const all = args.includes('--all');
   const folders = args.filter((a) => a !== '--all');
-  const files = startOrder(folders.length > 0 ? folders.flatMap(testFiles) : TIERS.flatMap(testFiles).filter((f) => all || !isSlow(f)));
+  const files = folders.length > 0 ? folders.flatMap(testFiles) : TIERS.flatMap(testFiles).filter((f) => all || !isSlow(f));
   if (files.length === 0) throw new Error(`No test files under ${folders.join(', ')}`);
 
   // Test files run as child processes with this process's options (tsx's loader) and environment.

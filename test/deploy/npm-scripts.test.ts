@@ -9,7 +9,7 @@ import path from 'node:path';
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { fromRoot } from '../../lib/paths.js';
-import { isSlow, START_WITH_E2E, startOrder, testFiles, TIERS } from '../../scripts/test.js';
+import { isSlow, testFiles, TIERS } from '../../scripts/test.js';
 
 const scripts = (JSON.parse(readFileSync(fromRoot('package.json'), 'utf8')) as { scripts: Record<string, string> }).scripts;
 const RUNNER = 'tsx scripts/test.ts';
@@ -38,19 +38,6 @@ describe('npm scripts for the tests', () => {
     const inTiers = TIERS.flatMap(testFiles);
     assert.deepEqual(inTiers.slice().sort(), testFiles('test'), 'every test file lies in a tier folder');
     assert.ok(inTiers.some(isSlow) && inTiers.some((f) => !isSlow(f)));
-  });
-
-  test('the longest files start with the e2e tier; every file starts once, the tiers in order otherwise', () => {
-    const all = TIERS.flatMap(testFiles);
-    for (const file of START_WITH_E2E) assert.ok(all.includes(file), `${file} exists`);
-    const order = startOrder(all);
-    assert.deepEqual(order.slice().sort(), all.slice().sort());
-    const firstE2e = order.findIndex((f) => f.startsWith('test/e2e/'));
-    assert.deepEqual(order.slice(firstE2e - START_WITH_E2E.length, firstE2e), START_WITH_E2E);
-    assert.deepEqual(order.filter((f) => !START_WITH_E2E.includes(f)), all.filter((f) => !START_WITH_E2E.includes(f)));
-    // A run of one folder keeps its own order.
-    assert.deepEqual(startOrder(testFiles('test/unit')), testFiles('test/unit'));
-    assert.deepEqual(startOrder(testFiles('test/deploy')).slice(0, START_WITH_E2E.length), START_WITH_E2E);
   });
 
   test('a test file is named *.test.ts, a slow one *.slow.test.ts', () => {
