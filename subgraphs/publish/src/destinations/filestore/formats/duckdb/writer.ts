@@ -22,9 +22,10 @@ export const ROW_GROUP_ROWS = 122_880;
  * A table's rows reach DuckDB in parts of whole row groups, two by default,
  * the first part one (so that DuckDB starts loading sooner). A part ending
  * inside a row group leaves it partial; the part's checkpoint writes it and the
- * next part's INSERT takes it up again: parts of half a row group took 2.7 times as long to load as parts of one, and parts of 64 MiB
- * (about 1.2 row groups of the benchmark's rows) 10–40% longer (measured
- * 2026-12-05, docs/performance.md).
+ * next part's INSERT takes it up again: parts of half a row group took 2.7
+ * times as long to load as parts of one, and parts of 64 MiB (about 1.2 row
+ * groups of the benchmark's rows) 10–40% longer (measured 2026-12-05,
+ * docs/performance.md).
  */
 export const PART_ROWS = 2 * ROW_GROUP_ROWS;
 
@@ -87,8 +88,9 @@ export interface DuckDbWriterOptions {
  *
  * Memory: DuckDB runs under `memory_limit` (DUCKDB_MEMORY_LIMIT, default
  * 64MB) on DUCKDB_THREADS threads (default 1) and reads with 8 MiB buffers,
- * so the process stays about the same size whatever the number of rows; a part holding a row over 4 MiB is loaded
- * again with room for 64 MiB rows, then 1 GiB rows, the limit lifted for it.
+ * so the process stays about the same size whatever the number of rows; a part
+ * holding a row over 4 MiB is loaded again with room for 64 MiB rows, then
+ * 1 GiB rows, the limit lifted for it.
  * Temporary disk use is bounded too: about three parts at a time. Extension
  * autoinstall/autoload are off.
  *
