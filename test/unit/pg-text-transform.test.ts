@@ -1,7 +1,9 @@
 /**
  * The COPY text → canonical CSV transform (lib/connectors/postgresql/copy-text.ts)
  * on hand-written COPY text output: every kind it rewrites, NULL against the
- * empty string, escapes, CSV quoting, and input cut into chunks at every byte.
+ * empty string, escapes, CSV quoting, and input cut into chunks at every byte;
+ * then a byte that needs work at every position in and around the loop's
+ * 16-byte blocks, and random rows, against a plain string reference.
  */
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -39,6 +41,36 @@ async function expectEverywhere(names: string[], kinds: PgTextKind[], input: str
     assert.equal(result.csv, expected, `cut into ${chunks.map((c) => c.length).join('+')} bytes`);
     assert.equal(result.rows, rows);
   }
+}
+
+/** The byte a COPY text escape stands for. */
+const UNESCAPED: Record<string, string> = { b: '\b', f: '\f', n: '\n', r: '\r', t: '\t', v: '\v' };
+
+/** A reference for plain columns, written for clarity: COPY text rows → CSV rows (no header). */
+function reference(input: string): string {
+  let out = '';
+  for (const row of input.split('\n').slice(0, -1)) {
+    const raw = row.split('\t');
+    const fields = raw.map((field) => {
+      if (field === '\\N') return '';
+      const value = field.replace(/\\(.)/gs, (_, c: string) => UNESCAPED[c] ?? c);
+      if (value === '' || /[,"\r\n]/.test(value) || (raw.length === 1 && value === '\\.')) return `"${value.replace(/"/g, '""')}"`;
+      return value;
+    });
+    out += fields.join(',') + '\n';
+  }
+  return out;
+}
+
+/** A seeded pseudo-random integer below `n` (xorshift), so that a failure can be replayed. */
+function seeded(seed: number): (n: number) => number {
+  let x = seed;
+  return (n) => {
+    x ^= x << 13;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    return (x >>> 0) % n;
+  };
 }
 
 describe('COPY text → canonical CSV', () => {
@@ -133,7 +165,60 @@ describe('COPY text → canonical CSV', () => {
     assert.deepEqual(seen.map(([r]) => r), [0, 1, 3, 3], 'the header, the first row, then the row split across chunks and the last (both converted before either is pushed)');
   });
 
+  test('a byte that needs work, at every position in and around 16-byte blocks, after every offset', async () => {
+    // Field lengths 1–40 with the byte at each position, after a first field of 0–16 bytes:
+    // the loop copies sixteen bytes at a time up to the first one that is not plain.
+    const specials = [',', '"', '\\n', '\\t', '\\\\', '\\r', 'é'];
+    let input = '';
+    for (let lead = 0; lead <= 16; lead++) {
+      for (let length = 1; length <= 40; length++) {
+        for (let at = 0; at < length; at++) {
+          const special = specials[(lead + length + at) % specials.length]!;
+          input += `${'p'.repeat(lead)}\t${'a'.repeat(at)}${special}${'b'.repeat(length - at - 1)}\t${'c'.repeat(length)}\n`;
+        }
+      }
+    }
+    const result = await convert(['x', 'y', 'z'], ['plain', 'plain', 'plain'], [Buffer.from(input)]);
+    assert.equal(result.csv, 'x,y,z\n' + reference(input));
+    assert.equal(result.rows, input.split('\n').length - 1);
+  });
+
+  test('random rows of plain columns, cut into random chunks, match the reference', async () => {
+    const pieces = ['a', 'xyz', ',', '"', '""', '\\n', '\\r', '\\t', '\\\\', '\\b', '\\v', '\\f', '\\.', 'N', 'é', '€', ' ', '0123456789abcdef', 'Z'.repeat(35)];
+    for (let seed = 1; seed <= 40; seed++) {
+      const random = seeded(seed * 7919);
+      const columns = 1 + random(6);
+      let input = '';
+      for (let row = 0, rows = 1 + random(60); row < rows; row++) {
+        const fields: string[] = [];
+        for (let c = 0; c < columns; c++) {
+          const pick = random(12);
+          if (pick === 0) fields.push('\\N');
+          else if (pick === 1) fields.push('');
+          else fields.push(Array.from({ length: random(8) }, () => pieces[random(pieces.length)]!).join(''));
+        }
+        input += fields.join('\t') + '\n';
+      }
+      const bytes = Buffer.from(input);
+      const chunks: Buffer[] = [];
+      for (let at = 0; at < bytes.length; ) {
+        const size = 1 + random(200);
+        chunks.push(bytes.subarray(at, at + size));
+        at += size;
+      }
+      const names = Array.from({ length: columns }, (_, i) => `c${i}`);
+      const result = await convert(names, names.map((): PgTextKind => 'plain'), chunks);
+      assert.equal(result.csv, `${names.join(',')}\n${reference(input)}`, `seed ${seed}`);
+    }
+  });
+
+  test('an escaped comma or quote is quoted as the raw byte is', async () => {
+    await expectEverywhere(['a', 'b'], ['plain', 'plain'], '\\,x\t\\"\n', 'a,b\n",x",""""\n');
+  });
+
   test('malformed input fails the stream instead of writing a wrong row', async () => {
+    await assert.rejects(convert(['a', 'b'], ['plain', 'plain'], [Buffer.from('\\N\n')]), /does not have 2 fields/);
+    await assert.rejects(convert(['a'], ['plain'], [Buffer.from('\\N\t\\N\n')]), /does not have 1 fields/);
     await assert.rejects(convert(['a', 'b'], ['plain', 'plain'], [Buffer.from('1\n')]), /does not have 2 fields/);
     await assert.rejects(convert(['a'], ['plain'], [Buffer.from('1\t2\n')]), /does not have 1 fields/);
     await assert.rejects(convert(['a'], ['plain'], [Buffer.from('1\n2')]), /ended inside a row/);
