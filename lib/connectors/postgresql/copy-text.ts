@@ -31,6 +31,7 @@
  */
 import { Transform, type TransformCallback } from 'node:stream';
 import { csvHeader } from '../csv-rows.js';
+import { instantiate, reserve, type WasmMemory } from '../../wasm.js';
 import { COPY_TEXT_WASM } from './copy-text-wasm.js';
 
 /** How a column's plain text output becomes its canonical form. */
@@ -135,26 +136,12 @@ export class CopyTextToCsv extends Transform {
   }
 }
 
-/** Pages of 64 KiB: the most a wasm32 memory can hold (4 GiB). */
-const MAX_PAGES = 65536;
-const PAGE = 65536;
-
 /** What copy-text.wat exports. */
 interface CopyTextExports {
-  memory: { readonly buffer: ArrayBuffer; grow(pages: number): number };
+  memory: WasmMemory;
   convert(input: number, length: number, output: number, columns: number): number;
   rows: { readonly value: number };
 }
-
-/** The part of the WebAssembly API used here (@types/node 20 does not declare it; Node has it). */
-interface WebAssemblyApi {
-  Module: new (binary: Uint8Array) => object;
-  Instance: new (module: object, imports: object) => { exports: unknown };
-}
-const { WebAssembly: wasm } = globalThis as unknown as { WebAssembly: WebAssemblyApi };
-
-/** copy-text.wat compiled once, on first use. */
-let compiled: object | undefined;
 
 /** One instance of copy-text.wat: its memory holds the kinds, the input and the output of one call. */
 class CopyTextEngine {
@@ -166,8 +153,7 @@ class CopyTextEngine {
     private readonly kinds: Uint8Array,
     private readonly fail: (message: string) => Error,
   ) {
-    compiled ??= new wasm.Module(Buffer.from(COPY_TEXT_WASM, 'base64'));
-    this.module = new wasm.Instance(compiled, {}).exports as CopyTextExports;
+    this.module = instantiate<CopyTextExports>(COPY_TEXT_WASM);
     this.inputAt = align16(kinds.length);
     this.bytes = new Uint8Array(this.module.memory.buffer);
     this.reserve(this.inputAt);
@@ -194,14 +180,8 @@ class CopyTextEngine {
   /** Grows the memory to at least `size` bytes. */
   private reserve(size: number): void {
     const memory = this.module.memory;
-    const have = memory.buffer.byteLength;
-    if (size <= have) return;
-    const pages = Math.ceil(size / PAGE);
-    // Grow at least twofold, so that rows growing a little at a time do not grow it every chunk.
-    const want = Math.min(MAX_PAGES, Math.max(pages, 2 * (have / PAGE)));
-    if (pages > MAX_PAGES) throw this.fail(`a COPY output row of ${size} bytes is more than the converter can hold (4 GiB with its output).`);
-    memory.grow(want - have / PAGE);
-    this.bytes = new Uint8Array(memory.buffer);
+    if (!reserve(memory, size)) throw this.fail(`COPY output rows of ${size} bytes with their CSV are more than the converter can hold (4 GiB).`);
+    if (this.bytes.buffer !== memory.buffer) this.bytes = new Uint8Array(memory.buffer);
   }
 }
 

@@ -226,11 +226,11 @@ describe('row scanner', () => {
 });
 
 describe('row parts', () => {
-  /** Runs rowParts over `text` cut into random chunks; answers each part's text and figures. */
-  async function partsOf(text: string, partBytes: number, seed: number, partRows?: number, firstPartRows?: number) {
+  /** Runs rowParts over `text` cut into random chunks (of at most `max` bytes); answers each part's text and figures. */
+  async function partsOf(text: string, partBytes: number, seed: number, partRows?: number, firstPartRows?: number, max = 9) {
     const parts: { text: string; rows: number; longestRow: number }[] = [];
     let current: Buffer[] = [];
-    for await (const piece of rowParts(chunkedStream(text, { max: 9, seed }), partBytes, 't', partRows, firstPartRows)) {
+    for await (const piece of rowParts(chunkedStream(text, { max, seed }), partBytes, 't', partRows, firstPartRows)) {
       current.push(piece.bytes);
       if (piece.part) {
         parts.push({ text: Buffer.concat(current).toString('utf8'), ...piece.part });
@@ -241,6 +241,21 @@ describe('row parts', () => {
     return parts;
   }
 
+  /** The parts `rows` make: whole rows until a part reaches `size` bytes or `limit` rows (`firstLimit` for the first). */
+  function expectedParts(rows: readonly string[], size: number, limit = Infinity, firstLimit = limit) {
+    const expected: { text: string; rows: number; longestRow: number }[] = [];
+    let cur = { text: '', rows: 0, longestRow: 0 };
+    for (const row of rows) {
+      cur = { text: cur.text + row, rows: cur.rows + 1, longestRow: Math.max(cur.longestRow, Buffer.byteLength(row)) };
+      if (Buffer.byteLength(cur.text) >= size || cur.rows === (expected.length === 0 ? firstLimit : limit)) {
+        expected.push(cur);
+        cur = { text: '', rows: 0, longestRow: 0 };
+      }
+    }
+    if (cur.rows > 0) expected.push(cur);
+    return expected;
+  }
+
   test('parts end at row ends at or after the size, count their rows and measure the longest, quoted line ends included', async () => {
     const rows = ['1,a\n', '2,"x\ny, ""z"""\n', '3,\n', '4,"multi\n\nline"\n', '5,é\n', '6,""\n'];
     const text = rows.join('');
@@ -248,18 +263,7 @@ describe('row parts', () => {
       for (const size of [1, 5, 12, 30, 1000]) {
         const parts = await partsOf(text, size, seed);
         assert.equal(parts.map((p) => p.text).join(''), text, `seed ${seed} size ${size}: every byte, in order`);
-        // Expected: whole rows until the part reaches the size.
-        const expected: { text: string; rows: number; longestRow: number }[] = [];
-        let cur = { text: '', rows: 0, longestRow: 0 };
-        for (const row of rows) {
-          cur = { text: cur.text + row, rows: cur.rows + 1, longestRow: Math.max(cur.longestRow, Buffer.byteLength(row)) };
-          if (Buffer.byteLength(cur.text) >= size) {
-            expected.push(cur);
-            cur = { text: '', rows: 0, longestRow: 0 };
-          }
-        }
-        if (cur.rows > 0) expected.push(cur);
-        assert.deepEqual(parts, expected, `seed ${seed} size ${size}`);
+        assert.deepEqual(parts, expectedParts(rows, size), `seed ${seed} size ${size}`);
       }
     }
   });
@@ -271,17 +275,7 @@ describe('row parts', () => {
       for (const [size, limit] of [[1000, 2], [1000, 3], [1000, 1], [20, 3], [1000, 7], [1000, 100]] as const) {
         const parts = await partsOf(text, size, seed, limit);
         assert.equal(parts.map((p) => p.text).join(''), text, `seed ${seed} size ${size} rows ${limit}: every byte, in order`);
-        const expected: { text: string; rows: number; longestRow: number }[] = [];
-        let cur = { text: '', rows: 0, longestRow: 0 };
-        for (const row of rows) {
-          cur = { text: cur.text + row, rows: cur.rows + 1, longestRow: Math.max(cur.longestRow, Buffer.byteLength(row)) };
-          if (Buffer.byteLength(cur.text) >= size || cur.rows === limit) {
-            expected.push(cur);
-            cur = { text: '', rows: 0, longestRow: 0 };
-          }
-        }
-        if (cur.rows > 0) expected.push(cur);
-        assert.deepEqual(parts, expected, `seed ${seed} size ${size} rows ${limit}`);
+        assert.deepEqual(parts, expectedParts(rows, size, limit), `seed ${seed} size ${size} rows ${limit}`);
       }
     }
     // Parts of exactly the limit: 7 rows by 2 are 2, 2, 2, 1.
@@ -289,6 +283,32 @@ describe('row parts', () => {
     // A first part of its own size: 1, then 3s.
     assert.deepEqual((await partsOf(text, Infinity, 5, 3, 1)).map((p) => p.rows), [1, 3, 3]);
     assert.deepEqual((await partsOf(text, 1000, 6, 3, 5)).map((p) => p.rows), [5, 2]);
+  });
+
+  test('random rows of every length, quoted line ends and doubled quotes at every offset, in chunks up to 300 bytes', async () => {
+    // The finder looks at sixteen bytes at a time: rows, quotes and line ends fall at every position of a block.
+    const pieces = ['a', 'xyz', '""', '\n', 'é', ',', '0123456789abcdef', ' ', '"",""'];
+    for (let seed = 1; seed <= 12; seed++) {
+      let state = seed * 7919;
+      const random = (n: number) => {
+        state = (state * 1103515245 + 12345) & 0x7fffffff;
+        return state % n;
+      };
+      const rows: string[] = [];
+      for (let r = 0, count = 50 + random(150); r < count; r++) {
+        const fields: string[] = [];
+        for (let f = 0, n = 1 + random(4); f < n; f++) {
+          const value = Array.from({ length: random(9) }, () => pieces[random(pieces.length)]!).join('');
+          fields.push(random(3) === 0 && !/["\n,]/.test(value) ? value.replace(/"/g, '') : `"${value}"`);
+        }
+        rows.push(fields.join(',') + '\n');
+      }
+      const text = rows.join('');
+      for (const [size, limit, first] of [[Infinity, Infinity, Infinity], [1, Infinity, Infinity], [200, Infinity, Infinity], [Infinity, 7, 1], [500, 13, 3]] as const) {
+        const parts = await partsOf(text, size, seed, limit, first, 300);
+        assert.deepEqual(parts, expectedParts(rows, size, limit, first), `seed ${seed} size ${size} rows ${limit} first ${first}`);
+      }
+    }
   });
 
   test('a last row without a line end is a row; a body ending inside quotes is refused; no rows, no part', async () => {

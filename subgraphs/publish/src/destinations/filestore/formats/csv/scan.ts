@@ -1,29 +1,81 @@
 import type { Readable } from 'node:stream';
 import { AppError } from '../../../../../../../lib/errors.js';
+import { instantiate, reserve, type WasmMemory } from '../../../../../../../lib/wasm.js';
+import { ROW_ENDS_WASM } from './row-ends-wasm.js';
 
-const QUOTE = 0x22;
-const NEWLINE = 0x0a;
 const MAX_HEADER_BYTES = 16 * 1024 * 1024;
+
+/** What row-ends.wat exports. */
+interface RowEndsExports {
+  memory: WasmMemory;
+  find(n: number, from: number, rowStart: number, rowsLeft: number, cutAt: number, inQuotes: number): number;
+  found: { readonly value: number };
+  longest: { readonly value: number };
+  quoted: { readonly value: number };
+  lastEnd: { readonly value: number };
+}
+
+const I32_MAX = 2 ** 31 - 1;
+/** A row carried from earlier chunks is counted at most this long: over 1 GiB, longer than any reader takes. */
+const LONG_ROW = 2 ** 30 + 1;
+
+/**
+ * Finds row ends in one chunk at a time (row-ends.wat: sixteen bytes a step,
+ * quote parity by bit masks). {@link load} a chunk, then {@link find} from a
+ * position; the figures of the last call are its fields.
+ */
+class RowEndFinder {
+  private readonly module = instantiate<RowEndsExports>(ROW_ENDS_WASM);
+  private bytes = new Uint8Array(this.module.memory.buffer);
+  private length = 0;
+  /** Row ends seen by the last {@link find}, the one it stopped at included. */
+  found = 0;
+  /** The longest row they end, its line end included. */
+  longest = 0;
+  /** Whether the last {@link find} ended inside quotes. */
+  quoted = false;
+  /** The position after the last row end seen (the row start given, when none). */
+  lastEnd = 0;
+
+  load(chunk: Buffer): void {
+    const memory = this.module.memory;
+    if (chunk.length > I32_MAX - 16 || !reserve(memory, chunk.length + 16)) throw new AppError('INTERNAL', `A CSV chunk of ${chunk.length} bytes is more than the row finder holds (4 GiB).`);
+    if (this.bytes.buffer !== memory.buffer) this.bytes = new Uint8Array(memory.buffer);
+    this.bytes.set(chunk, 0);
+    this.length = chunk.length;
+  }
+
+  /**
+   * Scans the loaded chunk from `from` (inside quotes or not) up to the first
+   * row end that is the `rowsLeft`th seen or lies at or after `cutAt` (the
+   * position after its LF); answers that position, or -1 when the chunk ends
+   * first. `rowStart`: where the current row started (negative: in earlier chunks).
+   */
+  find(from: number, rowStart: number, rowsLeft: number, cutAt: number, inQuotes: boolean): number {
+    const m = this.module;
+    const stop = m.find(this.length, from, Math.max(rowStart, -LONG_ROW), Math.min(rowsLeft, I32_MAX), Math.min(cutAt, I32_MAX), inQuotes ? 1 : 0);
+    this.found = m.found.value;
+    this.longest = m.longest.value;
+    this.quoted = m.quoted.value === 1;
+    this.lastEnd = m.lastEnd.value;
+    return stop;
+  }
+}
 
 /**
  * Finds row ends in a CSV byte stream without parsing fields: a row ends at a
- * `\n` outside quotes. Only `"` bytes are visited (Buffer.indexOf, native speed);
- * an escaped quote `""` toggles the state twice, so parity is all that matters.
- * The state carries across chunks.
+ * `\n` outside quotes ({@link RowEndFinder}). The state carries across chunks.
  */
 export class RowScanner {
   /** Whether the last byte scanned left us inside a quoted field. */
   inQuotes = false;
+  private readonly finder = new RowEndFinder();
 
   /** Advances the quote state over `buf[from, to)`. */
   skip(buf: Buffer, from = 0, to = buf.length): void {
-    let pos = from;
-    for (;;) {
-      const q = buf.indexOf(QUOTE, pos);
-      if (q < 0 || q >= to) return;
-      this.inQuotes = !this.inQuotes;
-      pos = q + 1;
-    }
+    this.finder.load(buf.subarray(0, to));
+    this.finder.find(from, from, Infinity, Infinity, this.inQuotes);
+    this.inQuotes = this.finder.quoted;
   }
 
   /**
@@ -31,21 +83,10 @@ export class RowScanner {
    * `\n`, or -1 when `buf` ends first (the state then covers all of `buf`).
    */
   findRowEnd(buf: Buffer, from = 0): number {
-    let pos = from;
-    for (;;) {
-      if (this.inQuotes) {
-        const q = buf.indexOf(QUOTE, pos);
-        if (q < 0) return -1;
-        this.inQuotes = false;
-        pos = q + 1;
-        continue;
-      }
-      const nl = buf.indexOf(NEWLINE, pos);
-      const q = buf.indexOf(QUOTE, pos);
-      if (q < 0 || (nl >= 0 && nl < q)) return nl < 0 ? -1 : nl + 1;
-      this.inQuotes = true;
-      pos = q + 1;
-    }
+    this.finder.load(buf);
+    const end = this.finder.find(from, from, 1, Infinity, this.inQuotes);
+    this.inQuotes = this.finder.quoted;
+    return end;
   }
 }
 
@@ -63,47 +104,35 @@ export interface RowPiece {
  * least one row, at most that many rows and at most `partBytes` plus one row.
  * Yields the body's bytes in order, without copying; the last piece of each
  * part tells the part's row count and longest row, which a reader of the part
- * can be checked against. Every row end is found (one native search per row,
- * plus two per quoted field). Throws when the body ends inside a quoted field.
+ * can be checked against. Every row end is found ({@link RowEndFinder}).
+ * Throws when the body ends inside a quoted field.
  */
 export async function* rowParts(body: AsyncIterable<Buffer>, partBytes: number, table: string, partRows = Infinity, firstPartRows = partRows): AsyncGenerator<RowPiece> {
+  const finder = new RowEndFinder();
   let rowLimit = firstPartRows;
   let inQuotes = false;
-  let partLength = 0; // bytes of the current part before the current chunk
+  let partLength = 0; // bytes of the current part before the current chunk's unyielded bytes
   let rowStart = 0; // offset of the current row from the part's start
   let rows = 0;
   let longestRow = 0;
   for await (const chunk of body) {
+    finder.load(chunk);
     let from = 0; // start of the chunk's bytes not yielded yet
-    let pos = 0;
-    let quote = chunk.indexOf(QUOTE);
     for (;;) {
-      if (inQuotes) {
-        if (quote < 0) break;
-        inQuotes = false;
-        pos = quote + 1;
-        quote = chunk.indexOf(QUOTE, pos);
-        continue;
+      // In the chunk's positions, the part starts at from - partLength.
+      const partAt = from - partLength;
+      const stop = finder.find(from, partAt + rowStart, rowLimit - rows, partAt + partBytes, inQuotes);
+      rows += finder.found;
+      longestRow = Math.max(longestRow, finder.longest);
+      inQuotes = finder.quoted;
+      if (stop < 0) {
+        if (finder.found > 0) rowStart = finder.lastEnd - partAt;
+        break;
       }
-      const newline = chunk.indexOf(NEWLINE, pos);
-      if (quote >= 0 && (newline < 0 || quote < newline)) {
-        inQuotes = true;
-        pos = quote + 1;
-        quote = chunk.indexOf(QUOTE, pos);
-        continue;
-      }
-      if (newline < 0) break;
-      pos = newline + 1;
-      const rowEnd = partLength + pos - from;
-      rows++;
-      longestRow = Math.max(longestRow, rowEnd - rowStart);
-      rowStart = rowEnd;
-      if (rowEnd >= partBytes || rows >= rowLimit) {
-        yield { bytes: chunk.subarray(from, pos), part: { rows, longestRow } };
-        from = pos;
-        partLength = rowStart = rows = longestRow = 0;
-        rowLimit = partRows;
-      }
+      yield { bytes: chunk.subarray(from, stop), part: { rows, longestRow } };
+      from = stop;
+      partLength = rowStart = rows = longestRow = 0;
+      rowLimit = partRows;
     }
     if (from < chunk.length) {
       yield { bytes: from === 0 ? chunk : chunk.subarray(from) };
