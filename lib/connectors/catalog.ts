@@ -76,10 +76,8 @@ export async function resolveDataset(
   assertDatasetNotSystem(connector.source, dataset);
   const schema = dataset.schema_name ?? connector.defaultSchema();
   const where = describeSource(connector.source);
-  if (!(await connector.schemaExists(schema))) {
-    throw new AppError('SCHEMA_NOT_FOUND', `Schema '${schema}' not found on the ${where}.`);
-  }
-  const available = await connector.listTables(schema);
+  const available = await connector.schemaTables(schema);
+  if (!available) throw new AppError('SCHEMA_NOT_FOUND', `Schema '${schema}' not found on the ${where}.`);
   const byName = new Map(available.map((t) => [t.name, t]));
 
   const requested = dataset.tables ?? [];

@@ -110,10 +110,8 @@ export interface SourceConnector {
   catalogName(): string;
   /** The schema a dataset without `schema_name` means (PostgreSQL: public, MySQL: the database). */
   defaultSchema(): string;
-  /** Whether the schema exists. */
-  schemaExists(schema: string): Promise<boolean>;
-  /** The schema's tables and views in a stable order (by name). */
-  listTables(schema: string): Promise<TableInfo[]>;
+  /** The schema's tables and views in a stable order (by name), or null when there is no such schema. */
+  schemaTables(schema: string): Promise<TableInfo[] | null>;
   /** Columns of many tables in one catalog query, each list in column order; unknown tables are absent. */
   getColumns(schema: string, tables: readonly string[]): Promise<Map<string, ColumnInfo[]>>;
   /** Opens a consistent snapshot for extraction. */

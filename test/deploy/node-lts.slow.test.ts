@@ -28,11 +28,11 @@ import { runToEnd } from '../support/processes.js';
 /** The Node.js LTS release the tests below run on; its major must be the Dockerfile's. */
 const NODE_LTS = '26.12.1';
 
-/** The test files run on the LTS: drivers on the wire and their doubles, TLS, native modules. */
+/** The test files run on the LTS: drivers on the wire and their doubles, TLS, native and WebAssembly modules. */
 const ON_LTS = [
   'mssql-connector', 'mssql-tls', 'mssql-code-pages', 'mssql-platform', 'databricks-connector', 'databricks-platform', 'secrets', 'four-sources',
   'extract-postgresql', 'extract-mysql', 'filestore-duckdb', 'postgresql-destination', 'postgresql-load-failures', 'postgresql-settings',
-  'postgresql-readiness', 'postgresql-publish', 'source-credentials', 'source-hosts',
+  'postgresql-readiness', 'postgresql-publish', 'source-credentials', 'source-hosts', 'pg-text-transform', 'filestore-csv',
 ].map(testFile);
 
 /** A test file's path by its name, whichever tier folder holds it. */

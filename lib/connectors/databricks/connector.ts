@@ -98,11 +98,8 @@ export class DatabricksConnector implements SourceConnector {
     return defaultSchemaOf(this.source);
   }
 
-  async schemaExists(schema: string): Promise<boolean> {
-    return (await this.unityCatalog.schema(this.source.catalog, schema)) !== undefined;
-  }
-
-  async listTables(schema: string): Promise<TableInfo[]> {
+  async schemaTables(schema: string): Promise<TableInfo[] | null> {
+    if ((await this.unityCatalog.schema(this.source.catalog, schema)) === undefined) return null;
     const tables = await this.unityCatalog.tables(this.source.catalog, schema);
     for (const t of tables) this.listed.set(`${schema}\u0000${t.name}`, t);
     return tables.map((t) => ({ name: t.name, description: t.comment || null })).sort((a, b) => byCodePoint(a.name, b.name));

@@ -75,11 +75,8 @@ export class MssqlConnector implements SourceConnector {
     return defaultSchemaOf(this.source);
   }
 
-  async schemaExists(schema: string): Promise<boolean> {
-    return (await this.query(SCHEMA_EXISTS, [{ name: 'schema', value: schema }])).length > 0;
-  }
-
-  async listTables(schema: string): Promise<TableInfo[]> {
+  async schemaTables(schema: string): Promise<TableInfo[] | null> {
+    if ((await this.query(SCHEMA_EXISTS, [{ name: 'schema', value: schema }])).length === 0) return null;
     const rows = await this.query<TableInfo>(LIST_TABLES, [{ name: 'schema', value: schema }]);
     return rows.map((r) => ({ name: r.name, description: r.description ?? null }));
   }

@@ -226,12 +226,9 @@ export class MysqlConnector implements SourceConnector {
     return defaultSchemaOf(this.source);
   }
 
-  async schemaExists(schema: string): Promise<boolean> {
-    const rows = await this.query('SELECT 1 FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = ?', [schema]);
-    return rows.length > 0;
-  }
-
-  async listTables(schema: string): Promise<TableInfo[]> {
+  async schemaTables(schema: string): Promise<TableInfo[] | null> {
+    const exists = await this.query('SELECT 1 FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = ?', [schema]);
+    if (exists.length === 0) return null;
     return this.query<TableInfo>(LIST_TABLES, [schema]);
   }
 

@@ -108,8 +108,6 @@ export class PostgresConnector implements SourceConnector {
   private readonly catalog: CatalogConnection<pg.Client>;
   /** Snapshots still open, closed with the connector. */
   private readonly snapshots = new Set<SourceSnapshot>();
-  /** The tables schemaExists read with the schema, for the listTables that follows it. */
-  private tablesRead: { schema: string; tables: TableInfo[] } | undefined;
 
   private readonly sslMode: SslMode;
   /** Connections a snapshot reads one large table over (SOURCE_POSTGRESQL_PARALLEL_CONNECTIONS). */
@@ -288,26 +286,8 @@ export class PostgresConnector implements SourceConnector {
     return defaultSchemaOf(this.source);
   }
 
-  /**
-   * Reads the schema's tables with its existence (one round trip, where a
-   * catalog read is some milliseconds): the next listTables of the same schema
-   * answers them without a query of its own.
-   */
-  async schemaExists(schema: string): Promise<boolean> {
-    const tables = await this.tablesOf(schema);
-    this.tablesRead = tables ? { schema, tables } : undefined;
-    return tables !== null;
-  }
-
-  async listTables(schema: string): Promise<TableInfo[]> {
-    const read = this.tablesRead;
-    this.tablesRead = undefined;
-    if (read?.schema === schema) return read.tables;
-    return (await this.tablesOf(schema)) ?? [];
-  }
-
-  /** The schema's tables and views by name, or null when there is no such schema. */
-  private async tablesOf(schema: string): Promise<TableInfo[] | null> {
+  /** The schema's existence and its tables in one query (one round trip, where a catalog read is some milliseconds). */
+  async schemaTables(schema: string): Promise<TableInfo[] | null> {
     const rows = await this.query<{ name: string | null; description: string | null }>(LIST_TABLES, [schema, RELATION_KINDS], 'cr8tor_list_tables');
     if (rows.length === 0) return null;
     return rows.filter((row): row is TableInfo => row.name !== null);

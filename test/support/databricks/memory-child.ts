@@ -27,7 +27,7 @@ function sample(): { heap: number; buffers: number } {
   return { heap: m.heapUsed, buffers: m.arrayBuffers };
 }
 
-await connector.listTables('cohort');
+await connector.schemaTables('cohort');
 const columns = (await connector.getColumns('cohort', [input.table])).get(input.table)!;
 await connector.ping();
 const snapshot = await connector.snapshot();

@@ -114,7 +114,7 @@ describe('OAuth M2M token', () => {
     const from = double.requests.length;
     const c = connector();
     try {
-      assert.equal(await c.schemaExists('cohort'), true);
+      assert.notEqual(await c.schemaTables('cohort'), null);
       await c.ping();
     } finally {
       await c.close();
@@ -128,7 +128,8 @@ describe('OAuth M2M token', () => {
     assert.equal(bearers.size, 1, 'one token for everything');
     assert.match([...bearers][0]!, /^bearer:dapi-double-/);
     assert.deepEqual(sent.slice(1).map((r) => r.thrift ?? `${r.method} ${r.path}`), [
-      'GET /api/2.1/unity-catalog/schemas/research.cohort', 'OpenSession', 'ExecuteStatement', 'CloseOperation', 'CloseSession',
+      'GET /api/2.1/unity-catalog/schemas/research.cohort', ...Array(4).fill('GET /api/2.1/unity-catalog/tables'),
+      'OpenSession', 'ExecuteStatement', 'CloseOperation', 'CloseSession',
     ]);
   });
 
@@ -136,7 +137,7 @@ describe('OAuth M2M token', () => {
     const tokensBefore = double.tokenRequests.length;
     const c = connector();
     try {
-      await c.schemaExists('cohort');
+      await c.schemaTables('cohort');
     } finally {
       await c.close();
     }
@@ -148,12 +149,12 @@ describe('OAuth M2M token', () => {
     try {
       const c = connector({}, {}, short);
       try {
-        await c.schemaExists('cohort');
-        await c.schemaExists('cohort');
+        await c.schemaTables('cohort');
+        await c.schemaTables('cohort');
         assert.equal(short.tokenRequests.length, 1, 'still fresh');
         // Half of a one-second lifetime: renewed before it runs out.
         await new Promise((resolve) => setTimeout(resolve, 600));
-        await c.schemaExists('cohort');
+        await c.schemaTables('cohort');
         assert.equal(short.tokenRequests.length, 2, 'renewed');
       } finally {
         await c.close();
@@ -170,7 +171,7 @@ describe('OAuth M2M token', () => {
       await c.ping();
       const tokensBefore = double.tokenRequests.length;
       double.expireTokens();
-      assert.equal(await c.schemaExists('cohort'), true);
+      assert.notEqual(await c.schemaTables('cohort'), null);
       assert.equal(double.tokenRequests.length, tokensBefore + 1, 'one new token after the 401');
       double.expireTokens();
       await c.ping();
@@ -185,7 +186,7 @@ describe('OAuth M2M token', () => {
   test('credentials the token endpoint refuses: SOURCE_AUTH_FAILED naming the secret, never the secret', async () => {
     clearTokenCache();
     const c = connector({}, {}, double, { clientId: SERVICE_PRINCIPAL.clientId, clientSecret: 'wrong-secret' });
-    const error = await failure(c.schemaExists('cohort'));
+    const error = await failure(c.schemaTables('cohort'));
     await c.close();
     assert.equal(error.code, 'SOURCE_AUTH_FAILED');
     assert.match(error.message, /The databrickssql source https:\/\/127\.0\.0\.1 \(catalog research\) refused the service principal's OAuth credentials \(invalid_client\) \(client id from secret 'dbx-client-id'\)\./);
@@ -197,9 +198,9 @@ describe('Unity Catalog metadata', () => {
   test('schemas by GET, 404 meaning absent', async () => {
     const c = connector();
     try {
-      assert.equal(await c.schemaExists('cohort'), true);
-      assert.equal(await c.schemaExists('nope'), false);
-      assert.equal(await c.schemaExists('empty'), true);
+      assert.notEqual(await c.schemaTables('cohort'), null);
+      assert.equal(await c.schemaTables('nope'), null);
+      assert.notEqual(await c.schemaTables('empty'), null);
     } finally {
       await c.close();
     }
@@ -209,7 +210,7 @@ describe('Unity Catalog metadata', () => {
     const from = double.requests.length;
     const c = connector();
     try {
-      const tables = await c.listTables('cohort');
+      const tables = (await c.schemaTables('cohort'))!;
       assert.deepEqual(tables.map((t) => t.name), ['adults', 'all_types', 'numbers', 'person', 'places', 'zzz_last']);
       assert.deepEqual(tables.find((t) => t.name === 'person'), { name: 'person', description: 'People in the cohort' });
       assert.equal(tables.find((t) => t.name === 'zzz_last')!.description, null);
@@ -285,7 +286,7 @@ describe('extraction from the SQL warehouse', () => {
     const from = double.warehouse.calls.length;
     const c = connector({}, { fetchRows: 3 });
     try {
-      await c.listTables('cohort');
+      await c.schemaTables('cohort');
       const columns = (await c.getColumns('cohort', ['numbers'])).get('numbers')!;
       const snapshot = await c.snapshot();
       try {
@@ -330,7 +331,7 @@ describe('extraction from the SQL warehouse', () => {
     const from = double.warehouse.calls.length;
     const c = connector();
     try {
-      await c.listTables('cohort');
+      await c.schemaTables('cohort');
       const columns = (await c.getColumns('cohort', ['adults'])).get('adults')!;
       const snapshot = await c.snapshot();
       try {
@@ -389,7 +390,7 @@ describe('column-based result sets', () => {
     try {
       const c = connector({}, { fetchRows: 3 }, arrow);
       try {
-        await c.listTables('cohort');
+        await c.schemaTables('cohort');
         const columns = (await c.getColumns('cohort', ['all_types'])).get('all_types')!;
         const snapshot = await c.snapshot();
         try {

@@ -77,7 +77,7 @@ async function readAll(stream: Readable, pause = 0): Promise<string> {
 async function extract(d: DatabricksDouble, table: string, settings: DatabricksSettings = {}, pause = 0): Promise<string> {
   const c = new DatabricksConnector(source(d), SERVICE_PRINCIPAL, {}, settings, d.ca);
   try {
-    await c.listTables('cohort');
+    await c.schemaTables('cohort');
     const columns = (await c.getColumns('cohort', [table])).get(table)!;
     const snapshot = await c.snapshot();
     try {
