@@ -14,6 +14,13 @@ function ephemeralLow(): number {
 /** Ports below the ephemeral range that {@link freePort} draws from. */
 const FLOOR = 10000;
 
+/**
+ * The ports from {@link FLOOR} up that fetch refuses to connect to (the Fetch
+ * standard's "bad ports"; Node's fetch fails with "bad port"): a service given
+ * one could never answer a health check (seen: a benchmark drew 10080).
+ */
+export const FETCH_BAD_PORTS: ReadonlySet<number> = new Set([10080]);
+
 function tryListen(port: number): Promise<number | null> {
   return new Promise((resolve, reject) => {
     const server = net.createServer();
@@ -32,14 +39,17 @@ function tryListen(port: number): Promise<number | null> {
  * a port the kernel hands out for `listen(0)` lies in that range, where any
  * outgoing connection (to a database, to another service) may take it as its
  * local port before the service binds it, and the service then fails with
- * EADDRINUSE (seen in CI). Falls back to the kernel's choice when no port
- * below the range is free after a few draws.
+ * EADDRINUSE (seen in CI). Never one of {@link FETCH_BAD_PORTS}. Falls back
+ * to the kernel's choice when no port below the range is free after a few
+ * draws. `random`: the draw (tests fix it).
  */
-export async function freePort(): Promise<number> {
+export async function freePort(random: () => number = Math.random): Promise<number> {
   const low = ephemeralLow();
   if (low - FLOOR >= 1000) {
     for (let attempt = 0; attempt < 20; attempt++) {
-      const port = await tryListen(FLOOR + Math.floor(Math.random() * (low - FLOOR)));
+      const drawn = FLOOR + Math.floor(random() * (low - FLOOR));
+      if (FETCH_BAD_PORTS.has(drawn)) continue;
+      const port = await tryListen(drawn);
       if (port !== null) return port;
     }
   }
