@@ -71,20 +71,20 @@ export class RowScanner {
   inQuotes = false;
   private readonly finder = new RowEndFinder();
 
-  /** Advances the quote state over `buf[from, to)`. */
-  skip(buf: Buffer, from = 0, to = buf.length): void {
-    this.finder.load(buf.subarray(0, to));
-    this.finder.find(from, from, Infinity, Infinity, this.inQuotes);
+  /** Advances the quote state over `buf`. */
+  skip(buf: Buffer): void {
+    this.finder.load(buf);
+    this.finder.find(0, 0, Infinity, Infinity, this.inQuotes);
     this.inQuotes = this.finder.quoted;
   }
 
   /**
-   * Scans from `from` to the first row end; answers the index just after its
-   * `\n`, or -1 when `buf` ends first (the state then covers all of `buf`).
+   * Scans `buf` to its first row end; answers the index just after its `\n`,
+   * or -1 when `buf` ends first (the state then covers all of `buf`).
    */
-  findRowEnd(buf: Buffer, from = 0): number {
+  findRowEnd(buf: Buffer): number {
     this.finder.load(buf);
-    const end = this.finder.find(from, from, 1, Infinity, this.inQuotes);
+    const end = this.finder.find(0, 0, 1, Infinity, this.inQuotes);
     this.inQuotes = this.finder.quoted;
     return end;
   }
