@@ -46,10 +46,19 @@ async function run(page: Page): Promise<{ status: number; shown: string }> {
   await page.locator('button.graphiql-execute-button').click();
   const status = (await answered).status();
   // The pane is a CodeMirror editor that draws only the lines in view: its whole text comes from the editor (run in the page).
-  const text = `document.querySelector('section[aria-label="Result Window"] .CodeMirror')?.CodeMirror?.getValue() ?? ''`;
-  await page.waitForFunction(`(${text}).trim().startsWith('{')`);
-  const shown = String(await page.evaluate(text));
-  return { status, shown };
+  // The predicate is a function, not a string: Playwright evaluates a string again at every poll, and the page's
+  // Content-Security-Policy (no 'unsafe-eval') refuses that whenever the pane is not drawn at the first check.
+  const shown = await page.waitForFunction(() => {
+    const pane = (globalThis as unknown as ResultPage).document.querySelector('section[aria-label="Result Window"] .CodeMirror');
+    const text = pane?.CodeMirror?.getValue().trim() ?? '';
+    return text.startsWith('{') && text;
+  });
+  return { status, shown: String(await shown.jsonValue()) };
+}
+
+/** What `run` reads of the page (the tests have no DOM types). */
+interface ResultPage {
+  document: { querySelector(selector: string): { CodeMirror?: { getValue(): string } } | null };
 }
 
 const PROJECT = { project_name: 'DemoProject', project_start_time: '20250205_010101' };
