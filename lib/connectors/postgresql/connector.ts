@@ -18,12 +18,23 @@ import { defaultSchemaOf } from '../system-schemas.js';
 const RELATION_KINDS = ['r', 'p', 'v', 'm', 'f'];
 
 /**
+ * A relation's comment (objsubid 0) or a column's (objsubid its attnum), joined
+ * from pg_description by its key rather than through obj_description() and
+ * col_description(): those are SQL functions that run a query of their own per
+ * row, which made listing a schema of 3,000 tables take 20 ms against 6
+ * (docs/performance.md).
+ */
+const DESCRIPTION_OF = (alias: string, relation: string, subid: string) =>
+  `LEFT JOIN pg_catalog.pg_description ${alias} ON ${alias}.objoid = ${relation} AND ${alias}.classoid = 'pg_catalog.pg_class'::pg_catalog.regclass AND ${alias}.objsubid = ${subid}`;
+
+/**
  * The schema's tables and views, and whether the schema exists, in one round
  * trip: no row when it does not, one row without a name when it holds none.
  */
 const LIST_TABLES = `
-  SELECT c.relname AS name, obj_description(c.oid, 'pg_class') AS description
+  SELECT c.relname AS name, d.description
   FROM pg_catalog.pg_namespace n LEFT JOIN pg_catalog.pg_class c ON c.relnamespace = n.oid AND c.relkind = ANY($2)
+  ${DESCRIPTION_OF('d', 'c.oid', '0')}
   WHERE n.nspname = $1
   ORDER BY c.relname COLLATE "C"`;
 
@@ -44,7 +55,7 @@ const LIST_COLUMNS = `
   ), domain_base AS (
     SELECT d.oid, d.base, d.typmod FROM chain d JOIN pg_catalog.pg_type t ON t.oid = d.base WHERE t.typtype <> 'd'
   )
-  SELECT c.relname AS table_name, a.attname AS name, col_description(c.oid, a.attnum) AS description,
+  SELECT c.relname AS table_name, a.attname AS name, d.description,
          pg_catalog.format_type(a.atttypid, a.atttypmod) AS datatype, NOT a.attnotnull AS nullable, a.attnum AS position,
          (SELECT array_position(k.conkey, a.attnum) FROM pg_catalog.pg_constraint k
           WHERE k.conrelid = c.oid AND k.contype = 'p') AS primary_key,
@@ -66,6 +77,7 @@ const LIST_COLUMNS = `
     ON bt.typelem <> 0 AND bt.typlen = -1
   LEFT JOIN pg_catalog.pg_type et ON et.oid = e.oid
   LEFT JOIN pg_catalog.pg_namespace etn ON etn.oid = et.typnamespace
+  ${DESCRIPTION_OF('d', 'c.oid', 'a.attnum')}
   WHERE n.nspname = $1 AND c.relname = ANY($2) AND c.relkind = ANY($3) AND a.attnum > 0 AND NOT a.attisdropped
   ORDER BY c.relname COLLATE "C", a.attnum`;
 
