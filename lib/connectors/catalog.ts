@@ -56,8 +56,12 @@ function duplicates(names: readonly string[]): string[] {
  * every requested table exists, every requested column exists in its table.
  * Absent or empty `tables` means every table (in name order); absent or empty
  * `columns` means every column (in table order); otherwise the requested order
- * is kept. Costs three catalog queries whatever the number of tables: column
- * lookups go through one DataLoader batch.
+ * is kept. Costs two catalog reads whatever the number of tables: the
+ * schema's tables (only the named ones, where the connector can), then the
+ * columns of the chosen ones in one DataLoader batch (MySQL, SQL Server and
+ * Databricks ask whether the schema exists apart). Refusing a missing table
+ * of a request that named its tables costs one more: the message lists the
+ * schema's tables.
  *
  * Only what this returns may ever be read from the source. With `forExtraction`,
  * a chosen column whose type has no faithful mapping is refused (metadata
@@ -76,20 +80,25 @@ export async function resolveDataset(
   assertDatasetNotSystem(connector.source, dataset);
   const schema = dataset.schema_name ?? connector.defaultSchema();
   const where = describeSource(connector.source);
-  const available = await connector.schemaTables(schema);
+  const requested = dataset.tables ?? [];
+  // A request that names its tables reads the catalog rows of those (where the connector can), not of every table.
+  const named = requested.length > 0 ? [...new Set(requested.map((t) => t.name))] : undefined;
+  const available = await connector.schemaTables(schema, named);
   if (!available) throw new AppError('SCHEMA_NOT_FOUND', `Schema '${schema}' not found on the ${where}.`);
   const byName = new Map(available.map((t) => [t.name, t]));
 
-  const requested = dataset.tables ?? [];
   const twice = duplicates(requested.map((t) => t.name));
   if (twice.length > 0) throw new AppError('INVALID_REQUEST', `Invalid request body: dataset.tables names ${nameList(twice)} more than once.`);
   const missing = requested.filter((t) => !byName.has(t.name)).map((t) => t.name);
-  const tableNotFound = () =>
-    new AppError(
+  // The message lists the schema's tables: read whole here when only the named ones were.
+  const tableNotFound = async () => {
+    const all = named ? ((await connector.schemaTables(schema)) ?? []) : available;
+    return new AppError(
       'TABLE_NOT_FOUND',
-      `Table${missing.length > 1 ? 's' : ''} ${nameList(missing)} not found in schema '${schema}' on the ${where}. Available tables: ${nameList(available.map((t) => t.name))}.`,
+      `Table${missing.length > 1 ? 's' : ''} ${nameList(missing)} not found in schema '${schema}' on the ${where}. Available tables: ${nameList(all.map((t) => t.name))}.`,
     );
-  if (missing.length > 0 && !options.inspect) throw tableNotFound();
+  };
+  if (missing.length > 0 && !options.inspect) throw await tableNotFound();
   const chosen = requested.length > 0 ? requested.filter((t) => byName.has(t.name)).map((t) => byName.get(t.name)!) : available;
 
   const columnsOf = new DataLoader<string, ColumnInfo[]>(async (names) => {
@@ -113,7 +122,7 @@ export async function resolveDataset(
         requested: 'columns' in t && t.columns && t.columns.length > 0 ? t.columns.map((c) => c.name) : null,
       })),
     });
-    if (missing.length > 0) throw tableNotFound();
+    if (missing.length > 0) throw await tableNotFound();
   }
 
   const tables = await Promise.all(

@@ -110,8 +110,13 @@ export interface SourceConnector {
   catalogName(): string;
   /** The schema a dataset without `schema_name` means (PostgreSQL: public, MySQL: the database). */
   defaultSchema(): string;
-  /** The schema's tables and views in a stable order (by name), or null when there is no such schema. */
-  schemaTables(schema: string): Promise<TableInfo[] | null>;
+  /**
+   * The schema's tables and views in a stable order (by name), or null when
+   * there is no such schema. With `only`, a connector may leave out the tables
+   * not named there: PostgreSQL and MySQL do, so that a request naming its
+   * tables reads the catalog rows of those, not of a schema of thousands.
+   */
+  schemaTables(schema: string, only?: readonly string[]): Promise<TableInfo[] | null>;
   /** Columns of many tables in one catalog query, each list in column order; unknown tables are absent. */
   getColumns(schema: string, tables: readonly string[]): Promise<Map<string, ColumnInfo[]>>;
   /** Opens a consistent snapshot for extraction. */

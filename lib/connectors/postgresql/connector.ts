@@ -28,15 +28,19 @@ const DESCRIPTION_OF = (alias: string, relation: string, subid: string) =>
   `LEFT JOIN pg_catalog.pg_description ${alias} ON ${alias}.objoid = ${relation} AND ${alias}.classoid = 'pg_catalog.pg_class'::pg_catalog.regclass AND ${alias}.objsubid = ${subid}`;
 
 /**
- * The schema's tables and views, and whether the schema exists, in one round
- * trip: no row when it does not, one row without a name when it holds none.
+ * The schema's tables and views (with `named`, those of them named in $3), and
+ * whether the schema exists, in one round trip: no row when it does not, one
+ * row without a name when it holds none (of those named).
  */
-const LIST_TABLES = `
+const listTables = (named: boolean) => `
   SELECT c.relname AS name, d.description
-  FROM pg_catalog.pg_namespace n LEFT JOIN pg_catalog.pg_class c ON c.relnamespace = n.oid AND c.relkind = ANY($2)
+  FROM pg_catalog.pg_namespace n
+  LEFT JOIN pg_catalog.pg_class c ON c.relnamespace = n.oid AND c.relkind = ANY($2)${named ? ' AND c.relname = ANY($3)' : ''}
   ${DESCRIPTION_OF('d', 'c.oid', '0')}
   WHERE n.nspname = $1
   ORDER BY c.relname COLLATE "C"`;
+const LIST_TABLES = listTables(false);
+const LIST_NAMED_TABLES = listTables(true);
 
 /**
  * Every column of the requested tables in one query: its type with domains
@@ -298,9 +302,16 @@ export class PostgresConnector implements SourceConnector {
     return defaultSchemaOf(this.source);
   }
 
-  /** The schema's existence and its tables in one query (one round trip, where a catalog read is some milliseconds). */
-  async schemaTables(schema: string): Promise<TableInfo[] | null> {
-    const rows = await this.query<{ name: string | null; description: string | null }>(LIST_TABLES, [schema, RELATION_KINDS], 'cr8tor_list_tables');
+  /**
+   * The schema's existence and its tables (with `only`, those of them named)
+   * in one query: one round trip, and with `only` a lookup by name, where
+   * listing a schema of 3,000 tables takes some milliseconds.
+   */
+  async schemaTables(schema: string, only?: readonly string[]): Promise<TableInfo[] | null> {
+    type Row = { name: string | null; description: string | null };
+    const rows = only
+      ? await this.query<Row>(LIST_NAMED_TABLES, [schema, RELATION_KINDS, only], 'cr8tor_list_named_tables')
+      : await this.query<Row>(LIST_TABLES, [schema, RELATION_KINDS], 'cr8tor_list_tables');
     if (rows.length === 0) return null;
     return rows.filter((row): row is TableInfo => row.name !== null);
   }

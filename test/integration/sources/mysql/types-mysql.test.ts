@@ -154,6 +154,21 @@ describe('MySQL/MariaDB type mapping', () => {
     for (const t of tables) assert.deepEqual(found.get(t)!.map((c) => [c.name, c.logical.kind, c.primaryKey]), [['id', 'int32', 1], ['v', 'text', null]]);
   });
 
+  test('a request naming its tables reads the catalog rows of those alone, matching names exactly; refusing a missing one lists every table', async () => {
+    const listed = (await source.schemaTables(db.database, ['keyed', 'nope', 'we`ird']))!.map((t) => t.name);
+    assert.deepEqual(listed, ['keyed', 'we`ird']);
+    assert.deepEqual(await source.schemaTables(db.database, []), []);
+    assert.equal(await source.schemaTables(`${db.database}_none`, ['keyed']), null);
+    // Keyed2 and keyed2 are two tables here: the name is matched exactly, whatever the catalog's collation.
+    const resolved = await resolveDataset(source, { schema_name: db.database, tables: [{ name: 'keyed2' }] });
+    assert.deepEqual(resolved.tables.map((t) => [t.name, t.columns.map((c) => c.name)]), [['keyed2', ['y', 'x']]]);
+    await assert.rejects(resolveDataset(source, { schema_name: db.database, tables: [{ name: 'keyed' }, { name: 'nope' }] }), (error: unknown) => {
+      assert.ok(error instanceof AppError && error.code === 'TABLE_NOT_FOUND');
+      assert.match(error.message, /Available tables: 'Keyed2', 'keyed', 'keyed2', 'keyed_view', 'natives', 't0', /);
+      return true;
+    });
+  });
+
   test('an unmapped type is reported in metadata but refused for extraction, naming the table, the column and the type', async () => {
     // No type of this server is unmapped, so the catalog answer is stood in for.
     class FutureServer extends MysqlConnector {

@@ -10,6 +10,8 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { sourceSchema, type SqlSourceConfig } from '../../../../lib/contract/index.js';
 import { PostgresConnector } from '../../../../lib/connectors/postgresql/connector.js';
+import { resolveDataset } from '../../../../lib/connectors/catalog.js';
+import { AppError } from '../../../../lib/errors.js';
 import { createPgDatabase, pgSettings, type TestPgDatabase } from '../../../support/databases.js';
 
 /** The connector, with a way to ask its catalog session a question. */
@@ -70,6 +72,38 @@ test('a schema and its tables are read in one round trip; a missing schema and a
     assert.deepEqual(await c.schemaTables('empty_one'), [], 'a schema without tables exists');
     assert.equal(await c.schemaTables('no_such_schema'), null);
     assert.equal(queries.length - before, 4);
+  } finally {
+    await c.close();
+  }
+});
+
+test('a request naming its tables reads the catalog rows of those alone; refusing a missing one reads the whole list for the message', async () => {
+  const source = sourceSchema.parse({
+    type: 'postgresql', host_url: pgSettings.host, port: pgSettings.port, database: db.database,
+    credentials: { provider: 'AzureKeyVault', username_key: 'pg-user', password_key: 'pg-password' },
+  }) as SqlSourceConfig;
+  const queries: string[] = [];
+  const c = new PostgresConnector(source, { username: pgSettings.user, password: pgSettings.password }, { onQuery: (sql) => void queries.push(sql) });
+  try {
+    await c.ping();
+    queries.length = 0;
+    assert.deepEqual(await c.schemaTables('public', ['visit', 'nope']), [{ name: 'visit', description: null }]);
+    assert.deepEqual(await c.schemaTables('public', ['nope']), [], 'the schema exists; none of the named tables does');
+    assert.equal(await c.schemaTables('no_such_schema', ['visit']), null);
+    assert.equal(queries.length, 3, 'one query each');
+
+    queries.length = 0;
+    const resolved = await resolveDataset(c, { schema_name: 'public', tables: [{ name: 'visit' }] });
+    assert.deepEqual(resolved.tables.map((t) => [t.name, t.columns.map((col) => col.name)]), [['visit', ['id', 'person_id', 'at']]]);
+    assert.equal(queries.length, 2, 'the named table, then its columns');
+
+    queries.length = 0;
+    await assert.rejects(resolveDataset(c, { schema_name: 'public', tables: [{ name: 'visit' }, { name: 'nope' }] }), (error: unknown) => {
+      assert.ok(error instanceof AppError && error.code === 'TABLE_NOT_FOUND');
+      assert.match(error.message, /^Table 'nope' not found in schema 'public' .* Available tables: 'person', 'visit'\.$/);
+      return true;
+    });
+    assert.equal(queries.length, 2, 'the named tables, then the whole list for the message; no column is read');
   } finally {
     await c.close();
   }
