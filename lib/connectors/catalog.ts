@@ -59,9 +59,9 @@ function duplicates(names: readonly string[]): string[] {
  * is kept. Costs two catalog reads whatever the number of tables: the
  * schema's tables (only the named ones, where the connector can), then the
  * columns of the chosen ones in one DataLoader batch (MySQL, SQL Server and
- * Databricks ask whether the schema exists apart). Refusing a missing table
- * of a request that named its tables costs one more: the message lists the
- * schema's tables.
+ * Databricks ask whether the schema exists apart; PostgreSQL reads named
+ * tables with their columns, in one). Refusing a missing table of a request
+ * that named its tables costs one more: the message lists the schema's tables.
  *
  * Only what this returns may ever be read from the source. With `forExtraction`,
  * a chosen column whose type has no faithful mapping is refused (metadata
@@ -101,9 +101,11 @@ export async function resolveDataset(
   if (missing.length > 0 && !options.inspect) throw await tableNotFound();
   const chosen = requested.length > 0 ? requested.filter((t) => byName.has(t.name)).map((t) => byName.get(t.name)!) : available;
 
+  // Columns the connector read with the tables are not asked for again.
   const columnsOf = new DataLoader<string, ColumnInfo[]>(async (names) => {
-    const found = await connector.getColumns(schema, names);
-    return names.map((n) => found.get(n) ?? []);
+    const unread = names.filter((n) => !byName.get(n)?.columns);
+    const found = unread.length > 0 ? await connector.getColumns(schema, unread) : new Map<string, ColumnInfo[]>();
+    return names.map((n) => byName.get(n)?.columns ?? found.get(n) ?? []);
   });
   if (options.inspect) {
     const read = new Map((await columnsOf.loadMany(chosen.map((t) => t.name))).map((c, i) => [chosen[i]!.name, c]));

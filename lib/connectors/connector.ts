@@ -9,6 +9,8 @@ export interface TableInfo {
   name: string;
   /** The table comment, or null when it has none. */
   description: string | null;
+  /** Its columns, when the connector read them with the table (PostgreSQL, for tables named to `schemaTables`). */
+  columns?: ColumnInfo[];
 }
 
 /** A column as the source's catalog describes it. */
@@ -114,7 +116,8 @@ export interface SourceConnector {
    * The schema's tables and views in a stable order (by name), or null when
    * there is no such schema. With `only`, a connector may leave out the tables
    * not named there: PostgreSQL and MySQL do, so that a request naming its
-   * tables reads the catalog rows of those, not of a schema of thousands.
+   * tables reads the catalog rows of those, not of a schema of thousands
+   * (PostgreSQL reads their columns in the same query).
    */
   schemaTables(schema: string, only?: readonly string[]): Promise<TableInfo[] | null>;
   /** Columns of many tables in one catalog query, each list in column order; unknown tables are absent. */

@@ -28,28 +28,25 @@ const DESCRIPTION_OF = (alias: string, relation: string, subid: string) =>
   `LEFT JOIN pg_catalog.pg_description ${alias} ON ${alias}.objoid = ${relation} AND ${alias}.classoid = 'pg_catalog.pg_class'::pg_catalog.regclass AND ${alias}.objsubid = ${subid}`;
 
 /**
- * The schema's tables and views (with `named`, those of them named in $3), and
- * whether the schema exists, in one round trip: no row when it does not, one
- * row without a name when it holds none (of those named).
+ * Where a schema's tables (with `named`, those of them named in $3) are read
+ * from, the schema itself always: no row when the schema does not exist, one
+ * row without a table when it holds none (of those named).
  */
-const listTables = (named: boolean) => `
-  SELECT c.relname AS name, d.description
+const tablesOf = (named: boolean) => `
   FROM pg_catalog.pg_namespace n
   LEFT JOIN pg_catalog.pg_class c ON c.relnamespace = n.oid AND c.relkind = ANY($2)${named ? ' AND c.relname = ANY($3)' : ''}
   ${DESCRIPTION_OF('d', 'c.oid', '0')}
-  WHERE n.nspname = $1
-  ORDER BY c.relname COLLATE "C"`;
-const LIST_TABLES = listTables(false);
-const LIST_NAMED_TABLES = listTables(true);
+  WHERE n.nspname = $1`;
+
+/** The schema's tables and views, and whether the schema exists, in one round trip. */
+const LIST_TABLES = `SELECT c.relname AS name, d.description ${tablesOf(false)} ORDER BY c.relname COLLATE "C"`;
 
 /**
- * Every column of the requested tables in one query: its type with domains
- * resolved (for an array, its element's too), enum labels, and its position in
- * the primary key. Domains are resolved once for the whole database (there are
+ * Domains resolved to their base type once for the whole database (there are
  * few), then joined: a per-column recursive lookup scans pg_type per column.
  * A domain's type modifier is the nearest one declared along its chain.
  */
-const LIST_COLUMNS = `
+const DOMAINS = `
   WITH RECURSIVE chain(oid, base, typmod) AS (
     SELECT t.oid, t.typbasetype, t.typtypmod FROM pg_catalog.pg_type t WHERE t.typtype = 'd'
     UNION ALL
@@ -58,7 +55,13 @@ const LIST_COLUMNS = `
     WHERE t.typtype = 'd'
   ), domain_base AS (
     SELECT d.oid, d.base, d.typmod FROM chain d JOIN pg_catalog.pg_type t ON t.oid = d.base WHERE t.typtype <> 'd'
-  )
+  )`;
+
+/**
+ * Every column of the tables named in $3: its type with domains resolved (for
+ * an array, its element's too), enum labels, and its position in the primary key.
+ */
+const COLUMN_ROWS = `
   SELECT c.relname AS table_name, a.attname AS name, d.description,
          pg_catalog.format_type(a.atttypid, a.atttypmod) AS datatype, NOT a.attnotnull AS nullable, a.attnum AS position,
          (SELECT array_position(k.conkey, a.attnum) FROM pg_catalog.pg_constraint k
@@ -82,8 +85,28 @@ const LIST_COLUMNS = `
   LEFT JOIN pg_catalog.pg_type et ON et.oid = e.oid
   LEFT JOIN pg_catalog.pg_namespace etn ON etn.oid = et.typnamespace
   ${DESCRIPTION_OF('d', 'c.oid', 'a.attnum')}
-  WHERE n.nspname = $1 AND c.relname = ANY($2) AND c.relkind = ANY($3) AND a.attnum > 0 AND NOT a.attisdropped
-  ORDER BY c.relname COLLATE "C", a.attnum`;
+  WHERE n.nspname = $1 AND c.relname = ANY($3) AND c.relkind = ANY($2) AND a.attnum > 0 AND NOT a.attisdropped`;
+
+/** Every column of the tables named in $3 in one query. */
+const LIST_COLUMNS = `${DOMAINS} ${COLUMN_ROWS} ORDER BY c.relname COLLATE "C", a.attnum`;
+
+/**
+ * The tables named in $3 and all their columns, and whether the schema
+ * exists, in one round trip: a table's row (no column name) comes before its
+ * columns'. A request that names its tables is resolved with this alone.
+ */
+const DESCRIBE_NAMED_TABLES = `${DOMAINS}
+  SELECT * FROM (
+    SELECT c.relname AS table_name, NULL::name AS name, d.description,
+           NULL::text AS datatype, NULL::boolean AS nullable, NULL::smallint AS position, NULL::integer AS primary_key,
+           NULL::name AS type_name, NULL::name AS type_schema, NULL::"char" AS type_kind, NULL::integer AS typmod, NULL::text AS type_sql,
+           NULL::name AS elem_name, NULL::name AS elem_schema, NULL::"char" AS elem_kind, NULL::integer AS elem_typmod, NULL::text AS elem_sql,
+           NULL::text[] AS enum_labels
+    ${tablesOf(true)}
+    UNION ALL
+    ${COLUMN_ROWS}
+  ) catalog
+  ORDER BY table_name COLLATE "C", position NULLS FIRST`;
 
 interface ColumnRow {
   table_name: string;
@@ -114,6 +137,16 @@ function typeInfo(row: ColumnRow): PgTypeInfo {
   if (row.enum_labels) info.enumLabels = row.enum_labels;
   return info;
 }
+
+function columnOf(row: ColumnRow): ColumnInfo {
+  const mapped = pgLogicalType(typeInfo(row));
+  const logical = mapped ?? { kind: 'other' as const, native: row.datatype };
+  const { name, description, datatype, nullable, position } = row;
+  return { name, description, datatype, nullable, position, logical, primaryKey: row.primary_key, ...(mapped ? {} : { unsupported: true as const }) };
+}
+
+/** A row of DESCRIBE_NAMED_TABLES: a table's (no column name; no table name when the schema holds none of them) or a column's. */
+type CatalogRow = { [K in keyof ColumnRow]: ColumnRow[K] | null };
 
 /** PostgreSQL through `pg`: one catalog client per request (borrowed from the metadata service's pools), one more per snapshot. */
 export class PostgresConnector implements SourceConnector {
@@ -303,29 +336,34 @@ export class PostgresConnector implements SourceConnector {
   }
 
   /**
-   * The schema's existence and its tables (with `only`, those of them named)
-   * in one query: one round trip, and with `only` a lookup by name, where
-   * listing a schema of 3,000 tables takes some milliseconds.
+   * The schema's existence and its tables in one query. With `only`, those of
+   * them named, looked up by name, each with its columns: one round trip
+   * resolves the request (listing a schema of 3,000 tables takes milliseconds).
    */
   async schemaTables(schema: string, only?: readonly string[]): Promise<TableInfo[] | null> {
-    type Row = { name: string | null; description: string | null };
-    const rows = only
-      ? await this.query<Row>(LIST_NAMED_TABLES, [schema, RELATION_KINDS, only], 'cr8tor_list_named_tables')
-      : await this.query<Row>(LIST_TABLES, [schema, RELATION_KINDS], 'cr8tor_list_tables');
+    if (!only) {
+      const rows = await this.query<{ name: string | null; description: string | null }>(LIST_TABLES, [schema, RELATION_KINDS], 'cr8tor_list_tables');
+      if (rows.length === 0) return null;
+      return rows.filter((row): row is TableInfo => row.name !== null);
+    }
+    const rows = await this.query<CatalogRow>(DESCRIBE_NAMED_TABLES, [schema, RELATION_KINDS, only], 'cr8tor_describe_named_tables');
     if (rows.length === 0) return null;
-    return rows.filter((row): row is TableInfo => row.name !== null);
+    const tables: Array<TableInfo & { columns: ColumnInfo[] }> = [];
+    for (const row of rows) {
+      if (row.table_name === null) continue;
+      if (row.name === null) tables.push({ name: row.table_name, description: row.description, columns: [] });
+      else tables.at(-1)!.columns.push(columnOf(row as ColumnRow));
+    }
+    return tables;
   }
 
   async getColumns(schema: string, tables: readonly string[]): Promise<Map<string, ColumnInfo[]>> {
-    const rows = await this.query<ColumnRow>(LIST_COLUMNS, [schema, tables, RELATION_KINDS], 'cr8tor_list_columns');
+    const rows = await this.query<ColumnRow>(LIST_COLUMNS, [schema, RELATION_KINDS, tables], 'cr8tor_list_columns');
     const byTable = new Map<string, ColumnInfo[]>();
     for (const row of rows) {
-      const mapped = pgLogicalType(typeInfo(row));
-      const logical = mapped ?? { kind: 'other' as const, native: row.datatype };
       let list = byTable.get(row.table_name);
       if (!list) byTable.set(row.table_name, (list = []));
-      const { name, description, datatype, nullable, position } = row;
-      list.push({ name, description, datatype, nullable, position, logical, primaryKey: row.primary_key, ...(mapped ? {} : { unsupported: true as const }) });
+      list.push(columnOf(row));
     }
     return byTable;
   }

@@ -87,15 +87,22 @@ test('a request naming its tables reads the catalog rows of those alone; refusin
   try {
     await c.ping();
     queries.length = 0;
-    assert.deepEqual(await c.schemaTables('public', ['visit', 'nope']), [{ name: 'visit', description: null }]);
+    const named = await c.schemaTables('public', ['visit', 'person', 'nope']);
+    assert.deepEqual(
+      named?.map((t) => [t.name, t.description, t.columns?.map((col) => `${col.name}:${col.datatype}:${col.primaryKey}`)]),
+      [['person', null, ['id:bigint:1', 'name:text:null', 'born:date:null']], ['visit', null, ['id:bigint:null', 'person_id:bigint:null', 'at:timestamp with time zone:null']]],
+      'the named tables that exist, each with its columns, in name order',
+    );
+    assert.deepEqual(named?.[0]?.columns, (await c.getColumns('public', ['person'])).get('person'), 'the same columns as getColumns reads');
+    queries.length = 0;
     assert.deepEqual(await c.schemaTables('public', ['nope']), [], 'the schema exists; none of the named tables does');
     assert.equal(await c.schemaTables('no_such_schema', ['visit']), null);
-    assert.equal(queries.length, 3, 'one query each');
+    assert.equal(queries.length, 2, 'one query each');
 
     queries.length = 0;
     const resolved = await resolveDataset(c, { schema_name: 'public', tables: [{ name: 'visit' }] });
     assert.deepEqual(resolved.tables.map((t) => [t.name, t.columns.map((col) => col.name)]), [['visit', ['id', 'person_id', 'at']]]);
-    assert.equal(queries.length, 2, 'the named table, then its columns');
+    assert.equal(queries.length, 1, 'the named table with its columns: one round trip');
 
     queries.length = 0;
     await assert.rejects(resolveDataset(c, { schema_name: 'public', tables: [{ name: 'visit' }, { name: 'nope' }] }), (error: unknown) => {
@@ -103,7 +110,7 @@ test('a request naming its tables reads the catalog rows of those alone; refusin
       assert.match(error.message, /^Table 'nope' not found in schema 'public' .* Available tables: 'person', 'visit'\.$/);
       return true;
     });
-    assert.equal(queries.length, 2, 'the named tables, then the whole list for the message; no column is read');
+    assert.equal(queries.length, 2, 'the named tables with their columns, then the whole list for the message');
   } finally {
     await c.close();
   }

@@ -129,6 +129,15 @@ describe('PostgreSQL type mapping', () => {
     }
   });
 
+  test('tables named to schemaTables come with the very columns getColumns reads (every type, domains, arrays, enums, keys), in one query', async () => {
+    const direct = await source.getColumns('public', ['natives', 'keyed', 'keyed_view', 'odd_composite']);
+    queries.length = 0;
+    const named = await source.schemaTables('public', ['natives', 'keyed', 'keyed_view', 'odd_composite']);
+    assert.equal(queries.length, 1);
+    assert.deepEqual(named?.map((t) => t.name), ['keyed', 'keyed_view', 'natives', 'odd_composite']);
+    for (const table of named!) assert.deepEqual(table.columns, direct.get(table.name), table.name);
+  });
+
   test('primaryKey is the 1-based position in a composite key, null elsewhere and for views', async () => {
     const found = await source.getColumns('public', ['keyed', 'keyed_view']);
     assert.deepEqual(found.get('keyed')!.map((c) => [c.name, c.primaryKey]), [['c', null], ['b', 1], ['a', 2]]);
