@@ -38,7 +38,8 @@
  *   BENCH_LOAD_PHASES=d,e (letters) runs only those phases ((l) below included);
  * - prints throughput, p50/p99 latency (every response timed to the
  *   microsecond) and errors (connection errors, timeouts, non-2xx, or an answer
- *   that is not a success), and the services' RSS (/proc) and V8 heap in use
+ *   that is not a success), the CPU time each service spent per call (/proc,
+ *   user and system), and the services' RSS (/proc) and V8 heap in use
  *   (their /metrics) at the start, middle and end of each phase;
  * - then what each service retains: the live heap after a full garbage
  *   collection (a heap snapshot, taken through `--heapsnapshot-signal`, sums
@@ -187,7 +188,11 @@ async function main(): Promise<void> {
       const what = phases.map((p) => p.label).join(' and ');
       process.stdout.write(`${what} (${phases[0]!.connections} client${phases[0]!.connections > 1 ? 's' : ''}, ${phases[0]!.seconds} s${phases.length > 1 ? ' each' : ''}${slices > 1 ? `, alternating in ${slices} slices` : ''})…\n`);
       const results = await drive(phases, services, WARMUP_SECONDS, slices);
-      for (const f of results) console.log(`  ${f.label}: ${f.throughput.toFixed(0)} req/s, p50 ${f.p50.toFixed(2)} ms, p99 ${f.p99.toFixed(2)} ms, errors ${f.errors}`);
+      for (const f of results) {
+        // Services that did next to nothing in the phase (another service's phase) are left out.
+        const cpu = Object.entries(f.cpuPerRequest).filter(([, ms]) => ms >= 0.01).map(([name, ms]) => `${name} ${ms.toFixed(2)}`).join(', ');
+        console.log(`  ${f.label}: ${f.throughput.toFixed(0)} req/s, p50 ${f.p50.toFixed(2)} ms, p99 ${f.p99.toFixed(2)} ms, errors ${f.errors}${cpu ? `; CPU ms per call: ${cpu}` : ''}`);
+      }
       figures.push(...results);
       return results;
     };

@@ -16,9 +16,9 @@
  * back within 10%; the normal calls go on meanwhile, for up to 30 s). Loopback
  * only; every loop stops with the phase.
  */
-import { readFile } from 'node:fs/promises';
 import { exchange, healthzMs, postHead, stall, type Stalled } from '../../test/support/raw-http.js';
 import { percentile } from './drive.js';
+import { processCpuSeconds } from './services.js';
 
 /** A service as the load benchmark runs it. */
 export interface AbusedService {
@@ -137,16 +137,9 @@ function bracketStream(url: string, atOnce: number) {
   };
 }
 
-/** CPU time (user and system) of a process so far, in seconds (/proc/<pid>/stat counts clock ticks of 1/100 s). */
-async function cpuSeconds(pid: number | undefined): Promise<number> {
-  const stat = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => '');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return (Number(fields[11]) + Number(fields[12])) / 100;
-}
-
 async function cpuNow(services: AbusedService[]): Promise<number[]> {
   const own = process.cpuUsage();
-  return [...(await Promise.all(services.map((s) => cpuSeconds(s.child.pid)))), (own.user + own.system) / 1e6];
+  return [...(await Promise.all(services.map((s) => processCpuSeconds(s.child.pid)))), (own.user + own.system) / 1e6];
 }
 
 async function normalRun(o: AbuseOptions): Promise<Run> {

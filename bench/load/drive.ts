@@ -18,6 +18,8 @@ export interface Figures {
   detail: string;
   /** Memory per service at the start, middle and end of the phase. */
   memory: Record<string, [Memory, Memory, Memory]>;
+  /** CPU milliseconds each service spent per answered request during the phase (its warm-up left out). */
+  cpuPerRequest: Record<string, number>;
 }
 
 /** The p-th percentile (nearest rank) of `values`; NaN when there are none. */
@@ -34,17 +36,20 @@ interface Tally {
   mismatches: number;
   duration: number;
   statuses: Map<string, number>;
+  cpu: number[];
 }
 
 /**
  * Runs `phases` for their `seconds` each, cut in `slices` that alternate
  * between them (so a slow drift of the machine weighs on each alike), after a
  * warm-up of each (not counted: JIT, connection set-up, caches). RSS of every
- * service is read at the start, the middle and the end.
+ * service is read at the start, the middle and the end; the CPU time each
+ * spends, around every slice.
  */
 export async function drive(phases: Phase[], services: Service[], warmupSeconds: number, slices = 1): Promise<Figures[]> {
   for (const phase of phases) await fire(phase, warmupSeconds, () => undefined, () => undefined);
-  const tallies: Tally[] = phases.map(() => ({ latencies: [], bad: [], errors: 0, timeouts: 0, mismatches: 0, duration: 0, statuses: new Map() }));
+  const tallies: Tally[] = phases.map(() => ({ latencies: [], bad: [], errors: 0, timeouts: 0, mismatches: 0, duration: 0, statuses: new Map(), cpu: services.map(() => 0) }));
+  const cpu = () => Promise.all(services.map((s) => s.cpuSeconds()));
   const sample = async () => Promise.all(services.map((s) => s.memory()));
   const atStart = await sample();
   let atMiddle: Memory[] = [];
@@ -53,7 +58,10 @@ export async function drive(phases: Phase[], services: Service[], warmupSeconds:
   for (let slice = 0; slice < slices; slice++) {
     for (const [i, phase] of phases.entries()) {
       const tally = tallies[i]!;
+      const cpuBefore = await cpu();
       const result = await fire(phase, phase.seconds / slices, (_status, ms) => tally.latencies.push(ms), (body) => void (tally.bad.length < 3 && tally.bad.push(body.slice(0, 300))));
+      const cpuAfter = await cpu();
+      cpuAfter.forEach((seconds, k) => (tally.cpu[k]! += seconds - cpuBefore[k]!));
       tally.errors += result.errors;
       tally.timeouts += result.timeouts;
       tally.mismatches += result.mismatches;
@@ -80,6 +88,7 @@ export async function drive(phases: Phase[], services: Service[], warmupSeconds:
       errors: t.errors + t.mismatches,
       detail,
       memory,
+      cpuPerRequest: Object.fromEntries(services.map((s, k) => [s.name, (t.cpu[k]! * 1000) / t.latencies.length])),
     };
   });
 }

@@ -8,6 +8,17 @@ import { mkdir, readdir, readFile, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { startCompiledService } from '../services.js';
 
+/** The clock ticks per second /proc reports CPU time in (USER_HZ: 100 on Linux, whatever the kernel's HZ). */
+const USER_HZ = 100;
+
+/** CPU time (user and system) a process has used so far, in seconds; NaN when it is gone. */
+export async function processCpuSeconds(pid: number | undefined): Promise<number> {
+  const stat = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => '');
+  // Fields after the command's closing parenthesis: utime and stime are the 12th and 13th (fields 14 and 15 of proc(5)).
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / USER_HZ;
+}
+
 export interface Memory {
   rss: number;
   heap: number;
@@ -21,6 +32,8 @@ export interface Service {
   memory(): Promise<Memory>;
   /** The heap still reachable after a full garbage collection, in MiB (a heap snapshot). */
   retainedHeap(): Promise<number>;
+  /** CPU time the process has used so far, user and system, in seconds (/proc/<pid>/stat, 10 ms ticks). */
+  cpuSeconds(): Promise<number>;
   stop(): Promise<void>;
 }
 
@@ -47,6 +60,7 @@ export async function startService(name: 'approval' | 'metadata' | 'publish', ma
       const heap = Number(/^cr8tor_nodejs_heap_size_used_bytes(?:{[^}]*})? (\S+)/m.exec(metrics)?.[1] ?? NaN) / 2 ** 20;
       return { rss, heap };
     },
+    cpuSeconds: () => processCpuSeconds(child.pid),
     async retainedHeap() {
       const before = new Set(await readdir(snapshotDir));
       child.kill('SIGUSR2');
