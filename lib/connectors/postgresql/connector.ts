@@ -348,13 +348,13 @@ export class PostgresConnector implements SourceConnector {
     }
     const rows = await this.query<CatalogRow>(DESCRIBE_NAMED_TABLES, [schema, RELATION_KINDS, only], 'cr8tor_describe_named_tables');
     if (rows.length === 0) return null;
-    const tables: Array<TableInfo & { columns: ColumnInfo[] }> = [];
+    const tables = new Map<string, TableInfo & { columns: ColumnInfo[] }>();
     for (const row of rows) {
       if (row.table_name === null) continue;
-      if (row.name === null) tables.push({ name: row.table_name, description: row.description, columns: [] });
-      else tables.at(-1)!.columns.push(columnOf(row as ColumnRow));
+      if (row.name === null) tables.set(row.table_name, { name: row.table_name, description: row.description, columns: [] });
+      else tables.get(row.table_name)?.columns.push(columnOf(row as ColumnRow));
     }
-    return tables;
+    return [...tables.values()];
   }
 
   async getColumns(schema: string, tables: readonly string[]): Promise<Map<string, ColumnInfo[]>> {
