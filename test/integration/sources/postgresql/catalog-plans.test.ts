@@ -23,6 +23,20 @@ class Inspectable extends PostgresConnector {
 
 let db: TestPgDatabase;
 
+function testSource(): SqlSourceConfig {
+  return sourceSchema.parse({
+    type: 'postgresql', host_url: pgSettings.host, port: pgSettings.port, database: db.database,
+    credentials: { provider: 'AzureKeyVault', username_key: 'pg-user', password_key: 'pg-password' },
+  }) as SqlSourceConfig;
+}
+
+/** A connector on the test database, and the SQL texts it sends. */
+function counting(): { c: PostgresConnector; queries: string[] } {
+  const queries: string[] = [];
+  const c = new PostgresConnector(testSource(), { username: pgSettings.user, password: pgSettings.password }, { onQuery: (sql) => void queries.push(sql) });
+  return { c, queries };
+}
+
 before(async () => {
   db = await createPgDatabase('cr8t_plans');
   await db.client.query('CREATE TABLE person (id bigint PRIMARY KEY, name text, born date); CREATE TABLE visit (id bigint, person_id bigint, at timestamptz)');
@@ -33,22 +47,23 @@ after(async () => {
 });
 
 test('catalog statements are planned once per connection (generic plans), and answer as before', async () => {
-  const source = sourceSchema.parse({
-    type: 'postgresql', host_url: pgSettings.host, port: pgSettings.port, database: db.database,
-    credentials: { provider: 'AzureKeyVault', username_key: 'pg-user', password_key: 'pg-password' },
-  }) as SqlSourceConfig;
-  const c = new Inspectable(source, { username: pgSettings.user, password: pgSettings.password });
+  const c = new Inspectable(testSource(), { username: pgSettings.user, password: pgSettings.password });
   try {
     assert.deepEqual(await c.ask('SHOW plan_cache_mode'), [{ plan_cache_mode: 'force_generic_plan' }]);
     for (let i = 0; i < 8; i++) {
       const columns = await c.getColumns('public', ['person', 'visit']);
       assert.deepEqual(columns.get('person')?.map((col) => `${col.name}:${col.datatype}:${col.primaryKey}`), ['id:bigint:1', 'name:text:null', 'born:date:null']);
       assert.deepEqual((await c.schemaTables('public'))?.map((t) => t.name), ['person', 'visit']);
+      assert.deepEqual((await c.schemaTables('public', ['visit']))?.map((t) => [t.name, t.columns?.length]), [['visit', 3]]);
     }
     const plans = await c.ask<{ name: string; generic_plans: string; custom_plans: string }>(
-      "SELECT name, generic_plans, custom_plans FROM pg_prepared_statements WHERE name IN ('cr8tor_list_columns', 'cr8tor_list_tables') ORDER BY name",
+      "SELECT name, generic_plans, custom_plans FROM pg_prepared_statements WHERE name LIKE 'cr8tor\\_%' ORDER BY name",
     );
-    assert.deepEqual(plans.map((p) => [p.name, Number(p.generic_plans), Number(p.custom_plans)]), [['cr8tor_list_columns', 8, 0], ['cr8tor_list_tables', 8, 0]]);
+    assert.deepEqual(plans.map((p) => [p.name, Number(p.generic_plans), Number(p.custom_plans)]), [
+      ['cr8tor_describe_named_tables', 8, 0],
+      ['cr8tor_list_columns', 8, 0],
+      ['cr8tor_list_tables', 8, 0],
+    ]);
   } finally {
     await c.close();
   }
@@ -56,12 +71,7 @@ test('catalog statements are planned once per connection (generic plans), and an
 
 test('a schema and its tables are read in one round trip; a missing schema and an empty one are told apart', async () => {
   await db.client.query('CREATE SCHEMA empty_one');
-  const source = sourceSchema.parse({
-    type: 'postgresql', host_url: pgSettings.host, port: pgSettings.port, database: db.database,
-    credentials: { provider: 'AzureKeyVault', username_key: 'pg-user', password_key: 'pg-password' },
-  }) as SqlSourceConfig;
-  const queries: string[] = [];
-  const c = new PostgresConnector(source, { username: pgSettings.user, password: pgSettings.password }, { onQuery: (sql) => void queries.push(sql) });
+  const { c, queries } = counting();
   try {
     const before = queries.length;
     assert.deepEqual((await c.schemaTables('public'))?.map((t) => t.name), ['person', 'visit']);
@@ -78,12 +88,7 @@ test('a schema and its tables are read in one round trip; a missing schema and a
 });
 
 test('a request naming its tables reads the catalog rows of those alone; refusing a missing one reads the whole list for the message', async () => {
-  const source = sourceSchema.parse({
-    type: 'postgresql', host_url: pgSettings.host, port: pgSettings.port, database: db.database,
-    credentials: { provider: 'AzureKeyVault', username_key: 'pg-user', password_key: 'pg-password' },
-  }) as SqlSourceConfig;
-  const queries: string[] = [];
-  const c = new PostgresConnector(source, { username: pgSettings.user, password: pgSettings.password }, { onQuery: (sql) => void queries.push(sql) });
+  const { c, queries } = counting();
   try {
     await c.ping();
     queries.length = 0;
