@@ -35,18 +35,20 @@ const MAX_PAGES = 65536;
 
 /**
  * Grows `memory` to at least `size` bytes, at least twofold (so that sizes
- * creeping up do not grow it every call); false when it cannot (over 4 GiB,
- * or refused). Views of the memory's buffer must be made again after growth.
+ * creeping up do not grow it every call), and answers a view of the whole
+ * memory as it now is (growth detaches the views made before it); null when it
+ * cannot grow (over 4 GiB, or refused).
  */
-export function reserve(memory: WasmMemory, size: number): boolean {
+export function reserve(memory: WasmMemory, size: number): Uint8Array | null {
   const have = memory.buffer.byteLength / PAGE;
   const need = Math.ceil(size / PAGE);
-  if (need <= have) return true;
-  if (need > MAX_PAGES) return false;
-  try {
-    memory.grow(Math.min(MAX_PAGES, Math.max(need, 2 * have)) - have);
-    return true;
-  } catch {
-    return false;
+  if (need > have) {
+    if (need > MAX_PAGES) return null;
+    try {
+      memory.grow(Math.min(MAX_PAGES, Math.max(need, 2 * have)) - have);
+    } catch {
+      return null;
+    }
   }
+  return new Uint8Array(memory.buffer);
 }

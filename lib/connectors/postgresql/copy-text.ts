@@ -155,8 +155,7 @@ class CopyTextEngine {
   ) {
     this.module = instantiate<CopyTextExports>(COPY_TEXT_WASM);
     this.inputAt = align16(kinds.length);
-    this.bytes = new Uint8Array(this.module.memory.buffer);
-    this.reserve(this.inputAt);
+    this.bytes = this.reserve(this.inputAt);
     this.bytes.set(kinds, 0);
   }
 
@@ -164,7 +163,7 @@ class CopyTextEngine {
     const n = input.length;
     // 16 readable bytes after the input; the output's bound, and 16 bytes for its last store.
     const outputAt = align16(this.inputAt + n + 16);
-    this.reserve(outputAt + 3 * n + 32);
+    this.bytes = this.reserve(outputAt + 3 * n + 32);
     this.bytes.set(input, this.inputAt);
     const result = this.module.convert(this.inputAt, n, outputAt, this.kinds.length);
     if (result >= -3 && result < 0) {
@@ -177,11 +176,11 @@ class CopyTextEngine {
     return { csv: Buffer.from(this.bytes.subarray(outputAt, outputAt + length)), rows: this.module.rows.value };
   }
 
-  /** Grows the memory to at least `size` bytes. */
-  private reserve(size: number): void {
-    const memory = this.module.memory;
-    if (!reserve(memory, size)) throw this.fail(`COPY output rows of ${size} bytes with their CSV are more than the converter can hold (4 GiB).`);
-    if (this.bytes.buffer !== memory.buffer) this.bytes = new Uint8Array(memory.buffer);
+  /** Grows the memory to at least `size` bytes; a view of it. */
+  private reserve(size: number): Uint8Array {
+    const bytes = reserve(this.module.memory, size);
+    if (!bytes) throw this.fail(`COPY output rows of ${size} bytes with their CSV are more than the converter can hold (4 GiB).`);
+    return bytes;
   }
 }
 

@@ -26,7 +26,6 @@ const LONG_ROW = 2 ** 30 + 1;
  */
 class RowEndFinder {
   private readonly module = instantiate<RowEndsExports>(ROW_ENDS_WASM);
-  private bytes = new Uint8Array(this.module.memory.buffer);
   private length = 0;
   /** Row ends seen by the last {@link find}, the one it stopped at included. */
   found = 0;
@@ -38,10 +37,9 @@ class RowEndFinder {
   lastEnd = 0;
 
   load(chunk: Buffer): void {
-    const memory = this.module.memory;
-    if (chunk.length > I32_MAX - 16 || !reserve(memory, chunk.length + 16)) throw new AppError('INTERNAL', `A CSV chunk of ${chunk.length} bytes is more than the row finder holds (4 GiB).`);
-    if (this.bytes.buffer !== memory.buffer) this.bytes = new Uint8Array(memory.buffer);
-    this.bytes.set(chunk, 0);
+    const bytes = chunk.length > I32_MAX - 16 ? null : reserve(this.module.memory, chunk.length + 16);
+    if (!bytes) throw new AppError('INTERNAL', `A CSV chunk of ${chunk.length} bytes is more than the row finder holds (4 GiB).`);
+    bytes.set(chunk, 0);
     this.length = chunk.length;
   }
 
