@@ -82,9 +82,15 @@ export interface DuckDbWriterOptions {
  * the next part is still being extracted, so the source and DuckDB work at the
  * same time. Types DuckDB cannot read from the canonical text are read as
  * VARCHAR and converted. Tables with arrays whose dimensions must be measured
- * first are spooled whole, measured, then loaded. The primary key is added
- * after the load (as fast as loading into a keyed table, and a key the data
- * does not honour is dropped with a warning instead of failing the package).
+ * first are spooled whole, measured, then loaded.
+ *
+ * The primary key is declared when the table is made, so its index grows part
+ * by part and each part's checkpoint writes it out: adding the key after the
+ * load builds the whole index in memory at once, which under the default limit
+ * failed from about 10 million rows and lost the key. A key DuckDB cannot index,
+ * or that a part's rows break (a repeated or NULL key value), is dropped with a
+ * warning instead of failing the package: the table is made again without it,
+ * the rows loaded so far kept in order, and the part loaded again.
  *
  * Memory: DuckDB runs under `memory_limit` (DUCKDB_MEMORY_LIMIT, default
  * 64MB) on DUCKDB_THREADS threads (default 1) and reads with 8 MiB buffers,
@@ -163,12 +169,49 @@ async function loadTable(
   }
   const where = `table '${table.name}'`;
   const columns = table.columns.map((c) => quoteIdent(columnNames.get(c.name)!));
-  const createTable = (logicals: readonly LogicalType[]) =>
-    connection.run(`CREATE TABLE ${target} (${logicals.map((t, i) => `${columns[i]} ${columnLoad(t).type}`).join(', ')})`);
+  const key = primaryKeyOf(table, warnings);
+  const notKept = (reason: string) => warnings.push(`The primary key (${key.join(', ')}) of ${where} is not kept: ${reason}`);
+  // Whether the table was made with its key (and has kept it so far).
+  let keyed = false;
+  const createTable = async (logicals: readonly LogicalType[], withKey = key.length > 0): Promise<void> => {
+    const definitions = logicals.map((t, i) => `${columns[i]} ${columnLoad(t).type}`).join(', ');
+    if (withKey) {
+      try {
+        await connection.run(`CREATE TABLE ${target} (${definitions}, PRIMARY KEY (${key.map((k) => quoteIdent(columnNames.get(k)!)).join(', ')}))`);
+        keyed = true;
+        return;
+      } catch (error) {
+        // A key DuckDB cannot index (lists, structs): the table is made without it.
+        notKept(duckdbMessage(error));
+      }
+    }
+    await connection.run(`CREATE TABLE ${target} (${definitions})`);
+  };
+  /** Makes the table again without its key, its rows kept in their order (a rare path: the data broke the key). */
+  const dropKey = async (logicals: readonly LogicalType[]): Promise<void> => {
+    keyed = false;
+    const held = `temp.main.${quoteIdent('cr8tor rows without key')}`;
+    await connection.run(`CREATE TEMPORARY TABLE ${held} AS SELECT * FROM ${target}`);
+    await connection.run(`DROP TABLE ${target}`);
+    await createTable(logicals, false);
+    await connection.run(`INSERT INTO ${target} SELECT * FROM ${held}`);
+    await connection.run(`DROP TABLE ${held}`);
+  };
   const insert = async (file: string, logicals: readonly LogicalType[], eras: boolean, part: PartFigures): Promise<void> => {
     const loads = logicals.map((t) => columnLoad(t, { eras }));
     const select = (limits: LineLimits) => `SELECT ${loads.map((l, i) => l.convert(`c${i}`)).join(', ')} FROM ${csvReader(file, loads.map((l) => l.readAs), limits)}`;
-    const result = await budget.withRoomFor(part.longestRow, (limits) => connection.run(`INSERT INTO ${target} (${columns.join(', ')}) ${select(limits)}`));
+    const load = () => budget.withRoomFor(part.longestRow, (limits) => connection.run(`INSERT INTO ${target} (${columns.join(', ')}) ${select(limits)}`));
+    let result: Awaited<ReturnType<typeof load>>;
+    try {
+      result = await load();
+    } catch (error) {
+      // The part is not in the table (a statement fails whole); without the key it is loaded again.
+      const refusal = keyed ? keyRefusal(error) : undefined;
+      if (refusal === undefined) throw error;
+      notKept(refusal);
+      await dropKey(logicals);
+      result = await load();
+    }
     // Every row written must be a row loaded: DuckDB must never drop rows quietly.
     if (result.rowsChanged !== part.rows) {
       throw new AppError('INTERNAL', `DuckDB loaded ${result.rowsChanged} of the ${part.rows} rows of a part of the CSV of ${where}.`);
@@ -198,14 +241,18 @@ async function loadTable(
     if (error instanceof AppError) throw error;
     throw noSpace(error) ?? new AppError('INTERNAL', `Loading ${where} into DuckDB failed: ${duckdbMessage(error, table.columns.map((c) => c.name))}`, { cause: error });
   }
+}
 
-  const key = primaryKeyOf(table, warnings);
-  if (key.length === 0) return;
-  try {
-    await connection.run(`ALTER TABLE ${target} ADD PRIMARY KEY (${key.map((k) => quoteIdent(columnNames.get(k)!)).join(', ')})`);
-  } catch (error) {
-    warnings.push(`The primary key (${key.join(', ')}) of ${where} is not kept: ${duckdbMessage(error)}`);
-  }
+/**
+ * Why a keyed table refused a part, when it was the key: a value repeated or
+ * NULL (DuckDB's message quotes the key value, which stays out of the warning),
+ * or an index too large for the memory limit. Anything else is not the key's.
+ */
+function keyRefusal(error: unknown): string | undefined {
+  const message = error instanceof Error ? error.message : String(error);
+  if (message.startsWith('Constraint Error')) return 'the data does not honour it (a key value repeats, or is NULL).';
+  if (/^Out of Memory Error|failed to allocate/.test(message)) return `its index does not fit DuckDB's memory limit (${duckdbMessage(error)}).`;
+  return undefined;
 }
 
 /**
