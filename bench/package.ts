@@ -16,7 +16,8 @@
  * - the same table in MariaDB/MySQL: CSV package vs `mysql --batch --quick` of the
  *   same columns (BENCH_MYSQL=0 skips it);
  * - peak RSS (VmHWM) of the publish service process, and seconds per million
- *   rows, at 1× and BENCH_LARGE_FACTOR× the rows;
+ *   rows, at 1× and BENCH_LARGE_FACTOR× the rows, and whether the DuckDB
+ *   package kept the table's primary key at both sizes;
  * - publish hashing throughput vs `sha512sum` of the same files;
  * - the trade-off DUCKDB_MEMORY_LIMIT sets: the DuckDB package's time and
  *   peak RSS again with BENCH_DUCKDB_ALT_LIMIT (default 256MB) instead of the
@@ -215,11 +216,24 @@ async function main(): Promise<void> {
       if (!res.ok) throw new Error(`${route}: ${res.status} ${JSON.stringify(json.payload)}`);
       return json.payload;
     };
-    /** One package, its staging folder removed afterwards so the disk holds one at a time. */
-    const packageOnce = async (svc: Service, body: ReturnType<typeof request>) => {
+    /** One package, its staging folder removed afterwards (after `inspect` reads its outputs) so the disk holds one at a time. */
+    const packageOnce = async (svc: Service, body: ReturnType<typeof request>, inspect?: (outputs: string) => Promise<void>) => {
       const seconds = await timed(() => call(svc, '/data-publish/package', body));
+      await inspect?.(path.join(mount, 'staging', 'Bench', body.project_start_time, 'data', 'outputs'));
       await rm(path.join(mount, 'staging', 'Bench'), { recursive: true, force: true });
       return seconds;
+    };
+    /** Whether a DuckDB package kept the source's primary key (the product drops one it cannot keep, with a warning in its log). */
+    const keyKept = async (outputs: string): Promise<boolean> => {
+      const db = await DuckDBInstance.create(path.join(outputs, 'database.duckdb'), { access_mode: 'READ_ONLY' });
+      const conn = await db.connect();
+      try {
+        const rows = (await conn.runAndReadAll(`SELECT count(*) FROM duckdb_constraints() WHERE constraint_type = 'PRIMARY KEY'`)).getRows();
+        return Number(rows[0]![0]) === 1;
+      } finally {
+        conn.closeSync();
+        db.closeSync();
+      }
     };
     const psqlCopy = (table: string, out: string, columns = COLUMNS) =>
       execFileSync('sh', ['-c', `psql -X -q -h "$PGH" -p "$PGP" -U "$PGU" -d "$PGD" -c "\\copy (SELECT ${columns.join(', ')} FROM ${table}) TO STDOUT WITH (FORMAT csv, HEADER)" > "$OUT"`], {
@@ -305,12 +319,13 @@ async function main(): Promise<void> {
     // Peak RSS of a fresh publish service per format and size: one package each.
     const rss: Record<string, number> = {};
     const largeTimes: Record<string, number> = {};
+    const keys: Record<string, boolean> = {};
     const variants = [['csv', 'csv', env], ['duckdb', 'duckdb', env], ['duckdb alt', 'duckdb', altEnv]] as const;
     for (const [table, scale] of [['bench_1x', '1x'], ['bench_large', 'large']] as const) {
       for (const [variant, format, variantEnv] of variants) {
         const fresh = await startPublish(variantEnv);
         try {
-          const seconds = await packageOnce(fresh, request(table, format));
+          const seconds = await packageOnce(fresh, request(table, format), format === 'duckdb' ? async (outputs) => void (keys[`${variant} ${scale}`] = await keyKept(outputs)) : undefined);
           rss[`${variant} ${scale}`] = await fresh.peakRssMiB();
           if (scale === 'large') largeTimes[variant] = seconds;
         } finally {
@@ -337,6 +352,8 @@ async function main(): Promise<void> {
       const [one, big] = [rss[`${format} 1x`]!, rss[`${format} large`]!];
       console.log(`| peak RSS of publish, ${format} (MiB) | 1×: ${one.toFixed(0)}, ${LARGE}×: ${big.toFixed(0)} | — | growth ${ratio(big, one)}× | ≤ 256, flat |`);
     }
+    const kept = (variant: string) => `1×: ${keys[`${variant} 1x`] ? 'yes' : '**no**'}, ${LARGE}×: ${keys[`${variant} large`] ? 'yes' : '**no**'}`;
+    console.log(`| DuckDB package keeps the primary key | ${kept('duckdb')} | — | — | yes |`);
     console.log(`| CSV package, s per million rows | 1×: ${perMillion(m('csv'), ROWS)}, ${LARGE}×: ${perMillion(largeCsv, LARGE * ROWS)} | psql \\copy 1×: ${perMillion(m('psql'), ROWS)}, ${LARGE}×: ${perMillion(largePsql, LARGE * ROWS)} | growth ${ratio(largeCsv / LARGE, m('csv'))}× | flat |`);
     console.log(`| DuckDB package, s per million rows | 1×: ${perMillion(m('duckdb'), ROWS)}, ${LARGE}×: ${perMillion(largeTimes.duckdb!, LARGE * ROWS)} | — | growth ${ratio(largeTimes.duckdb! / LARGE, m('duckdb'))}× | flat |`);
     console.log(`\nThe cost per column type (CSV package of the column alone vs psql \\copy of it, medians; the difference per million rows):`);
@@ -351,6 +368,7 @@ async function main(): Promise<void> {
     console.log(`| DuckDB package (s) | ${fig('duckdb alt')} | psql + read_csv ${m('psql + read_csv').toFixed(2)} | ${ratio(m('duckdb alt'), m('psql + read_csv'))}× |`);
     const [altOne, altBig] = [rss['duckdb alt 1x']!, rss['duckdb alt large']!];
     console.log(`| peak RSS of publish, duckdb (MiB) | 1×: ${altOne.toFixed(0)}, ${LARGE}×: ${altBig.toFixed(0)} | — | growth ${ratio(altBig, altOne)}× |`);
+    console.log(`| primary key kept | ${kept('duckdb alt')} | — | — |`);
   } finally {
     for (const s of services) await s.stop();
     await client.end();
