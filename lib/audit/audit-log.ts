@@ -25,6 +25,8 @@ export interface AuditEvent {
   tables?: Array<{ name: string; rows: number | null; bytes: number | null }>;
   /** Files with their SHA-512 (package and publish). */
   files?: Array<{ path: string; bytes: number; sha512: string }>;
+  /** What an operator should know of a package or publish that succeeded (a primary key not kept, …); never a row value. Absent when there is nothing. */
+  warnings?: string[];
 }
 
 /**

@@ -23,7 +23,7 @@ export interface AccessSubject {
 }
 
 /** What a finished operation adds to its audit event. */
-export type AuditFigures = Pick<AuditEvent, 'tables' | 'files' | 'dataset'>;
+export type AuditFigures = Pick<AuditEvent, 'tables' | 'files' | 'dataset' | 'warnings'>;
 
 function sourceOf(source: SourceConfig): NonNullable<AuditEvent['source']> {
   return source.type === 'databrickssql'

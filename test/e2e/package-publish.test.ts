@@ -212,3 +212,37 @@ describe('a package cut short', () => {
     assert.equal(again.body.payload.detail, NOTHING_TO_PUBLISH);
   });
 });
+
+describe('a DuckDB package that cannot keep a primary key', () => {
+  test('completes with every row; its audit event says which key was left out and why, the answer is the contract\'s', async () => {
+    // DuckDB indexes no list: a PostgreSQL key on an array column cannot be declared there.
+    await pgDb.client.query(`CREATE TABLE listkey (k integer[] PRIMARY KEY, v text)`);
+    await pgDb.client.query(`INSERT INTO listkey VALUES ('{1,2}', 'a'), ('{3}', 'b')`);
+    const startTime = '20250305_000000';
+    const body = transferRequest(sqlSource('postgresql', pgDb.database), dataset('public', ['listkey']), { project_start_time: startTime });
+    const res = await platform.post(platform.gateway, '/project/package', { ...body, destination: { name: 'LSC', type: 'filestore', format: 'duckdb' } });
+    assert.equal(res.status, 200, JSON.stringify(res.body));
+    assert.deepEqual(res.body.payload, { destination_type: 'filestore', data_retrieved: [{ file_path: 'data/outputs/database.duckdb' }] });
+    const events = (await platform.auditEvents()).filter((e) => e.action === 'package' && e.project?.start_time === startTime);
+    assert.equal(events.length, 1);
+    assert.equal(events[0].outcome, 'success');
+    assert.equal(events[0].warnings.length, 1);
+    assert.match(events[0].warnings[0], /^The primary key \(k\) of table 'listkey' is not kept: Invalid type Error/);
+    const db = await DuckDBInstance.create(path.join(projectDirs(startTime).staging, 'data/outputs/database.duckdb'), { access_mode: 'READ_ONLY' });
+    const conn = await db.connect();
+    try {
+      assert.deepEqual((await conn.runAndReadAll('SELECT k, v FROM public.listkey ORDER BY rowid')).getRowsJson(), [[[1, 2], 'a'], [[3], 'b']]);
+    } finally {
+      conn.closeSync();
+      db.closeSync();
+    }
+    // The same table as CSV has nothing to warn of, and its event records no warnings.
+    const csvStart = '20250305_000001';
+    const csv = await platform.post(platform.gateway, '/project/package', { ...body, project_start_time: csvStart, destination: { name: 'LSC', type: 'filestore', format: 'csv' } });
+    assert.equal(csv.status, 200, JSON.stringify(csv.body));
+    const [plain] = (await platform.auditEvents()).filter((e) => e.action === 'package' && e.project?.start_time === csvStart);
+    assert.equal(plain.outcome, 'success');
+    assert.equal('warnings' in plain, false);
+  });
+});
+

@@ -65,6 +65,7 @@ export function packageProject(
             dataset: { schema: dataset.schema, tables: dataset.tables.map((t) => ({ name: t.name, columns: t.columns.map((c) => c.name) })) },
             tables,
             files: files.map(({ path, bytes, sha512 }) => ({ path, bytes, sha512 })),
+            ...(result.warnings.length > 0 ? { warnings: result.warnings } : {}),
           },
         };
       } finally {

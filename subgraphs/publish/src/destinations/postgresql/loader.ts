@@ -206,8 +206,8 @@ async function convertColumns(q: Query, schema: string, table: TableLoad, plans:
 
 /**
  * Adds the source's primary key when every key column was loaded. A key the
- * data does not honour is dropped with a warning (inside a savepoint), as the
- * DuckDB writer does, rather than failing the package.
+ * data does not honour is dropped with a warning (inside a savepoint) rather
+ * than failing the package, as in a DuckDB package.
  */
 async function addPrimaryKey(q: Query, schema: string, table: TableLoad, warnings: string[]): Promise<void> {
   if (table.primaryKey.length === 0) return;
