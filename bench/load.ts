@@ -115,7 +115,7 @@ async function main(): Promise<void> {
     onError: () => undefined,
   });
   const services: Service[] = [];
-  let unpooled: Awaited<ReturnType<typeof startUnpooled>> | undefined;
+  let unpooled: Awaited<ReturnType<typeof startUnpooled<Service>>> | undefined;
   let pgStarted = false;
   try {
     await database.initialise();
@@ -187,7 +187,14 @@ async function main(): Promise<void> {
       if (phases.length === 0) return [];
       const what = phases.map((p) => p.label).join(' and ');
       process.stdout.write(`${what} (${phases[0]!.connections} client${phases[0]!.connections > 1 ? 's' : ''}, ${phases[0]!.seconds} s${phases.length > 1 ? ' each' : ''}${slices > 1 ? `, alternating in ${slices} slices` : ''})…\n`);
-      const results = await drive(phases, services, WARMUP_SECONDS, slices);
+      // The unpooled phases are served by processes of their own: their CPU is read from those.
+      const poolOff = unpooled
+        ? [
+            { name: 'metadata (pool off)', cpuSeconds: () => unpooled!.metadata.cpuSeconds() },
+            { name: 'approval (pool off)', cpuSeconds: () => unpooled!.gateway.cpuSeconds() },
+          ]
+        : [];
+      const results = await drive(phases, services, WARMUP_SECONDS, slices, poolOff);
       for (const f of results) {
         // Services that did next to nothing in the phase (another service's phase) are left out.
         const cpu = Object.entries(f.cpuPerRequest).filter(([, ms]) => ms >= 0.01).map(([name, ms]) => `${name} ${ms.toFixed(2)}`).join(', ');

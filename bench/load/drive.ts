@@ -44,12 +44,14 @@ interface Tally {
  * between them (so a slow drift of the machine weighs on each alike), after a
  * warm-up of each (not counted: JIT, connection set-up, caches). RSS of every
  * service is read at the start, the middle and the end; the CPU time each
- * spends, around every slice.
+ * spends (and each of `alsoCpu`, services some phases call that are not among
+ * `services`), around every slice.
  */
-export async function drive(phases: Phase[], services: Service[], warmupSeconds: number, slices = 1): Promise<Figures[]> {
+export async function drive(phases: Phase[], services: Service[], warmupSeconds: number, slices = 1, alsoCpu: readonly Pick<Service, 'name' | 'cpuSeconds'>[] = []): Promise<Figures[]> {
+  const measured = [...services, ...alsoCpu];
   for (const phase of phases) await fire(phase, warmupSeconds, () => undefined, () => undefined);
-  const tallies: Tally[] = phases.map(() => ({ latencies: [], bad: [], errors: 0, timeouts: 0, mismatches: 0, duration: 0, statuses: new Map(), cpu: services.map(() => 0) }));
-  const cpu = () => Promise.all(services.map((s) => s.cpuSeconds()));
+  const tallies: Tally[] = phases.map(() => ({ latencies: [], bad: [], errors: 0, timeouts: 0, mismatches: 0, duration: 0, statuses: new Map(), cpu: measured.map(() => 0) }));
+  const cpu = () => Promise.all(measured.map((s) => s.cpuSeconds()));
   const sample = async () => Promise.all(services.map((s) => s.memory()));
   const atStart = await sample();
   let atMiddle: Memory[] = [];
@@ -88,7 +90,7 @@ export async function drive(phases: Phase[], services: Service[], warmupSeconds:
       errors: t.errors + t.mismatches,
       detail,
       memory,
-      cpuPerRequest: Object.fromEntries(services.map((s, k) => [s.name, (t.cpu[k]! * 1000) / t.latencies.length])),
+      cpuPerRequest: Object.fromEntries(measured.map((s, k) => [s.name, (t.cpu[k]! * 1000) / t.latencies.length])),
     };
   });
 }

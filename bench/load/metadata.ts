@@ -39,16 +39,21 @@ interface Started {
 }
 
 /** Starts a service as load.ts does: its name, entry point, port and environment. */
-export type StartService = (name: 'approval' | 'metadata', main: string, port: number, env: NodeJS.ProcessEnv) => Promise<Started>;
+export type StartService<S extends Started> = (name: 'approval' | 'metadata', main: string, port: number, env: NodeJS.ProcessEnv) => Promise<S>;
 
-/** A metadata service with SOURCE_METADATA_POOL=off and a gateway over it; `common` is the environment of the measured services. */
-export async function startUnpooled(start: StartService, common: Record<string, string>, freePort: () => Promise<number>): Promise<{ gateway: Started; stop(): Promise<void> }> {
+/**
+ * A metadata service with SOURCE_METADATA_POOL=off and a gateway over it;
+ * `common` is the environment of the measured services. Both are answered, so
+ * that the unpooled phases' CPU is read from the processes that serve them.
+ */
+export async function startUnpooled<S extends Started>(start: StartService<S>, common: Record<string, string>, freePort: () => Promise<number>): Promise<{ gateway: S; metadata: S; stop(): Promise<void> }> {
   const [metadataPort, gatewayPort] = [await freePort(), await freePort()];
   const env = { ...common, METADATA_CONTAINER_PORT: String(metadataPort) };
   const metadata = await start('metadata', 'subgraphs/metadata/src/main.ts', metadataPort, { ...env, SOURCE_METADATA_POOL: 'off' });
   const gateway = await start('approval', 'gateway/src/main.ts', gatewayPort, { ...env, APPROVAL_PORT: String(gatewayPort), METADATA_CONTAINER_NAME: '127.0.0.1', PUBLISH_CONTAINER_NAME: '127.0.0.1' });
   return {
     gateway,
+    metadata,
     async stop() {
       await gateway.stop();
       await metadata.stop();
