@@ -46,6 +46,16 @@ async function openReadOnly(file: string): Promise<{ connection: DuckDBConnectio
   };
 }
 
+/** Runs `read` on the package's database in `out`, opened read-only, and closes it. */
+async function inDatabase(out: string, read: (db: { connection: DuckDBConnection }) => Promise<void>): Promise<void> {
+  const db = await openReadOnly(path.join(out, 'database.duckdb'));
+  try {
+    await read(db);
+  } finally {
+    db.close();
+  }
+}
+
 /** The primary keys the database declares: each as its column names. */
 async function primaryKeys(connection: DuckDBConnection): Promise<string[][]> {
   const rows = (await connection.runAndReadAll(`SELECT constraint_column_names FROM duckdb_constraints() WHERE constraint_type = 'PRIMARY KEY' ORDER BY table_name`)).getRowsJson();
@@ -128,17 +138,14 @@ describe('DuckDB writer: names, keys, failures', () => {
       [tableOf('Person', cols, [['1', 'x']]), tableOf('person', cols, [['2', 'y']])],
       out,
     );
-    const db = await openReadOnly(path.join(out, 'database.duckdb'));
-    try {
+    await inDatabase(out, async (db) => {
       const tables = (await db.connection.runAndReadAll(`SELECT table_name FROM duckdb_tables() ORDER BY table_name`)).getRows().map((r) => r[0]);
       assert.deepEqual(tables, ['Person', 'person~2']);
       const rows = (await db.connection.runAndReadAll(`SELECT * FROM main."person~2"`)).getRowsJson();
       assert.deepEqual(rows, [[2, 'y']]);
       const cols2 = (await db.connection.runAndReadAll(`SELECT column_name FROM duckdb_columns() WHERE table_name = 'Person' ORDER BY column_index`)).getRows();
       assert.deepEqual(cols2.map((r) => r[0]), ['A', 'a~2']);
-    } finally {
-      db.close();
-    }
+    });
     assert.equal(warnings.length, 3);
   });
 
@@ -156,14 +163,11 @@ describe('DuckDB writer: names, keys, failures', () => {
     assert.match(warnings[0]!, /primary key \(k\) of table 'dup' is not kept: the data does not honour it/);
     assert.doesNotMatch(warnings.join('\n'), /4857773456/);
     assert.match(warnings[1]!, /primary key of table 'partial' is not kept: its column\(s\) b were not extracted/);
-    const db = await openReadOnly(path.join(out, 'database.duckdb'));
-    try {
+    await inDatabase(out, async (db) => {
       const count = (await db.connection.runAndReadAll(`SELECT (SELECT count(*) FROM s.dup) + (SELECT count(*) FROM s.partial)`)).getRowsJson();
       assert.deepEqual(count, [['4']]);
       assert.deepEqual(await primaryKeys(db.connection), []);
-    } finally {
-      db.close();
-    }
+    });
   });
 
   test('a key broken by a later part (a repeated or a NULL value) is dropped there: every row is loaded in order, once', async () => {
@@ -176,16 +180,13 @@ describe('DuckDB writer: names, keys, failures', () => {
       const { warnings } = await new DuckDbWriter({ schemaName: 's', workingDir: work, partRows: 50 }).write([tableOf('t', cols, rows, { max: 61, seed: 5 })], out);
       assert.deepEqual(warnings, ["The primary key (id) of table 't' is not kept: the data does not honour it (a key value repeats, or is NULL)."], broken);
       assert.deepEqual(await readdir(work), [], 'every part is removed');
-      const db = await openReadOnly(path.join(out, 'database.duckdb'));
-      try {
+      await inDatabase(out, async (db) => {
         const got = (await db.connection.runAndReadAll(`SELECT id::VARCHAR, note FROM s.t ORDER BY rowid`)).getRows();
         assert.deepEqual(got, rows, broken);
         assert.deepEqual(await primaryKeys(db.connection), []);
         const tables = (await db.connection.runAndReadAll(`SELECT database_name, schema_name, table_name FROM duckdb_tables()`)).getRows();
         assert.deepEqual(tables, [['database', 's', 't']], 'the rows held aside while the table was made again are gone');
-      } finally {
-        db.close();
-      }
+      });
     }
   });
 
@@ -195,12 +196,9 @@ describe('DuckDB writer: names, keys, failures', () => {
     const { warnings } = await new DuckDbWriter({ schemaName: 's', workingDir: work }).write([tableOf('t', cols, [['[1,2]', 'x'], ['[3]', 'y']])], out);
     assert.equal(warnings.length, 1);
     assert.match(warnings[0]!, /^The primary key \(k\) of table 't' is not kept: Invalid type Error/);
-    const db = await openReadOnly(path.join(out, 'database.duckdb'));
-    try {
+    await inDatabase(out, async (db) => {
       assert.deepEqual((await db.connection.runAndReadAll(`SELECT v FROM s.t ORDER BY rowid`)).getRows(), [['x'], ['y']]);
-    } finally {
-      db.close();
-    }
+    });
   });
 
   test('a key is kept on more rows than DuckDB could index at once under its memory limit: the index grows part by part', async () => {
@@ -215,14 +213,11 @@ describe('DuckDB writer: names, keys, failures', () => {
       out,
     );
     assert.deepEqual(warnings, []);
-    const db = await openReadOnly(path.join(out, 'database.duckdb'));
-    try {
+    await inDatabase(out, async (db) => {
       assert.deepEqual(await primaryKeys(db.connection), [['id']]);
       const got = (await db.connection.runAndReadAll(`SELECT count(*), min(id), max(id), count(DISTINCT id) FROM s.t`)).getRowsJson();
       assert.deepEqual(got, [[String(count), '1', String((count - 1) * 7 + 1), String(count)]]);
-    } finally {
-      db.close();
-    }
+    });
   });
 
   test('a key whose index outgrows the memory limit part way is dropped there with a warning; every row is loaded in order', async () => {
@@ -235,14 +230,11 @@ describe('DuckDB writer: names, keys, failures', () => {
     assert.equal(warnings.length, 1);
     assert.match(warnings[0]!, /^The primary key \(k\) of table 't' is not kept: its index does not fit DuckDB's memory limit \(Out of Memory Error/);
     assert.deepEqual(await readdir(work), [], 'every part is removed');
-    const db = await openReadOnly(path.join(out, 'database.duckdb'));
-    try {
+    await inDatabase(out, async (db) => {
       const got = (await db.connection.runAndReadAll(`SELECT count(*), count(DISTINCT k), bool_and(v = rowid) FROM s.t`)).getRowsJson();
       assert.deepEqual(got, [[String(count), String(count), true]]);
       assert.deepEqual(await primaryKeys(db.connection), []);
-    } finally {
-      db.close();
-    }
+    });
   });
 
   test('a value that does not fit its type fails, naming the column but not the value, and leaves no temporary file', async () => {
@@ -278,17 +270,14 @@ describe('DuckDB writer: names, keys, failures', () => {
       ['2024-02-29', '1970-01-01T00:00:00', '2000-01-01T00:00:00+00:00', null],
     ];
     await new DuckDbWriter({ schemaName: 's', workingDir: work }).write([tableOf('t', cols, rows, { max: 1, seed: 3 })], out);
-    const db = await openReadOnly(path.join(out, 'database.duckdb'));
-    try {
+    await inDatabase(out, async (db) => {
       const got = (await db.connection.runAndReadAll(`SELECT d, ts, tstz, ds, year(d), year(ds[1]) FROM s.t ORDER BY d`)).getRowsJson();
       assert.deepEqual(got, [
         // 1 BC is the astronomical year 0, which DuckDB prints as 0000.
         ['0044-03-15 (BC)', '0044-03-15 (BC) 10:00:00.5', '0044-03-15 (BC) 10:00:00+00', ['0000-01-01', '2024-01-01'], '-43', '0'],
         ['2024-02-29', '1970-01-01 00:00:00', '2000-01-01 00:00:00+00', null, '2024', null],
       ]);
-    } finally {
-      db.close();
-    }
+    });
   });
 
   test('a table loaded in many parts keeps every row in order; BC dates and quoted newlines in some parts only', async () => {
@@ -302,16 +291,13 @@ describe('DuckDB writer: names, keys, failures', () => {
     // About 30 bytes a row: parts of 200 bytes are some 60 parts, cut inside chunks and across them.
     await new DuckDbWriter({ schemaName: 's', workingDir: work, partBytes: 200 }).write([tableOf('t', cols, rows, { max: 45, seed: 11 })], out);
     assert.deepEqual(await readdir(work), [], 'every part is removed');
-    const db = await openReadOnly(path.join(out, 'database.duckdb'));
-    try {
+    await inDatabase(out, async (db) => {
       const got = (await db.connection.runAndReadAll(`SELECT id::VARCHAR, note, d::VARCHAR FROM s.t ORDER BY rowid`)).getRows();
       const expected = rows.map(([id, note, d]) => [id, note, d === '0044-03-15 BC' ? '0044-03-15 (BC)' : d]);
       assert.equal(got.length, 400);
       assert.deepEqual(got, expected);
       assert.deepEqual(await primaryKeys(db.connection), [['id']], 'the key is kept');
-    } finally {
-      db.close();
-    }
+    });
   });
 
   test("parts are whole DuckDB row groups: the writer's row group is DuckDB's own, and parts of that many rows fill them", async () => {
@@ -322,8 +308,7 @@ describe('DuckDB writer: names, keys, failures', () => {
     // Parts of one row group each, then the 1,000 rows left.
     await new DuckDbWriter({ schemaName: 's', workingDir: work, partRows: ROW_GROUP_ROWS }).write([tableOf('t', cols, rows, { max: 1 << 16, seed: 3 })], out);
     assert.deepEqual(await readdir(work), [], 'every part is removed');
-    const db = await openReadOnly(path.join(out, 'database.duckdb'));
-    try {
+    await inDatabase(out, async (db) => {
       // DuckDB's own figures: each row group's rows, from the storage of the id column.
       const groups = (
         await db.connection.runAndReadAll(
@@ -335,9 +320,7 @@ describe('DuckDB writer: names, keys, failures', () => {
       assert.deepEqual(groups, [ROW_GROUP_ROWS, ROW_GROUP_ROWS, 1000], 'full row groups, the last one partial');
       const got = (await db.connection.runAndReadAll(`SELECT count(*), min(id), max(id), bool_and(id = rowid) FROM s.t`)).getRowsJS()[0]!.map(String);
       assert.deepEqual(got, [String(rows.length), '0', String(rows.length - 1), 'true'], 'every row, in order');
-    } finally {
-      db.close();
-    }
+    });
   });
 
   test('a table loaded in parts of a few rows keeps every row in order', async () => {
@@ -345,13 +328,10 @@ describe('DuckDB writer: names, keys, failures', () => {
     const cols = columns({ id: { kind: 'int64' }, note: { kind: 'text' } });
     const rows = Array.from({ length: 100 }, (_, i) => [String(i + 1), i % 9 === 0 ? `two\nlines, "${i}"` : i % 4 === 0 ? '' : `n${i}`]);
     await new DuckDbWriter({ schemaName: 's', workingDir: work, partRows: 7, partBytes: 150 }).write([tableOf('t', cols, rows, { max: 23, seed: 5 })], out);
-    const db = await openReadOnly(path.join(out, 'database.duckdb'));
-    try {
+    await inDatabase(out, async (db) => {
       const got = (await db.connection.runAndReadAll(`SELECT id::VARCHAR, note FROM s.t ORDER BY rowid`)).getRows();
       assert.deepEqual(got, rows);
-    } finally {
-      db.close();
-    }
+    });
   });
 
   test('a bad value in a late part fails the package, naming the column, and leaves no part behind', async () => {
@@ -374,15 +354,12 @@ describe('DuckDB writer: names, keys, failures', () => {
       out,
     );
     assert.deepEqual(await readdir(work), []);
-    const db = await openReadOnly(path.join(out, 'database.duckdb'));
-    try {
+    await inDatabase(out, async (db) => {
       const got = (await db.connection.runAndReadAll(`SELECT id, length(big) FROM s.large ORDER BY id`)).getRowsJson();
       assert.deepEqual(got, [[1, '5'], [2, String(large.length)], [3, '3']]);
       const other = (await db.connection.runAndReadAll(`SELECT length(big), big = repeat('y', ${huge.length}) FROM s.huge`)).getRowsJson();
       assert.deepEqual(other, [[String(huge.length), true]]);
-    } finally {
-      db.close();
-    }
+    });
   });
 
   test('an interval that is not ISO 8601 fails loudly', async () => {
