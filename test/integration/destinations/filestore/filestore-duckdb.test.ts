@@ -237,6 +237,22 @@ describe('DuckDB writer: names, keys, failures', () => {
     });
   });
 
+  test("a dataset schema named like one of DuckDB's own catalogs (temp, system) holds its tables", async () => {
+    for (const schemaName of ['temp', 'system', 'main']) {
+      const { out, work } = await folders();
+      const cols = columns({ id: { kind: 'int32' }, v: { kind: 'text' } }, ['id']);
+      // Parts of one row: the key breaks in the last, so the table is made again too.
+      const { warnings } = await new DuckDbWriter({ schemaName, workingDir: work, partRows: 1 }).write([tableOf('t', cols, [['1', 'a'], ['2', 'b'], ['1', 'c']])], out);
+      assert.equal(warnings.length, 1, schemaName);
+      await inDatabase(out, async (db) => {
+        const got = (await db.connection.runAndReadAll(`SELECT id, v FROM "database".${JSON.stringify(schemaName)}.t ORDER BY rowid`)).getRows();
+        assert.deepEqual(got, [[1, 'a'], [2, 'b'], [1, 'c']], schemaName);
+        const tables = (await db.connection.runAndReadAll(`SELECT database_name, schema_name, table_name FROM duckdb_tables()`)).getRows();
+        assert.deepEqual(tables, [['database', schemaName, 't']], schemaName);
+      });
+    }
+  });
+
   test('a value that does not fit its type fails, naming the column but not the value, and leaves no temporary file', async () => {
     const { out, work } = await folders();
     const cols = columns({ id: { kind: 'int32' }, secret_value: { kind: 'int16' } });

@@ -126,7 +126,9 @@ export class DuckDbWriter implements FilestoreWriter {
       });
       connection = await instance.connect();
       for (const macro of CONVERSION_MACROS) await connection.run(macro);
-      const schema = quoteIdent(this.options.schemaName);
+      // Named with the database's own catalog: a schema called `temp` or `system` is otherwise taken for DuckDB's catalogs of those names.
+      const catalog = (await connection.runAndReadAll('SELECT current_database()')).getRows()[0]![0] as string;
+      const schema = `${quoteIdent(catalog)}.${quoteIdent(this.options.schemaName)}`;
       await connection.run(`CREATE SCHEMA IF NOT EXISTS ${schema}`);
       const names = distinctNames(tables.map((t) => t.name));
       // One budget for the package: a limit raised for a long value stays raised for the tables after it.
