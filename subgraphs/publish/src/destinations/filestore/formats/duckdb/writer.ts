@@ -87,7 +87,8 @@ export interface DuckDbWriterOptions {
  * The primary key is declared when the table is made, so its index grows part
  * by part and each part's checkpoint writes it out: adding the key after the
  * load builds the whole index in memory at once, which under the default limit
- * failed from about 10 million rows and lost the key. A key DuckDB cannot index,
+ * failed on 10 million rows of a bigint key and lost it (docs/performance.md,
+ * 2026-12-06). A key DuckDB cannot index,
  * or that a part's rows break (a repeated or NULL key value), is dropped with a
  * warning instead of failing the package: the table is made again without it,
  * the rows loaded so far kept in order, and the part loaded again.
