@@ -209,7 +209,7 @@ async function loadTable(
       result = await load();
     } catch (error) {
       // The part is not in the table (a statement fails whole); without the key it is loaded again.
-      const refusal = keyed ? keyRefusal(error) : undefined;
+      const refusal = keyed ? keyRefusal(error, budget.configured) : undefined;
       if (refusal === undefined) throw error;
       notKept(refusal);
       await dropKey(logicals);
@@ -251,10 +251,12 @@ async function loadTable(
  * NULL (DuckDB's message quotes the key value, which stays out of the warning),
  * or an index too large for the memory limit. Anything else is not the key's.
  */
-function keyRefusal(error: unknown): string | undefined {
+function keyRefusal(error: unknown, memoryLimit: string): string | undefined {
   const message = error instanceof Error ? error.message : String(error);
   if (message.startsWith('Constraint Error')) return 'the data does not honour it (a key value repeats, or is NULL).';
-  if (/^Out of Memory Error|failed to allocate/.test(message)) return `its index does not fit DuckDB's memory limit (${duckdbMessage(error)}).`;
+  if (/^Out of Memory Error|failed to allocate/.test(message)) {
+    return `its index does not fit DuckDB's memory limit (DUCKDB_MEMORY_LIMIT, ${memoryLimit}; a larger limit keeps it): ${duckdbMessage(error)}`;
+  }
   return undefined;
 }
 
@@ -272,7 +274,7 @@ class MemoryBudget {
 
   constructor(
     private readonly connection: DuckDBConnection,
-    private readonly configured: string,
+    readonly configured: string,
   ) {
     this.limit = duckdbSizeBytes(configured);
   }
