@@ -9,7 +9,7 @@ import { mkdir, readdir } from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { DuckDbWriter, PART_ROWS, ROW_GROUP_ROWS } from '../../../../subgraphs/publish/src/destinations/filestore/formats/duckdb/writer.js';
+import { DuckDbWriter, PART_ROWS, ROW_GROUP_ROWS, keyedFromRows } from '../../../../subgraphs/publish/src/destinations/filestore/formats/duckdb/writer.js';
 import { decimalType, duckdbType } from '../../../../subgraphs/publish/src/destinations/filestore/formats/duckdb/types.js';
 import { AppError } from '../../../../lib/errors.js';
 import { LOGICAL_KINDS } from '../../../../lib/types/logical.js';
@@ -170,14 +170,14 @@ describe('DuckDB writer: names, keys, failures', () => {
     });
   });
 
-  test('a key broken by a later part (a repeated or a NULL value) is dropped there: every row is loaded in order, once', async () => {
+  test('a key added part way and broken by a later part (a repeated or a NULL value) is dropped there: every row is loaded in order, once', async () => {
     for (const [broken, at] of [['repeated', 333], ['NULL', 170]] as const) {
       const { out, work } = await folders();
       const cols = columns({ id: { kind: 'int64' }, note: { kind: 'text' } }, ['id']);
       const rows: (string | null)[][] = Array.from({ length: 400 }, (_, i) => [String(i + 1), i % 9 === 0 ? `line\n"${i}", quoted` : `n${i}`]);
       rows[at]![0] = broken === 'NULL' ? null : '12';
-      // Parts of 50 rows: the first parts load into the keyed table before one breaks the key.
-      const { warnings } = await new DuckDbWriter({ schemaName: 's', workingDir: work, partRows: 50 }).write([tableOf('t', cols, rows, { max: 61, seed: 5 })], out);
+      // Parts of 50 rows, the key added after the first 100 (in order): later parts load into the keyed table until one breaks the key.
+      const { warnings } = await new DuckDbWriter({ schemaName: 's', workingDir: work, partRows: 50, keyedFromRows: 100 }).write([tableOf('t', cols, rows, { max: 61, seed: 5 })], out);
       assert.deepEqual(warnings, ["The primary key (id) of table 't' is not kept: the data does not honour it (a key value repeats, or is NULL)."], broken);
       assert.deepEqual(await readdir(work), [], 'every part is removed');
       await inDatabase(out, async (db) => {
@@ -220,15 +220,18 @@ describe('DuckDB writer: names, keys, failures', () => {
     });
   });
 
-  test('a key whose index outgrows the memory limit part way is dropped there with a warning; every row is loaded in order', async () => {
-    // Text keys take far more index memory than integers: under 16MB these outgrow it after a few parts.
+  test('a key whose index outgrows the memory limit part way is dropped there with a warning naming the setting; every row is loaded in order', async () => {
+    // Long text keys in order: added after 20,000 rows, their index outgrows 12MB some parts later.
     const { out, work } = await folders();
     const cols = columns({ k: { kind: 'text' }, v: { kind: 'int64' } }, ['k']);
-    const count = 150_000;
-    const rows = Array.from({ length: count }, (_, i) => [createHash('md5').update(String(i)).digest('hex'), String(i)]);
-    const { warnings } = await new DuckDbWriter({ schemaName: 's', workingDir: work, memoryLimit: '16MB', partRows: 20_000 }).write([tableOf('t', cols, rows, { max: 1 << 16, seed: 4 })], out);
+    const count = 250_000;
+    const rows = Array.from({ length: count }, (_, i) => [String(i).padStart(200, '0'), String(i)]);
+    const { warnings } = await new DuckDbWriter({ schemaName: 's', workingDir: work, memoryLimit: '12MB', partRows: 20_000, keyedFromRows: 20_000 }).write(
+      [tableOf('t', cols, rows, { max: 1 << 16, seed: 4 })],
+      out,
+    );
     assert.equal(warnings.length, 1);
-    assert.match(warnings[0]!, /^The primary key \(k\) of table 't' is not kept: its index does not fit DuckDB's memory limit \(DUCKDB_MEMORY_LIMIT, 16MB; a larger limit keeps it\): Out of Memory Error/);
+    assert.match(warnings[0]!, /^The primary key \(k\) of table 't' is not kept: its index does not fit DuckDB's memory limit \(DUCKDB_MEMORY_LIMIT, 12MB; a larger limit keeps it\): Out of Memory Error/);
     assert.deepEqual(await readdir(work), [], 'every part is removed');
     await inDatabase(out, async (db) => {
       const got = (await db.connection.runAndReadAll(`SELECT count(*), count(DISTINCT k), bool_and(v = rowid) FROM s.t`)).getRowsJson();
@@ -237,12 +240,41 @@ describe('DuckDB writer: names, keys, failures', () => {
     });
   });
 
+  test('a key not arriving in order is added after the load, where it fits; one that does not fit is dropped with a warning naming the setting', async () => {
+    const cols = columns({ k: { kind: 'text' }, v: { kind: 'int64' } }, ['k']);
+    const hashed = (count: number) => Array.from({ length: count }, (_, i) => [createHash('md5').update(String(i)).digest('hex'), String(i)]);
+    // Kept: 20,000 random keys fit in 16MB.
+    {
+      const { out, work } = await folders();
+      const { warnings } = await new DuckDbWriter({ schemaName: 's', workingDir: work, memoryLimit: '16MB', partRows: 5_000, keyedFromRows: 5_000 }).write([tableOf('t', cols, hashed(20_000), { max: 1 << 16, seed: 4 })], out);
+      assert.deepEqual(warnings, []);
+      await inDatabase(out, async (db) => assert.deepEqual(await primaryKeys(db.connection), [['k']]));
+    }
+    // Not kept: 300,000 do not.
+    const { out, work } = await folders();
+    const count = 300_000;
+    const { warnings } = await new DuckDbWriter({ schemaName: 's', workingDir: work, memoryLimit: '16MB', partRows: 20_000, keyedFromRows: 20_000 }).write([tableOf('t', cols, hashed(count), { max: 1 << 16, seed: 4 })], out);
+    assert.equal(warnings.length, 1);
+    assert.match(warnings[0]!, /^The primary key \(k\) of table 't' is not kept: its index does not fit DuckDB's memory limit \(DUCKDB_MEMORY_LIMIT, 16MB; a larger limit keeps it\): Out of Memory Error/);
+    await inDatabase(out, async (db) => {
+      const got = (await db.connection.runAndReadAll(`SELECT count(*), count(DISTINCT k), bool_and(v = rowid) FROM s.t`)).getRowsJson();
+      assert.deepEqual(got, [[String(count), String(count), true]]);
+      assert.deepEqual(await primaryKeys(db.connection), []);
+    });
+  });
+
+  test('keyedFromRows: about a million rows per 64MB, in whole row groups, at least one', () => {
+    assert.equal(keyedFromRows(64 * 1024 * 1024), 8 * ROW_GROUP_ROWS);
+    assert.equal(keyedFromRows(16 * 1024 * 1024), 2 * ROW_GROUP_ROWS);
+    assert.equal(keyedFromRows(1024 * 1024), ROW_GROUP_ROWS);
+  });
+
   test("a dataset schema named like one of DuckDB's own catalogs (temp, system) holds its tables", async () => {
     for (const schemaName of ['temp', 'system', 'main']) {
       const { out, work } = await folders();
       const cols = columns({ id: { kind: 'int32' }, v: { kind: 'text' } }, ['id']);
-      // Parts of one row: the key breaks in the last, so the table is made again too.
-      const { warnings } = await new DuckDbWriter({ schemaName, workingDir: work, partRows: 1 }).write([tableOf('t', cols, [['1', 'a'], ['2', 'b'], ['1', 'c']])], out);
+      // Parts of one row, the key added after the first: it breaks in the last, so the table is made again too.
+      const { warnings } = await new DuckDbWriter({ schemaName, workingDir: work, partRows: 1, keyedFromRows: 1 }).write([tableOf('t', cols, [['1', 'a'], ['2', 'b'], ['1', 'c']])], out);
       assert.equal(warnings.length, 1, schemaName);
       await inDatabase(out, async (db) => {
         const got = (await db.connection.runAndReadAll(`SELECT id, v FROM "database".${JSON.stringify(schemaName)}.t ORDER BY rowid`)).getRows();

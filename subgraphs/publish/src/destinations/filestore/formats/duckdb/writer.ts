@@ -36,6 +36,18 @@ export const PART_ROWS = 2 * ROW_GROUP_ROWS;
  */
 const PART_BYTES = 128 * 1024 * 1024;
 
+/**
+ * How many rows a table holds, at most, before a key arriving in order is
+ * added and then kept part by part: about a million rows per 64MB of
+ * DUCKDB_MEMORY_LIMIT, where adding an 8- or 16-byte key to the loaded rows
+ * still fits in memory (measured 2026-12-06: a bigint key on 2,000,000 rows
+ * and a UUID key on 1,000,000 fit in 64MB; on 10,000,000 and 2,000,000 they
+ * did not).
+ */
+export function keyedFromRows(memoryLimitBytes: number): number {
+  return Math.max(ROW_GROUP_ROWS, Math.floor((8 * ROW_GROUP_ROWS * memoryLimitBytes) / (64 * 1024 * 1024) / ROW_GROUP_ROWS) * ROW_GROUP_ROWS);
+}
+
 /** How read_csv reads a part: rows up to `maxLine` bytes, read `buffer` bytes at a time. */
 interface LineLimits {
   maxLine: number;
@@ -67,6 +79,8 @@ export interface DuckDbWriterOptions {
   partBytes?: number;
   /** Most rows per loaded part (default {@link PART_ROWS}; tests use fewer). */
   partRows?: number;
+  /** Rows loaded after which a key arriving in order is added and kept part by part (default {@link keyedFromRows}; tests use fewer). */
+  keyedFromRows?: number;
 }
 
 /**
@@ -84,14 +98,19 @@ export interface DuckDbWriterOptions {
  * VARCHAR and converted. Tables with arrays whose dimensions must be measured
  * first are spooled whole, measured, then loaded.
  *
- * The primary key is declared when the table is made, so its index grows part
- * by part and each part's checkpoint writes it out: adding the key after the
- * load builds the whole index in memory at once, which under the default limit
- * failed on 10 million rows of a bigint key and lost it (docs/performance.md,
- * 2026-12-06). A key DuckDB cannot index,
- * or that a part's rows break (a repeated or NULL key value), is dropped with a
- * warning instead of failing the package: the table is made again without it,
- * the rows loaded so far kept in order, and the part loaded again.
+ * The primary key is added after the load, the fastest way while its index
+ * fits in memory. That index is built in memory at once: under the default
+ * limit it did not fit on 10 million rows of a bigint key, and the key was lost
+ * (docs/performance.md, 2026-12-06). So once a table reaches
+ * {@link keyedFromRows} rows and its key has arrived in order (as a serial key
+ * or a clustered index gives it), the key is added to those rows and then kept
+ * part by part, each part's checkpoint writing the index out. A key that does
+ * not arrive in order stays for the end (kept part by part, its index would
+ * cost three times as much and outgrow the limit as soon). A key DuckDB cannot
+ * index, that the data breaks (a repeated or NULL value) or whose index does
+ * not fit is dropped with a warning instead of failing the package; when a
+ * part breaks a key already added, the table is made again without it, the
+ * rows loaded so far kept in order, and the part loaded again.
  *
  * Memory: DuckDB runs under `memory_limit` (DUCKDB_MEMORY_LIMIT, default
  * 64MB) on DUCKDB_THREADS threads (default 1) and reads with 8 MiB buffers,
@@ -133,7 +152,12 @@ export class DuckDbWriter implements FilestoreWriter {
       await connection.run(`CREATE SCHEMA IF NOT EXISTS ${schema}`);
       const names = distinctNames(tables.map((t) => t.name));
       // One budget for the package: a limit raised for a long value stays raised for the tables after it.
-      const load = { budget: new MemoryBudget(connection, memoryLimit), partBytes: this.options.partBytes ?? PART_BYTES, partRows: this.options.partRows ?? PART_ROWS };
+      const load = {
+        budget: new MemoryBudget(connection, memoryLimit),
+        partBytes: this.options.partBytes ?? PART_BYTES,
+        partRows: this.options.partRows ?? PART_ROWS,
+        keyedFrom: this.options.keyedFromRows ?? keyedFromRows(duckdbSizeBytes(memoryLimit)),
+      };
       for (const [index, table] of tables.entries()) {
         const name = names.get(table.name)!;
         if (name !== table.name) warnings.push(`Table '${table.name}' is stored as '${name}': DuckDB does not tell apart names differing only in case.`);
@@ -162,7 +186,7 @@ async function loadTable(
   table: TableExtract,
   target: string,
   filePrefix: string,
-  { budget, partBytes, partRows }: { budget: MemoryBudget; partBytes: number; partRows: number },
+  { budget, partBytes, partRows, keyedFrom }: { budget: MemoryBudget; partBytes: number; partRows: number; keyedFrom: number },
   warnings: string[],
 ): Promise<void> {
   if (table.columns.length === 0) throw new AppError('INTERNAL', `Table '${table.name}' has no columns to package.`);
@@ -173,32 +197,49 @@ async function loadTable(
   const where = `table '${table.name}'`;
   const columns = table.columns.map((c) => quoteIdent(columnNames.get(c.name)!));
   const key = primaryKeyOf(table, warnings);
+  const keyColumns = key.map((k) => quoteIdent(columnNames.get(k)!)).join(', ');
   const notKept = (reason: string) => warnings.push(`The primary key (${key.join(', ')}) of ${where} is not kept: ${reason}`);
-  // Whether the table was made with its key (and has kept it so far).
-  let keyed = false;
-  const createTable = async (logicals: readonly LogicalType[], withKey = key.length > 0): Promise<void> => {
-    const definitions = logicals.map((t, i) => `${columns[i]} ${columnLoad(t).type}`).join(', ');
-    if (withKey) {
-      try {
-        await connection.run(`CREATE TABLE ${target} (${definitions}, PRIMARY KEY (${key.map((k) => quoteIdent(columnNames.get(k)!)).join(', ')}))`);
-        keyed = true;
-        return;
-      } catch (error) {
-        // A key DuckDB cannot index (lists, structs): the table is made without it.
-        notKept(duckdbMessage(error));
-      }
+  /**
+   * The key's state: added at the end (`pending`), once the table is large
+   * and its key arrives in order (`keyed`, then kept part by part), or given
+   * up with a warning (`dropped`). `ordered` is known once the table is large.
+   */
+  let state: 'none' | 'pending' | 'keyed' | 'dropped' = key.length > 0 ? 'pending' : 'none';
+  let ordered: boolean | undefined;
+  let loaded = 0;
+  const createTable = (logicals: readonly LogicalType[]) =>
+    connection.run(`CREATE TABLE ${target} (${logicals.map((t, i) => `${columns[i]} ${columnLoad(t).type}`).join(', ')})`);
+  /** Adds the key to the rows loaded so far; a refusal drops it with a warning. */
+  const addKey = async (): Promise<void> => {
+    try {
+      await connection.run(`ALTER TABLE ${target} ADD PRIMARY KEY (${keyColumns})`);
+      state = 'keyed';
+    } catch (error) {
+      state = 'dropped';
+      notKept(keyRefusal(error, budget.configured) ?? duckdbMessage(error));
     }
-    await connection.run(`CREATE TABLE ${target} (${definitions})`);
   };
-  /** Makes the table again without its key, its rows kept in their order (a rare path: the data broke the key). */
+  /** Makes the table again without its key, its rows kept in their order (a rare path: a part broke the key). */
   const dropKey = async (logicals: readonly LogicalType[]): Promise<void> => {
-    keyed = false;
+    state = 'dropped';
     const held = `temp.main.${quoteIdent('cr8tor rows without key')}`;
     await connection.run(`CREATE TEMPORARY TABLE ${held} AS SELECT * FROM ${target}`);
     await connection.run(`DROP TABLE ${target}`);
-    await createTable(logicals, false);
+    await createTable(logicals);
     await connection.run(`INSERT INTO ${target} SELECT * FROM ${held}`);
     await connection.run(`DROP TABLE ${held}`);
+  };
+  /**
+   * Whether the rows loaded so far hold their key in ascending order, but for
+   * at most 1 row in 100: then each part's keys go to the end of the index,
+   * and keeping it part by part costs about twice what adding it at the end
+   * does (0.4 against 0.2 µs a row for a bigint key). Keys in random order
+   * would cost 2.0 against 0.6 µs a row (a UUID), and outgrow the limit as soon.
+   */
+  const keyInOrder = async (): Promise<boolean> => {
+    const row = `ROW(${keyColumns})`;
+    const result = await connection.runAndReadAll(`SELECT count(*) FROM (SELECT ${row} AS k, lag(${row}) OVER (ORDER BY rowid) AS p FROM ${target}) WHERE p >= k`);
+    return Number(result.getRows()[0]![0]) <= loaded / 100;
   };
   const insert = async (file: string, logicals: readonly LogicalType[], eras: boolean, part: PartFigures): Promise<void> => {
     const loads = logicals.map((t) => columnLoad(t, { eras }));
@@ -209,7 +250,7 @@ async function loadTable(
       result = await load();
     } catch (error) {
       // The part is not in the table (a statement fails whole); without the key it is loaded again.
-      const refusal = keyed ? keyRefusal(error, budget.configured) : undefined;
+      const refusal = state === 'keyed' ? keyRefusal(error, budget.configured) : undefined;
       if (refusal === undefined) throw error;
       notKept(refusal);
       await dropKey(logicals);
@@ -218,6 +259,12 @@ async function loadTable(
     // Every row written must be a row loaded: DuckDB must never drop rows quietly.
     if (result.rowsChanged !== part.rows) {
       throw new AppError('INTERNAL', `DuckDB loaded ${result.rowsChanged} of the ${part.rows} rows of a part of the CSV of ${where}.`);
+    }
+    loaded += part.rows;
+    // A large table whose key arrives in order gets its key now, while it fits in memory.
+    if (state === 'pending' && ordered === undefined && loaded >= keyedFrom) {
+      ordered = await keyInOrder();
+      if (ordered) await addKey();
     }
     // Written to the database file now, so what DuckDB holds in memory does not grow with the table.
     await connection.run('CHECKPOINT');
@@ -244,11 +291,12 @@ async function loadTable(
     if (error instanceof AppError) throw error;
     throw noSpace(error) ?? new AppError('INTERNAL', `Loading ${where} into DuckDB failed: ${duckdbMessage(error, table.columns.map((c) => c.name))}`, { cause: error });
   }
+  if (state === 'pending') await addKey();
 }
 
 /**
- * Why a keyed table refused a part, when it was the key: a value repeated or
- * NULL (DuckDB's message quotes the key value, which stays out of the warning),
+ * Why DuckDB refused a key, or a part for its key: a value repeated or NULL
+ * (DuckDB's message may quote the key value, which stays out of the warning),
  * or an index too large for the memory limit. Anything else is not the key's.
  */
 function keyRefusal(error: unknown, memoryLimit: string): string | undefined {
