@@ -45,7 +45,7 @@ const PART_BYTES = 128 * 1024 * 1024;
  * 2,000,000 they did not).
  */
 export function keyedFromRows(memoryLimitBytes: number): number {
-  return Math.max(ROW_GROUP_ROWS, Math.floor((8 * ROW_GROUP_ROWS * memoryLimitBytes) / (64 * 1024 * 1024) / ROW_GROUP_ROWS) * ROW_GROUP_ROWS);
+  return ROW_GROUP_ROWS * Math.max(1, Math.floor((8 * memoryLimitBytes) / (64 * 1024 * 1024)));
 }
 
 /** How read_csv reads a part: rows up to `maxLine` bytes, read `buffer` bytes at a time. */
@@ -202,10 +202,10 @@ async function loadTable(
   /**
    * The key's state: added at the end (`pending`), once the table is large
    * and its key arrives in order (`keyed`, then kept part by part), or given
-   * up with a warning (`dropped`). `ordered` is known once the table is large.
+   * up with a warning (`dropped`). Its order is checked once, when the table is large.
    */
   let state: 'none' | 'pending' | 'keyed' | 'dropped' = key.length > 0 ? 'pending' : 'none';
-  let ordered: boolean | undefined;
+  let orderChecked = false;
   let loaded = 0;
   const createTable = (logicals: readonly LogicalType[]) =>
     connection.run(`CREATE TABLE ${target} (${logicals.map((t, i) => `${columns[i]} ${columnLoad(t).type}`).join(', ')})`);
@@ -267,9 +267,9 @@ async function loadTable(
     }
     loaded += part.rows;
     // A large table whose key arrives in order gets its key now, while it fits in memory.
-    if (state === 'pending' && ordered === undefined && loaded >= keyedFrom) {
-      ordered = await keyInOrder();
-      if (ordered) await addKey();
+    if (state === 'pending' && !orderChecked && loaded >= keyedFrom) {
+      orderChecked = true;
+      if (await keyInOrder()) await addKey();
     }
     // Written to the database file now, so what DuckDB holds in memory does not grow with the table.
     await connection.run('CHECKPOINT');
