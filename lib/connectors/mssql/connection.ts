@@ -88,6 +88,7 @@ export async function openConnection(target: MssqlTarget): Promise<Connection> {
   const encrypt = settings.encrypt ?? true;
   const trustServerCertificate = settings.trustServerCertificate ?? false;
   assertLoginSecure(source, { encrypt, trustServerCertificate, allowInsecurePasswordAuth: options.allowInsecurePasswordAuth ?? false });
+  const connectTimeoutMs = options.connectTimeoutMs ?? 10_000;
   const connection = new Connection({
     server: source.host_url,
     authentication: { type: 'default', options: { userName: credentials.username, password: credentials.password } },
@@ -98,7 +99,7 @@ export async function openConnection(target: MssqlTarget): Promise<Connection> {
       trustServerCertificate,
       connector: guardedConnector(source, options.sourceHosts, encrypt),
       cryptoCredentialsDetails: target.tlsCa ? { ca: [...tls.rootCertificates, target.tlsCa] } : {},
-      connectTimeout: options.connectTimeoutMs ?? 10_000,
+      connectTimeout: connectTimeoutMs,
       requestTimeout: options.statementTimeoutMs ?? 0,
       appName: 'cr8tor-publisher',
       packetSize: PACKET_SIZE,
@@ -112,7 +113,7 @@ export async function openConnection(target: MssqlTarget): Promise<Connection> {
   // A dropped connection must not crash the process; the pending request reports it.
   connection.on('error', () => undefined);
   try {
-    await new Promise<void>((resolve, reject) => connection.connect((error) => (error ? reject(error) : resolve())));
+    await loggedIn(connection, connectTimeoutMs + CONNECT_GRACE_MS);
   } catch (error) {
     connection.close();
     // tedious 20 refuses a server without TLS itself; both refuse TLS switched off on a server that requires it.
@@ -125,6 +126,36 @@ export async function openConnection(target: MssqlTarget): Promise<Connection> {
     throw encryptionMismatch(source, encrypt);
   }
   return connection;
+}
+
+/** How long past tedious' own connect timeout the publisher waits before giving up on a login itself. */
+const CONNECT_GRACE_MS = 1000;
+
+/** A login that neither succeeded nor failed in time: tedious' connect callback never came. */
+class LoginStalled extends Error {
+  constructor(ms: number) {
+    super(`the server did not complete the login within ${ms} ms`);
+    this.name = 'LoginStalled';
+  }
+}
+
+/**
+ * Connects and logs in, bounded by our own deadline as well as tedious'.
+ * tedious 19 can wait for ever: a server that sends a packet without its
+ * end-of-message flag and then hangs up mid-packet leaves its PRELOGIN reader
+ * waiting for bytes that never come, and the connect timeout's abort waits
+ * on that reader (a random-bytes server does this about once in 300 tries).
+ * The caller closes the connection, which destroys its socket.
+ */
+function loggedIn(connection: Connection, deadlineMs: number): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new LoginStalled(deadlineMs)), deadlineMs);
+    connection.connect((error) => {
+      clearTimeout(timer);
+      if (error) reject(error);
+      else resolve();
+    });
+  });
 }
 
 /** The server and SOURCE_MSSQL_ENCRYPT disagree: TLS required but not offered, or switched off but required. */

@@ -149,6 +149,11 @@ export class MysqlConnector implements SourceConnector {
     } catch (error) {
       throw this.connectFailure(error);
     }
+    const stranger = notMysql(conn);
+    if (stranger) {
+      conn.destroy();
+      throw unreachable(this.where, stranger, undefined);
+    }
     try {
       conn.on('error', () => undefined);
       const limit = statementTimeLimit(isMariaDb(conn), this.options.statementTimeoutMs);
@@ -276,6 +281,11 @@ export class MysqlConnector implements SourceConnector {
       connection.destroy();
       throw this.connectFailure(error);
     }
+    const stranger = notMysql(connection);
+    if (stranger) {
+      connection.destroy();
+      throw unreachable(this.where, stranger, undefined);
+    }
     let opened: MysqlSnapshot;
     try {
       opened = await MysqlSnapshot.begin(connection, {
@@ -337,7 +347,26 @@ function clientTimeout(ms: number | undefined): number | undefined {
  * announces itself as `5.5.5-10.11.…-MariaDB`), so no query is spent on it.
  */
 function isMariaDb(conn: mysql.Connection | mysqlCore.Connection): boolean {
-  type Core = { _handshakePacket?: { serverVersion?: string } };
+  return /mariadb/i.test(greeting(conn)?.serverVersion ?? '');
+}
+
+/** The server's handshake packet, as the driver parsed it. */
+function greeting(conn: mysql.Connection | mysqlCore.Connection): { protocolVersion?: number; serverVersion?: string } | undefined {
+  type Core = { _handshakePacket?: { protocolVersion?: number; serverVersion?: string } };
   const c = conn as unknown as Core & { connection?: Core };
-  return /mariadb/i.test((c.connection ?? c)._handshakePacket?.serverVersion ?? '');
+  return (c.connection ?? c)._handshakePacket;
+}
+
+/** Every MySQL and MariaDB server since 3.21 greets with protocol version 10. */
+const MYSQL_PROTOCOL = 10;
+
+/**
+ * Why a connection `mysql2` counts as logged in did not come from a MySQL
+ * server, or undefined. mysql2 reads whatever arrives first as the server's
+ * greeting and an empty packet as the login's OK, so a server speaking no
+ * MySQL at all (bytes that end in an empty packet) can "log in".
+ */
+function notMysql(conn: mysql.Connection | mysqlCore.Connection): string | undefined {
+  const version = greeting(conn)?.protocolVersion;
+  return version === MYSQL_PROTOCOL ? undefined : `the server's greeting is not MySQL's (protocol version ${String(version)})`;
 }

@@ -6,8 +6,9 @@
  * links the warehouse hands out); a refused source answers a 403 naming the
  * setting and is never connected to. Unset, every host but the
  * link-local ranges (cloud instance metadata) is allowed. And a caller cannot
- * map ports: a closed port, a silent server, an HTTP server, random bytes or a
- * hang-up all answer the same words; the reason is in the log, by request id.
+ * map ports: a closed port, a silent server, an HTTP server, random bytes, a
+ * hang-up or a message cut short all answer the same words, within the
+ * connect timeout; the reason is in the log, by request id.
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
@@ -157,7 +158,7 @@ describe('SOURCE_ALLOWED_HOSTS unset', () => {
 });
 
 describe('no port mapping: what is on a port reads the same to the caller', () => {
-  const KINDS: ListenerKind[] = ['silent', 'http', 'random-bytes', 'hang-up'];
+  const KINDS: ListenerKind[] = ['silent', 'http', 'random-bytes', 'hang-up', 'unfinished'];
   let platform: Platform;
   const logs = new LogLines();
   const listeners: Listener[] = [];
@@ -174,7 +175,7 @@ describe('no port mapping: what is on a port reads the same to the caller', () =
   });
 
   for (const type of TYPES) {
-    test(`${type}: closed, silent, HTTP, random bytes, hang-up: one 502 detail naming only the source; the log has each reason`, async () => {
+    test(`${type}: closed, silent, HTTP, random bytes, hang-up, a message cut short: one 502 detail naming only the source; the log has each reason`, { timeout: 60_000 }, async () => {
       const targets: Array<[string, number]> = [['closed', await freePort()], ...listeners.map((l) => [l.kind, l.port] as [string, number])];
       const details = new Set<string>();
       const reasons: string[] = [];

@@ -12,16 +12,19 @@
  * recorded), transaction descriptors and isolation, collations. What it does
  * not model is listed in docs/development.md.
  */
+import net from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { datasetSchema } from '../../../../lib/contract/index.js';
+import { datasetSchema, sourceSchema, type SqlSourceConfig } from '../../../../lib/contract/index.js';
 import type { ColumnInfo } from '../../../../lib/connectors/connector.js';
 import { resolveDataset } from '../../../../lib/connectors/index.js';
+import { MssqlConnector } from '../../../../lib/connectors/mssql/connector.js';
 import { selectStatement } from '../../../../lib/connectors/mssql/snapshot.js';
 import { mssqlDatatype, mssqlLogicalType } from '../../../../lib/connectors/mssql/types.js';
 import { failure } from '../../../support/app-error.js';
 import { parseCsv, readAll, toCsv } from '../../../support/csv-text.js';
-import { MSSQL_LOGIN, startTdsDouble, type StartedTds } from '../../../support/tds/index.js';
+import { listenOnLoopback, UNFINISHED_MESSAGE } from '../../../support/listeners.js';
+import { MSSQL_LOGIN, mssqlSource, startTdsDouble, type StartedTds } from '../../../support/tds/index.js';
 import { MSSQL_ALL_TYPES_COLUMNS, MSSQL_ALL_TYPES_CSV, mssqlAllTypesTable } from '../../../support/tds/all-types.js';
 import { connector } from '../../../support/tds/connector.js';
 import { BIG_ROWS, researchDatabase } from '../../../support/tds/research-db.js';
@@ -350,6 +353,25 @@ describe('SQL Server connector against the TDS double', () => {
     assert.match(error.message, /The mssql source 127\.0\.0\.1:\d+\/research rejected the credentials \(user name from secret 'mssql-user'\)/);
     assert.doesNotMatch(error.message, /wrong-password|S3cr3t/);
     assert.equal(started.double.logins.at(-1)!.accepted, false);
+  });
+
+  test('a server that hangs up in the middle of a message: SOURCE_UNREACHABLE within the connect timeout (tedious 19 alone waits for ever)', { timeout: 30_000 }, async () => {
+    const server = net.createServer((socket) => socket.end(UNFINISHED_MESSAGE));
+    const listening = await listenOnLoopback(server);
+    try {
+      const at = sourceSchema.parse({ ...mssqlSource(started.double, 'research'), port: listening.port }) as SqlSourceConfig;
+      const c = new MssqlConnector(at, { username: MSSQL_LOGIN.user, password: MSSQL_LOGIN.password }, { connectTimeoutMs: 300 }, {}, started.ca);
+      const began = Date.now();
+      const error = await failure(c.ping());
+      const took = Date.now() - began;
+      await c.close();
+      assert.equal(error.code, 'SOURCE_UNREACHABLE');
+      assert.match(String((error.cause as Error).message), /did not complete the login within 1300 ms/);
+      assert.ok(took < 5000, `gave up after ${took} ms`);
+      assert.equal(listening.connections, 1, 'one connection, no retry');
+    } finally {
+      await listening.stop();
+    }
   });
 
   test('a database the server does not have: SCHEMA_NOT_FOUND naming it', async () => {
