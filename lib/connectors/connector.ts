@@ -9,7 +9,7 @@ export interface TableInfo {
   name: string;
   /** The table comment, or null when it has none. */
   description: string | null;
-  /** Its columns, when the connector read them with the table (PostgreSQL, for tables named to `schemaTables`). */
+  /** Its columns, when the connector read them with the table (PostgreSQL and Databricks, for tables named to `schemaTables`). */
   columns?: ColumnInfo[];
 }
 
@@ -154,4 +154,9 @@ export function trackSnapshot(open: Set<SourceSnapshot>, opened: SourceSnapshot)
   };
   open.add(tracked);
   return tracked;
+}
+
+/** Names in ordinal order (of UTF-16 code units; code point order but for characters beyond U+FFFF), as connectors list tables. */
+export function byCodePoint(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
 }

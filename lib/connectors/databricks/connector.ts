@@ -1,7 +1,7 @@
 import type https from 'node:https';
 import tls from 'node:tls';
 import { describeSource, type DatabricksSourceConfig } from '../../contract/index.js';
-import type { ColumnInfo, ConnectorOptions, SourceConnector, SourceSnapshot, TableInfo } from '../connector.js';
+import { byCodePoint, type ColumnInfo, type ConnectorOptions, type SourceConnector, type SourceSnapshot, type TableInfo } from '../connector.js';
 import { CheckedHttpsAgent } from '../egress/dial.js';
 import { SourceHosts } from '../egress/source-hosts.js';
 import { agentFor } from './cloud-fetch.js';
@@ -16,9 +16,13 @@ import { defaultSchemaOf } from '../system-schemas.js';
 /** Table descriptions fetched at once from Unity Catalog (one GET each). */
 const TABLE_CONCURRENCY = 8;
 
-/** Ordinal order of code points, as the other connectors sort names. */
-function byCodePoint(a: string, b: string): number {
-  return a < b ? -1 : a > b ? 1 : 0;
+/**
+ * Whether Unity Catalog could hold an object of this name: at most 255
+ * characters, none of them a period, a space, a forward slash or an ASCII
+ * control character (docs.databricks.com, "Names").
+ */
+function possibleName(name: string): boolean {
+  return name.length > 0 && name.length <= 255 && ![...name].some((c) => c === '.' || c === ' ' || c === '/' || c <= '\u001f' || c === '\u007f');
 }
 
 /**
@@ -98,25 +102,52 @@ export class DatabricksConnector implements SourceConnector {
     return defaultSchemaOf(this.source);
   }
 
-  async schemaTables(schema: string): Promise<TableInfo[] | null> {
+  /**
+   * With `only` (not empty), just those of the named tables that exist, each
+   * from its own TableInfo with its columns (one GET per table, a few at a
+   * time; the schema is asked after only when a table is missing), instead of
+   * every page of the schema's listing.
+   */
+  async schemaTables(schema: string, only?: readonly string[]): Promise<TableInfo[] | null> {
+    if (only && only.length > 0) {
+      const found = await this.tableInfos(schema, only);
+      if (found.size < new Set(only).size && (await this.unityCatalog.schema(this.source.catalog, schema)) === undefined) return null;
+      return [...found.values()]
+        .map((t) => ({ name: t.name, description: t.comment || null, columns: this.columnsOf(t) }))
+        .sort((a, b) => byCodePoint(a.name, b.name));
+    }
     if ((await this.unityCatalog.schema(this.source.catalog, schema)) === undefined) return null;
     const tables = await this.unityCatalog.tables(this.source.catalog, schema);
     for (const t of tables) this.listed.set(`${schema}\u0000${t.name}`, t);
     return tables.map((t) => ({ name: t.name, description: t.comment || null })).sort((a, b) => byCodePoint(a.name, b.name));
   }
 
-  /** Each table's columns and primary key from its TableInfo (ListTables leaves constraints out): one GET per table, a few at a time. */
+  /** Each table's columns and primary key from its TableInfo (ListTables leaves constraints out). */
   async getColumns(schema: string, tables: readonly string[]): Promise<Map<string, ColumnInfo[]>> {
-    const byTable = new Map<string, ColumnInfo[]>();
-    const queue = [...tables];
+    const found = await this.tableInfos(schema, tables);
+    return new Map([...found].map(([name, info]) => [name, this.columnsOf(info)]));
+  }
+
+  /**
+   * The TableInfo of each named table that exists under exactly that name
+   * (Unity Catalog answers `Person` with `person`, which a listing would not
+   * match either): one GET per table, a few at a time. Each is kept for the
+   * snapshot, which reads a table's type and storage format from it.
+   */
+  private async tableInfos(schema: string, tables: readonly string[]): Promise<Map<string, UcTable>> {
+    const found = new Map<string, UcTable>();
+    // A name Unity Catalog cannot hold is not asked for: the listing would not have it either.
+    const queue = [...new Set(tables)].filter(possibleName);
     const worker = async () => {
       for (let name = queue.shift(); name !== undefined; name = queue.shift()) {
         const info = await this.unityCatalog.table(this.source.catalog, schema, name);
-        if (info) byTable.set(name, this.columnsOf(info));
+        if (info?.name !== name) continue;
+        found.set(name, info);
+        this.listed.set(`${schema}\u0000${name}`, info);
       }
     };
     await Promise.all(Array.from({ length: Math.min(TABLE_CONCURRENCY, queue.length) }, worker));
-    return byTable;
+    return found;
   }
 
   private columnsOf(info: UcTable): ColumnInfo[] {

@@ -1,7 +1,7 @@
 import type { Connection } from './driver.js';
 import { describeSource, type SqlSourceConfig } from '../../contract/index.js';
-import { trackSnapshot, type ColumnInfo, type ConnectorOptions, type SourceConnector, type SourceSnapshot, type SqlCredentials, type TableInfo } from '../connector.js';
-import { LIST_TABLES, MAX_TABLES_PER_QUERY, SCHEMA_EXISTS, listColumns, type ColumnRow } from './catalog-sql.js';
+import { byCodePoint, trackSnapshot, type ColumnInfo, type ConnectorOptions, type SourceConnector, type SourceSnapshot, type SqlCredentials, type TableInfo } from '../connector.js';
+import { SCHEMA_EXISTS, listColumns, listTables, tableBatches, type ColumnRow } from './catalog-sql.js';
 import { closeConnection, openConnection, runQuery, translateMssql, type MssqlSettings, type MssqlTarget, type Param } from './connection.js';
 import { MssqlSnapshot } from './snapshot.js';
 import { CatalogConnection } from '../pool/catalog-connection.js';
@@ -75,18 +75,24 @@ export class MssqlConnector implements SourceConnector {
     return defaultSchemaOf(this.source);
   }
 
-  async schemaTables(schema: string): Promise<TableInfo[] | null> {
+  /** With `only` (not empty), just those of the named tables that exist. */
+  async schemaTables(schema: string, only?: readonly string[]): Promise<TableInfo[] | null> {
     if ((await this.query(SCHEMA_EXISTS, [{ name: 'schema', value: schema }])).length === 0) return null;
-    const rows = await this.query<TableInfo>(LIST_TABLES, [{ name: 'schema', value: schema }]);
+    const rows: TableInfo[] = [];
+    if (only && only.length > 0) {
+      for (const batch of tableBatches(schema, only)) rows.push(...(await this.query<TableInfo>(listTables(batch.count), batch.params)));
+      // Batches each come in order; together, sorted again by code point (as the one statement orders them).
+      rows.sort((a, b) => byCodePoint(a.name, b.name));
+    } else {
+      rows.push(...(await this.query<TableInfo>(listTables(), [{ name: 'schema', value: schema }])));
+    }
     return rows.map((r) => ({ name: r.name, description: r.description ?? null }));
   }
 
   async getColumns(schema: string, tables: readonly string[]): Promise<Map<string, ColumnInfo[]>> {
     const byTable = new Map<string, ColumnInfo[]>();
-    for (let start = 0; start < tables.length; start += MAX_TABLES_PER_QUERY) {
-      const names = tables.slice(start, start + MAX_TABLES_PER_QUERY);
-      const params: Param[] = [{ name: 'schema', value: schema }, ...names.map((value, i) => ({ name: `t${i}`, value }))];
-      for (const row of await this.query<ColumnRow>(listColumns(names.length), params)) {
+    for (const { count, params } of tableBatches(schema, tables)) {
+      for (const row of await this.query<ColumnRow>(listColumns(count), params)) {
         const info = {
           dataType: row.data_type,
           charLength: row.char_length,

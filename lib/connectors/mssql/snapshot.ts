@@ -3,8 +3,8 @@ import { Request, type Connection } from './driver.js';
 import { AppError } from '../../errors.js';
 import type { ColumnInfo, CsvProgress, SourceSnapshot } from '../connector.js';
 import { canonicalCsvStream } from '../csv-rows.js';
-import { closeConnection, runBatch, runQuery, type Param } from './connection.js';
-import { estimateRows as estimateStatement, MAX_TABLES_PER_QUERY } from './catalog-sql.js';
+import { closeConnection, runBatch, runQuery } from './connection.js';
+import { estimateRows as estimateStatement, tableBatches } from './catalog-sql.js';
 import { mssqlFormatter, mssqlSelectExpression, quoteIdentifier } from './types.js';
 import type { Formatter } from '../../types/canonical.js';
 
@@ -87,10 +87,8 @@ export class MssqlSnapshot implements SourceSnapshot {
     const estimates = new Map<string, number>();
     if (this.closed || this.broken) return estimates;
     if (this.active) throw new AppError('INTERNAL', `Row estimates were asked for while a table of the ${this.context.where} was streaming.`);
-    for (let start = 0; start < tables.length; start += MAX_TABLES_PER_QUERY) {
-      const names = tables.slice(start, start + MAX_TABLES_PER_QUERY);
-      const params: Param[] = [{ name: 'schema', value: schema }, ...names.map((value, i) => ({ name: `t${i}`, value }))];
-      const sql = estimateStatement(names.length);
+    for (const { count, params } of tableBatches(schema, tables)) {
+      const sql = estimateStatement(count);
       this.context.onQuery?.(sql);
       let rows: Array<{ name: string; estimate: number | string | null }>;
       try {

@@ -149,11 +149,7 @@ export class MysqlConnector implements SourceConnector {
     } catch (error) {
       throw this.connectFailure(error);
     }
-    const stranger = notMysql(conn);
-    if (stranger) {
-      conn.destroy();
-      throw unreachable(this.where, stranger, undefined);
-    }
+    this.refuseStranger(conn);
     try {
       conn.on('error', () => undefined);
       const limit = statementTimeLimit(isMariaDb(conn), this.options.statementTimeoutMs);
@@ -188,6 +184,17 @@ export class MysqlConnector implements SourceConnector {
     if (typeof (error as { sqlState?: unknown }).sqlState === 'string') return this.translate(error);
     const reason = code === 'ETIMEDOUT' ? `no answer within ${this.options.connectTimeoutMs ?? 10_000} ms (SOURCE_CONNECT_TIMEOUT_MS)` : (networkReason(error) ?? driverMessage(error));
     return unreachable(this.where, reason, error);
+  }
+
+  /**
+   * A connection mysql2 counts as logged in that did not come from a MySQL
+   * server is closed, and reads as any other port that is not a source.
+   */
+  private refuseStranger(conn: mysql.Connection | mysqlCore.Connection): void {
+    const stranger = notMysql(conn);
+    if (!stranger) return;
+    conn.destroy();
+    throw unreachable(this.where, stranger, undefined);
   }
 
   protected async query<R>(sql: string, params: unknown[] = []): Promise<R[]> {
@@ -281,11 +288,7 @@ export class MysqlConnector implements SourceConnector {
       connection.destroy();
       throw this.connectFailure(error);
     }
-    const stranger = notMysql(connection);
-    if (stranger) {
-      connection.destroy();
-      throw unreachable(this.where, stranger, undefined);
-    }
+    this.refuseStranger(connection);
     let opened: MysqlSnapshot;
     try {
       opened = await MysqlSnapshot.begin(connection, {

@@ -237,6 +237,38 @@ describe('Unity Catalog metadata', () => {
     }
   });
 
+  test('tables named to schemaTables: one GET each, columns included, no listing; the schema is asked only when one is missing', async () => {
+    const c = connector();
+    const paths = (from: number) => double.requests.slice(from).map((r) => r.path).filter((p) => p.startsWith('/api/2.1/unity-catalog/'));
+    try {
+      let from = double.requests.length;
+      const tables = (await c.schemaTables('cohort', ['person', 'numbers', 'person']))!;
+      assert.deepEqual(tables.map((t) => [t.name, t.description]), [['numbers', null], ['person', 'People in the cohort']]);
+      assert.deepEqual(tables[1]!.columns!.map((x) => [x.name, x.datatype, x.primaryKey, x.nullable]), [['id', 'bigint', 1, false], ['note', 'string', null, true]]);
+      assert.deepEqual(paths(from).sort(), ['/api/2.1/unity-catalog/tables/research.cohort.numbers', '/api/2.1/unity-catalog/tables/research.cohort.person'], 'one GET per table, none for the schema or the listing');
+
+      from = double.requests.length;
+      assert.deepEqual((await c.schemaTables('cohort', ['nope', 'person']))!.map((t) => t.name), ['person']);
+      assert.ok(paths(from).includes('/api/2.1/unity-catalog/schemas/research.cohort'), 'a table missing: the schema is asked');
+      assert.equal(await c.schemaTables('nope', ['person']), null, 'a missing schema is still null');
+
+      from = double.requests.length;
+      assert.deepEqual(await c.schemaTables('cohort', ['a/b', 'x.y', 'has space', `tab\tname`, 'x'.repeat(256), 'Person']), []);
+      assert.deepEqual(paths(from).filter((p) => p.includes('/tables/')), ['/api/2.1/unity-catalog/tables/research.cohort.Person'], 'names Unity Catalog cannot hold are not asked for; another case is not the table');
+
+      // Through resolveDataset: the columns came with the tables, so none is asked for again.
+      from = double.requests.length;
+      const resolved = await resolveDataset(c, datasetSchema.parse({ name: 'd', schema_name: 'cohort', tables: [{ name: 'person' }, { name: 'numbers' }] }));
+      assert.deepEqual(resolved.tables.map((t) => [t.name, t.columns.length]), [['person', 2], ['numbers', 1]]);
+      assert.equal(paths(from).length, 2);
+      const missing = await failure(resolveDataset(c, datasetSchema.parse({ name: 'd', schema_name: 'cohort', tables: [{ name: 'person' }, { name: 'Nope' }] })));
+      assert.equal(missing.code, 'TABLE_NOT_FOUND');
+      assert.match(missing.message, /Table 'Nope' not found in schema 'cohort' .* Available tables: 'adults', 'all_types', 'numbers', 'person', 'places', 'zzz_last'\.$/);
+    } finally {
+      await c.close();
+    }
+  });
+
   test('a column type without a mapping is reported, and refused only for extraction', async () => {
     const c = connector();
     try {

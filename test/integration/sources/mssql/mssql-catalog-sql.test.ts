@@ -40,7 +40,7 @@ async function catalogRead(): Promise<unknown> {
   for (const db of ['research', 'locked']) {
     const c = connector(db);
     try {
-      out.push(await c.schemaTables('dbo'), await c.schemaTables('audit'), await c.schemaTables('nope'));
+      out.push(await c.schemaTables('dbo'), await c.schemaTables('audit'), await c.schemaTables('nope'), await c.schemaTables('dbo', ['visit', 'person', 'nope']));
       out.push([...(await c.getColumns('dbo', ['all_types', 'person', 'visit', 'Zeta'])).entries()]);
       out.push([...(await c.getColumns('audit', ['person'])).entries()]);
       const snapshot = await c.snapshot();
@@ -78,6 +78,9 @@ const MUTATIONS: Mutation[] = [
   { what: 'parenthesis too many in OBJECT_ID', from: 'QUOTENAME(t.TABLE_NAME))', to: 'QUOTENAME(t.TABLE_NAME)))', error: SYNTAX },
   { what: 'comment of the table, not its columns: minor_id test dropped', from: 'ep.minor_id = 0 AND ', to: '', error: /Subquery returned more than 1 value/ },
   { what: 'property name test dropped', from: " AND ep.name = N'MS_Description'", to: '', error: /Subquery returned more than 1 value/ },
+  { what: 'named tables matched on the schema column', from: "@schema AND t.TABLE_NAME IN (@t0, @t1, @t2)\n  ORDER BY", to: "@schema AND t.TABLE_SCHEMA IN (@t0, @t1, @t2)\n  ORDER BY" },
+  { what: 'named tables: the filter joined by OR', from: "@schema AND t.TABLE_NAME IN (@t0, @t1, @t2)\n  ORDER BY", to: "@schema OR t.TABLE_NAME IN (@t0, @t1, @t2)\n  ORDER BY" },
+  { what: 'named tables: a parameter misnamed', from: "t.TABLE_NAME IN (@t0, @t1, @t2)\n  ORDER BY", to: "t.TABLE_NAME IN (@t0, @t1, @t3)\n  ORDER BY", error: /Must declare the scalar variable "@t3"/ },
   { what: 'property name changed', from: "N'MS_Description'", to: "N'MS_Caption'" },
   { what: 'property class changed', from: 'ep.class = 1', to: 'ep.class = 0' },
   { what: 'property owner changed', from: 'ep.major_id = o.id', to: 'ep.major_id = 0' },
@@ -128,8 +131,8 @@ describe('the catalog SQL, broken on purpose, fails against the double', () => {
 
   test('unbroken, the catalog read succeeds', async () => {
     baseline = await catalogRead();
-    assert.equal((baseline as unknown[]).length, 14);
-    assert.deepEqual((baseline as unknown[])[5], [['big', 20_000], ['person', 2], ['visit', 1], ['Zeta', 0]].sort(), 'the rows of each table, none for one that does not exist');
+    assert.equal((baseline as unknown[]).length, 16);
+    assert.deepEqual((baseline as unknown[])[6], [['big', 20_000], ['person', 2], ['visit', 1], ['Zeta', 0]].sort(), 'the rows of each table, none for one that does not exist');
   });
 
   for (const m of MUTATIONS) {

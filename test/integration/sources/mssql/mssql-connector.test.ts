@@ -138,6 +138,33 @@ describe('SQL Server connector against the TDS double', () => {
     assert.equal(Object.keys(columnsQuery.params).length, 13, '@schema and one parameter per table');
   });
 
+  test('tables named to schemaTables: the catalog rows of those only, by code point, in statements of at most 1000 names', async () => {
+    const c = connector(started);
+    const listings = (from: number) => started.double.requests.slice(from).filter((r) => /FROM INFORMATION_SCHEMA\.TABLES t\s+CROSS APPLY[\s\S]*ORDER BY/.test(r.sql));
+    try {
+      let from = started.double.requests.length;
+      assert.deepEqual(await c.schemaTables('dbo', ['visit', 'we]ird table', 'person', 'nope']), [
+        { name: 'person', description: 'People in the cohort' },
+        { name: 'visit', description: 'Visits, keyed by person and number' },
+        { name: 'we]ird table', description: null },
+      ]);
+      const [one, ...more] = listings(from);
+      assert.equal(more.length, 0);
+      assert.match(one!.sql, /AND t\.TABLE_NAME IN \(@t0, @t1, @t2, @t3\)/);
+      assert.deepEqual(Object.values(one!.params).sort(), ['dbo', 'nope', 'person', 'visit', 'we]ird table'].sort());
+
+      from = started.double.requests.length;
+      const many = [...Array.from({ length: 1500 }, (_, i) => `absent_${i}`), 'visit', 'Zeta', 'all_types'];
+      assert.deepEqual((await c.schemaTables('dbo', many))!.map((t) => t.name), ['Zeta', 'all_types', 'visit'], 'sorted again across statements');
+      assert.deepEqual(listings(from).map((r) => Object.keys(r.params).length), [1001, 504], '@schema and at most 1000 names each');
+
+      assert.equal(await c.schemaTables('nope', ['person']), null, 'a missing schema is still null');
+      assert.deepEqual(await c.schemaTables('dbo', ['nope']), [], 'a schema without the named tables: none');
+    } finally {
+      await c.close();
+    }
+  });
+
   test('a column type without a mapping is reported, and refused only for extraction', async () => {
     const c = connector(started);
     try {
