@@ -78,13 +78,14 @@ export class MssqlConnector implements SourceConnector {
   /** With `only` (not empty), just those of the named tables that exist. */
   async schemaTables(schema: string, only?: readonly string[]): Promise<TableInfo[] | null> {
     if ((await this.query(SCHEMA_EXISTS, [{ name: 'schema', value: schema }])).length === 0) return null;
-    const rows: TableInfo[] = [];
+    let rows: TableInfo[];
     if (only && only.length > 0) {
-      for (const batch of tableBatches(schema, only)) rows.push(...(await this.query<TableInfo>(listTables(batch.count), batch.params)));
-      // Batches each come in order; together, sorted again by code point (as the one statement orders them).
-      rows.sort((a, b) => byCodePoint(a.name, b.name));
+      // Batches each come in order; together, by name once (two spellings in two batches may find one table under a case-insensitive collation), sorted again.
+      const byName = new Map<string, TableInfo>();
+      for (const batch of tableBatches(schema, only)) for (const r of await this.query<TableInfo>(listTables(batch.count), batch.params)) byName.set(r.name, r);
+      rows = [...byName.values()].sort((a, b) => byCodePoint(a.name, b.name));
     } else {
-      rows.push(...(await this.query<TableInfo>(listTables(), [{ name: 'schema', value: schema }])));
+      rows = await this.query<TableInfo>(listTables(), [{ name: 'schema', value: schema }]);
     }
     return rows.map((r) => ({ name: r.name, description: r.description ?? null }));
   }

@@ -154,9 +154,9 @@ describe('SQL Server connector against the TDS double', () => {
       assert.deepEqual(Object.values(one!.params).sort(), ['dbo', 'nope', 'person', 'visit', 'we]ird table'].sort());
 
       from = started.double.requests.length;
-      const many = [...Array.from({ length: 1500 }, (_, i) => `absent_${i}`), 'visit', 'Zeta', 'all_types'];
-      assert.deepEqual((await c.schemaTables('dbo', many))!.map((t) => t.name), ['Zeta', 'all_types', 'visit'], 'sorted again across statements');
-      assert.deepEqual(listings(from).map((r) => Object.keys(r.params).length), [1001, 504], '@schema and at most 1000 names each');
+      const many = ['VISIT', ...Array.from({ length: 1500 }, (_, i) => `absent_${i}`), 'visit', 'Zeta', 'all_types'];
+      assert.deepEqual((await c.schemaTables('dbo', many))!.map((t) => t.name), ['Zeta', 'all_types', 'visit'], 'sorted again across statements; visit once, though two spellings in two statements found it');
+      assert.deepEqual(listings(from).map((r) => Object.keys(r.params).length), [1001, 505], '@schema and at most 1000 names each');
 
       assert.equal(await c.schemaTables('nope', ['person']), null, 'a missing schema is still null');
       assert.deepEqual(await c.schemaTables('dbo', ['nope']), [], 'a schema without the named tables: none');
