@@ -113,8 +113,9 @@ describe('the benchmarks, shortened', () => {
     }
   });
 
-  test('npm run bench:load drives every phase without an error and reports overhead, retained memory and the figures under abuse', { timeout: 300_000 }, async () => {
-    const run = await runScript('bench/load.ts', { ...process.env, BENCH_LOAD_SECONDS: '1', BENCH_LOAD_CONNECTIONS: '5' }, 290_000);
+  test('npm run bench:load drives every phase without an error and reports overhead, retained memory and the figures under abuse', { timeout: 540_000 }, async () => {
+    // 132 s alone on a slow 2-vCPU machine, about 200 s beside the rest of the suite: room for a slower one.
+    const run = await runScript('bench/load.ts', { ...process.env, BENCH_LOAD_SECONDS: '1', BENCH_LOAD_CONNECTIONS: '5' }, 530_000);
     assert.equal(run.code, 0, `bench:load failed:\n${run.stdout}\n${run.stderr}`);
     for (const phase of ['a', 'b', 'c', 'a1', 'b1', 'd', 'e', 'd1', 'e1', 'f', 'g', 'h', 'i', 'j', 'k']) {
       assert.match(run.stdout, new RegExp(String.raw`^\| \(${phase}\) [^|]+ \| \d+ \| [1-9]\d* \| [\d.]+ \| [\d.]+ \| [\d.]+ \| 0 \|$`, 'm'), `phase (${phase}) ran with requests and no errors`);
