@@ -131,7 +131,7 @@ export class DatabricksConnector implements SourceConnector {
   /**
    * The TableInfo of each named table that exists under exactly that name
    * (Unity Catalog answers `Person` with `person`, which a listing would not
-   * match either): one GET per table, a few at a time. Each is kept for the
+   * match either) and that the principal may read: one GET per table, a few at a time. Each is kept for the
    * snapshot, which reads a table's type and storage format from it.
    */
   private async tableInfos(schema: string, tables: readonly string[]): Promise<Map<string, UcTable>> {
@@ -141,7 +141,8 @@ export class DatabricksConnector implements SourceConnector {
     const worker = async () => {
       for (let name = queue.shift(); name !== undefined; name = queue.shift()) {
         const info = await this.unityCatalog.table(this.source.catalog, schema, name);
-        if (info?.name !== name) continue;
+        // A table the principal may only browse is not in the listing either (it asks no include_browse), and cannot be read.
+        if (info?.name !== name || info.browse_only === true) continue;
         found.set(name, info);
         this.listed.set(`${schema}\u0000${name}`, info);
       }

@@ -24,6 +24,8 @@ export interface UcTable {
   data_source_format?: string;
   columns?: UcColumn[];
   table_constraints?: Array<{ primary_key_constraint?: { name?: string; child_columns?: string[] } }>;
+  /** Described because the request asked include_browse: the principal may see its metadata, not read it. */
+  browse_only?: boolean;
 }
 
 export interface UnityCatalogTarget {

@@ -55,6 +55,11 @@ export interface DbxTable {
   rows: unknown[][] | (() => Iterable<unknown[]>);
   /** The latest Delta version (default 0); older versions are not kept. */
   version?: number;
+  /**
+   * The service principal has BROWSE on it, not SELECT: Unity Catalog lists it
+   * only with include_browse=true, and describes it marked `browse_only`.
+   */
+  browseOnly?: boolean;
 }
 
 export interface DbxSchema {

@@ -237,7 +237,9 @@ export class DatabricksDouble {
       const pageIndex = token ? Number(/^p(\d+)$/.exec(token)?.[1] ?? NaN) : 0;
       if (!Number.isInteger(pageIndex)) return (fail(400, `page_token ${token}`), 400);
       const omitColumns = q.get('omit_columns') === 'true';
-      const slices = [info.tables.slice(0, size), [], ...chunk(info.tables.slice(size), size)];
+      const browse = q.get('include_browse') === 'true';
+      const tables = info.tables.filter((t) => browse || !t.browseOnly);
+      const slices = [tables.slice(0, size), [], ...chunk(tables.slice(size), size)];
       const page = slices[pageIndex] ?? [];
       const next = pageIndex + 1 < slices.length ? `p${pageIndex + 1}` : undefined;
       return this.json(res, 200, {
@@ -250,6 +252,8 @@ export class DatabricksDouble {
       const [, catalog = '', schema = '', name = ''] = m;
       const table = this.model.table(catalog, schema, name);
       if (!table) return notFound('TABLE_DOES_NOT_EXIST', `Table '${catalog}.${schema}.${name}' does not exist.`);
+      // Without include_browse a table the principal may only browse is refused (the exact answer is not documented).
+      if (table.browseOnly && q.get('include_browse') !== 'true') return this.json(res, 403, { error_code: 'PERMISSION_DENIED', message: `User does not have SELECT on Table '${catalog}.${schema}.${name}'.` });
       return this.json(res, 200, tableInfo(catalog, schema, table, { columns: true, constraints: true }));
     }
     fail(404, 'no such Unity Catalog endpoint');
@@ -302,6 +306,7 @@ function tableInfo(catalog: string, schema: string, t: DbxTable, include: { colu
     table_type: t.tableType ?? 'MANAGED',
     ...(view ? {} : { data_source_format: t.dataSourceFormat ?? 'DELTA' }),
     ...(t.comment ? { comment: t.comment } : {}),
+    ...(t.browseOnly ? { browse_only: true } : {}),
     ...(include.columns
       ? {
           columns: t.columns.map((c, i) => ({

@@ -47,6 +47,7 @@ function catalogs(): DbxCatalog[] {
             { name: 'places', columns: [{ name: 'id', typeName: 'INT', typeText: 'int' }, { name: 'shape', typeName: 'GEOGRAPHY', typeText: 'geography(4326)' }], rows: [[1, 'POINT(1 2)']] },
             { name: 'numbers', version: 5, columns: [{ name: 'n', typeName: 'INT', typeText: 'int' }], rows: () => Array.from({ length: 10 }, (_, i) => [i + 1]) },
             { name: 'zzz_last', columns: [{ name: 'id', typeName: 'INT', typeText: 'int' }], rows: [] },
+            { name: 'browsed', browseOnly: true, columns: [{ name: 'id', typeName: 'INT', typeText: 'int' }], rows: [[1]] },
           ],
         },
         empty: { tables: [] },
@@ -251,6 +252,10 @@ describe('Unity Catalog metadata', () => {
       assert.deepEqual((await c.schemaTables('cohort', ['nope', 'person']))!.map((t) => t.name), ['person']);
       assert.ok(paths(from).includes('/api/2.1/unity-catalog/schemas/research.cohort'), 'a table missing: the schema is asked');
       assert.equal(await c.schemaTables('nope', ['person']), null, 'a missing schema is still null');
+
+      from = double.requests.length;
+      assert.deepEqual((await c.schemaTables('cohort', ['browsed', 'person']))!.map((t) => t.name), ['person'], 'a table the principal may only browse is not found, as the listing does not show it');
+      assert.ok(paths(from).includes('/api/2.1/unity-catalog/tables/research.cohort.browsed'));
 
       from = double.requests.length;
       assert.deepEqual(await c.schemaTables('cohort', ['a/b', 'x.y', 'has space', `tab\tname`, 'x'.repeat(256), 'Person']), []);
