@@ -65,7 +65,11 @@ export async function tracked<T>(
     const { result, figures } = await run();
     const duration = seconds();
     obs.metrics.operationDuration.observe({ operation: action, destination_type: destinationType, outcome: 'success' }, duration);
-    await obs.audit.record({ ...base(), ...figures, outcome: 'success', duration_ms: Math.round(duration * 1000) });
+    // Warnings go to the log and the audit event; an event without any has no `warnings`.
+    const { warnings, ...rest } = figures ?? {};
+    const warned = warnings !== undefined && warnings.length > 0;
+    if (warned) call.log.warn({ warnings }, `${action} completed with warnings`);
+    await obs.audit.record({ ...base(), ...rest, ...(warned ? { warnings } : {}), outcome: 'success', duration_ms: Math.round(duration * 1000) });
     return result;
   } catch (error) {
     const duration = seconds();

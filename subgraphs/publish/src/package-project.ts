@@ -47,7 +47,6 @@ export function packageProject(
       try {
         signal.throwIfAborted();
         const result = await target.package({ project: request.project_name, startTime: request.project_start_time, requestId: call.requestId, jobId: call.jobId, destination, dataset, snapshot, progress });
-        if (result.warnings.length > 0) call.log.warn({ warnings: result.warnings }, 'package completed with warnings');
         // What consistency the source gave (SQL Server and Databricks say; see their snapshots).
         const consistency = snapshotConsistency(snapshot);
         if (consistency) call.log[consistency.caveat ? 'warn' : 'info']({ consistency: consistency.consistency }, 'source snapshot consistency');
@@ -65,7 +64,7 @@ export function packageProject(
             dataset: { schema: dataset.schema, tables: dataset.tables.map((t) => ({ name: t.name, columns: t.columns.map((c) => c.name) })) },
             tables,
             files: files.map(({ path, bytes, sha512 }) => ({ path, bytes, sha512 })),
-            ...(result.warnings.length > 0 ? { warnings: result.warnings } : {}),
+            warnings: result.warnings,
           },
         };
       } finally {

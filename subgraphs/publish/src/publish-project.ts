@@ -28,9 +28,8 @@ export async function publishProject(request: PublishRequest, deps: PublishDeps,
     // The point of no return: past it, a cancellation lets the publish finish.
     stop?.throwIfAborted();
     const result = await target.publish({ project: request.project_name, startTime: request.project_start_time, requestId: call.requestId, jobId: call.jobId, destination });
-    if (result.warnings.length > 0) call.log.warn({ warnings: result.warnings }, 'publish completed with warnings');
     const files = result.data_published.flatMap((e) => ('file_path' in e ? [{ path: e.file_path, bytes: e.total_bytes, sha512: e.hash_value }] : []));
-    return { result: { destination_type: destination.type, data_published: result.data_published }, figures: { files, ...(result.warnings.length > 0 ? { warnings: result.warnings } : {}) } };
+    return { result: { destination_type: destination.type, data_published: result.data_published }, figures: { files, warnings: result.warnings } };
   });
 }
 
