@@ -10,7 +10,7 @@ import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { DuckDbWriter, PART_ROWS, ROW_GROUP_ROWS, keyedFromRows } from '../../../../subgraphs/publish/src/destinations/filestore/formats/duckdb/writer.js';
-import { decimalType, duckdbType } from '../../../../subgraphs/publish/src/destinations/filestore/formats/duckdb/types.js';
+import { decimalType, duckdbType, quoteIdent, quoteLiteral } from '../../../../subgraphs/publish/src/destinations/filestore/formats/duckdb/types.js';
 import { AppError } from '../../../../lib/errors.js';
 import { LOGICAL_KINDS } from '../../../../lib/types/logical.js';
 import { WRITER_COLUMNS, caseColumns, caseRows } from '../../../support/filestore-cases.js';
@@ -368,6 +368,49 @@ describe('DuckDB writer: names, keys, failures', () => {
       assert.deepEqual(groups, [ROW_GROUP_ROWS, ROW_GROUP_ROWS, 1000], 'full row groups, the last one partial');
       const got = (await db.connection.runAndReadAll(`SELECT count(*), min(id), max(id), bool_and(id = rowid) FROM s.t`)).getRowsJS()[0]!.map(String);
       assert.deepEqual(got, [String(rows.length), '0', String(rows.length - 1), 'true'], 'every row, in order');
+    });
+  });
+
+  test("a table whose string columns all took FSST in its first row group is not tried with a dictionary after it; the next table is, and one with another choice first", async () => {
+    const { out, work } = await folders();
+    const cols = columns({ id: { kind: 'int64' }, note: { kind: 'text' }, doc: { kind: 'json' } });
+    const groups = 3;
+    // `note` as each row group has it: unique text (FSST is smaller), three labels (a dictionary is), or NULL only.
+    const unique = (i: number) => `free text ${i} ${createHash('md5').update(String(i)).digest('hex')}`;
+    const labels = (i: number) => ['female', 'male', 'unknown'][i % 3]!;
+    const rowsOf = (...kinds: ((i: number) => string | null)[]) =>
+      Array.from({ length: groups * ROW_GROUP_ROWS }, (_, i) => [String(i), kinds[Math.floor(i / ROW_GROUP_ROWS)]!(i), `{"n": ${i}}`]);
+    const tables = {
+      // First row group free text: the dictionary is not tried on the labels after it.
+      shifts: rowsOf(unique, labels, labels),
+      // The next table: labels throughout, a dictionary each time.
+      labels: rowsOf(labels, labels, labels),
+      // NULL only in the first row group (DuckDB stores that as a dictionary): nothing is left out.
+      "late 'one'.x": rowsOf(() => null, unique, labels),
+      // A name DuckDB's storage report cannot look up: both tried, the rows loaded.
+      'say "when"': rowsOf(unique, labels, labels),
+    };
+    await new DuckDbWriter({ schemaName: 's', workingDir: work, partRows: ROW_GROUP_ROWS }).write(
+      Object.entries(tables).map(([name, rows]) => tableOf(name, cols, rows, { max: 1 << 16, seed: 8 })),
+      out,
+    );
+    await inDatabase(out, async (db) => {
+      // Each row group's compressions of `note` (a row group holds several segments).
+      const noteCompression = async (table: string) =>
+        (
+          await db.connection.runAndReadAll(
+            `SELECT string_agg(DISTINCT compression, ',') FROM pragma_storage_info(${quoteLiteral(`s.${quoteIdent(table)}`)}) WHERE column_name = 'note' AND segment_type = 'VARCHAR' GROUP BY row_group_id ORDER BY row_group_id`,
+          )
+        )
+          .getRowsJS()
+          .map((row) => row[0]);
+      assert.deepEqual(await noteCompression('shifts'), ['FSST', 'FSST', 'FSST']);
+      assert.deepEqual(await noteCompression('labels'), ['Dictionary', 'Dictionary', 'Dictionary']);
+      assert.deepEqual(await noteCompression("late 'one'.x"), ['Dictionary', 'FSST', 'Dictionary']);
+      for (const [name, rows] of Object.entries(tables)) {
+        const got = (await db.connection.runAndReadAll(`SELECT id::VARCHAR, note, doc::VARCHAR FROM s.${quoteIdent(name)} ORDER BY rowid`)).getRows();
+        assert.deepEqual(got, rows, `every value of ${name}, in order`);
+      }
     });
   });
 

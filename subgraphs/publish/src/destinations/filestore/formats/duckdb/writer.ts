@@ -207,6 +207,8 @@ async function loadTable(
   let state: 'none' | 'pending' | 'keyed' | 'dropped' = key.length > 0 ? 'pending' : 'none';
   let orderChecked = false;
   let loaded = 0;
+  /** Whether the table is loaded in parts, the first of which decides whether DuckDB tries a dictionary on the rest ({@link skipIdleDictionary}). */
+  let tuneStrings = false;
   const createTable = (logicals: readonly LogicalType[]) =>
     connection.run(`CREATE TABLE ${target} (${logicals.map((t, i) => `${columns[i]} ${columnLoad(t).type}`).join(', ')})`);
   /** Adds the key to the rows loaded so far; a refusal drops it with a warning. */
@@ -265,6 +267,7 @@ async function loadTable(
     if (result.rowsChanged !== part.rows) {
       throw new AppError('INTERNAL', `DuckDB loaded ${result.rowsChanged} of the ${part.rows} rows of a part of the CSV of ${where}.`);
     }
+    const first = loaded === 0;
     loaded += part.rows;
     // A large table whose key arrives in order gets its key now, while it fits in memory.
     if (state === 'pending' && !orderChecked && loaded >= keyedFrom) {
@@ -273,6 +276,7 @@ async function loadTable(
     }
     // Written to the database file now, so what DuckDB holds in memory does not grow with the table.
     await connection.run('CHECKPOINT');
+    if (first && tuneStrings) await skipIdleDictionary(connection, target);
   };
   try {
     const logicals = table.columns.map((c) => c.logical);
@@ -290,13 +294,41 @@ async function loadTable(
       }
     } else {
       await createTable(logicals);
+      tuneStrings = true;
       await spoolParts(table, filePrefix, { bytes: partBytes, rows: partRows, firstRows: Math.min(partRows, ROW_GROUP_ROWS) }, (file, eras, part) => insert(file, logicals, eras, part));
     }
   } catch (error) {
     if (error instanceof AppError) throw error;
     throw noSpace(error) ?? new AppError('INTERNAL', `Loading ${where} into DuckDB failed: ${duckdbMessage(error, table.columns.map((c) => c.name))}`, { cause: error });
   }
+  if (tuneStrings) await connection.run("SET disabled_compression_methods = ''");
   if (state === 'pending') await addKey();
+}
+
+/**
+ * After a table's first part (one row group), stops DuckDB trying a
+ * dictionary on the rest of the table's string segments when every string
+ * column took FSST there: text whose values rarely repeat (free text,
+ * identifiers, JSON). DuckDB tries both on every string segment and keeps the
+ * smaller; on the benchmark's mixed table the dictionary's trial cost a fifth
+ * of the load and no column took it (2026-12-06, docs/performance.md). A
+ * column that took anything else (a dictionary for repeated values, and for
+ * one holding only NULLs so far) keeps both tried. Compression is a matter of
+ * size, never of values: a column whose values start repeating later is
+ * stored with FSST, larger than a dictionary would be.
+ */
+async function skipIdleDictionary(connection: DuckDBConnection, target: string): Promise<void> {
+  // pragma_storage_info reads the table's name from text whose parser takes no doubled quote: a name holding `"` keeps both tried.
+  if (target.includes('""')) return;
+  let chosen: unknown[];
+  try {
+    const segments = await connection.runAndReadAll(`SELECT DISTINCT compression FROM pragma_storage_info(${quoteLiteral(target)}) WHERE segment_type IN ('VARCHAR', 'JSON')`);
+    chosen = segments.getRowsJS().map((row) => row[0]);
+  } catch {
+    // Only a question of speed: DuckDB goes on trying both.
+    return;
+  }
+  if (chosen.length > 0 && chosen.every((method) => method === 'FSST')) await connection.run("SET disabled_compression_methods = 'dictionary'");
 }
 
 /**
