@@ -120,6 +120,10 @@ export interface DuckDbWriterOptions {
  * Temporary disk use is bounded too: about three parts at a time. Extension
  * autoinstall/autoload are off.
  *
+ * Compression is DuckDB's choice, but for one trial it is spared: a table whose
+ * string columns all took FSST in its first part is not tried with a
+ * dictionary on the rest ({@link skipIdleDictionary}).
+ *
  * DuckDB matches identifiers case-insensitively: tables (or columns) whose names
  * differ only in case get `~2`, `~3`, … (formats/file-names.ts `distinctNames`), with a warning.
  */
