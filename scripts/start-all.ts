@@ -11,6 +11,7 @@ import { ConfigError } from '../lib/config/env.js';
 import { isAppError } from '../lib/errors.js';
 import { fromRoot } from '../lib/paths.js';
 import { FileSecretProvider, secretProviderFromEnv } from '../lib/secrets/index.js';
+import { SERVICE_NODE_FLAGS } from '../lib/service/node-flags.js';
 
 /** The API key files that are missing or empty; a problem with the store itself is a ConfigError. */
 async function missingKeyFiles(secrets: FileSecretProvider): Promise<string[]> {
@@ -60,7 +61,7 @@ function stopAll(code: number): void {
 }
 
 for (const [name, entry] of services) {
-  const child = spawn(process.execPath, ['--import', 'tsx', fromRoot(entry)], { stdio: 'inherit', env: process.env, cwd: process.cwd() });
+  const child = spawn(process.execPath, [...SERVICE_NODE_FLAGS[name], '--import', 'tsx', fromRoot(entry)], { stdio: 'inherit', env: process.env, cwd: process.cwd() });
   child.on('exit', (code, signal) => {
     if (!stopping) {
       console.error(`${name} service exited (${signal ?? `code ${code}`}); stopping the others.`);

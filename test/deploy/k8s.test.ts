@@ -35,6 +35,7 @@ import { containerEnvironment, containerPorts, expansionOnlyNames, keyVaultObjec
 import { renderProblems } from '../../scripts/k8s/check.js';
 import { find, kubectlPath, kustomizations, ofKind, ref, render, type Render } from '../../scripts/k8s/render.js';
 import { typeCheckObjects, validateWithOpenApiSchemas } from '../../scripts/k8s/schema.js';
+import { SERVICE_NODE_FLAGS } from '../../lib/service/node-flags.js';
 
 /** The three services: their Deployment, Service, the variable naming their port, their entry point. */
 const SERVICES = {
@@ -121,7 +122,7 @@ for (const folder of kustomizations()) {
         images.add(c.image ?? '');
         const source = SERVICES[component].source;
         assert.equal(c.command, undefined, `${ref(d)}: the image's ENTRYPOINT (node) runs the service; set args, not command`);
-        assert.deepEqual(c.args, [compiledPath(source)], `${ref(d)}: args must be the compiled entry point of ${source}`);
+        assert.deepEqual(c.args, [...SERVICE_NODE_FLAGS[component], compiledPath(source)], `${ref(d)}: args must be the service's Node.js options (lib/service/node-flags.ts), then the compiled entry point of ${source}`);
         const text = readFileSync(fromRoot(source), 'utf8');
         assert.match(text, new RegExp(`runService\\(\\s*'${component}'`), `${source} is not the ${component} service's entry point`);
       }
@@ -148,7 +149,7 @@ for (const folder of kustomizations()) {
         assert.ok(existsSync(fromRoot(source)), `${source} exists`);
         const included = build.include.some((inc) => new RegExp(`^${inc.replace(/[.+?^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '[^/]+')}/`).test(source));
         assert.ok(included, `tsconfig.build.json compiles ${source}`);
-        const arg = onlyContainer(deploymentOf(rendered(), component)).args![0]!;
+        const arg = onlyContainer(deploymentOf(rendered(), component)).args!.at(-1)!;
         assert.ok(image.copied.some((dir) => path.posix.join(image.workdir, arg).startsWith(`${dir}/`)), `${arg} is inside a folder the image copies`);
         const pod = podSpec(deploymentOf(rendered(), component));
         assert.equal(pod.securityContext?.runAsUser, image.uid, `${component}: runAsUser is the image's USER`);

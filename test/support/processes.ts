@@ -8,6 +8,7 @@ import path from 'node:path';
 import { freePort } from '../../scripts/support/free-port.js';
 import { fromRoot } from '../../lib/paths.js';
 import { waitForHealth } from '../../scripts/support/service-process.js';
+import { SERVICE_NODE_FLAGS } from '../../lib/service/node-flags.js';
 
 /** One free-port helper for the whole repository (scripts/support/free-port.ts). */
 export { freePort };
@@ -73,7 +74,7 @@ export function spawnCollecting(command: string, args: readonly string[], env: N
 
 /** Starts a service process with the given settings (on top of a minimal environment). */
 export function spawnService(service: ServiceProcessName, env: NodeJS.ProcessEnv): ServiceProcess {
-  return spawnCollecting(process.execPath, ['--import', 'tsx', SERVICE_MAIN[service]], { ...baseEnv(), ...env });
+  return spawnCollecting(process.execPath, [...SERVICE_NODE_FLAGS[service], '--import', 'tsx', SERVICE_MAIN[service]], { ...baseEnv(), ...env });
 }
 
 /**
