@@ -30,6 +30,7 @@ import { fromRoot } from '../lib/paths.js';
 import { validateBag } from './support/bag-validate.js';
 import { startService, waitForHealth } from './support/service-process.js';
 import { packageAsJob } from './demo/job-progress.js';
+import { SERVICE_NODE_FLAGS } from '../lib/service/node-flags.js';
 
 const root = path.resolve(process.env.DEMO_DIR ?? fromRoot('var', 'demo'));
 const secretsDir = path.join(root, 'secrets');
@@ -199,7 +200,7 @@ async function main(): Promise<void> {
     const serviceLog = path.join(root, 'services.log');
     const logFd = openSync(serviceLog, 'a');
     for (const [name, entry, port] of services) {
-      children.push(await startService({ name, args: ['--import', 'tsx', fromRoot(entry)], env, stdio: ['ignore', logFd, 'inherit'], healthUrl: `http://127.0.0.1:${port}/healthz` }));
+      children.push(await startService({ name, args: [...SERVICE_NODE_FLAGS[name], '--import', 'tsx', fromRoot(entry)], env, stdio: ['ignore', logFd, 'inherit'], healthUrl: `http://127.0.0.1:${port}/healthz` }));
     }
     const gateway = `http://127.0.0.1:${gatewayPort}`;
     await waitForHealth(children[2]!, `${gateway}/readyz`, { name: 'approval' });
