@@ -211,8 +211,6 @@ async function loadTable(
   let state: 'none' | 'pending' | 'keyed' | 'dropped' = key.length > 0 ? 'pending' : 'none';
   let orderChecked = false;
   let loaded = 0;
-  /** Whether the table is loaded in parts, the first of which decides whether DuckDB tries a dictionary on the rest ({@link skipIdleDictionary}). */
-  let tuneStrings = false;
   const createTable = (logicals: readonly LogicalType[]) =>
     connection.run(`CREATE TABLE ${target} (${logicals.map((t, i) => `${columns[i]} ${columnLoad(t).type}`).join(', ')})`);
   /** Adds the key to the rows loaded so far; a refusal drops it with a warning. */
@@ -280,7 +278,8 @@ async function loadTable(
     }
     // Written to the database file now, so what DuckDB holds in memory does not grow with the table.
     await connection.run('CHECKPOINT');
-    if (first && tuneStrings) await skipIdleDictionary(connection, target);
+    // The first part decides whether DuckDB tries a dictionary on the rest of the table.
+    if (first) await skipIdleDictionary(connection, target);
   };
   try {
     const logicals = table.columns.map((c) => c.logical);
@@ -298,14 +297,13 @@ async function loadTable(
       }
     } else {
       await createTable(logicals);
-      tuneStrings = true;
       await spoolParts(table, filePrefix, { bytes: partBytes, rows: partRows, firstRows: Math.min(partRows, ROW_GROUP_ROWS) }, (file, eras, part) => insert(file, logicals, eras, part));
     }
   } catch (error) {
     if (error instanceof AppError) throw error;
     throw noSpace(error) ?? new AppError('INTERNAL', `Loading ${where} into DuckDB failed: ${duckdbMessage(error, table.columns.map((c) => c.name))}`, { cause: error });
   }
-  if (tuneStrings) await connection.run("SET disabled_compression_methods = ''");
+  await connection.run("SET disabled_compression_methods = ''");
   if (state === 'pending') await addKey();
 }
 
