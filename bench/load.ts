@@ -144,14 +144,14 @@ async function main(): Promise<void> {
     const snapshots = path.join(work, 'heap-snapshots');
     const [gatewayPort, metadataPort, publishPort] = [await freePort(), await freePort(), await freePort()];
     const common = { SECRETS_MNT_PATH: secrets, METADATA_CONTAINER_PORT: String(metadataPort), PUBLISH_CONTAINER_PORT: String(publishPort) };
-    services.push(await startService('metadata', 'subgraphs/metadata/src/main.ts', metadataPort, common, snapshots));
-    services.push(await startService('publish', 'subgraphs/publish/src/main.ts', publishPort, { ...common, TARGET_STORAGE_ACCOUNT_LSC_SDE_MNT_PATH: mount, DLTHUB_PIPELINE_WORKING_DIR: work }, snapshots));
+    services.push(await startService('metadata', metadataPort, common, snapshots));
+    services.push(await startService('publish', publishPort, { ...common, TARGET_STORAGE_ACCOUNT_LSC_SDE_MNT_PATH: mount, DLTHUB_PIPELINE_WORKING_DIR: work }, snapshots));
     services.push(
-      await startService('approval', 'gateway/src/main.ts', gatewayPort, { ...common, APPROVAL_PORT: String(gatewayPort), METADATA_CONTAINER_NAME: '127.0.0.1', PUBLISH_CONTAINER_NAME: '127.0.0.1' }, snapshots),
+      await startService('approval', gatewayPort, { ...common, APPROVAL_PORT: String(gatewayPort), METADATA_CONTAINER_NAME: '127.0.0.1', PUBLISH_CONTAINER_NAME: '127.0.0.1' }, snapshots),
     );
     const [metadata, , gateway] = services as [Service, Service, Service];
     // (n1), (n): the same call through a gateway and metadata service with SOURCE_METADATA_POOL=off, the pool's baseline.
-    if (!ONLY || ONLY.has('n') || ONLY.has('n1')) unpooled = await startUnpooled((name, main, port, env) => startService(name, main, port, env, snapshots), common, freePort);
+    if (!ONLY || ONLY.has('n') || ONLY.has('n1')) unpooled = await startUnpooled((name, port, env) => startService(name, port, env, snapshots), common, freePort);
 
     const source = { type: 'postgresql', hostUrl: '127.0.0.1', port: pgPort, database: 'loadbench', credentials: { provider: 'AzureKeyVault', usernameKey: 'bench-user', passwordKey: 'bench-password' } };
     const metadataBody = JSON.stringify({ query: METADATA_QUERY, variables: { request: { source, dataset: { name: 'load', schemaName: 'public', tables: [{ name: 'person' }, { name: 'visit' }] } } } });

@@ -134,7 +134,7 @@ interface Service {
 async function startPublish(env: NodeJS.ProcessEnv): Promise<Service> {
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
-  const child = await startCompiledService('publish', 'subgraphs/publish/src/main.ts', url, { ...env, PUBLISH_CONTAINER_PORT: String(port), BIND_HOST: '127.0.0.1', LOG_LEVEL: 'warn' });
+  const child = await startCompiledService('publish', url, { ...env, PUBLISH_CONTAINER_PORT: String(port), BIND_HOST: '127.0.0.1', LOG_LEVEL: 'warn' });
   return {
     url,
     child,

@@ -7,7 +7,7 @@ import { execFileSync, type ChildProcess } from 'node:child_process';
 import { fromRoot } from '../lib/paths.js';
 import { startService } from '../scripts/support/service-process.js';
 import type { ServiceName } from '../lib/auth/api-key.js';
-import { SERVICE_NODE_FLAGS } from '../lib/service/node-flags.js';
+import { compiledServiceArgs } from '../lib/service/launch.js';
 
 let built = false;
 
@@ -26,9 +26,8 @@ export function buildServices(): void {
  * answers. BENCH_PROFILE=<service name> writes a V8 CPU profile of that
  * service to var/prof when it stops.
  */
-export function startCompiledService(name: ServiceName, main: string, url: string, env: NodeJS.ProcessEnv, stdout: 'ignore' | 'inherit' = 'ignore'): Promise<ChildProcess> {
+export function startCompiledService(name: ServiceName, url: string, env: NodeJS.ProcessEnv, stdout: 'ignore' | 'inherit' = 'ignore'): Promise<ChildProcess> {
   buildServices();
-  const entry = fromRoot('dist', main.replace(/\.ts$/, '.js'));
   const profile = process.env.BENCH_PROFILE === name ? ['--cpu-prof', `--cpu-prof-dir=${fromRoot('var/prof')}`] : [];
-  return startService({ name, args: [...profile, ...SERVICE_NODE_FLAGS[name], entry], env, stdio: ['ignore', stdout, 'inherit'], healthUrl: `${url}/healthz` });
+  return startService({ name, args: [...profile, ...compiledServiceArgs(name)], env, stdio: ['ignore', stdout, 'inherit'], healthUrl: `${url}/healthz` });
 }

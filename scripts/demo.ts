@@ -30,7 +30,7 @@ import { fromRoot } from '../lib/paths.js';
 import { validateBag } from './support/bag-validate.js';
 import { startService, waitForHealth } from './support/service-process.js';
 import { packageAsJob } from './demo/job-progress.js';
-import { SERVICE_NODE_FLAGS } from '../lib/service/node-flags.js';
+import { sourceServiceArgs } from '../lib/service/launch.js';
 
 const root = path.resolve(process.env.DEMO_DIR ?? fromRoot('var', 'demo'));
 const secretsDir = path.join(root, 'secrets');
@@ -192,15 +192,15 @@ async function main(): Promise<void> {
       PLATFORM_DATABASE_PASSWORD_SECRET_NAME: 'demo-platform-db-password',
     };
     const services = [
-      ['metadata', 'subgraphs/metadata/src/main.ts', metadataPort],
-      ['publish', 'subgraphs/publish/src/main.ts', publishPort],
-      ['approval', 'gateway/src/main.ts', gatewayPort],
+      ['metadata', metadataPort],
+      ['publish', publishPort],
+      ['approval', gatewayPort],
     ] as const;
     // The services' JSON logs and audit events go to a file, so this output stays readable.
     const serviceLog = path.join(root, 'services.log');
     const logFd = openSync(serviceLog, 'a');
-    for (const [name, entry, port] of services) {
-      children.push(await startService({ name, args: [...SERVICE_NODE_FLAGS[name], '--import', 'tsx', fromRoot(entry)], env, stdio: ['ignore', logFd, 'inherit'], healthUrl: `http://127.0.0.1:${port}/healthz` }));
+    for (const [name, port] of services) {
+      children.push(await startService({ name, args: sourceServiceArgs(name), env, stdio: ['ignore', logFd, 'inherit'], healthUrl: `http://127.0.0.1:${port}/healthz` }));
     }
     const gateway = `http://127.0.0.1:${gatewayPort}`;
     await waitForHealth(children[2]!, `${gateway}/readyz`, { name: 'approval' });

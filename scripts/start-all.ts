@@ -9,9 +9,8 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { apiKeySecretNames } from '../lib/auth/api-key.js';
 import { ConfigError } from '../lib/config/env.js';
 import { isAppError } from '../lib/errors.js';
-import { fromRoot } from '../lib/paths.js';
 import { FileSecretProvider, secretProviderFromEnv } from '../lib/secrets/index.js';
-import { SERVICE_NODE_FLAGS } from '../lib/service/node-flags.js';
+import { sourceServiceArgs } from '../lib/service/launch.js';
 
 /** The API key files that are missing or empty; a problem with the store itself is a ConfigError. */
 async function missingKeyFiles(secrets: FileSecretProvider): Promise<string[]> {
@@ -43,11 +42,7 @@ try {
   process.exit(1);
 }
 
-const services = [
-  ['metadata', 'subgraphs/metadata/src/main.ts'],
-  ['publish', 'subgraphs/publish/src/main.ts'],
-  ['approval', 'gateway/src/main.ts'],
-] as const;
+const services = ['metadata', 'publish', 'approval'] as const;
 
 const children: ChildProcess[] = [];
 let stopping = false;
@@ -60,8 +55,8 @@ function stopAll(code: number): void {
   Promise.all(children.map((c) => (c.exitCode === null ? new Promise((r) => c.once('exit', r)) : null))).then(() => process.exit(code));
 }
 
-for (const [name, entry] of services) {
-  const child = spawn(process.execPath, [...SERVICE_NODE_FLAGS[name], '--import', 'tsx', fromRoot(entry)], { stdio: 'inherit', env: process.env, cwd: process.cwd() });
+for (const name of services) {
+  const child = spawn(process.execPath, sourceServiceArgs(name), { stdio: 'inherit', env: process.env, cwd: process.cwd() });
   child.on('exit', (code, signal) => {
     if (!stopping) {
       console.error(`${name} service exited (${signal ?? `code ${code}`}); stopping the others.`);

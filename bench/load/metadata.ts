@@ -39,7 +39,7 @@ interface Started {
 }
 
 /** Starts a service as load.ts does: its name, entry point, port and environment. */
-export type StartService<S extends Started> = (name: 'approval' | 'metadata', main: string, port: number, env: NodeJS.ProcessEnv) => Promise<S>;
+export type StartService<S extends Started> = (name: 'approval' | 'metadata', port: number, env: NodeJS.ProcessEnv) => Promise<S>;
 
 /**
  * A metadata service with SOURCE_METADATA_POOL=off and a gateway over it;
@@ -49,8 +49,8 @@ export type StartService<S extends Started> = (name: 'approval' | 'metadata', ma
 export async function startUnpooled<S extends Started>(start: StartService<S>, common: Record<string, string>, freePort: () => Promise<number>): Promise<{ gateway: S; metadata: S; stop(): Promise<void> }> {
   const [metadataPort, gatewayPort] = [await freePort(), await freePort()];
   const env = { ...common, METADATA_CONTAINER_PORT: String(metadataPort) };
-  const metadata = await start('metadata', 'subgraphs/metadata/src/main.ts', metadataPort, { ...env, SOURCE_METADATA_POOL: 'off' });
-  const gateway = await start('approval', 'gateway/src/main.ts', gatewayPort, { ...env, APPROVAL_PORT: String(gatewayPort), METADATA_CONTAINER_NAME: '127.0.0.1', PUBLISH_CONTAINER_NAME: '127.0.0.1' });
+  const metadata = await start('metadata', metadataPort, { ...env, SOURCE_METADATA_POOL: 'off' });
+  const gateway = await start('approval', gatewayPort, { ...env, APPROVAL_PORT: String(gatewayPort), METADATA_CONTAINER_NAME: '127.0.0.1', PUBLISH_CONTAINER_NAME: '127.0.0.1' });
   return {
     gateway,
     metadata,

@@ -37,11 +37,11 @@ export interface Service {
   stop(): Promise<void>;
 }
 
-export async function startService(name: 'approval' | 'metadata' | 'publish', main: string, port: number, env: NodeJS.ProcessEnv, snapshots: string): Promise<Service> {
+export async function startService(name: 'approval' | 'metadata' | 'publish', port: number, env: NodeJS.ProcessEnv, snapshots: string): Promise<Service> {
   const snapshotDir = path.join(snapshots, name);
   await mkdir(snapshotDir, { recursive: true });
   const url = `http://127.0.0.1:${port}`;
-  const child = await startCompiledService(name, main, url, {
+  const child = await startCompiledService(name, url, {
     PATH: process.env.PATH,
     HOME: process.env.HOME,
     BIND_HOST: '127.0.0.1',

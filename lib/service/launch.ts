@@ -1,10 +1,19 @@
 import type { ServiceName } from '../auth/api-key.js';
+import { fromRoot } from '../paths.js';
+
+/** Each service's entry point, from the repository's root (compiled to the same path under dist/, with .js). */
+export const SERVICE_SOURCES: Readonly<Record<ServiceName, string>> = {
+  approval: 'gateway/src/main.ts',
+  metadata: 'subgraphs/metadata/src/main.ts',
+  publish: 'subgraphs/publish/src/main.ts',
+};
 
 /**
  * The Node.js (V8) options each service runs with, wherever it runs: the
  * Kubernetes Deployments' `args` (k8s/base/{service}/deployment.yaml, checked by
- * test/deploy/k8s.test.ts), `npm start` (scripts/start-all.ts), `npm run demo`,
- * the tests' service processes and the benchmarks.
+ * test/deploy/k8s.test.ts), and, through {@link sourceServiceArgs} and
+ * {@link compiledServiceArgs}, `npm start`, `npm run demo`, the tests' service
+ * processes and the benchmarks.
  *
  * publish, `--initial-old-space-size=64`: a package streams gigabytes through
  * buffers outside V8's heap while the heap itself hardly grows. After the
@@ -21,3 +30,13 @@ export const SERVICE_NODE_FLAGS: Readonly<Record<ServiceName, readonly string[]>
   metadata: [],
   publish: ['--initial-old-space-size=64'],
 };
+
+/** `node`'s arguments to run a service from its TypeScript source (`npm start`, the demo, the tests): its options, then tsx's loader and the entry point. */
+export function sourceServiceArgs(name: ServiceName): string[] {
+  return [...SERVICE_NODE_FLAGS[name], '--import', 'tsx', fromRoot(SERVICE_SOURCES[name])];
+}
+
+/** `node`'s arguments to run a service compiled (`npm run build`), as the image does: its options, then `dist/…/main.js`. */
+export function compiledServiceArgs(name: ServiceName): string[] {
+  return [...SERVICE_NODE_FLAGS[name], fromRoot('dist', SERVICE_SOURCES[name].replace(/\.ts$/, '.js'))];
+}

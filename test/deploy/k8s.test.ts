@@ -35,13 +35,13 @@ import { containerEnvironment, containerPorts, expansionOnlyNames, keyVaultObjec
 import { renderProblems } from '../../scripts/k8s/check.js';
 import { find, kubectlPath, kustomizations, ofKind, ref, render, type Render } from '../../scripts/k8s/render.js';
 import { typeCheckObjects, validateWithOpenApiSchemas } from '../../scripts/k8s/schema.js';
-import { SERVICE_NODE_FLAGS } from '../../lib/service/node-flags.js';
+import { SERVICE_NODE_FLAGS, SERVICE_SOURCES } from '../../lib/service/launch.js';
 
 /** The three services: their Deployment, Service, the variable naming their port, their entry point. */
 const SERVICES = {
-  approval: { name: 'cr8tor-publisher-approval', portVariable: 'APPROVAL_PORT', source: 'gateway/src/main.ts', apiKey: 'approvalserviceapikey' },
-  metadata: { name: 'cr8tor-publisher-metadata', portVariable: 'METADATA_CONTAINER_PORT', source: 'subgraphs/metadata/src/main.ts', apiKey: 'metadataserviceapikey' },
-  publish: { name: 'cr8tor-publisher-publish', portVariable: 'PUBLISH_CONTAINER_PORT', source: 'subgraphs/publish/src/main.ts', apiKey: 'publishserviceapikey' },
+  approval: { name: 'cr8tor-publisher-approval', portVariable: 'APPROVAL_PORT', source: SERVICE_SOURCES.approval, apiKey: 'approvalserviceapikey' },
+  metadata: { name: 'cr8tor-publisher-metadata', portVariable: 'METADATA_CONTAINER_PORT', source: SERVICE_SOURCES.metadata, apiKey: 'metadataserviceapikey' },
+  publish: { name: 'cr8tor-publisher-publish', portVariable: 'PUBLISH_CONTAINER_PORT', source: SERVICE_SOURCES.publish, apiKey: 'publishserviceapikey' },
 } as const;
 type Component = keyof typeof SERVICES;
 const COMPONENTS = Object.keys(SERVICES) as Component[];
@@ -122,7 +122,7 @@ for (const folder of kustomizations()) {
         images.add(c.image ?? '');
         const source = SERVICES[component].source;
         assert.equal(c.command, undefined, `${ref(d)}: the image's ENTRYPOINT (node) runs the service; set args, not command`);
-        assert.deepEqual(c.args, [...SERVICE_NODE_FLAGS[component], compiledPath(source)], `${ref(d)}: args must be the service's Node.js options (lib/service/node-flags.ts), then the compiled entry point of ${source}`);
+        assert.deepEqual(c.args, [...SERVICE_NODE_FLAGS[component], compiledPath(source)], `${ref(d)}: args must be the service's Node.js options (lib/service/launch.ts), then the compiled entry point of ${source}`);
         const text = readFileSync(fromRoot(source), 'utf8');
         assert.match(text, new RegExp(`runService\\(\\s*'${component}'`), `${source} is not the ${component} service's entry point`);
       }

@@ -24,7 +24,7 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { fromRoot } from '../../lib/paths.js';
 import { runToEnd } from '../support/processes.js';
-import { SERVICE_NODE_FLAGS } from '../../lib/service/node-flags.js';
+import { SERVICE_NODE_FLAGS } from '../../lib/service/launch.js';
 
 /** The Node.js LTS release the tests below run on; its major must be the Dockerfile's. */
 const NODE_LTS = '26.12.1';
@@ -99,7 +99,7 @@ describe(`the production Node.js LTS (${NODE_LTS})`, () => {
     assert.equal(image, NODE_LTS.split('.')[0], `the Dockerfile's NODE_IMAGE is Node.js ${image}; update NODE_LTS in ${path.basename(import.meta.url)}`);
   });
 
-  test("accepts each service's Node.js options (lib/service/node-flags.ts)", { timeout: 300_000 }, async () => {
+  test("accepts each service's Node.js options (lib/service/launch.ts)", { timeout: 300_000 }, async () => {
     const node = await ltsNode();
     for (const [service, flags] of Object.entries(SERVICE_NODE_FLAGS)) {
       const { stdout, stderr } = await run(node, [...flags, '-e', 'process.stdout.write(JSON.stringify(process.execArgv))']);

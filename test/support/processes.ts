@@ -8,18 +8,13 @@ import path from 'node:path';
 import { freePort } from '../../scripts/support/free-port.js';
 import { fromRoot } from '../../lib/paths.js';
 import { waitForHealth } from '../../scripts/support/service-process.js';
-import { SERVICE_NODE_FLAGS } from '../../lib/service/node-flags.js';
+import { sourceServiceArgs } from '../../lib/service/launch.js';
+import type { ServiceName } from '../../lib/auth/api-key.js';
 
 /** One free-port helper for the whole repository (scripts/support/free-port.ts). */
 export { freePort };
 
-export const SERVICE_MAIN = {
-  approval: fromRoot('gateway', 'src', 'main.ts'),
-  metadata: fromRoot('subgraphs', 'metadata', 'src', 'main.ts'),
-  publish: fromRoot('subgraphs', 'publish', 'src', 'main.ts'),
-} as const;
-
-export type ServiceProcessName = keyof typeof SERVICE_MAIN;
+export type ServiceProcessName = ServiceName;
 
 /** Only what a service needs to run, so that the test runner's environment cannot leak settings in. */
 function baseEnv(): NodeJS.ProcessEnv {
@@ -74,7 +69,7 @@ export function spawnCollecting(command: string, args: readonly string[], env: N
 
 /** Starts a service process with the given settings (on top of a minimal environment). */
 export function spawnService(service: ServiceProcessName, env: NodeJS.ProcessEnv): ServiceProcess {
-  return spawnCollecting(process.execPath, [...SERVICE_NODE_FLAGS[service], '--import', 'tsx', SERVICE_MAIN[service]], { ...baseEnv(), ...env });
+  return spawnCollecting(process.execPath, sourceServiceArgs(service), { ...baseEnv(), ...env });
 }
 
 /**

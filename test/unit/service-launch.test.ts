@@ -1,5 +1,5 @@
 /**
- * The services' Node.js options (lib/service/node-flags.ts) are options this
+ * The services' Node.js options (lib/service/launch.ts) are options this
  * Node.js accepts: a misspelt or removed V8 option stops `node` before the
  * service starts ("bad option", exit code 9). The production LTS is checked by
  * test/deploy/node-lts.slow.test.ts.
@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { test } from 'node:test';
 import { promisify } from 'node:util';
-import { SERVICE_NODE_FLAGS } from '../../lib/service/node-flags.js';
+import { SERVICE_NODE_FLAGS } from '../../lib/service/launch.js';
 
 const run = promisify(execFile);
 
