@@ -24,11 +24,20 @@ export const SERVICE_SOURCES: Readonly<Record<ServiceName, string>> = {
  * of CPU, against 1–3 collections and 11.3–13.1 s with this floor on the limit
  * (docs/performance.md, 2026-12-06). The heap may hold up to 64 MiB before its
  * first full collection; the publish service's own is about 25 MiB.
+ *
+ * publish, `--max-semi-space-size=4`: what a package allocates on the heap
+ * dies young (the rows' bytes are in buffers outside it), yet V8 grew the young
+ * generation to its full 2 × 16 MiB during every package, about 16 MiB of peak
+ * RSS that held nothing live. At 4 MiB the young collections are more frequent
+ * but as cheap in all (their cost follows what survives, not how often), and
+ * the peak RSS of a CSV package is 141–146 MiB instead of 157–161 (MySQL
+ * 137–142 instead of 167–172), at the same speed (docs/performance.md,
+ * 2026-12-06, a fourth session).
  */
 export const SERVICE_NODE_FLAGS: Readonly<Record<ServiceName, readonly string[]>> = {
   approval: [],
   metadata: [],
-  publish: ['--initial-old-space-size=64'],
+  publish: ['--initial-old-space-size=64', '--max-semi-space-size=4'],
 };
 
 /** `node`'s arguments to run a service from its TypeScript source (`npm start`, the demo, the tests): its options, then tsx's loader and the entry point. */
