@@ -308,9 +308,9 @@ async function main(): Promise<void> {
       }
       perType.push({ column, type: type.replace(' PRIMARY KEY', ''), product: median(product), baseline: median(baseline) });
     }
-    // Time per row at LARGE× the rows: measured as at 1× (the same warm service, each
-    // package after psql's copy of the table), the median of LARGE_RUNS runs: one run
-    // of 10M rows took 14.5–21 s on one machine in one hour.
+    // Time per row at LARGE× the rows, measured as at 1×: on the same warm service, in
+    // rounds of a psql copy, a CSV and a DuckDB package; the median of LARGE_RUNS
+    // rounds (one 10M-row package took 14.5–21 s on one machine within an hour).
     for (let run = 0; run < LARGE_RUNS; run++) {
       note('psql large', await timed(() => psqlCopy('bench_large', baselineCsv)));
       note('csv large', await packageOnce(service, request('bench_large', 'csv')));
