@@ -102,8 +102,8 @@ describe('the benchmarks, shortened', () => {
       String.raw`\| publish hashing \(MiB/s\) \| \d+ \| sha512sum \d+ \| ${ratio} \| ≥ 0\.8× \|`,
       String.raw`\| peak RSS of publish, csv \(MiB\) \| 1×: \d+, 5×: \d+ \| — \| growth ${ratio} \|`,
       String.raw`\| peak RSS of publish, duckdb \(MiB\) \| 1×: \d+, 5×: \d+ \| — \| growth ${ratio} \|`,
-      String.raw`\| CSV package, s per million rows \| 1×: [\d.]+, 5×: [\d.]+ \| psql \\copy 1×: [\d.]+, 5×: [\d.]+ \| growth ${ratio} \| flat \|`,
-      String.raw`\| DuckDB package, s per million rows \| 1×: [\d.]+, 5×: [\d.]+ \| — \| growth ${ratio} \| flat \|`,
+      String.raw`\| CSV package, s per million rows \| 1×: [\d.]+, 5×: [\d.]+ \(5× runs [\d.]+–[\d.]+ s\) \| psql \\copy 1×: [\d.]+, 5×: [\d.]+ \(5× runs [\d.]+–[\d.]+ s\) \| growth ${ratio} \(psql's ${ratio}\) \| flat \|`,
+      String.raw`\| DuckDB package, s per million rows \| 1×: [\d.]+, 5×: [\d.]+ \(5× runs [\d.]+–[\d.]+ s\) \| — \| growth ${ratio} \| flat \|`,
       ...['bigint', 'integer', 'numeric\\(12,2\\)', 'varchar\\(32\\)', 'text', 'timestamp', 'timestamptz', 'date', 'boolean', 'uuid', 'jsonb'].map(
         (type) => String.raw`\| \w+ \| ${type} \| [\d.]+ \| [\d.]+ \| ${ratio} \| -?[\d.]+ \|`,
       ),
