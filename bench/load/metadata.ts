@@ -38,7 +38,7 @@ interface Started {
   stop(): Promise<void>;
 }
 
-/** Starts a service as load.ts does: its name, entry point, port and environment. */
+/** Starts a service as load.ts does: its name, port and environment (its entry point and options from lib/service/launch.ts). */
 export type StartService<S extends Started> = (name: 'approval' | 'metadata', port: number, env: NodeJS.ProcessEnv) => Promise<S>;
 
 /**

@@ -45,7 +45,12 @@ export function sourceServiceArgs(name: ServiceName): string[] {
   return [...SERVICE_NODE_FLAGS[name], '--import', 'tsx', fromRoot(SERVICE_SOURCES[name])];
 }
 
-/** `node`'s arguments to run a service compiled (`npm run build`), as the image does: its options, then `dist/…/main.js`. */
+/** A service's compiled entry point from the repository's root (`dist/…/main.js`), as the image's `args` name it. */
+export function compiledEntry(name: ServiceName): string {
+  return `dist/${SERVICE_SOURCES[name].replace(/\.ts$/, '.js')}`;
+}
+
+/** `node`'s arguments to run a service compiled (`npm run build`), as the image does: its options, then its {@link compiledEntry}. */
 export function compiledServiceArgs(name: ServiceName): string[] {
-  return [...SERVICE_NODE_FLAGS[name], fromRoot('dist', SERVICE_SOURCES[name].replace(/\.ts$/, '.js'))];
+  return [...SERVICE_NODE_FLAGS[name], fromRoot(compiledEntry(name))];
 }

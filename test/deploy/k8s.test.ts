@@ -35,7 +35,7 @@ import { containerEnvironment, containerPorts, expansionOnlyNames, keyVaultObjec
 import { renderProblems } from '../../scripts/k8s/check.js';
 import { find, kubectlPath, kustomizations, ofKind, ref, render, type Render } from '../../scripts/k8s/render.js';
 import { typeCheckObjects, validateWithOpenApiSchemas } from '../../scripts/k8s/schema.js';
-import { SERVICE_NODE_FLAGS, SERVICE_SOURCES } from '../../lib/service/launch.js';
+import { SERVICE_NODE_FLAGS, SERVICE_SOURCES, compiledEntry } from '../../lib/service/launch.js';
 
 /** The three services: their Deployment, Service, the variable naming their port, their entry point. */
 const SERVICES = {
@@ -47,10 +47,6 @@ type Component = keyof typeof SERVICES;
 const COMPONENTS = Object.keys(SERVICES) as Component[];
 
 /** The compiled entry point of a source file, as tsconfig.build.json lays out dist/ (rootDir ".", outDir "dist"). */
-function compiledPath(source: string): string {
-  return `dist/${source.replace(/\.ts$/, '.js')}`;
-}
-
 /** The PostgreSQL destination's and OPAL's settings as the wire contract names them (CONTRACT.md, "PostgreSQL destination and OPAL"). */
 const CONTRACT_DESTINATION_SETTINGS = [
   'DESTINATION_POSTGRESQL_HOST',
@@ -122,7 +118,7 @@ for (const folder of kustomizations()) {
         images.add(c.image ?? '');
         const source = SERVICES[component].source;
         assert.equal(c.command, undefined, `${ref(d)}: the image's ENTRYPOINT (node) runs the service; set args, not command`);
-        assert.deepEqual(c.args, [...SERVICE_NODE_FLAGS[component], compiledPath(source)], `${ref(d)}: args must be the service's Node.js options (lib/service/launch.ts), then the compiled entry point of ${source}`);
+        assert.deepEqual(c.args, [...SERVICE_NODE_FLAGS[component], compiledEntry(component)], `${ref(d)}: args must be the service's Node.js options (lib/service/launch.ts), then the compiled entry point of ${source}`);
         const text = readFileSync(fromRoot(source), 'utf8');
         assert.match(text, new RegExp(`runService\\(\\s*'${component}'`), `${source} is not the ${component} service's entry point`);
       }
@@ -155,7 +151,7 @@ for (const folder of kustomizations()) {
         assert.equal(pod.securityContext?.runAsUser, image.uid, `${component}: runAsUser is the image's USER`);
         if (image.gid !== undefined) assert.equal(pod.securityContext?.runAsGroup, image.gid, `${component}: runAsGroup is the image's group`);
       }
-      assert.deepEqual(image.cmd, [compiledPath(SERVICES.approval.source)], 'the image starts the gateway by default');
+      assert.deepEqual(image.cmd, [compiledEntry('approval')], 'the image starts the gateway by default');
     });
 
     test('Services select exactly their Deployment, on a port the container listens on', () => {

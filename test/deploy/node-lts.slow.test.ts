@@ -23,8 +23,7 @@ import { promisify } from 'node:util';
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { fromRoot } from '../../lib/paths.js';
-import { runToEnd } from '../support/processes.js';
-import { SERVICE_NODE_FLAGS } from '../../lib/service/launch.js';
+import { assertNodeTakesServiceFlags, runToEnd } from '../support/processes.js';
 
 /** The Node.js LTS release the tests below run on; its major must be the Dockerfile's. */
 const NODE_LTS = '26.12.1';
@@ -100,12 +99,7 @@ describe(`the production Node.js LTS (${NODE_LTS})`, () => {
   });
 
   test("accepts each service's Node.js options (lib/service/launch.ts)", { timeout: 300_000 }, async () => {
-    const node = await ltsNode();
-    for (const [service, flags] of Object.entries(SERVICE_NODE_FLAGS)) {
-      const { stdout, stderr } = await run(node, [...flags, '-e', 'process.stdout.write(JSON.stringify(process.execArgv))']);
-      assert.deepEqual((JSON.parse(stdout) as string[]).slice(0, flags.length), flags, `${service}: Node.js ${NODE_LTS} saw its options`);
-      assert.equal(stderr, '', `${service}: no warning on Node.js ${NODE_LTS}`);
-    }
+    await assertNodeTakesServiceFlags(await ltsNode(), `Node.js ${NODE_LTS}`);
   });
 
   const sameLine = process.versions.node.split('.')[0] === NODE_LTS.split('.')[0];

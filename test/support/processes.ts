@@ -2,19 +2,35 @@
  * Services as real processes (`node --import tsx <service>/main.ts`), started
  * the way a container starts them: settings from the environment only.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import assert from 'node:assert/strict';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { accessSync, constants } from 'node:fs';
 import path from 'node:path';
 import { freePort } from '../../scripts/support/free-port.js';
 import { fromRoot } from '../../lib/paths.js';
 import { waitForHealth } from '../../scripts/support/service-process.js';
-import { sourceServiceArgs } from '../../lib/service/launch.js';
+import { SERVICE_NODE_FLAGS, sourceServiceArgs } from '../../lib/service/launch.js';
 import type { ServiceName } from '../../lib/auth/api-key.js';
 
 /** One free-port helper for the whole repository (scripts/support/free-port.ts). */
 export { freePort };
 
 export type ServiceProcessName = ServiceName;
+
+/**
+ * Runs `node` (this one, or another release's) with each service's Node.js
+ * options (lib/service/launch.ts) and checks that it started, saw them, and
+ * warned of none: a misspelt or removed V8 option stops it ("bad option", exit 9).
+ */
+export async function assertNodeTakesServiceFlags(node: string, release: string): Promise<void> {
+  for (const [service, flags] of Object.entries(SERVICE_NODE_FLAGS)) {
+    const { stdout, stderr } = await new Promise<{ stdout: string; stderr: string }>((resolve, reject) =>
+      execFile(node, [...flags, '-e', 'process.stdout.write(JSON.stringify(process.execArgv))'], (error, stdout, stderr) => (error ? reject(error) : resolve({ stdout, stderr }))),
+    );
+    assert.deepEqual((JSON.parse(stdout) as string[]).slice(0, flags.length), flags, `${service}: ${release} saw its options`);
+    assert.equal(stderr, '', `${service}: no warning on ${release}`);
+  }
+}
 
 /** Only what a service needs to run, so that the test runner's environment cannot leak settings in. */
 function baseEnv(): NodeJS.ProcessEnv {

@@ -8,16 +8,12 @@ import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { test } from 'node:test';
 import { promisify } from 'node:util';
-import { SERVICE_NODE_FLAGS } from '../../lib/service/launch.js';
+import { assertNodeTakesServiceFlags } from '../support/processes.js';
 
 const run = promisify(execFile);
 
 test("each service's Node.js options start this Node.js", async () => {
-  for (const [service, flags] of Object.entries(SERVICE_NODE_FLAGS)) {
-    const { stdout, stderr } = await run(process.execPath, [...flags, '-e', 'process.stdout.write(JSON.stringify(process.execArgv))']);
-    assert.deepEqual((JSON.parse(stdout) as string[]).slice(0, flags.length), flags, `${service}: node saw its options`);
-    assert.equal(stderr, '', `${service}: no warning`);
-  }
+  await assertNodeTakesServiceFlags(process.execPath, `Node.js ${process.versions.node}`);
 });
 
 test('a misspelt option is refused, so the test above can fail', async () => {
