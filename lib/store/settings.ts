@@ -34,7 +34,7 @@ export function readPlatformStoreSettings(env?: NodeJS.ProcessEnv): PlatformStor
     const url = parseUrl(s.PLATFORM_DATABASE_URL);
     const description = `${decodeURIComponent(url.username) || '(default user)'}@${url.host}${url.pathname}`;
     // Parsed into parts, not passed as a connection string: pg would let the string's (empty) password win over the secret's.
-    return { connection: { ...parseIntoClientConfig(s.PLATFORM_DATABASE_URL), ...common }, passwordSecretName, setting: 'PLATFORM_DATABASE_URL', description, urlPassword: decodeURIComponent(url.password) };
+    return { connection: { ...parseIntoClientConfig(verifyingSslModes(s.PLATFORM_DATABASE_URL, url)), ...common }, passwordSecretName, setting: 'PLATFORM_DATABASE_URL', description, urlPassword: decodeURIComponent(url.password) };
   }
   if (s.PLATFORM_DATABASE_HOST === undefined) return undefined;
   for (const name of ['PLATFORM_DATABASE_NAME', 'PLATFORM_DATABASE_USERNAME'] as const) {
@@ -47,6 +47,25 @@ export function readPlatformStoreSettings(env?: NodeJS.ProcessEnv): PlatformStor
     setting: 'PLATFORM_DATABASE_HOST',
     description: `${user}@${host}:${port}/${database}`,
   };
+}
+
+/** The `sslmode` values `pg` treats as `verify-full` (libpq's meanings are weaker: `prefer` falls back to no TLS, `require` checks no certificate). */
+const VERIFYING_SSL_MODES = new Set(['prefer', 'require', 'verify-ca']);
+
+/**
+ * The URL (`text`, parsed as `url`) as `pg` is to read it: `sslmode=prefer`, `require` and `verify-ca`
+ * written as the `verify-full` they mean to `pg` today (the certificate and the
+ * host name checked), so that the meaning does not depend on the driver's
+ * version (`pg` announces libpq's weaker meanings for its next major, and warns
+ * on standard error at every start until then). `uselibpqcompat=true` in the
+ * URL keeps libpq's meanings: an operator's explicit choice.
+ */
+function verifyingSslModes(text: string, url: URL): string {
+  const mode = url.searchParams.get('sslmode');
+  if (mode === null || !VERIFYING_SSL_MODES.has(mode) || url.searchParams.get('uselibpqcompat') === 'true') return text;
+  const verified = new URL(url.href);
+  verified.searchParams.set('sslmode', 'verify-full');
+  return verified.href;
 }
 
 /** The URL, checked; its password never appears in the message of a bad one. */

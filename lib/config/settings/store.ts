@@ -11,7 +11,7 @@ export const platformStoreSettings = defineSettings({
     type: 'URL',
     services: STORE_SERVICES,
     description:
-      'The platform\'s own PostgreSQL database, as a `postgresql://user@host:port/database` URL (libpq parameters such as `sslmode` allowed). The services create and migrate their schema (`cr8tor_platform`) there at start-up and keep project records in it, so they survive restarts and every replica answers the same. Put the password in the secret store (`PLATFORM_DATABASE_PASSWORD_SECRET_NAME`), not in the URL. Without this and without `PLATFORM_DATABASE_HOST`, records are kept in memory only and lost on restart.',
+      'The platform\'s own PostgreSQL database, as a `postgresql://user@host:port/database` URL (libpq parameters such as `sslmode` allowed; `sslmode=prefer`, `require` and `verify-ca` check the server\'s certificate and host name as `verify-full` does, unless the URL also says `uselibpqcompat=true`). The services create and migrate their schema (`cr8tor_platform`) there at start-up and keep project records in it, so they survive restarts and every replica answers the same. Put the password in the secret store (`PLATFORM_DATABASE_PASSWORD_SECRET_NAME`), not in the URL. Without this and without `PLATFORM_DATABASE_HOST`, records are kept in memory only and lost on restart.',
   },
   PLATFORM_DATABASE_HOST: {
     ...setting.optionalString(),

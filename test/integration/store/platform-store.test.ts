@@ -20,8 +20,13 @@ import { sourceSecretPolicyFromEnv } from '../../../lib/secrets/source-credentia
 import { loadMigrations, migrate } from '../../../lib/store/migrate.js';
 import { openPlatformStore, readPlatformStoreSettings, StoredProjectRecords, type PlatformStore } from '../../../lib/store/index.js';
 import { createPgDatabase, pgSettings, type TestPgDatabase } from '../../support/databases.js';
+import { startFakePostgres } from '../../support/fake-postgres.js';
+import { testTls } from '../../support/keyvault-double.js';
 
 const log = createLogger('metadata', 'silent');
+/** Every process warning of this file's run (`pg` warns once per process, whichever test reads a URL first). */
+const warnings: string[] = [];
+process.on('warning', (warning) => warnings.push(warning.message));
 let tmp: string;
 let secrets: FileSecretProvider;
 
@@ -70,6 +75,26 @@ describe('the platform database settings', () => {
         (e: unknown) => e instanceof ConfigError && e.message.startsWith('Invalid setting PLATFORM_DATABASE_URL:') && !e.message.includes('Hunter2'),
         url,
       );
+    }
+  });
+
+  test("sslmode=prefer, require and verify-ca check the server's certificate as verify-full does, with no warning; uselibpqcompat=true keeps libpq's meaning", async () => {
+    // A server with a certificate no one trusts, which would ask for the password in clear text.
+    const fake = await startFakePostgres('cleartext', { tls: await testTls() });
+    const opening = (query: string) =>
+      openPlatformStore({ secrets, log, settings: readPlatformStoreSettings({ PLATFORM_DATABASE_URL: `postgresql://svc:Hunter2-in-url@127.0.0.1:${fake.port}/platform?${query}` }) });
+    try {
+      for (const mode of ['prefer', 'require', 'verify-ca', 'verify-full']) {
+        await assert.rejects(opening(`sslmode=${mode}`), (e: unknown) => e instanceof ConfigError && /certificate/i.test(e.message) && !e.message.includes('Hunter2'), mode);
+      }
+      assert.deepEqual(fake.passwords, [], 'no password sent to a server whose certificate is not trusted');
+      // The operator's explicit choice of libpq's meaning: TLS without a certificate check, so the login goes ahead (and is refused).
+      await assert.rejects(opening('sslmode=require&uselibpqcompat=true'), (e: unknown) => e instanceof ConfigError && /password authentication failed/.test(e.message) && !e.message.includes('Hunter2'));
+      assert.deepEqual([fake.passwords, fake.encrypted], [['Hunter2-in-url'], [true]]);
+      await new Promise((resolve) => setImmediate(resolve));
+      assert.deepEqual(warnings.filter((w) => /ssl ?mode/i.test(w)), [], 'pg warned about an sslmode on standard error');
+    } finally {
+      await fake.stop();
     }
   });
 
