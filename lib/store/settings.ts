@@ -53,17 +53,19 @@ export function readPlatformStoreSettings(env?: NodeJS.ProcessEnv): PlatformStor
 const VERIFYING_SSL_MODES = new Set(['prefer', 'require', 'verify-ca']);
 
 /**
- * The URL (`text`, parsed as `url`) as `pg` is to read it: `sslmode=prefer`, `require` and `verify-ca`
- * written as the `verify-full` they mean to `pg` today (the certificate and the
- * host name checked), so that the meaning does not depend on the driver's
- * version (`pg` announces libpq's weaker meanings for its next major, and warns
- * on standard error at every start until then). `uselibpqcompat=true` in the
- * URL keeps libpq's meanings: an operator's explicit choice.
+ * The URL (`text`, parsed as `url`) as `pg` is to read it: `sslmode=prefer`,
+ * `require` and `verify-ca` written as the `verify-full` they mean to `pg`
+ * today (the certificate and the host name checked), so that the meaning does
+ * not depend on the driver's version (`pg` announces libpq's weaker meanings
+ * for its next major, and warns on standard error at every start until then).
+ * `uselibpqcompat=true` keeps libpq's meanings: an operator's explicit choice.
+ * A parameter given twice counts as its last value, as `pg` reads it.
  */
 function verifyingSslModes(text: string, url: URL): string {
-  const mode = url.searchParams.get('sslmode');
-  if (mode === null || !VERIFYING_SSL_MODES.has(mode) || url.searchParams.get('uselibpqcompat') === 'true') return text;
-  const verified = new URL(url.href);
+  const last = (name: string) => url.searchParams.getAll(name).at(-1);
+  const mode = last('sslmode');
+  if (mode === undefined || !VERIFYING_SSL_MODES.has(mode) || last('uselibpqcompat') === 'true') return text;
+  const verified = new URL(text);
   verified.searchParams.set('sslmode', 'verify-full');
   return verified.href;
 }
