@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { publishRequestSchema } from './requests.js';
-import { longSchema, packagePayloadSchema, publishPayloadSchema } from './response-schemas.js';
+import { longSchema, packageResultSchema, publishResultSchema } from './response-schemas.js';
 import { graphqlScalars } from './shape.js';
 
 /**
@@ -53,10 +53,10 @@ export const jobSchema = z.object({
   /** The publish replica running or that ran it (its pod name), null while queued. */
   replica: z.string().nullable(),
   progress: z.array(tableProgressSchema),
-  /** What a succeeded package answered. */
-  package_result: packagePayloadSchema.nullable(),
-  /** What a succeeded publication answered. */
-  publish_result: publishPayloadSchema.nullable(),
+  /** What a succeeded package answered, with its warnings. */
+  package_result: packageResultSchema.nullable(),
+  /** What a succeeded publication answered, with its warnings. */
+  publish_result: publishResultSchema.nullable(),
   error: jobErrorSchema.nullable(),
 });
 

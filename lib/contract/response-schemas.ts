@@ -74,6 +74,19 @@ export const publishPayloadSchema = z.object({
   data_published: z.array(z.union([publishedFileSchema, publishedTableSchema])),
 });
 
+/**
+ * What a package or a publication warned about: a table written under another
+ * name, a primary key not kept, an answer repeated from a bag already in
+ * place. The log and the audit event carry them too.
+ */
+const warningsSchema = z.array(z.string());
+
+/** What a package answers in GraphQL (`PackageResult`, and a package job's `packageResult`): the REST payload plus its warnings. REST answers the payload alone. */
+export const packageResultSchema = packagePayloadSchema.extend({ warnings: warningsSchema });
+
+/** What a publication answers in GraphQL (`PublishResult`, and a publish job's `publishResult`): the REST payload plus its warnings. REST answers the payload alone. */
+export const publishResultSchema = publishPayloadSchema.extend({ warnings: warningsSchema });
+
 export function successEnvelopeSchema<T extends z.ZodType>(payload: T) {
   return z.object({ status: z.literal('success'), payload });
 }
@@ -89,6 +102,8 @@ export type ReportedColumn = z.output<typeof reportedColumnSchema>;
 export type ValidationPayload = z.output<typeof validationPayloadSchema>;
 export type PackagePayload = z.output<typeof packagePayloadSchema>;
 export type PublishPayload = z.output<typeof publishPayloadSchema>;
+export type PackageResult = z.output<typeof packageResultSchema>;
+export type PublishResult = z.output<typeof publishResultSchema>;
 /** One output of packaging: a staged file or a loaded table. */
 export type RetrievedEntry = z.output<typeof retrievedEntrySchema>;
 /** One published item: a file with its figures, or a table made available in OPAL. */

@@ -43,6 +43,8 @@ before(async () => {
   db = await createPgDatabase('jobs');
   await db.client.query(`
     CREATE TABLE person (id integer PRIMARY KEY, name text);
+    CREATE TABLE cased ("Id" integer PRIMARY KEY, "id" text);
+    INSERT INTO cased VALUES (1, 'one'), (2, 'two');
     INSERT INTO person SELECT g, 'person ' || g FROM generate_series(1, 25) AS g;
     CREATE VIEW slow AS SELECT g AS id, repeat('x', 100) || pg_sleep(0.01)::text AS pad FROM generate_series(1, ${SLOW_ROWS}) AS g;
   `);
@@ -304,6 +306,24 @@ describe('jobs through GraphQL', () => {
     const again = await startPackage(packageBody(startTime, ['person']));
     assert.notEqual(again.id, job.id);
     assert.equal((await until(again.id, ['SUCCEEDED', 'FAILED', 'CANCELLED'])).state, 'SUCCEEDED');
+  });
+
+  test('a package that warns: packageProject and the job answer its warnings in GraphQL; REST answers the contract payload alone', async () => {
+    // DuckDB does not tell apart "Id" and "id": the second is stored under another name, which the package warns about.
+    const warned = [`Column 'id' of table 'cased' is stored as 'id~2': DuckDB does not tell apart names differing only in case.`];
+    const sync = await data('mutation P($r: ProjectTransferRequest!) { packageProject(request: $r) { destinationType warnings } }', { r: graphqlInput(packageBody('20250401_000006', ['cased'])) });
+    assert.deepEqual(sync.packageProject, { destinationType: 'filestore', warnings: warned });
+    const job = await until((await startPackage(packageBody('20250401_000007', ['cased']))).id, ['SUCCEEDED']);
+    const { job: read } = await data('query Job($id: ID!) { job(id: $id) { packageResult { warnings } } }', { id: job.id });
+    assert.deepEqual(read.packageResult.warnings, warned);
+    const rest = await platform.post(platform.gateway, '/project/package', packageBody('20250401_000008', ['cased']));
+    assert.equal(rest.status, 200, rest.text);
+    assert.deepEqual(rest.body, { status: 'success', payload: { destination_type: 'filestore', data_retrieved: [{ file_path: 'data/outputs/database.duckdb' }] } });
+    // A package without warnings answers an empty list; so does its publication.
+    const clean = await data('mutation P($r: ProjectTransferRequest!) { packageProject(request: $r) { warnings } }', { r: graphqlInput(packageBody('20250401_000009', ['person'])) });
+    assert.deepEqual(clean.packageProject.warnings, []);
+    const published = await data('mutation P($r: ProjectPublishRequest!) { publishProject(request: $r) { destinationType warnings } }', { r: graphqlInput(publishRequest(project('20250401_000009'))) });
+    assert.deepEqual(published.publishProject, { destinationType: 'filestore', warnings: [] });
   });
 
   test('a successful job leaves its audit trail: job_started and job_finished (succeeded, with its duration) around the package event', async () => {

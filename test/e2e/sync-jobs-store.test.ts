@@ -60,6 +60,17 @@ describe('on the PostgreSQL job engine', () => {
     assert.deepEqual(jobs.body.data?.jobs?.nodes, [{ kind: 'PUBLISH', state: 'SUCCEEDED' }, { kind: 'PACKAGE', state: 'SUCCEEDED' }], jobs.text);
   });
 
+  test('a job whose result was recorded before results carried their warnings answers none in GraphQL', async () => {
+    const answer = await stored.post(stored.gateway, '/project/package', packageBody(['fast'], '20250701_000010'));
+    assert.equal(answer.status, 200, answer.text);
+    const { rowCount } = await storeDb.client.query(
+      `UPDATE cr8tor_platform.jobs SET result = (result::jsonb - 'warnings')::json WHERE project_start_time = '20250701_000010' AND result::jsonb ? 'warnings'`,
+    );
+    assert.equal(rowCount, 1, 'the recorded result carried its warnings');
+    const jobs = await stored.graphql(stored.gateway, 'query { jobs(projectName: "Pr004", projectStartTime: "20250701_000010") { nodes { packageResult { destinationType warnings } } } }');
+    assert.deepEqual(jobs.body.data?.jobs?.nodes, [{ packageResult: { destinationType: 'filestore', warnings: [] } }], jobs.text);
+  });
+
   test('a retry after a dropped connection attaches to the running job: one package runs', async () => {
     const startTime = '20250701_000005';
     const body = JSON.stringify(packageBody(['slow'], startTime));

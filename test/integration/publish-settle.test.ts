@@ -16,7 +16,7 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { AuditLog } from '../../lib/audit/audit-log.js';
-import { publishRequestSchema, type PublishPayload } from '../../lib/contract/index.js';
+import { publishPayloadSchema, publishRequestSchema, toRestPayload, type PublishResult } from '../../lib/contract/index.js';
 import { AppError } from '../../lib/errors.js';
 import type { CallContext } from '../../lib/http/service.js';
 import type { JobEngine } from '../../lib/jobs/engine.js';
@@ -91,6 +91,9 @@ function heldCall(requestId: string): { call: CallContext; deliver: (reached: bo
 
 const delivered = (requestId: string): CallContext => ({ requestId, keyId: 'key-test', log: silentLog, answered: Promise.resolve(true) });
 
+/** What REST answers of a publication: the payload without its warnings. */
+const restPayload = (result: PublishResult) => toRestPayload(publishPayloadSchema, result);
+
 async function nothingToPublish(work: Promise<unknown>): Promise<void> {
   await assert.rejects(work, (e: unknown) => e instanceof AppError && e.code === 'NOTHING_TO_PUBLISH' && e.detail === NOTHING_TO_PUBLISH_MESSAGE);
 }
@@ -104,7 +107,7 @@ for (const engine of ['memory', 'postgresql'] as const) {
       const { staging, receipt, bag } = await staged(start);
       const first = await service(engine, `replica-a-${engine}`);
       const held = heldCall('req-first');
-      const answer: PublishPayload = await publishAndWait(request(start), first, held.call);
+      const answer: PublishResult = await publishAndWait(request(start), first, held.call);
       assert.ok(existsSync(path.join(bag, 'bagit.txt')), 'the bag is in place');
       assert.equal(existsSync(staging), false, 'the staging folder went before the answer');
       assert.equal((await readFile(receipt, 'utf8')).trim().length, 128, 'the receipt (a SHA-512) stays');
@@ -113,7 +116,8 @@ for (const engine of ['memory', 'postgresql'] as const) {
 
       const restarted = await service(engine, `replica-b-${engine}`);
       const again = await publishAndWait(request(start), restarted, delivered('req-again'));
-      assert.deepEqual(again, answer, 'the repeat answers what the unheard publish put in place');
+      assert.deepEqual(restPayload(again), restPayload(answer), 'the repeat answers what the unheard publish put in place');
+      assert.deepEqual([answer.warnings, again.warnings.map((w) => /put its bag in production and stopped before it answered/.test(w))], [[], [true]], 'and says so in its warnings');
       await restarted.settlements.idle(PROJECT, start);
       assert.equal(existsSync(receipt), false, 'heard now: the receipt is removed');
       assert.equal(existsSync(path.dirname(receipt)), false, 'and the receipts folder, now empty');
@@ -147,7 +151,7 @@ for (const engine of ['memory', 'postgresql'] as const) {
       held.deliver(false);
       await deps.settlements.idle(PROJECT, start);
       assert.ok(existsSync(receipt), 'nothing settled for a caller who never heard');
-      assert.deepEqual(await publishAndWait(request(start), deps, delivered('req-retry')), answer);
+      assert.deepEqual(restPayload(await publishAndWait(request(start), deps, delivered('req-retry'))), restPayload(answer));
       await deps.settlements.idle(PROJECT, start);
       assert.equal(existsSync(receipt), false);
       await deps.jobs.close();

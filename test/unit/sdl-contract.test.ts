@@ -36,9 +36,9 @@ import {
   jobSchema,
   jobsQuerySchema,
   metadataRequestSchema,
-  packagePayloadSchema,
+  packageResultSchema,
   projectRecordsSchema,
-  publishPayloadSchema,
+  publishResultSchema,
   publishRequestSchema,
   TABLE_PROGRESS_STATES,
   toGraphQLName,
@@ -58,8 +58,8 @@ const supergraph = buildSchema(readFileSync(SUPERGRAPH_PATH, 'utf8'));
 const OPERATIONS: Array<{ field: string; request?: z.ZodType; args?: z.ZodType; result: z.ZodType }> = [
   { field: 'Query.datasetMetadata', request: metadataRequestSchema, result: datasetMetadataSchema },
   { field: 'Mutation.validateProject', request: accessRequestSchema, result: validationPayloadSchema },
-  { field: 'Mutation.packageProject', request: transferRequestSchema, result: packagePayloadSchema },
-  { field: 'Mutation.publishProject', request: publishRequestSchema, result: publishPayloadSchema },
+  { field: 'Mutation.packageProject', request: transferRequestSchema, result: packageResultSchema },
+  { field: 'Mutation.publishProject', request: publishRequestSchema, result: publishResultSchema },
   // The records both subgraphs keep, composed into one Project.
   { field: 'Query.project', result: projectRecordsSchema },
   // Jobs (issue #17).

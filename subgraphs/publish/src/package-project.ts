@@ -1,5 +1,5 @@
 import { tracked } from '../../../lib/audit/track.js';
-import type { PackagePayload, TransferRequest } from '../../../lib/contract/index.js';
+import type { PackageResult, TransferRequest } from '../../../lib/contract/index.js';
 import { snapshotConsistency, withConnector } from '../../../lib/connectors/index.js';
 import type { CallContext } from '../../../lib/http/service.js';
 import type { PackageProgress } from '../../../lib/jobs/progress.js';
@@ -28,7 +28,7 @@ export function packageProject(
   deps: PublishDeps,
   call: CallContext,
   run: { cancel?: AbortSignal | undefined; progress?: PackageProgress | undefined } = {},
-): Promise<PackagePayload> {
+): Promise<PackageResult> {
   const { cancel, progress } = run;
   const { destination, source } = request;
   return tracked(deps.obs, call, 'package', { project: request, source, dataset: request.dataset, destination }, async () => {
@@ -59,7 +59,7 @@ export function packageProject(
         deps.obs.metrics.rowsExtracted.inc(labels, tables.reduce((n, t) => n + (t.rows ?? 0), 0));
         deps.obs.metrics.bytesExtracted.inc(labels, files.reduce((n, f) => n + f.bytes, 0));
         return {
-          result: { destination_type: destination.type, data_retrieved: result.data_retrieved },
+          result: { destination_type: destination.type, data_retrieved: result.data_retrieved, warnings: result.warnings },
           figures: {
             dataset: { schema: dataset.schema, tables: dataset.tables.map((t) => ({ name: t.name, columns: t.columns.map((c) => c.name) })) },
             tables,

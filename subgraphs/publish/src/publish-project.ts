@@ -1,5 +1,5 @@
 import { tracked } from '../../../lib/audit/track.js';
-import type { PublishPayload, PublishRequest } from '../../../lib/contract/index.js';
+import type { PublishResult, PublishRequest } from '../../../lib/contract/index.js';
 import type { CallContext } from '../../../lib/http/service.js';
 import type { PublishDeps } from './deps.js';
 import { destinationFor } from './destinations/registry.js';
@@ -20,7 +20,7 @@ import { destinationFor } from './destinations/registry.js';
  * end, since a bag appears whole or not at all and a publish is never undone
  * (docs/behaviour.md, "Jobs").
  */
-export async function publishProject(request: PublishRequest, deps: PublishDeps, call: CallContext, stop?: AbortSignal): Promise<PublishPayload> {
+export async function publishProject(request: PublishRequest, deps: PublishDeps, call: CallContext, stop?: AbortSignal): Promise<PublishResult> {
   const { destination } = request;
   return await tracked(deps.obs, call, 'publish', { project: request, destination }, async () => {
     const target = destinationFor(deps.destinations, destination);
@@ -29,7 +29,7 @@ export async function publishProject(request: PublishRequest, deps: PublishDeps,
     stop?.throwIfAborted();
     const result = await target.publish({ project: request.project_name, startTime: request.project_start_time, requestId: call.requestId, jobId: call.jobId, destination });
     const files = result.data_published.flatMap((e) => ('file_path' in e ? [{ path: e.file_path, bytes: e.total_bytes, sha512: e.hash_value }] : []));
-    return { result: { destination_type: destination.type, data_published: result.data_published }, figures: { files, warnings: result.warnings } };
+    return { result: { destination_type: destination.type, data_published: result.data_published, warnings: result.warnings }, figures: { files, warnings: result.warnings } };
   });
 }
 

@@ -26,6 +26,9 @@ export function publishResolvers(deps: PublishDeps): Resolvers {
       publishProject: async (_: unknown, args: { request: unknown }, context: SubgraphContext) =>
         toGraphQL(await publishAndWait(parseRequest(publishRequestSchema, fromGraphQL(args.request)), deps, context)),
     },
+    // A job's result recorded before results carried their warnings answers none.
+    PackageResult: { warnings: (result: { warnings?: string[] }) => result.warnings ?? [] },
+    PublishResult: { warnings: (result: { warnings?: string[] }) => result.warnings ?? [] },
     Project: {
       ...jobs.Project,
       __resolveReference: async ({ projectName, projectStartTime }: ProjectKey) => ({

@@ -1,4 +1,4 @@
-import type { PackagePayload, PublishPayload, PublishRequest, TransferRequest } from '../../../../lib/contract/index.js';
+import type { PackageResult, PublishResult, PublishRequest, TransferRequest } from '../../../../lib/contract/index.js';
 import type { Job } from '../../../../lib/contract/jobs.js';
 import { AppError, errorTable, type ErrorCode } from '../../../../lib/errors.js';
 import type { CallContext } from '../../../../lib/http/service.js';
@@ -21,13 +21,13 @@ import { settlePublish } from '../publish-project.js';
  * waiting; the job goes on (docs/behaviour.md, "Jobs"). A publish's last step
  * (removing its receipt) runs only once its answer has reached the caller.
  */
-export async function packageAndWait(request: TransferRequest, deps: PublishDeps, call: CallContext): Promise<PackagePayload> {
+export async function packageAndWait(request: TransferRequest, deps: PublishDeps, call: CallContext): Promise<PackageResult> {
   const job = await submitAndWait({ kind: 'package', request }, deps, call);
   return job.package_result!;
 }
 
 /** {@link packageAndWait} for a publication. */
-export async function publishAndWait(request: PublishRequest, deps: PublishDeps, call: CallContext): Promise<PublishPayload> {
+export async function publishAndWait(request: PublishRequest, deps: PublishDeps, call: CallContext): Promise<PublishResult> {
   const job = await submitAndWait({ kind: 'publish', request }, deps, call);
   // The publish's last step once this answer has reached the caller (outside HTTP: at once); a
   // caller gone before it leaves it undone, so that its repeat answers the bag.

@@ -17,6 +17,7 @@ import { packageToStaging } from '../../../../subgraphs/publish/src/destinations
 import { NOTHING_TO_PUBLISH_MESSAGE, publishReceipt, publishToProduction, RECEIPTS, settlePublished, type PublishOptions } from '../../../../subgraphs/publish/src/destinations/filestore/publish.js';
 import { AppError, publicError } from '../../../../lib/errors.js';
 import { validateBag } from '../../../../scripts/support/bag-validate.js';
+import { bindReadOnly, canMount, unmount } from '../../../support/fault-fs.js';
 import { columns, listTree, sha512Of, tableOf, tempFolder, tempMount, treeState } from '../../../support/filestore-fs.js';
 
 let mount: string;
@@ -275,6 +276,23 @@ describe('publishing to production', () => {
       assert.deepEqual(await listTree(path.join(mount, 'production')), []);
     } finally {
       await cleanup();
+    }
+  });
+
+  test('staging that cannot be removed after the bag is in place: the publish stands, and its warning names the folder and the system code, never a path on the service', async (t) => {
+    if (!(await canMount())) return t.skip('needs mount (a read-only bind mount)');
+    await stage('csv');
+    // A staging folder on a read-only mount: its files are copied into the bag (across mounts), then cannot be removed.
+    bindReadOnly(stagingDir());
+    try {
+      const result = await publishUnsettled({ forceCopy: true });
+      assert.deepEqual(result.data_published.map((f) => f.file_path), ['data/outputs/person.csv', 'data/outputs/visit.csv']);
+      assert.deepEqual(result.warnings, [
+        'The staging folder staging/Pr004/20250205_010101 could not be removed after publishing (EROFS); a repeat of this publish answers the same bag and removes it.',
+      ]);
+      assert.equal((await validateBag(bagDir())).valid, true);
+    } finally {
+      unmount(stagingDir());
     }
   });
 

@@ -312,7 +312,8 @@ async function removeStaged({ staging }: MountFolders, { project, startTime }: P
     await clearStaging(staging, { project, startTime });
     return [];
   } catch (error) {
-    const why = error instanceof AppError ? error.detail : (error as Error).message;
+    // Part of the answer (GraphQL's warnings): the system's code, never its message, which names paths on the service.
+    const why = error instanceof AppError ? error.detail : ((error as NodeJS.ErrnoException).code ?? 'an unexpected error');
     return [`The staging folder staging/${project}/${startTime} could not be removed after publishing (${why}); a repeat of this publish answers the same bag and removes it.`];
   }
 }
