@@ -316,9 +316,12 @@ describe('jobs through GraphQL', () => {
     const job = await until((await startPackage(packageBody('20250401_000007', ['cased']))).id, ['SUCCEEDED']);
     const { job: read } = await data('query Job($id: ID!) { job(id: $id) { packageResult { warnings } } }', { id: job.id });
     assert.deepEqual(read.packageResult.warnings, warned);
-    const rest = await platform.post(platform.gateway, '/project/package', packageBody('20250401_000008', ['cased']));
-    assert.equal(rest.status, 200, rest.text);
-    assert.deepEqual(rest.body, { status: 'success', payload: { destination_type: 'filestore', data_retrieved: [{ file_path: 'data/outputs/database.duckdb' }] } });
+    // REST, through the gateway and on the publish service itself: the contract's payload, no more.
+    for (const [base, route, startTime] of [[platform.gateway, '/project/package', '20250401_000008'], [platform.publish, '/data-publish/package', '20250401_000010']] as const) {
+      const rest = await platform.post(base, route, packageBody(startTime, ['cased']));
+      assert.equal(rest.status, 200, rest.text);
+      assert.equal(rest.text, JSON.stringify({ status: 'success', payload: { destination_type: 'filestore', data_retrieved: [{ file_path: 'data/outputs/database.duckdb' }] } }), route);
+    }
     // A package without warnings answers an empty list; so does its publication.
     const clean = await data('mutation P($r: ProjectTransferRequest!) { packageProject(request: $r) { warnings } }', { r: graphqlInput(packageBody('20250401_000009', ['person'])) });
     assert.deepEqual(clean.packageProject.warnings, []);
