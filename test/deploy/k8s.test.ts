@@ -46,7 +46,6 @@ const SERVICES = {
 type Component = keyof typeof SERVICES;
 const COMPONENTS = Object.keys(SERVICES) as Component[];
 
-/** The compiled entry point of a source file, as tsconfig.build.json lays out dist/ (rootDir ".", outDir "dist"). */
 /** The PostgreSQL destination's and OPAL's settings as the wire contract names them (CONTRACT.md, "PostgreSQL destination and OPAL"). */
 const CONTRACT_DESTINATION_SETTINGS = [
   'DESTINATION_POSTGRESQL_HOST',

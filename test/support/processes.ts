@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { accessSync, constants } from 'node:fs';
 import path from 'node:path';
+import { promisify } from 'node:util';
 import { freePort } from '../../scripts/support/free-port.js';
 import { fromRoot } from '../../lib/paths.js';
 import { waitForHealth } from '../../scripts/support/service-process.js';
@@ -24,9 +25,7 @@ export type ServiceProcessName = ServiceName;
  */
 export async function assertNodeTakesServiceFlags(node: string, release: string): Promise<void> {
   for (const [service, flags] of Object.entries(SERVICE_NODE_FLAGS)) {
-    const { stdout, stderr } = await new Promise<{ stdout: string; stderr: string }>((resolve, reject) =>
-      execFile(node, [...flags, '-e', 'process.stdout.write(JSON.stringify(process.execArgv))'], (error, stdout, stderr) => (error ? reject(error) : resolve({ stdout, stderr }))),
-    );
+    const { stdout, stderr } = await promisify(execFile)(node, [...flags, '-e', 'process.stdout.write(JSON.stringify(process.execArgv))']);
     assert.deepEqual((JSON.parse(stdout) as string[]).slice(0, flags.length), flags, `${service}: ${release} saw its options`);
     assert.equal(stderr, '', `${service}: no warning on ${release}`);
   }

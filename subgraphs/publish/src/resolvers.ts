@@ -11,6 +11,9 @@ interface ProjectKey {
   projectStartTime: string;
 }
 
+/** A result's warnings; a job's result recorded before results carried them answers none. */
+const answeredWarnings = (result: { warnings?: string[] }): string[] => result.warnings ?? [];
+
 /** GraphQL resolvers: thin, they parse the input with the contract schema and call the same service functions as REST (package and publish: as jobs, waited for). */
 export function publishResolvers(deps: PublishDeps): Resolvers {
   const jobs = jobResolvers(deps.jobs);
@@ -26,9 +29,8 @@ export function publishResolvers(deps: PublishDeps): Resolvers {
       publishProject: async (_: unknown, args: { request: unknown }, context: SubgraphContext) =>
         toGraphQL(await publishAndWait(parseRequest(publishRequestSchema, fromGraphQL(args.request)), deps, context)),
     },
-    // A job's result recorded before results carried their warnings answers none.
-    PackageResult: { warnings: (result: { warnings?: string[] }) => result.warnings ?? [] },
-    PublishResult: { warnings: (result: { warnings?: string[] }) => result.warnings ?? [] },
+    PackageResult: { warnings: answeredWarnings },
+    PublishResult: { warnings: answeredWarnings },
     Project: {
       ...jobs.Project,
       __resolveReference: async ({ projectName, projectStartTime }: ProjectKey) => ({
